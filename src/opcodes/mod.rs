@@ -1,0 +1,158 @@
+//! Per-version instruction tables.
+//!
+//! Every fact about an opcode — its number, how its argument is written, how many inline
+//! CACHE units follow it, its stack effect, how control leaves it — lives in exactly one
+//! generated file per CPython version (`v3_11.rs`, …). Those files are written by
+//! `tools/gen_opcodes.py` run under that version's own interpreter and checked against it
+//! by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
+
+mod v3_11;
+
+use crate::version::PythonVersion;
+
+/// What an instruction's argument means, and so how its operand is written in .pyasm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// No argument (the arg byte is 0).
+    None,
+    /// A plain number (counts, COPY/SWAP depth, RESUME kind, …), or flag words.
+    Number,
+    /// Index into co_consts: the operand is a literal constant.
+    Const,
+    /// Index into co_names: the operand is a name.
+    Name,
+    /// Index into localsplus of a plain local (LOAD_FAST and friends).
+    Local,
+    /// Index into localsplus of a cell or free variable (LOAD_DEREF and friends).
+    Free,
+    /// Relative jump forward, in code units past this instruction's caches.
+    JumpForward,
+    /// Relative jump backward, in code units back from the end of this instruction's caches.
+    JumpBackward,
+    /// Index into the version's comparison operators (`<`, `==`, …).
+    Compare,
+    /// Index into the version's binary operators (`+`, `+=`, …).
+    BinaryOp,
+}
+
+/// How control leaves an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Falls through to the next instruction.
+    Next,
+    /// May jump to its target or fall through.
+    Branch,
+    /// Always jumps to its target.
+    Jump,
+    /// Leaves the code object (return, raise, re-raise): no successor.
+    Exit,
+}
+
+/// A stack effect as a function of the argument:
+/// `base + Σ coef·((oparg >> shift) & mask)`, with per-argument exceptions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackEffect {
+    pub base: i32,
+    /// `(shift, mask, coef)` terms.
+    pub terms: &'static [(u8, u32, i32)],
+    /// `(oparg, effect)` pairs that override the formula.
+    pub exceptions: &'static [(u32, i32)],
+}
+
+impl StackEffect {
+    pub fn eval(&self, oparg: u32) -> i64 {
+        if let Some(&(_, e)) = self.exceptions.iter().find(|(a, _)| *a == oparg) {
+            return e as i64;
+        }
+        let mut total = self.base as i64;
+        for &(shift, mask, coef) in self.terms {
+            let field = (oparg.checked_shr(shift as u32).unwrap_or(0) & mask) as i64;
+            total += coef as i64 * field;
+        }
+        total
+    }
+}
+
+/// A word that sets bits of the argument (`null` on LOAD_GLOBAL, `closure` on MAKE_FUNCTION, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlagWord {
+    pub word: &'static str,
+    pub bits: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct OpInfo {
+    pub name: &'static str,
+    pub code: u8,
+    pub arg: ArgKind,
+    /// For table-index kinds: the index is stored as `index << shift`, leaving low bits for flags.
+    pub shift: u8,
+    /// Words accepted after (or, for `Number`, instead of) the main operand.
+    pub flags: &'static [FlagWord],
+    /// Inline CACHE code units that follow the instruction.
+    pub caches: u8,
+    /// Effect on the stack depth when execution continues at the next instruction.
+    pub stack: StackEffect,
+    /// Effect when the jump is taken (equal to `stack` for instructions that do not jump).
+    pub jump_stack: StackEffect,
+    pub flow: Flow,
+}
+
+impl OpInfo {
+    pub fn has_arg(&self) -> bool {
+        self.arg != ArgKind::None
+    }
+    pub fn is_jump(&self) -> bool {
+        matches!(self.arg, ArgKind::JumpForward | ArgKind::JumpBackward)
+    }
+}
+
+/// A direction-free jump name (`JUMP`, `POP_JUMP_IF_FALSE`, …) and the real opcodes it
+/// stands for; the assembler picks one from where the label lies.
+#[derive(Clone, Copy, Debug)]
+pub struct PseudoJump {
+    pub name: &'static str,
+    pub forward: &'static str,
+    /// `None` where the version has no backward form (then a backward target is an error).
+    pub backward: Option<&'static str>,
+}
+
+/// A binary operator of BINARY_OP: its index is the oparg.
+#[derive(Clone, Copy, Debug)]
+pub struct BinaryOp {
+    pub name: &'static str,
+    pub symbol: &'static str,
+}
+
+#[derive(Debug)]
+pub struct VersionTable {
+    pub version: PythonVersion,
+    /// The number in the first two bytes of a .pyc (little-endian, followed by `\r\n`).
+    pub magic: u16,
+    pub marshal_version: u8,
+    pub opcodes: &'static [OpInfo],
+    pub pseudo_jumps: &'static [PseudoJump],
+    pub binary_ops: &'static [BinaryOp],
+    pub compare_ops: &'static [&'static str],
+    pub extended_arg: u8,
+    pub cache: u8,
+}
+
+impl VersionTable {
+    pub fn by_name(&self, name: &str) -> Option<&'static OpInfo> {
+        self.opcodes.iter().find(|o| o.name == name)
+    }
+    pub fn by_code(&self, code: u8) -> Option<&'static OpInfo> {
+        self.opcodes.iter().find(|o| o.code == code)
+    }
+    pub fn pseudo_jump(&self, name: &str) -> Option<&'static PseudoJump> {
+        self.pseudo_jumps.iter().find(|p| p.name == name)
+    }
+}
+
+/// Every version pyasm can target, oldest first.
+pub static TABLES: &[&VersionTable] = &[&v3_11::TABLE];
+
+pub fn table_for(version: PythonVersion) -> Option<&'static VersionTable> {
+    TABLES.iter().copied().find(|t| t.version == version)
+}
