@@ -5,7 +5,9 @@
 //! labels → indexes) → `verify` (stack depth, targets, exception table) → `emit` (code bytes,
 //! location and exception tables, marshal, pyc header).
 
+pub mod diagnostics;
 pub mod emit;
 pub mod object;
 pub mod opcodes;
+pub mod syntax;
 pub mod version;

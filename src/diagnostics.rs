@@ -1,0 +1,170 @@
+//! Diagnostics: what went wrong, where, and how to fix it. Every stage reports through
+//! this one type; rendering goes through codespan-reporting.
+
+use crate::syntax::ast::Span;
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+
+/// Stable error codes. Each is documented in docs/errors.md.
+pub mod codes {
+    pub const LEX: &str = "E0001";
+    pub const SYNTAX: &str = "E0002";
+    pub const STRUCTURE: &str = "E0003";
+    pub const DIRECTIVE: &str = "E0004";
+    pub const UNKNOWN_OPCODE: &str = "E0101";
+    pub const NOT_IN_VERSION: &str = "E0102";
+    pub const OPERAND: &str = "E0103";
+    pub const OUT_OF_RANGE: &str = "E0104";
+    pub const UNDEFINED_LABEL: &str = "E0105";
+    pub const DUPLICATE_LABEL: &str = "E0106";
+    pub const UNKNOWN_LOCAL: &str = "E0107";
+    pub const UNKNOWN_CODE: &str = "E0108";
+    pub const DUPLICATE_CODE: &str = "E0109";
+    pub const CONSTANT: &str = "E0110";
+    pub const SIGNATURE: &str = "E0111";
+    pub const JUMP_DIRECTION: &str = "E0112";
+    pub const STACK_UNDERFLOW: &str = "E0201";
+    pub const STACK_MISMATCH: &str = "E0202";
+    pub const FALLS_OFF_END: &str = "E0203";
+    pub const EXCEPTION_REGION: &str = "E0204";
+    pub const NO_MODULE: &str = "E0205";
+    pub const UNREACHABLE: &str = "W0301";
+    pub const UNUSED_CODE: &str = "W0302";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+    pub primary: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub labels: Vec<Label>,
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: Vec::new(), notes: Vec::new() }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+    pub fn with_primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, message: message.into(), primary: true });
+        self
+    }
+    pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label { span, message: message.into(), primary: false });
+        self
+    }
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.notes.push(format!("help: {}", help.into()));
+        self
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    pub fn to_codespan(&self) -> cs::Diagnostic<usize> {
+        let base = match self.severity {
+            Severity::Error => cs::Diagnostic::error(),
+            Severity::Warning => cs::Diagnostic::warning(),
+        };
+        base.with_code(self.code)
+            .with_message(&self.message)
+            .with_labels(
+                self.labels
+                    .iter()
+                    .map(|l| {
+                        let style = if l.primary { cs::LabelStyle::Primary } else { cs::LabelStyle::Secondary };
+                        cs::Label::new(style, l.span.file as usize, l.span.range()).with_message(&l.message)
+                    })
+                    .collect(),
+            )
+            .with_notes(self.notes.clone())
+    }
+}
+
+/// The source texts diagnostics point into.
+#[derive(Default)]
+pub struct SourceFiles {
+    files: SimpleFiles<String, String>,
+}
+
+impl SourceFiles {
+    pub fn new() -> SourceFiles {
+        SourceFiles::default()
+    }
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
+        self.files.add(name.into(), text.into()) as u32
+    }
+    pub fn text(&self, file: u32) -> &str {
+        self.files.get(file as usize).map(|f| f.source().as_str()).unwrap_or("")
+    }
+    pub fn name(&self, file: u32) -> &str {
+        self.files.get(file as usize).map(|f| f.name().as_str()).unwrap_or("")
+    }
+
+    /// Renders diagnostics as text, with colour when `color` is set.
+    pub fn render(&self, diags: &[Diagnostic], color: bool) -> String {
+        let config = term::Config::default();
+        let mut out: Vec<u8> = Vec::new();
+        {
+            let mut writer: Box<dyn term::termcolor::WriteColor> = if color {
+                Box::new(term::termcolor::Ansi::new(&mut out))
+            } else {
+                Box::new(term::termcolor::NoColor::new(&mut out))
+            };
+            for d in diags {
+                let _ = term::emit_to_write_style(&mut writer, &config, &self.files, &d.to_codespan());
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Case-insensitive edit distance, for "did you mean" suggestions.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_ascii_uppercase().chars().collect();
+    let b: Vec<char> = b.to_ascii_uppercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The candidates nearest to `word` (at most three), for a "did you mean" hint.
+pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let limit = (word.len() / 3).max(2);
+    let mut scored: Vec<(usize, &str)> = candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, c)| *d <= limit || c.eq_ignore_ascii_case(word))
+        .collect();
+    scored.sort();
+    scored.dedup();
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}

@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Print the Rust instruction table of the running CPython, for src/opcodes/v<X>_<Y>.rs.
+
+Usage (the interpreter chooses the version):
+
+    /path/to/python3.11 tools/gen_opcodes.py > src/opcodes/v3_11.rs
+
+Every number in the output comes from the running interpreter itself: its `opcode` and
+`dis` modules, `importlib.util.MAGIC_NUMBER` and `marshal.version`. The only hand-written
+knowledge is the small per-version rule set in `RULES` below (flag words, how control leaves
+an instruction, which relative jumps go backward, the direction-free jump names). To support
+another version, add an entry to `RULES` (usually a copy of a neighbour with a few changes)
+and, where the interpreter's modules differ, adjust the helpers marked "version-dependent".
+
+Stack effects are not copied from anywhere: they are measured by calling
+`dis.stack_effect` on many arguments and fitted to the shape pyasm evaluates,
+`base + sum(coef * ((oparg >> shift) & mask))` plus a short list of per-argument
+exceptions. The script refuses (exits non-zero) rather than emit a formula that does not
+reproduce every measured value.
+"""
+
+import dis
+import importlib.util
+import marshal
+import opcode
+import sys
+
+VERSION = sys.version_info[:2]
+
+# ---------------------------------------------------------------------------------------------
+# Per-version rules
+# ---------------------------------------------------------------------------------------------
+
+# Words accepted as flags of an argument, as (word, bits) pairs, keyed by opcode name.
+# MAKE_FUNCTION's words are taken from dis.MAKE_FUNCTION_FLAGS when the interpreter has it
+# (see flag_words()); the list here is the fallback.
+_FLAGS_3_11 = {
+    "LOAD_GLOBAL": [("null", 1)],
+    "MAKE_FUNCTION": [("defaults", 1), ("kwdefaults", 2), ("annotations", 4), ("closure", 8)],
+    "FORMAT_VALUE": [("str", 1), ("repr", 2), ("ascii", 3), ("spec", 4)],
+    "RESUME": [("start", 0), ("yield", 1), ("yield_from", 2), ("await", 3)],
+    "IS_OP": [("is", 0), ("is_not", 1)],
+    "CONTAINS_OP": [("in", 0), ("not_in", 1)],
+    "RAISE_VARARGS": [("reraise", 0), ("exc", 1), ("exc_from", 2)],
+}
+
+RULES = {
+    (3, 11): {
+        "flags": _FLAGS_3_11,
+        # Table-index operands stored as `index << shift` (the low bits hold flags).
+        "shift": {"LOAD_GLOBAL": 1},
+        # Instructions that leave the code object.
+        "exit": {"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"},
+        # Jumps that always jump; every other jump is a branch.
+        "always_jump": {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"},
+        # Relative jumps whose name contains one of these go backward; the rest go forward.
+        "backward_marks": ("BACKWARD",),
+        # Direction-free names are derived from opmap names by deleting these words ...
+        "direction_words": ("_FORWARD", "_BACKWARD"),
+        # ... and where a family has only one direction, its other half is given here.
+        "pseudo_extra": {"JUMP_NO_INTERRUPT": {"forward": "JUMP_FORWARD"}},
+    },
+}
+
+# ---------------------------------------------------------------------------------------------
+# Reading the interpreter (version-dependent helpers)
+# ---------------------------------------------------------------------------------------------
+
+
+def specialized_names():
+    """Names of the specialized/adaptive instructions, which pyasm never writes."""
+    names = set(getattr(opcode, "_specialized_instructions", ()))  # 3.11
+    for family in getattr(opcode, "_specializations", {}).values():  # 3.12
+        names.update(family)
+    names.update(getattr(opcode, "_specialized_opmap", {}))  # 3.13+
+    return names
+
+
+def real_opcodes():
+    """(name, number) of every instruction the table should hold, sorted by number."""
+    skip = specialized_names()
+    ops = []
+    for name, code in opcode.opmap.items():
+        if name in skip:
+            continue
+        if code > 255:  # pseudo-instructions (3.12+) never reach the bytecode
+            continue
+        ops.append((name, code))
+    ops.sort(key=lambda item: item[1])
+    return ops
+
+
+def takes_arg(code):
+    return code >= opcode.HAVE_ARGUMENT
+
+
+def cache_entries(code):
+    entries = getattr(opcode, "_inline_cache_entries", None)
+    if entries is None:
+        return 0
+    if isinstance(entries, dict):  # 3.13+: keyed by name
+        return entries.get(opcode.opname[code], 0)
+    return entries[code]
+
+
+def binary_ops():
+    return list(getattr(opcode, "_nb_ops", ()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifying
+# ---------------------------------------------------------------------------------------------
+
+
+def arg_kind(name, code, rules):
+    if not takes_arg(code):
+        return "None"
+    if code in opcode.hasconst:
+        return "Const"
+    if code in opcode.hasname:
+        return "Name"
+    if code in opcode.haslocal:
+        return "Local"
+    if code in opcode.hasfree:
+        return "Free"
+    if code in opcode.hasjrel:
+        if any(mark in name for mark in rules["backward_marks"]):
+            return "JumpBackward"
+        return "JumpForward"
+    if code in opcode.hasjabs:
+        fail("%s is an absolute jump; add an ArgKind and a rule for it first" % name)
+    if code in opcode.hascompare:
+        return "Compare"
+    if name == "BINARY_OP":
+        return "BinaryOp"
+    return "Number"
+
+
+def is_jump(code):
+    return code in opcode.hasjrel or code in opcode.hasjabs
+
+
+def flow(name, code, rules):
+    if name in rules["exit"]:
+        return "Exit"
+    if name in rules["always_jump"]:
+        return "Jump"
+    if is_jump(code):
+        return "Branch"
+    return "Next"
+
+
+def flag_words(name, rules):
+    words = list(rules["flags"].get(name, ()))
+    if name == "MAKE_FUNCTION" and words and hasattr(dis, "MAKE_FUNCTION_FLAGS"):
+        words = [(word, 1 << i) for i, word in enumerate(dis.MAKE_FUNCTION_FLAGS)]
+    return words
+
+
+def pseudo_jumps(ops, rules):
+    """Group opmap jump names that differ only by a direction word."""
+    present = {name for name, _ in ops}
+    families = {}
+    for name, code in ops:
+        if not is_jump(code):
+            continue
+        generic = name
+        for word in rules["direction_words"]:
+            generic = generic.replace(word, "")
+        if generic == name:
+            continue
+        side = "backward" if any(m in name for m in rules["backward_marks"]) else "forward"
+        family = families.setdefault(generic, {})
+        if side in family:
+            fail("two %s forms of %s: %s and %s" % (side, generic, family[side], name))
+        family[side] = name
+    for generic, extra in rules["pseudo_extra"].items():
+        families.setdefault(generic, {}).update(extra)
+    result = []
+    for generic in sorted(families):
+        family = families[generic]
+        if generic in present:
+            fail("direction-free name %s is also a real opcode" % generic)
+        if "forward" not in family:
+            fail("direction-free name %s has no forward form" % generic)
+        for real in family.values():
+            if real not in present:
+                fail("%s stands for %s, which is not an opcode" % (generic, real))
+        result.append((generic, family["forward"], family.get("backward")))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Fitting stack effects
+# ---------------------------------------------------------------------------------------------
+
+# Arguments at which dis.stack_effect is sampled and the fitted formula is checked.
+SAMPLE_ARGS = list(range(1024)) + [4095, 65535, (1 << 20) + 5, (1 << 24) - 1, (1 << 29) + 12345]
+# Bits whose weight is measured directly. CPython computes effects in a C int, so weights of
+# the top bits cannot be measured without overflow; they continue the run below them.
+MEASURED_BITS = 30
+MAX_EXCEPTIONS = 4
+
+
+def measure(code, arg, jump):
+    """dis.stack_effect at one argument, or None where the interpreter rejects the argument."""
+    try:
+        if arg is None:
+            return dis.stack_effect(code, jump=jump)
+        return dis.stack_effect(code, arg, jump=jump)
+    except ValueError:
+        return None
+
+
+def evaluate(effect, arg):
+    base, terms, exceptions = effect
+    for exc_arg, value in exceptions:
+        if exc_arg == arg:
+            return value
+    return base + sum(coef * ((arg >> shift) & mask) for shift, mask, coef in terms)
+
+
+def fit(name, code, jump):
+    """(base, terms, exceptions) reproducing dis.stack_effect(code, arg, jump=jump)."""
+    if not takes_arg(code):
+        value = measure(code, None, jump)
+        if value is None:
+            fail("dis.stack_effect rejects %s without an argument" % name)
+        return (value, [], [])
+
+    samples = {}
+    for arg in SAMPLE_ARGS:
+        value = measure(code, arg, jump)
+        if value is not None:
+            samples[arg] = value
+    if 0 not in samples:
+        fail("dis.stack_effect rejects %s with argument 0; cannot fit it" % name)
+    base = samples[0]
+
+    if len(set(samples.values())) == 1:
+        return (base, [], [])
+
+    weights = []
+    for bit in range(32):
+        value = measure(code, 1 << bit, jump) if bit < MEASURED_BITS else None
+        if value is None:
+            # Unmeasurable: continue the run of the bit below (or stay zero).
+            weights.append(2 * weights[-1] if weights else 0)
+        else:
+            weights.append(value - base)
+
+    # Compress runs of bits weighing coef, 2*coef, 4*coef, ... into one term each.
+    terms = []
+    bit = 0
+    while bit < 32:
+        coef = weights[bit]
+        if coef == 0:
+            bit += 1
+            continue
+        start = bit
+        bit += 1
+        while bit < 32 and weights[bit] == 2 * weights[bit - 1]:
+            bit += 1
+        terms.append((start, (1 << (bit - start)) - 1, coef))
+
+    exceptions = []
+    for arg in sorted(samples):
+        if evaluate((base, terms, []), arg) != samples[arg]:
+            exceptions.append((arg, samples[arg]))
+    if len(exceptions) > MAX_EXCEPTIONS:
+        shown = ", ".join("%d -> %d" % e for e in exceptions[:8])
+        fail(
+            "stack effect of %s (jump=%s) does not fit base %d, terms %r: %d arguments "
+            "disagree (%s ...)" % (name, jump, base, terms, len(exceptions), shown)
+        )
+    return (base, terms, exceptions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing Rust
+# ---------------------------------------------------------------------------------------------
+
+
+def rust_str(text):
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.append("\\u{%x}" % ord(ch))
+    return '"%s"' % "".join(out)
+
+
+def rust_mask(mask):
+    return "0x%X" % mask
+
+
+WIDTH = 100
+
+
+def rust_struct(indent, head, fields, suffix=","):
+    """`head { a: x, b: y }` on one line if it fits in WIDTH, else one field per line."""
+    pad = " " * indent
+    one = "%s%s { %s }%s" % (pad, head, ", ".join("%s: %s" % f for f in fields), suffix)
+    if len(one) <= WIDTH:
+        return [one]
+    lines = ["%s%s {" % (pad, head)]
+    lines += ["%s    %s: %s," % (pad, key, value) for key, value in fields]
+    lines.append("%s}%s" % (pad, suffix))
+    return lines
+
+
+def rust_effect(indent, key, effect):
+    """`key: StackEffect { .. },` as one or more lines."""
+    base, terms, exceptions = effect
+    terms_rs = "&[%s]" % ", ".join("(%d, %s, %d)" % (s, rust_mask(m), c) for s, m, c in terms)
+    exc_rs = "&[%s]" % ", ".join("(%d, %d)" % e for e in exceptions)
+    fields = [("base", "%d" % base), ("terms", terms_rs), ("exceptions", exc_rs)]
+    return rust_struct(indent, "%s: StackEffect" % key, fields)
+
+
+def rust_flags(indent, words):
+    """`flags: &[..],` as one or more lines."""
+    pad = " " * indent
+    items = ["FlagWord { word: %s, bits: %d }" % (rust_str(w), b) for w, b in words]
+    one = "%sflags: &[%s]," % (pad, ", ".join(items))
+    if len(one) <= WIDTH:
+        return [one]
+    return ["%sflags: &[" % pad] + ["%s    %s," % (pad, item) for item in items] + [pad + "],"]
+
+
+def fail(message):
+    sys.stderr.write("gen_opcodes.py: error: %s\n" % message)
+    sys.exit(1)
+
+
+def main():
+    rules = RULES.get(VERSION)
+    if rules is None:
+        fail(
+            "no rules for Python %d.%d yet (known: %s); add an entry to RULES"
+            % (VERSION + (", ".join("%d.%d" % v for v in sorted(RULES)),))
+        )
+
+    ops = real_opcodes()
+    names = {name for name, _ in ops}
+    for table in ("flags", "shift", "exit", "always_jump"):
+        for name in rules[table]:
+            if name not in names:
+                fail("rule %s mentions %s, which is not an opcode here" % (table, name))
+
+    version_full = "%d.%d.%d" % sys.version_info[:3]
+    magic = int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little")
+    lines = []
+    emit = lines.append
+    emit("// Generated by tools/gen_opcodes.py under Python %s. Do not edit." % version_full)
+    emit("// Regenerate: python%d.%d tools/gen_opcodes.py > src/opcodes/v%d_%d.rs" % (VERSION * 2))
+    emit("")
+    emit("use super::*;")
+    emit("")
+    emit("#[rustfmt::skip]")
+    emit("pub static TABLE: VersionTable = VersionTable {")
+    emit("    version: PythonVersion::new(%d, %d)," % VERSION)
+    emit("    magic: %d," % magic)
+    emit("    marshal_version: %d," % marshal.version)
+    emit("    extended_arg: %d," % opcode.EXTENDED_ARG)
+    emit("    cache: %d," % opcode.opmap["CACHE"])
+    emit("    opcodes: &[")
+    for name, code in ops:
+        kind = arg_kind(name, code, rules)
+        words = flag_words(name, rules)
+        stack = fit(name, code, False)
+        jump_stack = fit(name, code, True) if is_jump(code) else stack
+        emit("        OpInfo {")
+        emit(
+            "            name: %s, code: %d, arg: ArgKind::%s, shift: %d,"
+            % (rust_str(name), code, kind, rules["shift"].get(name, 0))
+        )
+        emit("            caches: %d, flow: Flow::%s," % (cache_entries(code), flow(name, code, rules)))
+        lines.extend(rust_flags(12, words))
+        lines.extend(rust_effect(12, "stack", stack))
+        lines.extend(rust_effect(12, "jump_stack", jump_stack))
+        emit("        },")
+    emit("    ],")
+    emit("    pseudo_jumps: &[")
+    for generic, forward, backward in pseudo_jumps(ops, rules):
+        back = "Some(%s)" % rust_str(backward) if backward else "None"
+        fields = [("name", rust_str(generic)), ("forward", rust_str(forward)), ("backward", back)]
+        lines.extend(rust_struct(8, "PseudoJump", fields))
+    emit("    ],")
+    emit("    binary_ops: &[")
+    for index, (nb_name, symbol) in enumerate(binary_ops()):
+        emit(
+            "        BinaryOp { name: %s, symbol: %s }, // %d"
+            % (rust_str(nb_name), rust_str(symbol), index)
+        )
+    emit("    ],")
+    emit("    compare_ops: &[%s]," % ", ".join(rust_str(op) for op in opcode.cmp_op))
+    emit("};")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
