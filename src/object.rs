@@ -189,3 +189,24 @@ pub struct CodeObject {
     pub linetable: Vec<u8>,
     pub exceptiontable: Vec<u8>,
 }
+
+impl std::hash::Hash for Constant {
+    /// Consistent with `PartialEq`: floats hash by bit pattern.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        use Constant::*;
+        std::mem::discriminant(self).hash(state);
+        match self {
+            None | True | False | Ellipsis | StopIteration => {}
+            Int(i) => i.hash(state),
+            Float(f) => f.to_bits().hash(state),
+            Complex { re, im } => {
+                re.to_bits().hash(state);
+                im.to_bits().hash(state);
+            }
+            Str(s) => s.hash(state),
+            Bytes(b) => b.hash(state),
+            Tuple(items) | FrozenSet(items) => items.hash(state),
+            Code(c) => c.name.hash(state),
+        }
+    }
+}
