@@ -4,10 +4,180 @@
 //! `syntax` (lexer + grammar → AST with spans) → `resolve` (names, constants, locals and
 //! labels → indexes) → `verify` (stack depth, targets, exception table) → `emit` (code bytes,
 //! location and exception tables, marshal, pyc header).
+//!
+//! ```no_run
+//! let source = ".code <module>\n RESUME 0\n LOAD_CONST None\n RETURN_VALUE\n.end\n";
+//! let mut files = pyasm::diagnostics::SourceFiles::new();
+//! let file = files.add("example.pyasm", source);
+//! let out = pyasm::assemble(&files, file, &pyasm::Options::default()).expect("no errors");
+//! let pyc = out.to_pyc(&pyasm::emit::pyc::PycHeader::Timestamp { mtime: 0, source_size: 0 });
+//! ```
 
 pub mod diagnostics;
 pub mod emit;
 pub mod object;
 pub mod opcodes;
+pub mod resolve;
 pub mod syntax;
+pub mod verify;
 pub mod version;
+
+use diagnostics::{Diagnostic, SourceFiles, codes};
+use emit::pyc::PycHeader;
+use object::{CodeObject, Constant};
+use opcodes::VersionTable;
+use resolve::constants::PoolConst;
+use syntax::ast::{Spanned, Statement};
+use version::PythonVersion;
+
+/// How to assemble.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The target version; overrides the file's `.python`. With neither, `default_version`.
+    pub version: Option<PythonVersion>,
+    /// The version used when neither the options nor the file name one.
+    pub default_version: Option<PythonVersion>,
+    /// co_filename when the file has no `.filename`; defaults to the source file's name.
+    pub filename: Option<String>,
+}
+
+/// A successfully assembled program.
+#[derive(Debug)]
+pub struct Assembled {
+    pub version: &'static VersionTable,
+    pub module: CodeObject,
+    /// Warnings (errors make `assemble` fail instead).
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Assembled {
+    /// The complete .pyc file.
+    pub fn to_pyc(&self, header: &PycHeader) -> Vec<u8> {
+        emit::pyc::write_pyc(self.version.magic, header, &emit::marshal::dump_code(&self.module))
+    }
+}
+
+/// Assembles one source file into a module code object.
+pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assembled, Vec<Diagnostic>> {
+    let text = files.text(file);
+    let (lines, mut diags) = syntax::parse(file, text);
+    let version = match choose_version(&lines, text, opts, &mut diags) {
+        Some(v) => v,
+        None => return Err(diags),
+    };
+    let ropts = resolve::ResolveOptions { default_filename: opts.filename.clone().unwrap_or_else(|| files.name(file).to_string()) };
+    let (program, mut more) = resolve::resolve(&lines, version, &ropts);
+    diags.append(&mut more);
+    let Some(program) = program else { return Err(diags) };
+    let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
+    for code in &program.codes {
+        let (analysis, mut vd) = verify::analyze(code);
+        let failed = vd.iter().any(|d| d.is_error());
+        diags.append(&mut vd);
+        if failed || diags.iter().any(|d| d.is_error()) {
+            built.push(None);
+            continue;
+        }
+        match emit::layout::layout(code, &analysis, version) {
+            Ok(l) => built.push(Some(code_object(code, &analysis, l))),
+            Err(mut e) => {
+                diags.append(&mut e);
+                built.push(None);
+            }
+        }
+    }
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(diags);
+    }
+    let module = link(&program, &program.codes[program.module], program.module, &mut built, 0);
+    Ok(Assembled { version, module, warnings: diags })
+}
+
+fn choose_version(
+    lines: &[syntax::ast::Line],
+    text: &str,
+    opts: &Options,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<&'static VersionTable> {
+    let mut from_file = None;
+    for line in lines {
+        let Some(Spanned { node: Statement::Directive(d), .. }) = &line.statement else { continue };
+        if d.name.node != "python" {
+            continue;
+        }
+        let span = d.args.iter().fold(d.name.span, |s, a| s.to(a.span));
+        // Read the version from the text itself: as a number, 3.10 would be 3.1.
+        let written = d.args.first().map(|a| text[a.span.range()].to_string()).unwrap_or_default();
+        match written.parse::<PythonVersion>() {
+            Ok(v) if d.args.len() == 1 => from_file = Some((v, span)),
+            _ => {
+                diags.push(
+                    Diagnostic::error(codes::DIRECTIVE, "`.python` takes a version, like `.python 3.11`").with_primary(span, ""),
+                );
+                return None;
+            }
+        }
+    }
+    let (wanted, span) = match (opts.version, from_file) {
+        (Some(v), _) => (v, None),
+        (None, Some((v, s))) => (v, Some(s)),
+        (None, None) => (opts.default_version.unwrap_or_else(version::newest_supported), None),
+    };
+    match opcodes::table_for(wanted) {
+        Some(t) => Some(t),
+        None => {
+            let supported: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+            let mut d = Diagnostic::error(codes::NOT_IN_VERSION, format!("Python {wanted} is not supported"))
+                .with_note(format!("supported versions: {}", supported.join(", ")));
+            if let Some(s) = span {
+                d = d.with_primary(s, "requested here");
+            }
+            diags.push(d);
+            None
+        }
+    }
+}
+
+fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emit::layout::Layout) -> CodeObject {
+    CodeObject {
+        argcount: code.argcount,
+        posonlyargcount: code.posonlyargcount,
+        kwonlyargcount: code.kwonlyargcount,
+        stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
+        flags: code.flags_override.unwrap_or(code.flags),
+        code: l.code,
+        consts: Vec::new(), // filled by `link`
+        names: code.names.clone(),
+        localsplus: code.localsplus.clone(),
+        filename: code.filename.clone().unwrap_or_default(),
+        name: code.name.clone(),
+        qualname: code.qualname.clone().unwrap_or_else(|| code.name.clone()),
+        firstlineno: code.firstlineno,
+        linetable: l.linetable,
+        exceptiontable: l.exceptiontable,
+    }
+}
+
+/// Fills each code object's constants, nesting child code objects (built bottom-up).
+fn link(
+    program: &resolve::Program,
+    code: &resolve::ResolvedCode,
+    index: usize,
+    built: &mut Vec<Option<CodeObject>>,
+    depth: usize,
+) -> CodeObject {
+    let mut obj = built[index].clone().expect("built when there are no errors");
+    obj.consts = code
+        .consts
+        .iter()
+        .map(|k| match k {
+            PoolConst::Value(c) => c.clone(),
+            // Cycles were rejected by the resolver; the depth bound is a second guard.
+            PoolConst::Code(child) if depth < 200 => {
+                Constant::Code(Box::new(link(program, &program.codes[*child], *child, built, depth + 1)))
+            }
+            PoolConst::Code(_) => Constant::None,
+        })
+        .collect();
+    obj
+}

@@ -1,1 +1,294 @@
-fn main() {}
+//! The `pyasm` command: a thin wrapper over the library.
+//!
+//! Exit status: 0 success, 1 the input has errors (diagnostics printed), 2 usage or I/O error.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pyasm::diagnostics::{Diagnostic, SourceFiles};
+use pyasm::emit::pyc::{PycHeader, source_hash};
+use pyasm::version::{self, PythonVersion};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const EXAMPLES: &str = "\
+Examples:
+  pyasm hello.pyasm                 assemble to hello.pyc
+  pyasm hello.pyasm -o out.pyc      choose the output file (`-o -` writes to stdout)
+  pyasm check hello.pyasm           report errors, write nothing
+  pyasm run hello.pyasm -- a b      assemble and run with the target version's python
+  pyasm --python 3.11 --hash checked prog.pyasm
+
+The format is described in docs/format.md.";
+
+#[derive(Parser)]
+#[command(name = "pyasm", version = version_text(), about = "Assembler for hand-written CPython bytecode", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Assemble a .pyasm file into a .pyc (the default command).
+    Assemble(AssembleArgs),
+    /// Check a .pyasm file and report problems; writes nothing.
+    Check(CommonArgs),
+    /// Assemble to a temporary .pyc and run it with a Python of the target version.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// The .pyasm file.
+    file: PathBuf,
+    /// Target Python version (overrides the file's `.python`), e.g. 3.11.
+    #[arg(long, value_name = "X.Y")]
+    python: Option<PythonVersion>,
+    /// When to use colour in diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Say which version is targeted and why.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+struct AssembleArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Output file; `-` for stdout. Default: the input with the extension .pyc.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
+    #[arg(long, value_enum)]
+    hash: Option<HashMode>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Arguments passed to the program (after `--`).
+    #[arg(last = true)]
+    args: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum HashMode {
+    Checked,
+    Unchecked,
+}
+
+/// `pyasm --version` also lists the Python versions this build can target.
+fn version_text() -> &'static str {
+    let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+    // Built once per run, for clap, which wants a 'static string.
+    Box::leak(format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", ")).into_boxed_str())
+}
+
+fn main() -> ExitCode {
+    // `pyasm FILE …` means `pyasm assemble FILE …`.
+    let mut argv: Vec<String> = std::env::args().collect();
+    const KNOWN: &[&str] = &["assemble", "check", "run", "help", "-h", "--help", "-V", "--version"];
+    if argv.len() > 1 && !KNOWN.contains(&argv[1].as_str()) {
+        argv.insert(1, "assemble".into());
+    }
+    let cli = Cli::parse_from(argv);
+    match cli.command {
+        Cmd::Assemble(a) => cmd_assemble(a),
+        Cmd::Check(c) => cmd_check(c),
+        Cmd::Run(r) => cmd_run(r),
+    }
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal(),
+    }
+}
+
+fn fail_io(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+/// Reads, assembles and prints diagnostics. `Err` carries the exit code to use.
+fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode> {
+    let source = std::fs::read(&c.file).map_err(|e| fail_io(format!("cannot read {}: {e}", c.file.display())))?;
+    let text = String::from_utf8(source.clone())
+        .map_err(|e| fail_io(format!("{} is not UTF-8 text (byte {})", c.file.display(), e.utf8_error().valid_up_to())))?;
+    let mut files = SourceFiles::new();
+    let name = c.file.display().to_string();
+    let file = files.add(name, text.clone());
+    let declares_version = text.lines().any(|l| l.trim_start().starts_with(".python"));
+    let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
+    let opts = pyasm::Options { version: c.python, default_version, filename: None };
+    let color = use_color(c.color);
+    match pyasm::assemble(&files, file, &opts) {
+        Ok(out) => {
+            print_diags(&files, &out.warnings, color);
+            if c.verbose {
+                eprintln!("pyasm: assembled for Python {}", out.version.version);
+            }
+            Ok((out, source))
+        }
+        Err(diags) => {
+            print_diags(&files, &diags, color);
+            let n = diags.iter().filter(|d| d.is_error()).count();
+            eprintln!("error: {} not assembled: {n} error{}", c.file.display(), if n == 1 { "" } else { "s" });
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn print_diags(files: &SourceFiles, diags: &[Diagnostic], color: bool) {
+    if !diags.is_empty() {
+        let _ = std::io::stderr().write_all(files.render(diags, color).as_bytes());
+    }
+}
+
+/// The version of the `python3` on PATH when pyasm supports it, else the newest supported.
+fn default_version(verbose: bool) -> PythonVersion {
+    let newest = version::newest_supported();
+    let found = Command::new("python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<PythonVersion>().ok());
+    match found {
+        Some(v) if version::supported().any(|s| s == v) => {
+            if verbose {
+                eprintln!("pyasm: no --python or .python given; targeting {v}, the version of python3 on PATH");
+            }
+            v
+        }
+        other => {
+            if verbose {
+                match other {
+                    Some(v) => eprintln!("pyasm: python3 on PATH is {v}, which pyasm does not support; targeting {newest}"),
+                    None => eprintln!("pyasm: no python3 on PATH; targeting {newest}, the newest supported version"),
+                }
+            }
+            newest
+        }
+    }
+}
+
+fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) -> PycHeader {
+    match hash {
+        Some(mode) => PycHeader::Hash { checked: matches!(mode, HashMode::Checked), hash: source_hash(magic, source) },
+        None => {
+            let mtime = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as u32)
+                .unwrap_or(0);
+            PycHeader::Timestamp { mtime, source_size: source.len() as u32 }
+        }
+    }
+}
+
+fn cmd_assemble(a: AssembleArgs) -> ExitCode {
+    let (out, source) = match assemble_file(&a.common) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let bytes = out.to_pyc(&header_for(&source, &a.common.file, out.version.magic, a.hash));
+    let target = a.output.unwrap_or_else(|| a.common.file.with_extension("pyc"));
+    if target.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        return match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail_io(format!("cannot write to stdout: {e}")),
+        };
+    }
+    match write_atomically(&target, &bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail_io(format!("cannot write {}: {e}", target.display())),
+    }
+}
+
+/// Writes to a temporary file beside `target`, then renames it into place, so a failed run
+/// never leaves a half-written or clobbered output.
+fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".pyasm-").suffix(".tmp").tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn cmd_check(c: CommonArgs) -> ExitCode {
+    match assemble_file(&c) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// A Python interpreter of the given version: `PYASM_PYTHON_3_11` (or `PYASM_PYTHON`), then
+/// `python3.11`, then `python3` if it is that version.
+fn find_python(v: PythonVersion) -> Option<PathBuf> {
+    let var = format!("PYASM_PYTHON_{}_{}", v.major, v.minor);
+    let candidates = [std::env::var_os(&var), std::env::var_os("PYASM_PYTHON")]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .chain([PathBuf::from(format!("python{v}")), PathBuf::from("python3")]);
+    for c in candidates {
+        let ok = Command::new(&c)
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == v.to_string())
+            .unwrap_or(false);
+        if ok {
+            return Some(c);
+        }
+    }
+    None
+}
+
+fn cmd_run(r: RunArgs) -> ExitCode {
+    let (out, source) = match assemble_file(&r.common) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let v = out.version.version;
+    let Some(python) = find_python(v) else {
+        return fail_io(format!(
+            "no Python {v} interpreter found (tried python{v}, python3); set PYASM_PYTHON_{}_{} to one",
+            v.major, v.minor
+        ));
+    };
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return fail_io(format!("cannot create a temporary folder: {e}")),
+    };
+    let stem = r.common.file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "program".into());
+    let pyc = dir.path().join(format!("{stem}.pyc"));
+    let bytes = out.to_pyc(&header_for(&source, &r.common.file, out.version.magic, None));
+    if let Err(e) = std::fs::write(&pyc, bytes) {
+        return fail_io(format!("cannot write {}: {e}", pyc.display()));
+    }
+    match Command::new(&python).arg(&pyc).args(&r.args).status() {
+        Ok(status) => match status.code() {
+            Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
+            None => ExitCode::from(1),
+        },
+        Err(e) => fail_io(format!("cannot run {}: {e}", python.display())),
+    }
+}

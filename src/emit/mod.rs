@@ -5,3 +5,4 @@ pub mod exceptions;
 pub mod linetable;
 pub mod marshal;
 pub mod pyc;
+pub mod layout;

@@ -1,0 +1,142 @@
+//! Instruction layout: each instruction becomes its EXTENDED_ARG prefixes, its own code unit
+//! and its CACHE units; jump offsets are computed to a fixed point (a longer jump may need a
+//! prefix, which moves everything after it, which may lengthen other jumps). Then the location
+//! and exception tables are built over the final offsets.
+
+use crate::diagnostics::{Diagnostic, codes};
+use crate::emit::exceptions::{ExceptionEntry, encode_exception_table};
+use crate::emit::linetable::encode_locations;
+use crate::opcodes::{ArgKind, VersionTable};
+use crate::resolve::{Arg, ResolvedCode};
+use crate::verify::Analysis;
+
+/// The encoded body of one code object.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    pub code: Vec<u8>,
+    /// Offset (in code units) where each instruction starts, prefixes included; one extra
+    /// entry at the end holds the total length.
+    pub offsets: Vec<u32>,
+    /// The final argument of each instruction.
+    pub args: Vec<u32>,
+    pub linetable: Vec<u8>,
+    pub exceptiontable: Vec<u8>,
+}
+
+/// Number of EXTENDED_ARG prefixes an argument needs.
+pub fn prefixes(arg: u32) -> u32 {
+    match arg {
+        0..=0xFF => 0,
+        0x100..=0xFFFF => 1,
+        0x1_0000..=0xFF_FFFF => 2,
+        _ => 3,
+    }
+}
+
+pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) -> Result<Layout, Vec<Diagnostic>> {
+    let n = code.instrs.len();
+    let mut args: Vec<u32> = code
+        .instrs
+        .iter()
+        .map(|i| match i.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        })
+        .collect();
+    let size = |i: usize, arg: u32| prefixes(arg) + 1 + code.instrs[i].op.caches as u32;
+    let mut offsets = vec![0u32; n + 1];
+    // Sizes only grow from one round to the next, so this settles; the bound is a guard.
+    for _round in 0..64 {
+        for i in 0..n {
+            offsets[i + 1] = offsets[i] + size(i, args[i]);
+        }
+        let mut changed = false;
+        for (i, ins) in code.instrs.iter().enumerate() {
+            if let Arg::Target(t) = ins.arg {
+                let end = offsets[i + 1];
+                let target = offsets[t];
+                let new = match ins.op.arg {
+                    ArgKind::JumpForward => target - end,
+                    ArgKind::JumpBackward => end - target,
+                    _ => unreachable!("only jumps have targets"),
+                };
+                if new != args[i] {
+                    args[i] = new;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut bytes = Vec::with_capacity(offsets[n] as usize * 2);
+    let mut units = Vec::with_capacity(n);
+    for (i, ins) in code.instrs.iter().enumerate() {
+        let arg = args[i];
+        let p = prefixes(arg);
+        for k in (1..=p).rev() {
+            bytes.push(version.extended_arg);
+            bytes.push((arg >> (8 * k)) as u8);
+        }
+        bytes.push(ins.op.code);
+        bytes.push(arg as u8);
+        for _ in 0..ins.op.caches {
+            bytes.push(version.cache);
+            bytes.push(0);
+        }
+        units.push((ins.loc, size(i, arg)));
+    }
+    let linetable = encode_locations(code.firstlineno, &units);
+    let entries = exception_entries(code, analysis, &offsets)?;
+    Ok(Layout { code: bytes, offsets, args, linetable, exceptiontable: encode_exception_table(&entries) })
+}
+
+/// The exception table: runs of instructions with the same innermost `.try` handler, plus
+/// the explicit `.exception` entries; sorted, and checked not to overlap.
+fn exception_entries(code: &ResolvedCode, analysis: &Analysis, offsets: &[u32]) -> Result<Vec<ExceptionEntry>, Vec<Diagnostic>> {
+    let mut entries: Vec<(ExceptionEntry, crate::syntax::ast::Span)> = Vec::new();
+    let mut current: Option<(usize, ExceptionEntry)> = None;
+    for (i, ins) in code.instrs.iter().enumerate() {
+        let key = ins.region.map(|r| {
+            let region = &code.regions[r];
+            let depth = analysis.region_depth.get(r).copied().flatten().unwrap_or(0);
+            (offsets[region.handler], depth, region.lasti, r)
+        });
+        match (&mut current, key) {
+            (Some((_, e)), Some((target, depth, lasti, _))) if e.target == target && e.depth == depth && e.lasti == lasti => {
+                e.end = offsets[i + 1];
+            }
+            (cur, key) => {
+                if let Some((r, e)) = cur.take() {
+                    entries.push((e, code.regions[r].span));
+                }
+                if let Some((target, depth, lasti, r)) = key {
+                    *cur = Some((r, ExceptionEntry { start: offsets[i], end: offsets[i + 1], target, depth, lasti }));
+                }
+            }
+        }
+    }
+    if let Some((r, e)) = current {
+        entries.push((e, code.regions[r].span));
+    }
+    for e in &code.entries {
+        entries.push((
+            ExceptionEntry { start: offsets[e.start], end: offsets[e.end], target: offsets[e.target], depth: e.depth, lasti: e.lasti },
+            e.span,
+        ));
+    }
+    entries.sort_by_key(|(e, _)| e.start);
+    let mut errors = Vec::new();
+    for w in entries.windows(2) {
+        if w[1].0.start < w[0].0.end {
+            errors.push(
+                Diagnostic::error(codes::EXCEPTION_REGION, "two exception-table entries overlap")
+                    .with_primary(w[1].1, "this entry")
+                    .with_secondary(w[0].1, "overlaps this one")
+                    .with_note("use nested .try regions, or make explicit .exception entries disjoint"),
+            );
+        }
+    }
+    if errors.is_empty() { Ok(entries.into_iter().map(|(e, _)| e).collect()) } else { Err(errors) }
+}

@@ -1,0 +1,1144 @@
+//! The resolver: from the syntax tree to code in which nothing symbolic is left.
+//!
+//! Lines are grouped into `.code` blocks; each block's declarations build its tables
+//! (fast locals, co_consts, co_names); each instruction's operand becomes a number, or a
+//! jump target given as an instruction index (offsets need the layout, which is `emit`'s).
+//! Afterwards the reference graph between code objects gives qualnames and NESTED flags.
+
+pub mod constants;
+
+use crate::diagnostics::{Diagnostic, codes, nearest};
+use crate::emit::linetable::Location;
+use crate::object::{LocalSlot, PyStr};
+use crate::opcodes::{ArgKind, OpInfo, VersionTable};
+use crate::syntax::ast::*;
+use constants::{PoolConst, small_int, to_constant};
+use indexmap::IndexSet;
+use std::collections::HashMap;
+
+/// Kind bits of a fast-locals slot (3.11).
+pub const FAST_LOCAL: u8 = 0x20;
+pub const FAST_CELL: u8 = 0x40;
+pub const FAST_FREE: u8 = 0x80;
+
+/// Code flags (stable across 3.x).
+pub const CO_OPTIMIZED: u32 = 0x1;
+pub const CO_NEWLOCALS: u32 = 0x2;
+pub const CO_VARARGS: u32 = 0x4;
+pub const CO_VARKEYWORDS: u32 = 0x8;
+pub const CO_NESTED: u32 = 0x10;
+pub const CO_GENERATOR: u32 = 0x20;
+pub const CO_COROUTINE: u32 = 0x80;
+pub const CO_ITERABLE_COROUTINE: u32 = 0x100;
+pub const CO_ASYNC_GENERATOR: u32 = 0x200;
+
+const FLAG_WORDS: &[(&str, u32)] = &[
+    ("optimized", CO_OPTIMIZED),
+    ("newlocals", CO_NEWLOCALS),
+    ("varargs", CO_VARARGS),
+    ("varkeywords", CO_VARKEYWORDS),
+    ("nested", CO_NESTED),
+    ("generator", CO_GENERATOR),
+    ("coroutine", CO_COROUTINE),
+    ("iterable_coroutine", CO_ITERABLE_COROUTINE),
+    ("async_generator", CO_ASYNC_GENERATOR),
+];
+
+/// An instruction's argument after resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// The final argument value.
+    Value(u32),
+    /// A jump to the instruction at this index (`instrs.len()` means "the end").
+    Target(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Instr {
+    pub op: &'static OpInfo,
+    pub arg: Arg,
+    pub span: Span,
+    pub loc: Location,
+    /// The innermost structured region (`.try`) that protects this instruction.
+    pub region: Option<usize>,
+}
+
+/// A `.try` region.
+#[derive(Clone, Debug)]
+pub struct Region {
+    pub handler: usize,
+    pub lasti: bool,
+    pub depth: Option<u32>,
+    /// The first instruction inside the region (its depth is the default handler depth).
+    pub first: Option<usize>,
+    pub span: Span,
+}
+
+/// A `.exception` entry, by instruction indexes.
+#[derive(Clone, Debug)]
+pub struct ExplicitEntry {
+    pub start: usize,
+    pub end: usize,
+    pub target: usize,
+    pub depth: u32,
+    pub lasti: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResolvedCode {
+    pub id: Spanned<Name>,
+    pub header_span: Span,
+    pub end_span: Span,
+    pub is_function: bool,
+    pub name: PyStr,
+    pub qualname: Option<PyStr>,
+    pub filename: Option<PyStr>,
+    pub firstlineno: i32,
+    pub argcount: u32,
+    pub posonlyargcount: u32,
+    pub kwonlyargcount: u32,
+    /// Flags from the signature and instructions; NESTED is added by the program pass.
+    pub flags: u32,
+    pub flags_override: Option<u32>,
+    pub stacksize_override: Option<u32>,
+    pub consts: Vec<PoolConst>,
+    pub names: Vec<PyStr>,
+    pub localsplus: Vec<LocalSlot>,
+    pub instrs: Vec<Instr>,
+    pub regions: Vec<Region>,
+    pub entries: Vec<ExplicitEntry>,
+}
+
+pub struct Program {
+    pub version: &'static VersionTable,
+    pub codes: Vec<ResolvedCode>,
+    pub module: usize,
+    /// For each code object, the code object that first references it.
+    pub parent: Vec<Option<usize>>,
+}
+
+/// One `.code` … `.end` block of lines.
+struct Block<'a> {
+    header: &'a Spanned<Statement>,
+    header_line: u32,
+    code: &'a CodeHeader,
+    body: Vec<&'a Line>,
+    end_span: Span,
+}
+
+/// Options a caller (the CLI) passes down.
+pub struct ResolveOptions {
+    /// co_filename when the file does not set one.
+    pub default_filename: String,
+}
+
+/// Resolves a parsed file against one version's table.
+pub fn resolve(
+    lines: &[Line],
+    version: &'static VersionTable,
+    opts: &ResolveOptions,
+) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let (blocks, file_filename) = structure(lines, &mut diags);
+
+    // Code IDs first: definition order does not matter, so every block is known up front.
+    let mut ids: HashMap<PyStr, usize> = HashMap::new();
+    for (i, b) in blocks.iter().enumerate() {
+        if let Some(&prev) = ids.get(&b.code.id.node.0) {
+            diags.push(
+                Diagnostic::error(codes::DUPLICATE_CODE, format!("code object `{}` is defined twice", b.code.id.node.text()))
+                    .with_primary(b.code.id.span, "second definition")
+                    .with_secondary(blocks[prev].code.id.span, "first definition")
+                    .with_help("give one of them another ID and set its co_name with .name"),
+            );
+        } else {
+            ids.insert(b.code.id.node.0.clone(), i);
+        }
+    }
+    let default_filename = file_filename.unwrap_or_else(|| PyStr::from(opts.default_filename.as_str()));
+    let mut codes_out = Vec::new();
+    for b in &blocks {
+        codes_out.push(resolve_block(b, version, &ids, &mut diags));
+    }
+    let module = ids.get(&PyStr::from("<module>")).copied();
+    if module.is_none() && !blocks.is_empty() {
+        diags.push(
+            Diagnostic::error(codes::NO_MODULE, "there is no `.code <module>`")
+                .with_primary(blocks[0].code.id.span, "the first code object")
+                .with_help("the module's code object is the one with ID <module>: write `.code <module>`"),
+        );
+    }
+    if blocks.is_empty() && diags.iter().all(|d| !d.is_error()) {
+        diags.push(
+            Diagnostic::error(codes::NO_MODULE, "this file defines no code object")
+                .with_help("a program is a `.code <module>` … `.end` block; see docs/format.md"),
+        );
+    }
+    let Some(module) = module else { return (None, diags) };
+    let mut program = Program { version, codes: codes_out, module, parent: Vec::new() };
+    link_references(&mut program, &default_filename, &mut diags);
+    (Some(program), diags)
+}
+
+/// Groups lines into `.code` blocks and collects file-level directives.
+fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'a>>, Option<PyStr>) {
+    let mut blocks: Vec<Block<'a>> = Vec::new();
+    let mut open: Option<Block<'a>> = None;
+    let mut filename = None;
+    for line in lines {
+        let Some(stmt) = &line.statement else {
+            if let Some(label) = &line.label {
+                match &mut open {
+                    Some(b) => b.body.push(line),
+                    None => diags.push(
+                        Diagnostic::error(codes::STRUCTURE, "a label outside a code object")
+                            .with_primary(label.span, "")
+                            .with_help("labels go between `.code` and `.end`"),
+                    ),
+                }
+            }
+            continue;
+        };
+        match &stmt.node {
+            Statement::Code(header) => {
+                if let Some(b) = open.take() {
+                    diags.push(
+                        Diagnostic::error(codes::STRUCTURE, format!("`.code {}` has no `.end`", b.code.id.node.text()))
+                            .with_primary(b.header.span, "this code object is still open")
+                            .with_secondary(stmt.span, "when the next one starts here")
+                            .with_help("code objects are not nested in the text: end each with `.end`, and refer to it with @name"),
+                    );
+                    blocks.push(b);
+                }
+                open = Some(Block { header: stmt, header_line: line.line_no, code: header, body: Vec::new(), end_span: stmt.span });
+            }
+            Statement::Directive(d) if d.name.node == "end" => match open.take() {
+                Some(mut b) => {
+                    b.end_span = stmt.span;
+                    if !d.args.is_empty() {
+                        diags.push(directive_error(d, "`.end` takes no arguments"));
+                    }
+                    blocks.push(b);
+                }
+                None => diags.push(
+                    Diagnostic::error(codes::STRUCTURE, "`.end` without a `.code`").with_primary(stmt.span, ""),
+                ),
+            },
+            _ if open.is_some() => open.as_mut().unwrap().body.push(line),
+            Statement::Directive(d) => match d.name.node.as_str() {
+                // Version selection is read before resolution (see `lib.rs`).
+                "python" => {}
+                "filename" => match d.args.as_slice() {
+                    [Spanned { node: Value::Str(s), .. }] => filename = Some(s.clone()),
+                    _ => diags.push(directive_error(d, "`.filename` takes one string")),
+                },
+                other => diags.push(
+                    Diagnostic::error(codes::STRUCTURE, format!("`.{other}` must be inside a code object"))
+                        .with_primary(d.name.span, "")
+                        .with_help("at the top level only .python and .filename are allowed"),
+                ),
+            },
+            Statement::Instruction(i) => diags.push(
+                Diagnostic::error(codes::STRUCTURE, "an instruction outside a code object")
+                    .with_primary(i.opname.span, "")
+                    .with_help("instructions go between `.code NAME` and `.end`"),
+            ),
+        }
+    }
+    if let Some(b) = open {
+        diags.push(
+            Diagnostic::error(codes::STRUCTURE, format!("`.code {}` has no `.end`", b.code.id.node.text()))
+                .with_primary(b.header.span, "opened here")
+                .with_help("end the code object with `.end`"),
+        );
+        blocks.push(b);
+    }
+    (blocks, filename)
+}
+
+fn directive_error(d: &Directive, msg: &str) -> Diagnostic {
+    let span = d.args.iter().fold(d.name.span, |s, a| s.to(a.span));
+    Diagnostic::error(codes::DIRECTIVE, msg.to_string()).with_primary(span, "")
+}
+
+fn name_of(v: &Spanned<Value>) -> Option<PyStr> {
+    match &v.node {
+        Value::Word(w) => Some(PyStr::from(w.as_str())),
+        Value::Angle(a) => Some(PyStr::from(a.as_str())),
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Builder state for one block.
+struct CodeBuilder<'t> {
+    version: &'t VersionTable,
+    consts: IndexSet<PoolConst>,
+    names: IndexSet<PyStr>,
+    locals: IndexSet<PyStr>,
+    kinds: Vec<u8>,
+    local_spans: Vec<Option<Span>>,
+}
+
+impl CodeBuilder<'_> {
+    fn declare_local(&mut self, name: PyStr, kind: u8, span: Option<Span>, diags: &mut Vec<Diagnostic>) {
+        if let Some(i) = self.locals.get_index_of(&name) {
+            let what = |k: u8| if k & FAST_FREE != 0 { "a free variable" } else if k & FAST_CELL != 0 && k & FAST_LOCAL == 0 { "a cell" } else { "a local" };
+            // A parameter may also be declared a cell.
+            if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL {
+                self.kinds[i] |= FAST_CELL;
+                return;
+            }
+            let mut d = Diagnostic::error(codes::DIRECTIVE, format!("`{name}` is declared twice"));
+            if let Some(s) = span {
+                d = d.with_primary(s, format!("declared here as {}", what(kind)));
+            }
+            if let Some(Some(prev)) = self.local_spans.get(i) {
+                d = d.with_secondary(*prev, format!("already {}", what(self.kinds[i])));
+            }
+            diags.push(d);
+            return;
+        }
+        self.locals.insert(name);
+        self.kinds.push(kind);
+        self.local_spans.push(span);
+    }
+}
+
+fn resolve_block(
+    b: &Block,
+    version: &'static VersionTable,
+    ids: &HashMap<PyStr, usize>,
+    diags: &mut Vec<Diagnostic>,
+) -> ResolvedCode {
+    let mut cb = CodeBuilder {
+        version,
+        consts: IndexSet::new(),
+        names: IndexSet::new(),
+        locals: IndexSet::new(),
+        kinds: Vec::new(),
+        local_spans: Vec::new(),
+    };
+    let mut flags = 0u32;
+    let (mut argcount, mut posonly, mut kwonly) = (0u32, 0u32, 0u32);
+    let is_function = b.code.params.is_some();
+    if let Some(params) = &b.code.params {
+        flags |= CO_OPTIMIZED | CO_NEWLOCALS;
+        signature(params, &mut cb, &mut argcount, &mut posonly, &mut kwonly, &mut flags, diags);
+    }
+    let mut rc = ResolvedCode {
+        id: b.code.id.clone(),
+        header_span: b.header.span,
+        end_span: b.end_span,
+        is_function,
+        name: b.code.id.node.0.clone(),
+        qualname: None,
+        filename: None,
+        firstlineno: 0,
+        argcount,
+        posonlyargcount: posonly,
+        kwonlyargcount: kwonly,
+        flags,
+        flags_override: None,
+        stacksize_override: None,
+        consts: Vec::new(),
+        names: Vec::new(),
+        localsplus: Vec::new(),
+        instrs: Vec::new(),
+        regions: Vec::new(),
+        entries: Vec::new(),
+    };
+    let mut firstlineno = None;
+
+    // Pass 1: declarations (their position in the block does not matter) and labels.
+    let mut cells_after: Vec<(PyStr, Span)> = Vec::new();
+    let mut frees: Vec<(PyStr, Span)> = Vec::new();
+    let mut declared_consts: Vec<&Spanned<Value>> = Vec::new();
+    let mut labels: HashMap<String, (usize, Span)> = HashMap::new();
+    let mut has_loc = false;
+    let mut index = 0usize;
+    for line in &b.body {
+        if let Some(label) = &line.label {
+            if let Some((_, prev)) = labels.get(&label.node) {
+                diags.push(
+                    Diagnostic::error(codes::DUPLICATE_LABEL, format!("label `{}` is defined twice", label.node))
+                        .with_primary(label.span, "second definition")
+                        .with_secondary(*prev, "first definition"),
+                );
+            } else {
+                labels.insert(label.node.clone(), (index, label.span));
+            }
+        }
+        let Some(stmt) = &line.statement else { continue };
+        match &stmt.node {
+            Statement::Instruction(_) => index += 1,
+            Statement::Directive(d) => {
+                let args = &d.args;
+                let each_name = |diags: &mut Vec<Diagnostic>| -> Vec<(PyStr, Span)> {
+                    args.iter()
+                        .filter_map(|a| match name_of(a) {
+                            Some(n) => Some((n, a.span)),
+                            None => {
+                                diags.push(
+                                    Diagnostic::error(codes::DIRECTIVE, format!("`.{}` takes names", d.name.node))
+                                        .with_primary(a.span, "not a name"),
+                                );
+                                None
+                            }
+                        })
+                        .collect()
+                };
+                match d.name.node.as_str() {
+                    "locals" => {
+                        for (n, s) in each_name(diags) {
+                            cb.declare_local(n, FAST_LOCAL, Some(s), diags);
+                        }
+                    }
+                    "cells" => cells_after.extend(each_name(diags)),
+                    "freevars" => frees.extend(each_name(diags)),
+                    "names" => {
+                        for (n, _) in each_name(diags) {
+                            cb.names.insert(n);
+                        }
+                    }
+                    "consts" => declared_consts.extend(args.iter()),
+                    "loc" | "line" => has_loc = true,
+                    "name" => {
+                        set_str(d, &mut rc.name, diags);
+                    }
+                    "qualname" => {
+                        let mut q = PyStr::default();
+                        if set_str(d, &mut q, diags) {
+                            rc.qualname = Some(q);
+                        }
+                    }
+                    "filename" => {
+                        let mut f = PyStr::default();
+                        if set_str(d, &mut f, diags) {
+                            rc.filename = Some(f);
+                        }
+                    }
+                    "firstlineno" => match args.as_slice() {
+                        [Spanned { node: Value::Int(i), span }] => match i32::try_from(i.clone()) {
+                            Ok(v) => firstlineno = Some(v),
+                            Err(_) => diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "line number out of range").with_primary(*span, "")),
+                        },
+                        _ => diags.push(directive_error(d, "`.firstlineno` takes one number")),
+                    },
+                    "stacksize" => match args.as_slice() {
+                        [v] => match small_int(v, "stack size") {
+                            Ok(n) => rc.stacksize_override = Some(n),
+                            Err(e) => diags.push(e),
+                        },
+                        _ => diags.push(directive_error(d, "`.stacksize` takes one number")),
+                    },
+                    "flags" => {
+                        let mut value = 0u32;
+                        let mut ok = true;
+                        for a in args {
+                            match &a.node {
+                                Value::Word(w) => match FLAG_WORDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
+                                    Some((_, bits)) => value |= bits,
+                                    None => {
+                                        ok = false;
+                                        let near = nearest(w, FLAG_WORDS.iter().map(|(n, _)| *n));
+                                        let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown code flag `{w}`")).with_primary(a.span, "");
+                                        if let Some(n) = near.first() {
+                                            e = e.with_help(format!("did you mean `{n}`?"));
+                                        }
+                                        diags.push(e);
+                                    }
+                                },
+                                _ => match small_int(a, "flag value") {
+                                    Ok(n) => value |= n,
+                                    Err(e) => {
+                                        ok = false;
+                                        diags.push(e)
+                                    }
+                                },
+                            }
+                        }
+                        if ok {
+                            rc.flags_override = Some(value);
+                        }
+                    }
+                    // Positional directives, handled in pass 2.
+                    "try" | "end_try" | "exception" => {}
+                    "python" => diags.push(directive_error(d, "`.python` belongs at the top of the file, outside code objects")),
+                    "code" | "end" => {}
+                    other => {
+                        const KNOWN: &[&str] = &[
+                            "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename",
+                            "firstlineno", "stacksize", "flags", "try", "end_try", "exception", "end",
+                        ];
+                        let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
+                        if let Some(n) = nearest(other, KNOWN.iter().copied()).first() {
+                            e = e.with_help(format!("did you mean `.{n}`?"));
+                        }
+                        diags.push(e);
+                    }
+                }
+            }
+            Statement::Code(_) => {}
+        }
+    }
+    for (n, s) in cells_after {
+        cb.declare_local(n, FAST_CELL, Some(s), diags);
+    }
+    for (n, s) in frees {
+        cb.declare_local(n, FAST_FREE, Some(s), diags);
+    }
+    // CPython's layout: parameters and other locals first, then cells that are not
+    // parameters, then free variables — the declaration order already is that, except that
+    // `.locals` may follow `.cells` in the text; sort stably by section.
+    let mut order: Vec<usize> = (0..cb.locals.len()).collect();
+    order.sort_by_key(|&i| match cb.kinds[i] {
+        k if k & FAST_LOCAL != 0 => 0,
+        k if k & FAST_CELL != 0 => 1,
+        _ => 2,
+    });
+    let reordered: IndexSet<PyStr> = order.iter().map(|&i| cb.locals.get_index(i).unwrap().clone()).collect();
+    cb.kinds = order.iter().map(|&i| cb.kinds[i]).collect();
+    cb.local_spans = order.iter().map(|&i| cb.local_spans[i]).collect();
+    cb.locals = reordered;
+
+    let mut code_ref = |v: &Spanned<Value>| -> Result<usize, Diagnostic> {
+        let Value::CodeRef(n) = &v.node else { unreachable!() };
+        ids.get(&n.0).copied().ok_or_else(|| {
+            let text = n.text();
+            let mut e = Diagnostic::error(codes::UNKNOWN_CODE, format!("no code object is named `{text}`"))
+                .with_primary(v.span, "referenced here");
+            let names: Vec<String> = ids.keys().map(|k| k.to_lossy()).collect();
+            let near = nearest(&text, names.iter().map(|s| s.as_str()));
+            if !near.is_empty() {
+                e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`@{n}`")).collect::<Vec<_>>().join(" or ")));
+            }
+            e
+        })
+    };
+    for c in declared_consts {
+        match to_constant(c, &mut code_ref) {
+            Ok(k) => {
+                cb.consts.insert(k);
+            }
+            Err(e) => diags.push(e),
+        }
+    }
+    // A function's first constant is its docstring or None (CPython's rule; comprehensions
+    // and generator expressions do not have one).
+    let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| rc.name == PyStr::from(*n));
+    if is_function && !comprehension && cb.consts.is_empty() {
+        cb.consts.insert(PoolConst::Value(crate::object::Constant::None));
+    }
+
+    // Pass 2: instructions, positions and exception regions, in order.
+    let mut loc = Location::NONE;
+    let mut open_regions: Vec<usize> = Vec::new();
+    for line in &b.body {
+        let Some(stmt) = &line.statement else { continue };
+        match &stmt.node {
+            Statement::Directive(d) => match d.name.node.as_str() {
+                "loc" | "line" => match parse_loc(d) {
+                    Ok(l) => {
+                        if firstlineno.is_none() && l.line >= 1 {
+                            firstlineno = Some(l.line);
+                        }
+                        loc = l;
+                    }
+                    Err(e) => diags.push(e),
+                },
+                "try" => match parse_try(d, &labels) {
+                    Ok(mut r) => {
+                        r.first = None;
+                        rc.regions.push(r);
+                        open_regions.push(rc.regions.len() - 1);
+                    }
+                    Err(e) => diags.push(e),
+                },
+                "end_try" => {
+                    if open_regions.pop().is_none() {
+                        diags.push(directive_error(d, "`.end_try` without a `.try`"));
+                    }
+                }
+                "exception" => match parse_exception(d, &labels) {
+                    Ok(e) => rc.entries.push(e),
+                    Err(e) => diags.push(e),
+                },
+                _ => {}
+            },
+            Statement::Instruction(ins) => {
+                let here = rc.instrs.len();
+                let region = open_regions.last().copied();
+                if let Some(r) = region {
+                    if rc.regions[r].first.is_none() {
+                        rc.regions[r].first = Some(here);
+                    }
+                }
+                let instr_loc = if has_loc {
+                    loc
+                } else {
+                    let l = line.line_no as i32;
+                    Location { line: l, end_line: l, col: -1, end_col: -1 }
+                };
+                match resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref) {
+                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region }),
+                    Err(mut es) => {
+                        diags.append(&mut es);
+                        // Keep a placeholder so later indexes (labels) stay right.
+                        let nop = version.by_name("NOP").expect("every version has NOP");
+                        rc.instrs.push(Instr { op: nop, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region });
+                    }
+                }
+            }
+            Statement::Code(_) => {}
+        }
+    }
+    for r in open_regions {
+        diags.push(
+            Diagnostic::error(codes::EXCEPTION_REGION, "this `.try` has no `.end_try`").with_primary(rc.regions[r].span, ""),
+        );
+    }
+    rc.firstlineno = firstlineno.unwrap_or(if has_loc { 1 } else { b.header_line as i32 });
+    rc.flags |= infer_kind_flags(&rc.instrs);
+    rc.consts = cb.consts.into_iter().collect();
+    rc.names = cb.names.into_iter().collect();
+    rc.localsplus = cb.locals.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
+    rc
+}
+
+fn set_str(d: &Directive, target: &mut PyStr, diags: &mut Vec<Diagnostic>) -> bool {
+    match d.args.as_slice() {
+        [Spanned { node: Value::Str(s), .. }] => {
+            *target = s.clone();
+            true
+        }
+        [Spanned { node: Value::Angle(s), .. }] | [Spanned { node: Value::Word(s), .. }] => {
+            *target = PyStr::from(s.as_str());
+            true
+        }
+        _ => {
+            diags.push(directive_error(d, &format!("`.{}` takes one string", d.name.node)));
+            false
+        }
+    }
+}
+
+fn signature(
+    params: &[Param],
+    cb: &mut CodeBuilder,
+    argcount: &mut u32,
+    posonly: &mut u32,
+    kwonly: &mut u32,
+    flags: &mut u32,
+    diags: &mut Vec<Diagnostic>,
+) {
+    // Collect in source order, then declare in CPython's order: positional, keyword-only,
+    // *args, **kwargs.
+    let mut positional = Vec::new();
+    let mut keyword_only = Vec::new();
+    let mut varargs = None;
+    let mut varkw: Option<&Spanned<Name>> = None;
+    let mut star_seen = false;
+    let mut slash_seen = false;
+    let bad = |span: Span, msg: &str| Diagnostic::error(codes::SIGNATURE, msg.to_string()).with_primary(span, "");
+    for p in params {
+        if let Some(kw) = varkw {
+            let span = match p {
+                Param::Plain(n) | Param::VarArgs(n) | Param::VarKeywords(n) => n.span,
+                Param::PosOnlyMarker(s) | Param::KwOnlyMarker(s) => *s,
+            };
+            diags.push(bad(span, "nothing may follow **kwargs").with_secondary(kw.span, "**kwargs is here"));
+            continue;
+        }
+        match p {
+            Param::Plain(n) => {
+                if star_seen {
+                    keyword_only.push(n)
+                } else {
+                    positional.push(n)
+                }
+            }
+            Param::PosOnlyMarker(s) => {
+                if star_seen || slash_seen || positional.is_empty() {
+                    diags.push(bad(*s, "`/` must follow at least one positional parameter, once, before `*`"));
+                } else {
+                    slash_seen = true;
+                    *posonly = positional.len() as u32;
+                }
+            }
+            Param::KwOnlyMarker(s) => {
+                if star_seen {
+                    diags.push(bad(*s, "only one `*` or `*args` is allowed"));
+                }
+                star_seen = true;
+            }
+            Param::VarArgs(n) => {
+                if star_seen {
+                    diags.push(bad(n.span, "only one `*` or `*args` is allowed"));
+                }
+                star_seen = true;
+                varargs = Some(n);
+            }
+            Param::VarKeywords(n) => varkw = Some(n),
+        }
+    }
+    *argcount = positional.len() as u32;
+    *kwonly = keyword_only.len() as u32;
+    for n in positional.into_iter().chain(keyword_only) {
+        cb.declare_local(n.node.0.clone(), FAST_LOCAL, Some(n.span), diags);
+    }
+    if let Some(n) = varargs {
+        *flags |= CO_VARARGS;
+        cb.declare_local(n.node.0.clone(), FAST_LOCAL, Some(n.span), diags);
+    }
+    if let Some(n) = varkw {
+        *flags |= CO_VARKEYWORDS;
+        cb.declare_local(n.node.0.clone(), FAST_LOCAL, Some(n.span), diags);
+    }
+}
+
+/// GENERATOR / COROUTINE / ASYNC_GENERATOR from the instructions used.
+fn infer_kind_flags(instrs: &[Instr]) -> u32 {
+    let has = |name: &str| instrs.iter().any(|i| i.op.name == name);
+    if has("ASYNC_GEN_WRAP") {
+        CO_ASYNC_GENERATOR
+    } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
+        CO_COROUTINE
+    } else if has("YIELD_VALUE") || has("RETURN_GENERATOR") {
+        CO_GENERATOR
+    } else {
+        0
+    }
+}
+
+fn parse_loc(d: &Directive) -> Result<Location, Diagnostic> {
+    let num = |v: &Spanned<Value>| -> Result<i32, Diagnostic> {
+        match &v.node {
+            Value::Int(i) => i32::try_from(i.clone())
+                .map_err(|_| Diagnostic::error(codes::OUT_OF_RANGE, "line number out of range").with_primary(v.span, "")),
+            _ => Err(directive_error(d, "expected a line number")),
+        }
+    };
+    match d.args.as_slice() {
+        [Spanned { node: Value::Word(w), .. }] if w == "none" => Ok(Location::NONE),
+        [Spanned { node: Value::Loc(l), .. }] => Ok(Location { line: l.line, end_line: l.end_line, col: l.col, end_col: l.end_col }),
+        [line] => {
+            let l = num(line)?;
+            Ok(Location { line: l, end_line: l, col: -1, end_col: -1 })
+        }
+        // The general form for positions the short forms cannot express:
+        // `.loc LINE, END_LINE, COL, END_COL`, each a number or `none`.
+        [a, b, c, e] => {
+            let opt = |v: &Spanned<Value>| match &v.node {
+                Value::Word(w) if w == "none" => Ok(-1),
+                _ => num(v),
+            };
+            Ok(Location { line: opt(a)?, end_line: opt(b)?, col: opt(c)?, end_col: opt(e)? })
+        }
+        _ => Err(directive_error(d, "expected `.loc LINE`, `.loc LINE:COL-ENDCOL`, `.loc LINE:COL-ENDLINE:ENDCOL` or `.loc none`")),
+    }
+}
+
+fn label_index(v: &Spanned<Value>, labels: &HashMap<String, (usize, Span)>) -> Result<usize, Diagnostic> {
+    match &v.node {
+        Value::Word(w) => labels.get(w).map(|(i, _)| *i).ok_or_else(|| undefined_label(w, v.span, labels)),
+        _ => Err(Diagnostic::error(codes::OPERAND, "expected a label").with_primary(v.span, "")),
+    }
+}
+
+fn undefined_label(w: &str, span: Span, labels: &HashMap<String, (usize, Span)>) -> Diagnostic {
+    let mut e = Diagnostic::error(codes::UNDEFINED_LABEL, format!("label `{w}` is not defined in this code object"))
+        .with_primary(span, "no such label");
+    let near = nearest(w, labels.keys().map(|s| s.as_str()));
+    if let Some(n) = near.first() {
+        e = e.with_help(format!("did you mean `{n}`?"));
+    } else {
+        e = e.with_help(format!("define it by writing `{w}:` before the target instruction"));
+    }
+    e
+}
+
+fn parse_try(d: &Directive, labels: &HashMap<String, (usize, Span)>) -> Result<Region, Diagnostic> {
+    let Some(handler) = d.args.first() else {
+        return Err(directive_error(d, "`.try` needs the label of its handler: `.try handler`"));
+    };
+    let handler = label_index(handler, labels)?;
+    let mut r = Region { handler, lasti: false, depth: None, first: None, span: d.name.span.to(d.args[0].span) };
+    for a in &d.args[1..] {
+        match &a.node {
+            Value::Word(w) if w == "lasti" => r.lasti = true,
+            Value::Call(f, args) if f.node == "depth" && args.len() == 1 => r.depth = Some(small_int(&args[0], "depth")?),
+            _ => {
+                return Err(Diagnostic::error(codes::DIRECTIVE, "expected `lasti` or `depth(N)`").with_primary(a.span, ""));
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn parse_exception(d: &Directive, labels: &HashMap<String, (usize, Span)>) -> Result<ExplicitEntry, Diagnostic> {
+    let usage = "expected `.exception START, END, HANDLER, DEPTH` (and `, lasti`)";
+    if d.args.len() < 4 || d.args.len() > 5 {
+        return Err(directive_error(d, usage));
+    }
+    let lasti = match d.args.get(4) {
+        None => false,
+        Some(Spanned { node: Value::Word(w), .. }) if w == "lasti" => true,
+        Some(a) => return Err(Diagnostic::error(codes::DIRECTIVE, usage).with_primary(a.span, "expected `lasti`")),
+    };
+    Ok(ExplicitEntry {
+        start: label_index(&d.args[0], labels)?,
+        end: label_index(&d.args[1], labels)?,
+        target: label_index(&d.args[2], labels)?,
+        depth: small_int(&d.args[3], "depth")?,
+        lasti,
+        span: d.name.span.to(d.args[d.args.len() - 1].span),
+    })
+}
+
+fn resolve_instruction(
+    ins: &Instruction,
+    here: usize,
+    cb: &mut CodeBuilder,
+    labels: &HashMap<String, (usize, Span)>,
+    code_ref: &mut dyn FnMut(&Spanned<Value>) -> Result<usize, Diagnostic>,
+) -> Result<(&'static OpInfo, Arg), Vec<Diagnostic>> {
+    let version = cb.version;
+    let name = ins.opname.node.as_str();
+    let ops = &ins.operands;
+    let one = |e: Diagnostic| vec![e];
+
+    // Direction-free jumps pick their opcode from where the label is.
+    if let Some(p) = version.pseudo_jump(name) {
+        let [target] = ops.as_slice() else {
+            return Err(one(operand_count(ins, "one label")));
+        };
+        let t = label_index(target, labels).map_err(one)?;
+        let chosen = if t > here {
+            p.forward
+        } else {
+            p.backward.ok_or_else(|| {
+                one(Diagnostic::error(codes::JUMP_DIRECTION, format!("{name} can only jump forward in Python {}", version.version))
+                    .with_primary(target.span, "this label is behind the jump"))
+            })?
+        };
+        let op = version.by_name(chosen).expect("pseudo jumps name real opcodes");
+        return Ok((op, Arg::Target(t)));
+    }
+    let Some(op) = version.by_name(name) else {
+        return Err(one(unknown_opcode(ins, version)));
+    };
+    if op.name == "EXTENDED_ARG" || op.name == "CACHE" {
+        return Err(one(
+            Diagnostic::error(codes::OPERAND, format!("{} is inserted by the assembler", op.name))
+                .with_primary(ins.opname.span, "do not write this by hand")
+                .with_help("write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries"),
+        ));
+    }
+    if op.arg == ArgKind::None {
+        if let Some(extra) = ops.first() {
+            return Err(one(
+                Diagnostic::error(codes::OPERAND, format!("{} takes no operand", op.name)).with_primary(extra.span, "unexpected operand"),
+            ));
+        }
+        return Ok((op, Arg::Value(0)));
+    }
+    // A raw argument is taken as it is.
+    if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
+        return Ok((op, Arg::Value(*r)));
+    }
+    let (main, flag_ops): (Option<&Spanned<Value>>, &[Spanned<Value>]) = match op.arg {
+        ArgKind::Number => (None, ops.as_slice()),
+        _ => match ops.split_first() {
+            Some((m, rest)) => (Some(m), rest),
+            None => return Err(one(operand_count(ins, expected_operand(op.arg)))),
+        },
+    };
+    let mut errors = Vec::new();
+    let mut flag_bits = 0u32;
+    let mut numbers = 0u32;
+    let mut saw_number = false;
+    for f in flag_ops {
+        match &f.node {
+            Value::Word(w) => match op.flags.iter().find(|fw| fw.word == w) {
+                Some(fw) => flag_bits |= fw.bits,
+                None => {
+                    let mut e = Diagnostic::error(codes::OPERAND, format!("`{w}` is not a flag of {}", op.name)).with_primary(f.span, "");
+                    e = if op.flags.is_empty() {
+                        e.with_note(format!("{} has no flag words", op.name))
+                    } else {
+                        e.with_help(format!("its flags are: {}", op.flags.iter().map(|f| f.word).collect::<Vec<_>>().join(", ")))
+                    };
+                    errors.push(e);
+                }
+            },
+            Value::Int(_) | Value::Raw(_) if op.arg == ArgKind::Number => match small_int(f, "argument") {
+                Ok(n) => {
+                    numbers |= n;
+                    saw_number = true;
+                }
+                Err(e) => errors.push(e),
+            },
+            _ => errors.push(
+                Diagnostic::error(codes::OPERAND, format!("unexpected operand for {}", op.name))
+                    .with_primary(f.span, if op.arg == ArgKind::Number { "expected a number or a flag word" } else { "expected a flag word" }),
+            ),
+        }
+    }
+    if op.arg == ArgKind::Number {
+        if flag_ops.is_empty() {
+            errors.push(operand_count(ins, "a number"));
+        }
+        let _ = saw_number;
+        return if errors.is_empty() { Ok((op, Arg::Value(numbers | flag_bits))) } else { Err(errors) };
+    }
+    let main = main.expect("non-number kinds have a main operand");
+    let index: Result<Arg, Diagnostic> = match op.arg {
+        ArgKind::Const => to_constant(main, code_ref).map(|c| Arg::Value(cb.consts.insert_full(c).0 as u32)),
+        ArgKind::Name => match name_of(main) {
+            Some(n) => Ok(Arg::Value(cb.names.insert_full(n).0 as u32)),
+            None => Err(Diagnostic::error(codes::OPERAND, format!("{} takes a name", op.name)).with_primary(main.span, "not a name")),
+        },
+        ArgKind::Local | ArgKind::Free => local_index(op, main, cb),
+        ArgKind::JumpForward | ArgKind::JumpBackward => label_index(main, labels).and_then(|t| {
+            let forward = op.arg == ArgKind::JumpForward;
+            if forward == (t > here) {
+                Ok(Arg::Target(t))
+            } else {
+                let generic = version
+                    .pseudo_jumps
+                    .iter()
+                    .find(|p| p.forward == op.name || p.backward == Some(op.name))
+                    .map(|p| p.name);
+                let mut e = Diagnostic::error(
+                    codes::JUMP_DIRECTION,
+                    format!("{} jumps {}, but `{}` is {} it", op.name, if forward { "forward" } else { "backward" }, match &main.node {
+                        Value::Word(w) => w.as_str(),
+                        _ => "",
+                    }, if forward { "behind" } else { "ahead of" }),
+                )
+                .with_primary(main.span, "label in the other direction");
+                if let Some(g) = generic {
+                    e = e.with_help(format!("write `{g}` and pyasm picks the direction"));
+                }
+                Err(e)
+            }
+        }),
+        ArgKind::Compare => symbol_index(op, main, version.compare_ops.iter().copied()),
+        ArgKind::BinaryOp => symbol_index(op, main, version.binary_ops.iter().map(|b| b.symbol)),
+        ArgKind::None | ArgKind::Number => unreachable!(),
+    };
+    match index {
+        Ok(Arg::Value(i)) if errors.is_empty() => {
+            let shifted = (i as u64) << op.shift;
+            if shifted > u32::MAX as u64 {
+                return Err(one(Diagnostic::error(codes::OUT_OF_RANGE, "argument does not fit in 32 bits").with_primary(main.span, "")));
+            }
+            Ok((op, Arg::Value(shifted as u32 | flag_bits)))
+        }
+        Ok(Arg::Target(t)) if errors.is_empty() => Ok((op, Arg::Target(t))),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.insert(0, e);
+            Err(errors)
+        }
+    }
+}
+
+fn expected_operand(kind: ArgKind) -> &'static str {
+    match kind {
+        ArgKind::Const => "a constant",
+        ArgKind::Name => "a name",
+        ArgKind::Local => "a local variable",
+        ArgKind::Free => "a cell or free variable",
+        ArgKind::JumpForward | ArgKind::JumpBackward => "a label",
+        ArgKind::Compare => "a comparison operator",
+        ArgKind::BinaryOp => "an operator",
+        ArgKind::Number => "a number",
+        ArgKind::None => "no operand",
+    }
+}
+
+fn operand_count(ins: &Instruction, expected: &str) -> Diagnostic {
+    Diagnostic::error(codes::OPERAND, format!("{} needs {expected}", ins.opname.node))
+        .with_primary(ins.opname.span.to(ins.operands.last().map(|o| o.span).unwrap_or(ins.opname.span)), format!("expected {expected}"))
+}
+
+fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
+    let name = &ins.opname.node;
+    let mut e = Diagnostic::error(codes::UNKNOWN_OPCODE, format!("unknown instruction `{name}`"));
+    // Known in another version?
+    let elsewhere: Vec<String> = crate::opcodes::TABLES
+        .iter()
+        .filter(|t| t.version != version.version && (t.by_name(name).is_some() || t.pseudo_jump(name).is_some()))
+        .map(|t| t.version.to_string())
+        .collect();
+    if !elsewhere.is_empty() {
+        return Diagnostic::error(codes::NOT_IN_VERSION, format!("`{name}` does not exist in Python {}", version.version))
+            .with_primary(ins.opname.span, format!("not a {} instruction", version.version))
+            .with_note(format!("it exists in Python {}", elsewhere.join(", ")));
+    }
+    e = e.with_primary(ins.opname.span, "not an instruction");
+    let candidates = version.opcodes.iter().map(|o| o.name).chain(version.pseudo_jumps.iter().map(|p| p.name));
+    let near = nearest(name, candidates);
+    if !near.is_empty() {
+        e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+    }
+    e
+}
+
+fn local_index(op: &OpInfo, v: &Spanned<Value>, cb: &CodeBuilder) -> Result<Arg, Diagnostic> {
+    let Some(name) = name_of(v) else {
+        return Err(Diagnostic::error(codes::OPERAND, format!("{} takes a variable name", op.name)).with_primary(v.span, ""));
+    };
+    match cb.locals.get_index_of(&name) {
+        Some(i) => {
+            let kind = cb.kinds[i];
+            if op.arg == ArgKind::Free && kind & (FAST_CELL | FAST_FREE) == 0 {
+                return Err(Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is a plain local, but {} needs a cell or free variable", op.name))
+                    .with_primary(v.span, "")
+                    .with_help(format!("declare it with `.cells {name}` (or `.freevars {name}` in an inner function)")));
+            }
+            Ok(Arg::Value(i as u32))
+        }
+        None => {
+            let mut e = Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is not a declared variable of this code object"))
+                .with_primary(v.span, "unknown variable");
+            let names: Vec<String> = cb.locals.iter().map(|n| n.to_lossy()).collect();
+            let near = nearest(&name.to_lossy(), names.iter().map(|s| s.as_str()));
+            e = match near.first() {
+                Some(n) => e.with_help(format!("did you mean `{n}`?")),
+                None => e.with_help(match op.arg {
+                    ArgKind::Free => format!("declare it with `.cells {name}` or `.freevars {name}`"),
+                    _ => format!("declare it with `.locals {name}` (or as a parameter)"),
+                }),
+            };
+            Err(e)
+        }
+    }
+}
+
+fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item = &'a str> + Clone) -> Result<Arg, Diagnostic> {
+    let text = match &v.node {
+        Value::Symbol(s) => s.clone(),
+        Value::Word(w) => w.clone(),
+        _ => String::new(),
+    };
+    match symbols.clone().position(|s| s == text) {
+        Some(i) => Ok(Arg::Value(i as u32)),
+        None => Err(Diagnostic::error(codes::OPERAND, format!("`{text}` is not an operator of {}", op.name))
+            .with_primary(v.span, "")
+            .with_help(format!("one of: {}", symbols.collect::<Vec<_>>().join(" ")))),
+    }
+}
+
+/// Finds, for each code object, who references it; checks for cycles; fills in qualnames,
+/// NESTED flags and filenames.
+fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Diagnostic>) {
+    let n = p.codes.len();
+    let mut parent: Vec<Option<usize>> = vec![None; n];
+    for (i, c) in p.codes.iter().enumerate() {
+        for k in &c.consts {
+            if let PoolConst::Code(child) = k {
+                if parent[*child].is_none() && *child != p.module {
+                    parent[*child] = Some(i);
+                }
+            }
+        }
+    }
+    // Walk from the module so that parents come before children; anything not reached is
+    // unused (or part of a cycle).
+    let mut order = vec![p.module];
+    let mut seen = vec![false; n];
+    seen[p.module] = true;
+    let mut k = 0;
+    while k < order.len() {
+        let i = order[k];
+        k += 1;
+        for c in p.codes[i].consts.clone() {
+            if let PoolConst::Code(child) = c {
+                if child == p.module || is_ancestor(&parent, child, i) {
+                    diags.push(
+                        Diagnostic::error(codes::UNKNOWN_CODE, "code objects refer to each other in a cycle")
+                            .with_primary(p.codes[i].id.span, format!("`{}` refers back to `{}`", p.codes[i].id.node.text(), p.codes[child].id.node.text())),
+                    );
+                    continue;
+                }
+                if !seen[child] {
+                    seen[child] = true;
+                    order.push(child);
+                }
+            }
+        }
+    }
+    for (i, c) in p.codes.iter().enumerate() {
+        if !seen[i] {
+            diags.push(
+                Diagnostic::warning(codes::UNUSED_CODE, format!("code object `{}` is never used", c.id.node.text()))
+                    .with_primary(c.id.span, "nothing loads it with LOAD_CONST @…"),
+            );
+        }
+    }
+    // CPython's rule: a scope is nested when its parent is a function or is itself nested;
+    // only functions carry the NESTED flag.
+    let mut nested_scope = vec![false; n];
+    for &i in &order {
+        let (nested, qual) = match parent[i] {
+            None => (false, p.codes[i].name.clone()),
+            Some(par) => {
+                let pc = &p.codes[par];
+                let nested = pc.is_function || nested_scope[par];
+                let base = if par == p.module { None } else { pc.qualname.clone() };
+                let qual = match base {
+                    None => p.codes[i].name.clone(),
+                    Some(b) => {
+                        let mut s = b.as_wtf8().to_vec();
+                        if pc.is_function {
+                            s.extend_from_slice(b".<locals>");
+                        }
+                        s.push(b'.');
+                        s.extend_from_slice(p.codes[i].name.as_wtf8());
+                        PyStr::from_wtf8(s)
+                    }
+                };
+                (nested, qual)
+            }
+        };
+        nested_scope[i] = nested;
+        let c = &mut p.codes[i];
+        if nested && c.is_function {
+            c.flags |= CO_NESTED;
+        }
+        if c.qualname.is_none() {
+            c.qualname = Some(qual);
+        }
+        if c.filename.is_none() {
+            c.filename = Some(default_filename.clone());
+        }
+    }
+    for c in p.codes.iter_mut() {
+        if c.qualname.is_none() {
+            c.qualname = Some(c.name.clone());
+        }
+        if c.filename.is_none() {
+            c.filename = Some(default_filename.clone());
+        }
+    }
+    p.parent = parent;
+}
+
+fn is_ancestor(parent: &[Option<usize>], candidate: usize, mut of: usize) -> bool {
+    let mut steps = 0;
+    while let Some(p) = parent[of] {
+        if p == candidate {
+            return true;
+        }
+        of = p;
+        steps += 1;
+        if steps > parent.len() {
+            return true;
+        }
+    }
+    false
+}

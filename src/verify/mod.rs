@@ -1,0 +1,215 @@
+//! The verifier: follows every path through a resolved code object and tracks the stack
+//! depth, the way CPython computes `co_stacksize`. It reports underflow, depths that disagree
+//! where paths meet, execution running off the end, and arguments that index past a table.
+
+use crate::diagnostics::{Diagnostic, codes};
+use crate::opcodes::{ArgKind, Flow};
+use crate::resolve::{Arg, ResolvedCode};
+
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    /// The largest depth reached (co_stacksize).
+    pub stacksize: u32,
+    /// Depth before each instruction; `None` where no path reaches it.
+    pub depth_before: Vec<Option<u32>>,
+    /// Depth each `.try` region's handler unwinds to.
+    pub region_depth: Vec<Option<u32>>,
+}
+
+pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let n = code.instrs.len();
+    check_indexes(code, &mut diags);
+    check_targets(code, &mut diags);
+    if diags.iter().any(|d| d.is_error()) {
+        return (Analysis::default(), diags);
+    }
+    let mut depth: Vec<Option<u32>> = vec![None; n];
+    let mut region_depth: Vec<Option<u32>> = code.regions.iter().map(|r| r.depth).collect();
+    // (instruction, depth, instruction we came from)
+    let mut work: Vec<(usize, i64, Option<usize>)> = Vec::new();
+    let mut max: i64 = 0;
+    let mut reported_mismatch = vec![false; n];
+    if n > 0 {
+        work.push((0, 0, None));
+    }
+    let seed_handler = |r: usize, d: u32, work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
+        let region = &code.regions[r];
+        let hd = d as i64 + 1 + i64::from(region.lasti);
+        *max = (*max).max(hd);
+        work.push((region.handler, hd, None));
+    };
+    for (r, region) in code.regions.iter().enumerate() {
+        if let (Some(d), Some(_)) = (region.depth, region.first) {
+            seed_handler(r, d, &mut work, &mut max);
+        }
+    }
+    for e in &code.entries {
+        let hd = e.depth as i64 + 1 + i64::from(e.lasti);
+        max = max.max(hd);
+        work.push((e.target, hd, None));
+    }
+    while let Some((i, d, from)) = work.pop() {
+        if i >= n {
+            continue; // reported by check_targets / the fall-through check below
+        }
+        if let Some(existing) = depth[i] {
+            if existing as i64 != d && !reported_mismatch[i] {
+                reported_mismatch[i] = true;
+                let mut e = Diagnostic::error(
+                    codes::STACK_MISMATCH,
+                    format!("the stack depth here is {existing} on one path and {d} on another"),
+                )
+                .with_primary(code.instrs[i].span, "paths meet here with different depths");
+                if let Some(f) = from {
+                    e = e.with_secondary(code.instrs[f].span, format!("this path arrives with depth {d}"));
+                }
+                diags.push(e.with_note("every path to an instruction must leave the same number of values on the stack"));
+            }
+            continue;
+        }
+        depth[i] = Some(d as u32);
+        // Entering a region fixes its handler's depth, unless `depth(N)` gave it.
+        for (r, region) in code.regions.iter().enumerate() {
+            if region.first == Some(i) && region_depth[r].is_none() {
+                region_depth[r] = Some(d as u32);
+                seed_handler(r, d as u32, &mut work, &mut max);
+            }
+        }
+        let ins = &code.instrs[i];
+        let oparg = match ins.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        };
+        let after = d + ins.op.stack.eval(oparg);
+        let underflow = |what: &str, depth_after: i64| {
+            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs more values than the stack holds", ins.op.name))
+                .with_primary(ins.span, format!("the stack holds {d} value(s) here; {what} it would hold {depth_after}"))
+                .with_help("push the operands first; `pyasm explain` (or docs/format.md) gives each instruction's stack effect")
+        };
+        if after < 0 {
+            diags.push(underflow("after it", after));
+            continue;
+        }
+        max = max.max(after);
+        let target = match ins.arg {
+            Arg::Target(t) => Some(t),
+            Arg::Value(_) => None,
+        };
+        let mut push_jump = |work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
+            if let Some(t) = target {
+                let jd = d + ins.op.jump_stack.eval(oparg);
+                if jd < 0 {
+                    diags.push(underflow("when it jumps", jd));
+                } else {
+                    *max = (*max).max(jd);
+                    work.push((t, jd, Some(i)));
+                }
+            }
+        };
+        match ins.op.flow {
+            Flow::Next | Flow::Branch => {
+                if ins.op.flow == Flow::Branch {
+                    push_jump(&mut work, &mut max);
+                }
+                if i + 1 == n {
+                    diags.push(
+                        Diagnostic::error(codes::FALLS_OFF_END, "execution can run past the last instruction")
+                            .with_primary(ins.span, "after this instruction there is nothing left to run")
+                            .with_secondary(code.end_span, "the code object ends here")
+                            .with_help("end every path with RETURN_VALUE, RAISE_VARARGS, RERAISE or a jump"),
+                    );
+                } else {
+                    work.push((i + 1, after, Some(i)));
+                }
+            }
+            Flow::Jump => push_jump(&mut work, &mut max),
+            Flow::Exit => {}
+        }
+    }
+    if n == 0 {
+        diags.push(
+            Diagnostic::error(codes::FALLS_OFF_END, format!("code object `{}` has no instructions", code.id.node.text()))
+                .with_primary(code.id.span, "")
+                .with_help("a code object needs at least RESUME 0, LOAD_CONST None, RETURN_VALUE"),
+        );
+    }
+    // One warning per run of unreachable instructions.
+    let mut i = 0;
+    while i < n {
+        if depth[i].is_none() {
+            let start = i;
+            while i < n && depth[i].is_none() {
+                i += 1;
+            }
+            let span = code.instrs[start].span.to(code.instrs[i - 1].span);
+            diags.push(
+                Diagnostic::warning(codes::UNREACHABLE, "unreachable instructions")
+                    .with_primary(span, "no path from the start of the code leads here"),
+            );
+        } else {
+            i += 1;
+        }
+    }
+    for (r, region) in code.regions.iter().enumerate() {
+        if region_depth[r].is_none() && region.first.is_some() && depth[region.first.unwrap()].is_none() {
+            // Unreachable region: its handler depth is unknown; use 0 so encoding can go on.
+            region_depth[r] = Some(0);
+        }
+    }
+    let analysis = Analysis { stacksize: max.max(0) as u32, depth_before: depth, region_depth };
+    (analysis, diags)
+}
+
+/// Raw (`$N`) arguments must still index inside their tables.
+fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
+    for ins in &code.instrs {
+        let Arg::Value(v) = ins.arg else { continue };
+        let index = (v >> ins.op.shift) as usize;
+        let (len, table) = match ins.op.arg {
+            ArgKind::Const => (code.consts.len(), "co_consts"),
+            ArgKind::Name => (code.names.len(), "co_names"),
+            ArgKind::Local | ArgKind::Free => (code.localsplus.len(), "the fast locals"),
+            _ => continue,
+        };
+        if index >= len {
+            diags.push(
+                Diagnostic::error(codes::OUT_OF_RANGE, format!("{} index {index} is out of range", ins.op.name))
+                    .with_primary(ins.span, format!("{table} has {len} entries"))
+                    .with_help("declare the table with .consts / .names / .locals, or write the operand symbolically"),
+            );
+        }
+    }
+}
+
+fn check_targets(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
+    let n = code.instrs.len();
+    let past_end = |span, what: &str| {
+        Diagnostic::error(codes::UNDEFINED_LABEL, format!("{what} points past the last instruction"))
+            .with_primary(span, "")
+            .with_help("a label must be followed by an instruction")
+    };
+    for ins in &code.instrs {
+        if let Arg::Target(t) = ins.arg {
+            if t >= n {
+                diags.push(past_end(ins.span, "this jump's label"));
+            }
+        }
+    }
+    for r in &code.regions {
+        if r.handler >= n {
+            diags.push(past_end(r.span, "the handler label"));
+        }
+    }
+    for e in &code.entries {
+        if e.target >= n {
+            diags.push(past_end(e.span, "the handler label"));
+        }
+        if e.start >= e.end {
+            diags.push(
+                Diagnostic::error(codes::EXCEPTION_REGION, "an exception entry must cover at least one instruction")
+                    .with_primary(e.span, "its start label is not before its end label"),
+            );
+        }
+    }
+}
