@@ -349,6 +349,12 @@ fn table_agrees_with_interpreter() {
             continue;
         };
         measured.insert(code);
+        // Deliberate differences from dis.stack_effect, each explained in the generator's
+        // RULES["effect_overrides"].
+        if op.name == "RETURN_GENERATOR" {
+            check(op.stack.eval(0) == 1, "RETURN_GENERATOR: resumption pushes the sent value".to_string());
+            continue;
+        }
         let a = arg.unwrap_or(0);
         let shown = arg.map_or("no arg".to_string(), |a| format!("arg {a}"));
         check(

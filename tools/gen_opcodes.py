@@ -59,6 +59,11 @@ RULES = {
         "direction_words": ("_FORWARD", "_BACKWARD"),
         # ... and where a family has only one direction, its other half is given here.
         "pseudo_extra": {"JUMP_NO_INTERRUPT": {"forward": "JUMP_FORWARD"}},
+        # Stack effects that differ from dis.stack_effect on purpose. RETURN_GENERATOR: the
+        # compiler inserts it after computing the stack depth, so dis reports 0; but when the
+        # generator is resumed, execution continues after it with the sent value pushed (which
+        # the POP_TOP after it removes). The verifier follows execution, so it needs +1.
+        "effect_overrides": {"RETURN_GENERATOR": 1},
     },
 }
 
@@ -371,7 +376,10 @@ def main():
     for name, code in ops:
         kind = arg_kind(name, code, rules)
         words = flag_words(name, rules)
-        stack = fit(name, code, False)
+        if name in rules["effect_overrides"]:
+            stack = (rules["effect_overrides"][name], [], [])
+        else:
+            stack = fit(name, code, False)
         jump_stack = fit(name, code, True) if is_jump(code) else stack
         emit("        OpInfo {")
         emit(

@@ -218,8 +218,8 @@ pub static TABLE: VersionTable = VersionTable {
             name: "RETURN_GENERATOR", code: 75, arg: ArgKind::None, shift: 0,
             caches: 0, flow: Flow::Next,
             flags: &[],
-            stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LIST_TO_TUPLE", code: 82, arg: ArgKind::None, shift: 0,

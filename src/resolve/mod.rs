@@ -108,6 +108,10 @@ pub struct ResolvedCode {
     pub instrs: Vec<Instr>,
     pub regions: Vec<Region>,
     pub entries: Vec<ExplicitEntry>,
+    /// Some instruction could not be identified, so stack effects are unknown.
+    pub unknown_effects: bool,
+    /// Some operand could not be resolved (its instruction holds argument 0).
+    pub operand_errors: bool,
 }
 
 pub struct Program {
@@ -348,6 +352,8 @@ fn resolve_block(
         instrs: Vec::new(),
         regions: Vec::new(),
         entries: Vec::new(),
+        unknown_effects: false,
+        operand_errors: false,
     };
     let mut firstlineno = None;
 
@@ -585,9 +591,17 @@ fn resolve_block(
                     Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region }),
                     Err(mut es) => {
                         diags.append(&mut es);
-                        // Keep a placeholder so later indexes (labels) stay right.
-                        let nop = version.by_name("NOP").expect("every version has NOP");
-                        rc.instrs.push(Instr { op: nop, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region });
+                        rc.operand_errors = true;
+                        // Keep the instruction (with argument 0) so that later indexes stay
+                        // right and, when the opcode is known, the stack check can still run.
+                        match version.by_name(&ins.opname.node) {
+                            Some(op) => rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region }),
+                            None => {
+                                rc.unknown_effects = true;
+                                let nop = version.by_name("NOP").expect("every version has NOP");
+                                rc.instrs.push(Instr { op: nop, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region });
+                            }
+                        }
                     }
                 }
             }

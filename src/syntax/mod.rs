@@ -53,6 +53,23 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
             diags.push(parse_error(file, text, r.error, &lex_errors));
         }
     }
+    // A statement's span ends at its last token, not at the comment or newline after it.
+    for line in lines.iter_mut() {
+        if let Some(stmt) = &mut line.statement {
+            let end = match &stmt.node {
+                ast::Statement::Instruction(i) => i.operands.last().map_or(i.opname.span.end, |o| o.span.end),
+                ast::Statement::Directive(d) => d.args.last().map_or(d.name.span.end, |a| a.span.end),
+                ast::Statement::Code(h) => match &h.params {
+                    None => h.id.span.end,
+                    // Up to the closing parenthesis.
+                    Some(_) => text[h.id.span.end as usize..stmt.span.end as usize]
+                        .find(')')
+                        .map_or(stmt.span.end, |p| h.id.span.end + p as u32 + 1),
+                },
+            };
+            stmt.span.end = end;
+        }
+    }
     // Number the lines: the grammar sees tokens, not line numbers.
     let starts = line_starts(text);
     let mut line_no = 1u32;

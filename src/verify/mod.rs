@@ -19,9 +19,13 @@ pub struct Analysis {
 pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let n = code.instrs.len();
-    check_indexes(code, &mut diags);
+    if !code.operand_errors {
+        check_indexes(code, &mut diags);
+    }
     check_targets(code, &mut diags);
-    if diags.iter().any(|d| d.is_error()) {
+    // With an unidentified instruction the stack effects are unknown: checking would only
+    // report errors that are consequences of the first one.
+    if code.unknown_effects || diags.iter().any(|d| d.is_error()) {
         return (Analysis::default(), diags);
     }
     let mut depth: Vec<Option<u32>> = vec![None; n];
@@ -83,12 +87,17 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         };
         let after = d + ins.op.stack.eval(oparg);
         let underflow = |what: &str, depth_after: i64| {
-            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs more values than the stack holds", ins.op.name))
-                .with_primary(ins.span, format!("the stack holds {d} value(s) here; {what} it would hold {depth_after}"))
-                .with_help("push the operands first; `pyasm explain` (or docs/format.md) gives each instruction's stack effect")
+            let held = match d {
+                0 => "the stack is empty here".to_string(),
+                1 => "the stack holds 1 value here".to_string(),
+                _ => format!("the stack holds {d} values here"),
+            };
+            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} takes more values than the stack holds", ins.op.name))
+                .with_primary(ins.span, format!("{held}, and {what} {} fewer", d - depth_after))
+                .with_help("push its operands first (each instruction's stack effect is in the version table)")
         };
         if after < 0 {
-            diags.push(underflow("after it", after));
+            diags.push(underflow("this leaves", after));
             continue;
         }
         max = max.max(after);
@@ -100,7 +109,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             if let Some(t) = target {
                 let jd = d + ins.op.jump_stack.eval(oparg);
                 if jd < 0 {
-                    diags.push(underflow("when it jumps", jd));
+                    diags.push(underflow("its jump leaves", jd));
                 } else {
                     *max = (*max).max(jd);
                     work.push((t, jd, Some(i)));
@@ -134,8 +143,8 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help("a code object needs at least RESUME 0, LOAD_CONST None, RETURN_VALUE"),
         );
     }
-    // One warning per run of unreachable instructions.
-    let mut i = 0;
+    // One warning per run of unreachable instructions (not after errors, which stop paths).
+    let mut i = if diags.iter().any(|d| d.is_error()) { n } else { 0 };
     while i < n {
         if depth[i].is_none() {
             let start = i;
