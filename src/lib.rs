@@ -14,6 +14,7 @@
 //! ```
 
 pub mod diagnostics;
+pub mod dis;
 pub mod emit;
 pub mod object;
 pub mod opcodes;
@@ -153,8 +154,8 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         name: code.name.clone(),
         qualname: code.qualname.clone().unwrap_or_else(|| code.name.clone()),
         firstlineno: code.firstlineno,
-        linetable: l.linetable,
-        exceptiontable: l.exceptiontable,
+        linetable: code.linetable_override.clone().unwrap_or(l.linetable),
+        exceptiontable: code.exceptiontable_override.clone().unwrap_or(l.exceptiontable),
     }
 }
 

@@ -567,6 +567,12 @@ fn marshal_against_cpython(python: &Path, mode: &str, sources: &[String]) -> (us
             let at = ours.iter().zip(cpython).position(|(a, b)| a != b).unwrap_or(ours.len().min(cpython.len()));
             let label = if mode == "files" { src.clone() } else { format!("snippet #{i}") };
             differing.push(format!("{label}: first difference at byte {at} of {}", cpython.len()));
+            // For analysis: PYASM_MARSHAL_DIFF_DIR=/some/dir keeps both outputs of each difference.
+            if let Some(keep) = std::env::var_os("PYASM_MARSHAL_DIFF_DIR") {
+                let stem = label.replace(['/', ' ', '#'], "_");
+                std::fs::write(Path::new(&keep).join(format!("{stem}.ours")), &ours).unwrap();
+                std::fs::write(Path::new(&keep).join(format!("{stem}.cpython")), cpython).unwrap();
+            }
         }
         let path = dir.path().join(format!("{i}.marshal"));
         std::fs::write(&path, &ours).unwrap();

@@ -112,6 +112,9 @@ pub struct ResolvedCode {
     pub unknown_effects: bool,
     /// Some operand could not be resolved (its instruction holds argument 0).
     pub operand_errors: bool,
+    /// `.linetable` / `.exceptiontable`: raw tables that replace the computed ones.
+    pub linetable_override: Option<Vec<u8>>,
+    pub exceptiontable_override: Option<Vec<u8>>,
 }
 
 pub struct Program {
@@ -354,6 +357,8 @@ fn resolve_block(
         entries: Vec::new(),
         unknown_effects: false,
         operand_errors: false,
+        linetable_override: None,
+        exceptiontable_override: None,
     };
     let mut firstlineno = None;
 
@@ -363,6 +368,7 @@ fn resolve_block(
     let mut declared_consts: Vec<&Spanned<Value>> = Vec::new();
     let mut labels: HashMap<String, (usize, Span)> = HashMap::new();
     let mut has_loc = false;
+    let mut consts_declared = false;
     let mut index = 0usize;
     for line in &b.body {
         if let Some(label) = &line.label {
@@ -408,7 +414,20 @@ fn resolve_block(
                             cb.names.insert(n);
                         }
                     }
-                    "consts" => declared_consts.extend(args.iter()),
+                    "consts" => {
+                        consts_declared = true;
+                        declared_consts.extend(args.iter())
+                    }
+                    "linetable" | "exceptiontable" => match args.as_slice() {
+                        [Spanned { node: Value::Bytes(b), .. }] => {
+                            if d.name.node == "linetable" {
+                                rc.linetable_override = Some(b.clone());
+                            } else {
+                                rc.exceptiontable_override = Some(b.clone());
+                            }
+                        }
+                        _ => diags.push(directive_error(d, &format!("`.{}` takes one bytes literal", d.name.node))),
+                    },
                     "loc" | "line" => has_loc = true,
                     "name" => {
                         set_str(d, &mut rc.name, diags);
@@ -476,7 +495,7 @@ fn resolve_block(
                     other => {
                         const KNOWN: &[&str] = &[
                             "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename",
-                            "firstlineno", "stacksize", "flags", "try", "end_try", "exception", "end",
+                            "firstlineno", "stacksize", "flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
                         ];
                         let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
                         if let Some(n) = nearest(other, KNOWN.iter().copied()).first() {
@@ -534,7 +553,7 @@ fn resolve_block(
     // A function's first constant is its docstring or None (CPython's rule; comprehensions
     // and generator expressions do not have one).
     let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| rc.name == PyStr::from(*n));
-    if is_function && !comprehension && cb.consts.is_empty() {
+    if is_function && !comprehension && !consts_declared {
         cb.consts.insert(PoolConst::Value(crate::object::Constant::None));
     }
 

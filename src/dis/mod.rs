@@ -1,0 +1,595 @@
+//! The disassembler: code objects back to .pyasm text that assembles to the same code objects.
+//!
+//! It writes the readable form (labels, symbolic operands, `.loc`, `.exception`) and then
+//! proves it: the text is assembled again in-process and every field compared with the
+//! original. Where the readable form did not reproduce a field (a table order, a flag, an
+//! inferred qualname), the explicit directive is added and the check repeated; where even that
+//! cannot help (co_code itself), the result says so. It never silently loses information.
+
+pub mod text;
+
+use crate::diagnostics::SourceFiles;
+use crate::emit::exceptions::decode_exception_table;
+use crate::emit::linetable::{Location, decode_locations};
+use crate::object::{CodeObject, Constant, PyStr};
+use crate::opcodes::{ArgKind, OpInfo, VersionTable};
+use crate::resolve::{CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, CO_ITERABLE_COROUTINE, CO_NESTED, CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_CELL, FAST_FREE, FAST_LOCAL};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
+
+/// The outcome of disassembling one module.
+#[derive(Debug)]
+pub struct Disassembly {
+    pub text: String,
+    /// Fields that the text does not reproduce, as `code path: field` (empty when exact).
+    pub mismatches: Vec<String>,
+}
+
+/// Explicit settings added for one code object after a trial assembly showed they are needed.
+#[derive(Clone, Default)]
+struct Overrides {
+    flags: bool,
+    stacksize: bool,
+    qualname: bool,
+    consts: bool,
+    names: bool,
+    linetable: bool,
+    exceptiontable: bool,
+}
+
+struct Decoded<'a> {
+    op: &'static OpInfo,
+    offset: u32,
+    arg: u32,
+    /// For jumps: the target offset.
+    target: Option<u32>,
+    _code: &'a CodeObject,
+}
+
+/// Disassembles a module code object for the given version.
+pub fn disassemble(module: &CodeObject, version: &'static VersionTable) -> Result<Disassembly, String> {
+    let mut all: Vec<&CodeObject> = Vec::new();
+    collect(module, &mut all);
+    let ids = assign_ids(&all);
+    let mut overrides: Vec<Overrides> = vec![Overrides::default(); all.len()];
+    let filename = common_filename(&all);
+    let mut last_mismatches = Vec::new();
+    for _round in 0..3 {
+        let text = render(&all, &ids, &overrides, filename.as_ref(), version)?;
+        let mismatches = trial(&text, module, version, &all, &mut overrides)?;
+        if mismatches.is_empty() {
+            return Ok(Disassembly { text, mismatches: Vec::new() });
+        }
+        let fixable = mismatches.iter().any(|(_, fixed)| *fixed);
+        last_mismatches = mismatches.into_iter().map(|(m, _)| m).collect();
+        if !fixable {
+            return Ok(Disassembly { text, mismatches: last_mismatches });
+        }
+    }
+    let text = render(&all, &ids, &overrides, filename.as_ref(), version)?;
+    Ok(Disassembly { text, mismatches: last_mismatches })
+}
+
+/// Every code object, module first, then depth-first in co_consts order.
+fn collect<'a>(code: &'a CodeObject, out: &mut Vec<&'a CodeObject>) {
+    out.push(code);
+    for c in &code.consts {
+        if let Constant::Code(child) = c {
+            collect(child, out);
+        }
+    }
+}
+
+fn identity(code: &CodeObject) -> *const CodeObject {
+    code as *const CodeObject
+}
+
+/// Unique IDs: the module is `<module>`; others their name, else their qualname, else the
+/// name with a number.
+fn assign_ids(all: &[&CodeObject]) -> HashMap<*const CodeObject, PyStr> {
+    let mut count: HashMap<&PyStr, usize> = HashMap::new();
+    for c in &all[1..] {
+        *count.entry(&c.name).or_default() += 1;
+    }
+    let mut qcount: HashMap<&PyStr, usize> = HashMap::new();
+    for c in &all[1..] {
+        *qcount.entry(&c.qualname).or_default() += 1;
+    }
+    let module = PyStr::from("<module>");
+    let mut used: HashSet<PyStr> = HashSet::new();
+    used.insert(module.clone());
+    let mut ids = HashMap::new();
+    ids.insert(identity(all[0]), module.clone());
+    for c in &all[1..] {
+        let mut id = if count[&c.name] == 1 && c.name != module {
+            c.name.clone()
+        } else if qcount[&c.qualname] == 1 && c.qualname != module {
+            c.qualname.clone()
+        } else {
+            c.name.clone()
+        };
+        if used.contains(&id) {
+            let base = id.to_lossy();
+            let mut k = 2;
+            loop {
+                let candidate = PyStr::from(format!("{base}#{k}"));
+                if !used.contains(&candidate) {
+                    id = candidate;
+                    break;
+                }
+                k += 1;
+            }
+        }
+        used.insert(id.clone());
+        ids.insert(identity(c), id);
+    }
+    ids
+}
+
+fn common_filename(all: &[&CodeObject]) -> Option<PyStr> {
+    let first = &all[0].filename;
+    all.iter().all(|c| &c.filename == first).then(|| first.clone())
+}
+
+fn decode<'a>(code: &'a CodeObject, version: &'static VersionTable) -> Result<Vec<Decoded<'a>>, String> {
+    let bytes = &code.code;
+    if bytes.len() % 2 != 0 {
+        return Err(format!("{}: co_code has an odd length ({})", code.qualname, bytes.len()));
+    }
+    let units = bytes.len() / 2;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < units {
+        let start = i;
+        let mut arg: u32 = 0;
+        let mut op_byte = bytes[2 * i];
+        let mut prefixes = 0;
+        while op_byte == version.extended_arg {
+            arg = (arg << 8) | bytes[2 * i + 1] as u32;
+            i += 1;
+            prefixes += 1;
+            if i >= units || prefixes > 3 {
+                return Err(format!("{}: EXTENDED_ARG at offset {} has no instruction after it", code.qualname, start * 2));
+            }
+            op_byte = bytes[2 * i];
+        }
+        arg = (arg << 8) | bytes[2 * i + 1] as u32;
+        let op = version
+            .by_code(op_byte)
+            .ok_or_else(|| format!("{}: unknown opcode {op_byte} at offset {}", code.qualname, i * 2))?;
+        if op.name == "CACHE" {
+            return Err(format!("{}: a CACHE entry at offset {} does not follow an instruction", code.qualname, i * 2));
+        }
+        let end = i + 1 + op.caches as usize;
+        if end > units {
+            return Err(format!("{}: {} at offset {} is cut off (its caches run past the end)", code.qualname, op.name, i * 2));
+        }
+        for k in i + 1..end {
+            if bytes[2 * k] != version.cache || bytes[2 * k + 1] != 0 {
+                return Err(format!("{}: cache entry at offset {} is not zero", code.qualname, k * 2));
+            }
+        }
+        let target = match op.arg {
+            ArgKind::JumpForward => Some(end as u32 + arg),
+            ArgKind::JumpBackward => (end as u32).checked_sub(arg).or(Some(u32::MAX)),
+            _ => None,
+        };
+        out.push(Decoded { op, offset: start as u32, arg, target, _code: code });
+        i = end;
+    }
+    Ok(out)
+}
+
+/// Renders every code object.
+fn render(
+    all: &[&CodeObject],
+    ids: &HashMap<*const CodeObject, PyStr>,
+    overrides: &[Overrides],
+    filename: Option<&PyStr>,
+    version: &'static VersionTable,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Disassembled by pyasm {}", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, ".python {}", version.version);
+    if let Some(f) = filename {
+        let _ = writeln!(out, ".filename {}", text::string(f));
+    }
+    for (k, code) in all.iter().enumerate() {
+        out.push('\n');
+        render_code(&mut out, code, ids, &overrides[k], filename.is_none(), version)?;
+    }
+    Ok(out)
+}
+
+fn flag_words(flags: u32) -> String {
+    const WORDS: &[(&str, u32)] = &[
+        ("optimized", CO_OPTIMIZED),
+        ("newlocals", CO_NEWLOCALS),
+        ("varargs", CO_VARARGS),
+        ("varkeywords", CO_VARKEYWORDS),
+        ("nested", CO_NESTED),
+        ("generator", CO_GENERATOR),
+        ("coroutine", CO_COROUTINE),
+        ("iterable_coroutine", CO_ITERABLE_COROUTINE),
+        ("async_generator", CO_ASYNC_GENERATOR),
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = flags;
+    for (w, b) in WORDS {
+        if flags & b != 0 {
+            parts.push(w.to_string());
+            rest &= !b;
+        }
+    }
+    if rest != 0 || parts.is_empty() {
+        parts.push(format!("0x{rest:x}"));
+    }
+    parts.join(", ")
+}
+
+fn render_code(
+    out: &mut String,
+    code: &CodeObject,
+    ids: &HashMap<*const CodeObject, PyStr>,
+    ov: &Overrides,
+    own_filename: bool,
+    version: &'static VersionTable,
+) -> Result<(), String> {
+    let id = &ids[&identity(code)];
+    let instrs = decode(code, version)?;
+    let is_function = code.flags & CO_OPTIMIZED != 0;
+    // Header with the signature.
+    let _ = write!(out, ".code {}", text::name(id));
+    let nparams = code.argcount + code.kwonlyargcount + u32::from(code.flags & CO_VARARGS != 0) + u32::from(code.flags & CO_VARKEYWORDS != 0);
+    if is_function {
+        if nparams as usize > code.localsplus.len() {
+            return Err(format!("{}: more parameters than local variables", code.qualname));
+        }
+        let pname = |i: u32| text::name(&code.localsplus[i as usize].name);
+        let mut params: Vec<String> = Vec::new();
+        for i in 0..code.argcount {
+            params.push(pname(i));
+            if code.posonlyargcount > 0 && i + 1 == code.posonlyargcount {
+                params.push("/".into());
+            }
+        }
+        let mut next = code.argcount + code.kwonlyargcount;
+        if code.flags & CO_VARARGS != 0 {
+            params.push(format!("*{}", pname(next)));
+            next += 1;
+        } else if code.kwonlyargcount > 0 {
+            params.push("*".into());
+        }
+        for i in code.argcount..code.argcount + code.kwonlyargcount {
+            params.push(pname(i));
+        }
+        if code.flags & CO_VARKEYWORDS != 0 {
+            params.push(format!("**{}", pname(next)));
+        }
+        let _ = write!(out, "({})", params.join(", "));
+    }
+    out.push('\n');
+    if &code.name != id {
+        let _ = writeln!(out, "    .name {}", text::string(&code.name));
+    }
+    if ov.qualname {
+        let _ = writeln!(out, "    .qualname {}", text::string(&code.qualname));
+    }
+    if own_filename {
+        let _ = writeln!(out, "    .filename {}", text::string(&code.filename));
+    }
+    let _ = writeln!(out, "    .firstlineno {}", code.firstlineno);
+    if ov.flags || (!is_function && code.flags & (CO_NEWLOCALS | CO_VARARGS | CO_VARKEYWORDS) != 0) {
+        let _ = writeln!(out, "    .flags {}", flag_words(code.flags));
+    }
+    if ov.stacksize {
+        let _ = writeln!(out, "    .stacksize {}", code.stacksize);
+    }
+    // Variables beyond the parameters.
+    let start = if is_function { nparams as usize } else { 0 };
+    let mut locals = Vec::new();
+    let mut cells = Vec::new();
+    let mut frees = Vec::new();
+    for (i, slot) in code.localsplus.iter().enumerate() {
+        if slot.kind & FAST_LOCAL != 0 && i >= start {
+            locals.push(text::name(&slot.name));
+        }
+        if slot.kind & FAST_CELL != 0 {
+            cells.push(text::name(&slot.name));
+        }
+        if slot.kind & FAST_FREE != 0 {
+            frees.push(text::name(&slot.name));
+        }
+        if slot.kind & !(FAST_LOCAL | FAST_CELL | FAST_FREE) != 0 || slot.kind == 0 {
+            return Err(format!("{}: local `{}` has kind 0x{:x}, which 3.11 does not use", code.qualname, slot.name, slot.kind));
+        }
+    }
+    for (dir, list) in [(".locals", &locals), (".cells", &cells), (".freevars", &frees)] {
+        if !list.is_empty() {
+            let _ = writeln!(out, "    {dir} {}", list.join(", "));
+        }
+    }
+    let mut code_ref = |c: &CodeObject| text::name(&ids[&identity(c)]);
+    if ov.consts {
+        let parts: Vec<String> = code.consts.iter().map(|c| text::constant(c, &mut code_ref)).collect();
+        let _ = writeln!(out, "    .consts {}", parts.join(", "));
+    }
+    if ov.names && !code.names.is_empty() {
+        let parts: Vec<String> = code.names.iter().map(text::name).collect();
+        let _ = writeln!(out, "    .names {}", parts.join(", "));
+    }
+    if ov.linetable {
+        let _ = writeln!(out, "    .linetable {}", text::bytes(&code.linetable));
+    }
+    if ov.exceptiontable {
+        let _ = writeln!(out, "    .exceptiontable {}", text::bytes(&code.exceptiontable));
+    }
+
+    // Labels: jump targets and exception-table boundaries.
+    let code_len = code.code.len() as u32 / 2;
+    let starts: HashSet<u32> = instrs.iter().map(|d| d.offset).chain([code_len]).collect();
+    let entries = if ov.exceptiontable {
+        Vec::new()
+    } else {
+        decode_exception_table(&code.exceptiontable).map_err(|e| format!("{}: exception table: {e}", code.qualname))?
+    };
+    #[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+    enum Role {
+        Handler,
+        Loop,
+        Jump,
+        Block,
+    }
+    let mut roles: BTreeMap<u32, Role> = BTreeMap::new();
+    let mut mark = |off: u32, role: Role| -> Result<(), String> {
+        if !starts.contains(&off) {
+            return Err(format!("{}: offset {} is not the start of an instruction", code.qualname, off * 2));
+        }
+        let r = roles.entry(off).or_insert(role);
+        *r = (*r).min(role);
+        Ok(())
+    };
+    for d in &instrs {
+        if let Some(t) = d.target {
+            mark(t, if t <= d.offset { Role::Loop } else { Role::Jump })?;
+        }
+    }
+    for e in &entries {
+        mark(e.start, Role::Block)?;
+        mark(e.end, Role::Block)?;
+        mark(e.target, Role::Handler)?;
+    }
+    let names: HashMap<u32, String> = roles
+        .iter()
+        .enumerate()
+        .map(|(k, (off, role))| {
+            let prefix = match role {
+                Role::Handler => "handler",
+                Role::Loop => "loop",
+                Role::Jump => "to",
+                Role::Block => "block",
+            };
+            (*off, format!("{prefix}{}", k + 1))
+        })
+        .collect();
+    for e in &entries {
+        let _ = writeln!(
+            out,
+            "    .exception {}, {}, {}, {}{}",
+            names[&e.start],
+            names[&e.end],
+            names[&e.target],
+            e.depth,
+            if e.lasti { ", lasti" } else { "" }
+        );
+    }
+
+    // Positions of each instruction (from the unit it starts at).
+    let mut unit_locs: Vec<Location> = Vec::new();
+    if !ov.linetable {
+        let decoded = decode_locations(code.firstlineno, &code.linetable).map_err(|e| format!("{}: location table: {e}", code.qualname))?;
+        for (loc, n) in decoded {
+            for _ in 0..n {
+                unit_locs.push(loc);
+            }
+        }
+    }
+    let mut current: Option<Location> = None;
+    for d in &instrs {
+        if let Some(label) = names.get(&d.offset) {
+            let _ = writeln!(out, "{label}:");
+        }
+        if !ov.linetable {
+            let loc = unit_locs.get(d.offset as usize).copied().unwrap_or(Location::NONE);
+            if current != Some(loc) {
+                let _ = writeln!(out, "    .loc {}", fmt_loc(loc));
+                current = Some(loc);
+            }
+        } else if current.is_none() {
+            // A raw table still needs explicit-position mode.
+            let _ = writeln!(out, "    .loc none");
+            current = Some(Location::NONE);
+        }
+        let operand = operand(d, code, &names, ids, version)?;
+        if operand.is_empty() {
+            let _ = writeln!(out, "    {}", d.op.name);
+        } else {
+            let _ = writeln!(out, "    {} {}", d.op.name, operand);
+        }
+    }
+    if let Some(label) = names.get(&code_len) {
+        let _ = writeln!(out, "{label}:");
+    }
+    out.push_str(".end\n");
+    Ok(())
+}
+
+fn fmt_loc(l: Location) -> String {
+    if l == Location::NONE {
+        "none".into()
+    } else if l.col < 0 && l.end_col < 0 && l.end_line == l.line && l.line >= 0 {
+        l.line.to_string()
+    } else if l.line >= 0 && l.col >= 0 && l.end_col >= 0 && l.end_line == l.line {
+        format!("{}:{}-{}", l.line, l.col, l.end_col)
+    } else if l.line >= 0 && l.col >= 0 && l.end_col >= 0 && l.end_line >= 0 {
+        format!("{}:{}-{}:{}", l.line, l.col, l.end_line, l.end_col)
+    } else {
+        let f = |v: i32| if v < 0 { "none".to_string() } else { v.to_string() };
+        format!("{}, {}, {}, {}", f(l.line), f(l.end_line), f(l.col), f(l.end_col))
+    }
+}
+
+fn operand(
+    d: &Decoded,
+    code: &CodeObject,
+    labels: &HashMap<u32, String>,
+    ids: &HashMap<*const CodeObject, PyStr>,
+    version: &VersionTable,
+) -> Result<String, String> {
+    let op = d.op;
+    let raw = || format!("${}", d.arg);
+    let index = (d.arg >> op.shift) as usize;
+    let flags = d.arg & ((1u32 << op.shift) - 1);
+    let with_flags = |main: String| -> String {
+        if flags == 0 {
+            return main;
+        }
+        let words: Vec<&str> = op.flags.iter().filter(|f| flags & f.bits == f.bits && f.bits != 0).map(|f| f.word).collect();
+        let covered = op.flags.iter().filter(|f| words.contains(&f.word)).fold(0, |a, f| a | f.bits);
+        if covered != flags {
+            return String::new();
+        }
+        format!("{main}, {}", words.join(", "))
+    };
+    let s = match op.arg {
+        ArgKind::None => {
+            if d.arg != 0 {
+                raw()
+            } else {
+                String::new()
+            }
+        }
+        ArgKind::Number => {
+            // Flag words where they decompose the argument exactly (MAKE_FUNCTION), else the number.
+            let bitwise = op.name == "MAKE_FUNCTION";
+            if bitwise && d.arg != 0 {
+                let words: Vec<&str> = op.flags.iter().filter(|f| d.arg & f.bits != 0).map(|f| f.word).collect();
+                let covered = op.flags.iter().filter(|f| d.arg & f.bits != 0).fold(0, |a, f| a | f.bits);
+                if covered == d.arg { words.join(", ") } else { d.arg.to_string() }
+            } else {
+                d.arg.to_string()
+            }
+        }
+        ArgKind::Const => match code.consts.get(index) {
+            Some(c) => {
+                let mut code_ref = |c: &CodeObject| text::name(&ids[&identity(c)]);
+                text::constant(c, &mut code_ref)
+            }
+            None => raw(),
+        },
+        ArgKind::Name => match code.names.get(index) {
+            Some(n) => with_flags(text::name(n)),
+            None => String::new(),
+        },
+        ArgKind::Local | ArgKind::Free => match code.localsplus.get(index) {
+            Some(slot) => text::name(&slot.name),
+            None => raw(),
+        },
+        ArgKind::JumpForward | ArgKind::JumpBackward => {
+            let t = d.target.unwrap_or(u32::MAX);
+            labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset * 2))?
+        }
+        ArgKind::Compare => version.compare_ops.get(d.arg as usize).map(|s| s.to_string()).unwrap_or_else(raw),
+        ArgKind::BinaryOp => version.binary_ops.get(d.arg as usize).map(|b| b.symbol.to_string()).unwrap_or_else(raw),
+    };
+    Ok(if s.is_empty() && op.arg != ArgKind::None { raw() } else { s })
+}
+
+/// Assembles `text` and compares with the original; marks the overrides that would fix each
+/// difference. Returns (description, fixable) for every difference.
+fn trial(
+    text: &str,
+    module: &CodeObject,
+    version: &'static VersionTable,
+    all: &[&CodeObject],
+    overrides: &mut [Overrides],
+) -> Result<Vec<(String, bool)>, String> {
+    let mut files = SourceFiles::new();
+    let file = files.add("<dis>", text);
+    let opts = crate::Options { version: Some(version.version), default_version: None, filename: None };
+    let assembled = match crate::assemble(&files, file, &opts) {
+        Ok(a) => a,
+        Err(diags) => {
+            let rendered = files.render(&diags, false);
+            return Err(format!("the disassembly does not assemble:\n{rendered}"));
+        }
+    };
+    let mut ours: Vec<&CodeObject> = Vec::new();
+    collect(&assembled.module, &mut ours);
+    if ours.len() != all.len() {
+        return Ok(vec![("the number of code objects differs".into(), false)]);
+    }
+    let mut out = Vec::new();
+    for (k, (a, b)) in all.iter().zip(&ours).enumerate() {
+        let path = a.qualname.to_lossy();
+        let ov = &mut overrides[k];
+        let mut diff = |field: &str, already: bool, set: &mut bool| {
+            out.push((format!("{path}: {field}"), !already));
+            *set = true;
+        };
+        if a.flags != b.flags {
+            let was = ov.flags;
+            diff("co_flags", was, &mut ov.flags);
+        }
+        if a.stacksize != b.stacksize {
+            let was = ov.stacksize;
+            diff("co_stacksize", was, &mut ov.stacksize);
+        }
+        if a.qualname != b.qualname {
+            let was = ov.qualname;
+            diff("co_qualname", was, &mut ov.qualname);
+        }
+        if !consts_equal(&a.consts, &b.consts) {
+            let was = ov.consts;
+            diff("co_consts", was, &mut ov.consts);
+        }
+        if a.names != b.names {
+            let was = ov.names;
+            diff("co_names", was, &mut ov.names);
+        }
+        if a.linetable != b.linetable {
+            let was = ov.linetable;
+            diff("co_linetable", was, &mut ov.linetable);
+        }
+        if a.exceptiontable != b.exceptiontable {
+            let was = ov.exceptiontable;
+            diff("co_exceptiontable", was, &mut ov.exceptiontable);
+        }
+        let fixed_fields = [
+            ("co_code", a.code == b.code),
+            ("co_argcount", a.argcount == b.argcount),
+            ("co_posonlyargcount", a.posonlyargcount == b.posonlyargcount),
+            ("co_kwonlyargcount", a.kwonlyargcount == b.kwonlyargcount),
+            ("co_localsplus", a.localsplus == b.localsplus),
+            ("co_filename", a.filename == b.filename),
+            ("co_name", a.name == b.name),
+            ("co_firstlineno", a.firstlineno == b.firstlineno),
+        ];
+        for (field, same) in fixed_fields {
+            if !same {
+                out.push((format!("{path}: {field}"), false));
+            }
+        }
+    }
+    let _ = module;
+    Ok(out)
+}
+
+/// Constants compared shallowly for code objects (they are compared one by one by `trial`).
+fn consts_equal(a: &[Constant], b: &[Constant]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x, y) {
+            (Constant::Code(_), Constant::Code(_)) => true,
+            _ => x == y,
+        })
+}
