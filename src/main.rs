@@ -16,6 +16,8 @@ Examples:
   pyasm hello.pyasm -o out.pyc      choose the output file (`-o -` writes to stdout)
   pyasm check hello.pyasm           report errors, write nothing
   pyasm run hello.pyasm -- a b      assemble and run with the target version's python
+  pyasm dis hello.pyc               print a .pyc as .pyasm
+  pyasm dis --out-dir src/ *.pyc    disassemble many files in parallel
   pyasm --python 3.11 --hash checked prog.pyasm
 
 The format is described in docs/format.md.";
@@ -29,12 +31,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Assemble a .pyasm file into a .pyc (the default command).
+    /// Assemble a .pyasm file into a .pyc (the default command); several with --out-dir.
     Assemble(AssembleArgs),
     /// Check a .pyasm file and report problems; writes nothing.
     Check(CommonArgs),
     /// Assemble to a temporary .pyc and run it with a Python of the target version.
     Run(RunArgs),
+    /// Disassemble a .pyc into .pyasm text that assembles back to the same code objects.
+    Dis(DisArgs),
+}
+
+#[derive(Args)]
+struct DisArgs {
+    /// The .pyc file(s).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output file (default: stdout); `-` for stdout.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
+    output: Option<PathBuf>,
+    /// Write NAME.pyasm for each input into this folder (several inputs are processed in parallel).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -56,9 +73,15 @@ struct CommonArgs {
 struct AssembleArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// More .pyasm files, assembled each on its own into --out-dir.
+    #[arg(value_name = "MORE")]
+    more: Vec<PathBuf>,
     /// Output file; `-` for stdout. Default: the input with the extension .pyc.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
+    /// Write NAME.pyc for each input into this folder (several inputs are processed in parallel).
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
     /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
     #[arg(long, value_enum)]
     hash: Option<HashMode>,
@@ -96,7 +119,7 @@ fn version_text() -> &'static str {
 fn main() -> ExitCode {
     // `pyasm FILE …` means `pyasm assemble FILE …`.
     let mut argv: Vec<String> = std::env::args().collect();
-    const KNOWN: &[&str] = &["assemble", "check", "run", "help", "-h", "--help", "-V", "--version"];
+    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "help", "-h", "--help", "-V", "--version"];
     if argv.len() > 1 && !KNOWN.contains(&argv[1].as_str()) {
         argv.insert(1, "assemble".into());
     }
@@ -105,6 +128,7 @@ fn main() -> ExitCode {
         Cmd::Assemble(a) => cmd_assemble(a),
         Cmd::Check(c) => cmd_check(c),
         Cmd::Run(r) => cmd_run(r),
+        Cmd::Dis(d) => cmd_dis(d),
     }
 }
 
@@ -200,22 +224,114 @@ fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) ->
 }
 
 fn cmd_assemble(a: AssembleArgs) -> ExitCode {
-    let (out, source) = match assemble_file(&a.common) {
+    if a.more.is_empty() && a.out_dir.is_none() {
+        return assemble_one(&a.common, a.output.clone(), a.hash);
+    }
+    let Some(dir) = a.out_dir.clone() else {
+        return fail_io("several input files need --out-dir DIR (each is assembled to DIR/NAME.pyc)".into());
+    };
+    let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
+    let common = &a.common;
+    batch(&files, &dir, "pyc", |file, target| {
+        let c = CommonArgs { file: file.to_path_buf(), python: common.python, color: common.color, verbose: common.verbose };
+        assemble_one(&c, Some(target), a.hash)
+    })
+}
+
+fn assemble_one(c: &CommonArgs, output: Option<PathBuf>, hash: Option<HashMode>) -> ExitCode {
+    let (out, source) = match assemble_file(c) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let bytes = out.to_pyc(&header_for(&source, &a.common.file, out.version.magic, a.hash));
-    let target = a.output.unwrap_or_else(|| a.common.file.with_extension("pyc"));
+    let bytes = out.to_pyc(&header_for(&source, &c.file, out.version.magic, hash));
+    let target = output.unwrap_or_else(|| c.file.with_extension("pyc"));
+    write_output(&target, &bytes)
+}
+
+/// Writes to `target` atomically, or to stdout for `-`.
+fn write_output(target: &Path, bytes: &[u8]) -> ExitCode {
     if target.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
-        return match stdout.write_all(&bytes).and_then(|_| stdout.flush()) {
+        return match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail_io(format!("cannot write to stdout: {e}")),
         };
     }
-    match write_atomically(&target, &bytes) {
+    match write_atomically(target, bytes) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail_io(format!("cannot write {}: {e}", target.display())),
+    }
+}
+
+/// Runs `job(input, output path)` over every input on all cores; each failure is reported
+/// (by the job) without stopping the others. Exit status: the worst of the jobs'.
+fn batch(files: &[PathBuf], dir: &Path, ext: &str, job: impl Fn(&Path, PathBuf) -> ExitCode + Sync) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return fail_io(format!("cannot create {}: {e}", dir.display()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for f in files {
+        let name = f.with_extension(ext);
+        let name = name.file_name().unwrap_or_default().to_owned();
+        if !seen.insert(name.clone()) {
+            return fail_io(format!("two inputs would both write {}", dir.join(name).display()));
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worst = std::sync::atomic::AtomicU8::new(0);
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let target = dir.join(f.with_extension(ext).file_name().unwrap_or_default());
+                    let code = job(f, target);
+                    let level = if code == ExitCode::SUCCESS { 0 } else if code == ExitCode::from(1) { 1 } else { 2 };
+                    worst.fetch_max(level, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    ExitCode::from(worst.into_inner())
+}
+
+fn cmd_dis(d: DisArgs) -> ExitCode {
+    match &d.out_dir {
+        Some(dir) => batch(&d.files, dir, "pyasm", |file, target| dis_one(file, &target)),
+        None if d.files.len() > 1 => fail_io("several input files need --out-dir DIR".into()),
+        None => dis_one(&d.files[0], d.output.as_deref().unwrap_or(Path::new("-"))),
+    }
+}
+
+fn dis_one(file: &Path, target: &Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => return fail_io(format!("cannot read {}: {e}", file.display())),
+    };
+    let pyc = match load_pyc(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let Some(table) = pyasm::opcodes::TABLES.iter().copied().find(|t| t.magic == pyc.magic) else {
+        eprintln!("error: {}: magic number {} is not a version pyasm supports", file.display(), pyc.magic);
+        return ExitCode::from(1);
+    };
+    match pyasm::dis::disassemble(&pyc.code, table) {
+        Ok(dis) => {
+            for m in &dis.mismatches {
+                eprintln!("warning: {}: the disassembly does not reproduce {m}", file.display());
+            }
+            write_output(target, dis.text.as_bytes())
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", file.display());
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -291,4 +407,13 @@ fn cmd_run(r: RunArgs) -> ExitCode {
         },
         Err(e) => fail_io(format!("cannot run {}: {e}", python.display())),
     }
+}
+
+// Placeholder until the marshal reader (src/load) lands.
+struct Pyc {
+    magic: u16,
+    code: pyasm::object::CodeObject,
+}
+fn load_pyc(_bytes: &[u8]) -> Result<Pyc, String> {
+    Err("the .pyc reader is not built yet".into())
 }

@@ -140,3 +140,99 @@ fn exception_entries(code: &ResolvedCode, analysis: &Analysis, offsets: &[u32]) 
     }
     if errors.is_empty() { Ok(entries.into_iter().map(|(e, _)| e).collect()) } else { Err(errors) }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostics::SourceFiles;
+
+    /// Assembles a module body and returns its co_code as (opname, arg) pairs, CACHEs left out.
+    fn code_of(body: &str) -> Vec<(String, u32)> {
+        let text = format!(".python 3.11\n.code <module>\n{body}\n.end\n");
+        let mut files = SourceFiles::new();
+        let f = files.add("t.pyasm", text);
+        let out = crate::assemble(&files, f, &Default::default()).unwrap_or_else(|d| panic!("{}", files.render(&d, false)));
+        let table = out.version;
+        let bytes = &out.module.code;
+        let mut v = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let op = table.by_code(bytes[i]).unwrap();
+            if op.name != "CACHE" {
+                v.push((op.name.to_string(), bytes[i + 1] as u32));
+            }
+            i += 2;
+        }
+        v
+    }
+
+    fn nops(n: usize) -> String {
+        "    NOP\n".repeat(n)
+    }
+
+    #[test]
+    fn argument_prefix_boundaries() {
+        assert_eq!(super::prefixes(255), 0);
+        assert_eq!(super::prefixes(256), 1);
+        assert_eq!(super::prefixes(0xFFFF), 1);
+        assert_eq!(super::prefixes(0x1_0000), 2);
+        assert_eq!(super::prefixes(0xFF_FFFF), 2);
+        assert_eq!(super::prefixes(0x100_0000), 3);
+        assert_eq!(super::prefixes(u32::MAX), 3);
+    }
+
+    #[test]
+    fn raw_arguments_get_every_prefix_they_need() {
+        let c = code_of("    RESUME 0\n    RESUME $0x1020304\n    LOAD_CONST None\n    RETURN_VALUE");
+        assert_eq!(&c[1..5], &[
+            ("EXTENDED_ARG".into(), 1),
+            ("EXTENDED_ARG".into(), 2),
+            ("EXTENDED_ARG".into(), 3),
+            ("RESUME".into(), 4)
+        ]);
+    }
+
+    #[test]
+    fn forward_jump_just_fits_and_just_does_not() {
+        // 255 units between the jump and its target: no prefix.
+        let c = code_of(&format!("    RESUME 0\n    JUMP target\n{}target:\n    LOAD_CONST None\n    RETURN_VALUE", nops(255)));
+        assert_eq!(c[1], ("JUMP_FORWARD".into(), 255));
+        // 256: one EXTENDED_ARG, which does not change a forward distance.
+        let c = code_of(&format!("    RESUME 0\n    JUMP target\n{}target:\n    LOAD_CONST None\n    RETURN_VALUE", nops(256)));
+        assert_eq!(&c[1..3], &[("EXTENDED_ARG".into(), 1), ("JUMP_FORWARD".into(), 0)]);
+    }
+
+    #[test]
+    fn backward_jump_grows_past_its_own_prefix() {
+        // The distance counts the jump itself: 254 NOPs + the jump = 255, no prefix.
+        let c = code_of(&format!("    RESUME 0\nloop:\n{}    JUMP loop", nops(254)));
+        assert_eq!(c.last().unwrap(), &("JUMP_BACKWARD".into(), 255));
+        // 255 NOPs: 256 needs a prefix, which makes it 257.
+        let c = code_of(&format!("    RESUME 0\nloop:\n{}    JUMP loop", nops(255)));
+        assert_eq!(&c[c.len() - 2..], &[("EXTENDED_ARG".into(), 1), ("JUMP_BACKWARD".into(), 1)]);
+    }
+
+    #[test]
+    fn one_prefix_can_push_another_jump_over_the_limit() {
+        // Jump A spans jump B; when B needs a prefix, A's distance grows from 255 to 256.
+        let body = format!(
+            "    RESUME 0\n    JUMP a\n    JUMP b\n{}a:\n    NOP\n{}b:\n    LOAD_CONST None\n    RETURN_VALUE",
+            nops(254),
+            nops(1)
+        );
+        let c = code_of(&body);
+        // B jumps over 254 + 1 + 1 = 256 units: prefix. A then spans B's two units + 254 = 256.
+        assert_eq!(&c[1..5], &[
+            ("EXTENDED_ARG".into(), 1),
+            ("JUMP_FORWARD".into(), 0),
+            ("EXTENDED_ARG".into(), 1),
+            ("JUMP_FORWARD".into(), 0)
+        ]);
+    }
+
+    #[test]
+    fn caches_follow_their_instruction_and_count_in_jumps() {
+        // BINARY_OP has one cache entry in 3.11; the forward distance includes it.
+        let c = code_of("    RESUME 0\n    LOAD_CONST 1\n    LOAD_CONST 2\n    JUMP over\n    NOP\nover:\n    BINARY_OP +\n    RETURN_VALUE");
+        assert_eq!(c[3], ("JUMP_FORWARD".into(), 1));
+    }
+}

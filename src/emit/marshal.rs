@@ -34,6 +34,15 @@
 //! * Never shared, no `FLAG_REF`: nested code objects, `co_localspluskinds` (unless empty),
 //!   a `co_qualname` that differs from `co_name` (built by string formatting) — except in a
 //!   class body, whose `__qualname__` constant is that very string object.
+//! * Frozensets: 3.11.7 writes the elements of a set in the order of their own standalone
+//!   `marshal.dumps` (for reproducible builds, bpo-37596) and holds each element in a
+//!   temporary list while doing so — so every element gets `FLAG_REF`, and the order in
+//!   [`Constant::FrozenSet`] does not matter. And when a code object is created, interning
+//!   its str constants rebuilds any frozenset one of whose direct str items was swapped for
+//!   an already-interned equal string; such a set is a fresh object per code object, hence not
+//!   shared. We assume that happens whenever a set holds a name-like str (which is usually
+//!   interned already: an identifier in the module, a builtin or method name); sets without
+//!   one are shared by value like other constants.
 //!
 //! Interning (which decides `TYPE_SHORT_ASCII` vs `TYPE_SHORT_ASCII_INTERNED` etc.), as the
 //! 3.11 compiler leaves it: `co_names` and `co_localsplusnames` entries always; `co_name`
@@ -77,7 +86,7 @@ pub fn dump_code(code: &CodeObject) -> Vec<u8> {
 /// `marshal.dumps(value)` for a constant (the top-level object gets `FLAG_REF`, as it does in
 /// CPython where the caller holds a reference).
 pub fn dump_constant(c: &Constant) -> Vec<u8> {
-    run(|d| d.constant(c, true))
+    run(|d| d.constant(c, true, false))
 }
 
 /// Two passes over the same traversal: the first counts how often each shared object occurs
@@ -173,12 +182,26 @@ fn const_key(c: &Constant) -> Option<Key> {
     })
 }
 
-fn const_ident(c: &Constant, top: bool) -> Ident {
+/// Whether code-object creation rebuilds this frozenset (see the module docs): a direct str
+/// item that gets interned, or a nested frozenset that is rebuilt itself.
+fn frozenset_rebuilt(items: &[Constant]) -> bool {
+    items.iter().any(|c| match c {
+        Constant::Str(s) => const_str_interned(s),
+        Constant::FrozenSet(inner) => frozenset_rebuilt(inner),
+        _ => false,
+    })
+}
+
+/// `top`: the object handed to marshal (the caller holds a reference). `in_set`: a direct
+/// element of a frozenset being written (marshal's temporary sort list holds a reference).
+fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident {
+    let held = top || in_set;
     match c {
         Constant::None | Constant::True | Constant::False | Constant::Ellipsis | Constant::StopIteration => {
             Ident::Singleton
         }
-        Constant::Code(_) => Ident::Unique { flag: top },
+        Constant::Code(_) => Ident::Unique { flag: held },
+        Constant::FrozenSet(items) if frozenset_rebuilt(items) => Ident::Unique { flag: held },
         _ => match const_key(c) {
             Some(key) => {
                 let singleton = match c {
@@ -188,10 +211,10 @@ fn const_ident(c: &Constant, top: bool) -> Ident {
                     Constant::Tuple(items) => items.is_empty(),
                     _ => false,
                 };
-                Ident::Shared { key, forced: top || singleton }
+                Ident::Shared { key, forced: held || singleton }
             }
             // A tuple or frozenset holding a code object cannot be merged either.
-            None => Ident::Unique { flag: top },
+            None => Ident::Unique { flag: held },
         },
     }
 }
@@ -349,8 +372,8 @@ impl Dumper {
         }
     }
 
-    fn constant(&mut self, c: &Constant, top: bool) {
-        let ident = const_ident(c, top);
+    fn constant(&mut self, c: &Constant, top: bool, in_set: bool) {
+        let ident = const_ident(c, top, in_set);
         let Some(flag) = self.begin(ident) else { return };
         match c {
             Constant::None => self.byte(TYPE_NONE),
@@ -377,18 +400,43 @@ impl Dumper {
             Constant::Tuple(items) => {
                 self.tuple_header(items.len(), flag);
                 for item in items {
-                    self.constant(item, false);
+                    self.constant(item, false, false);
                 }
             }
             Constant::FrozenSet(items) => {
                 self.byte(flag | TYPE_FROZENSET);
                 self.size(items.len());
-                for item in items {
-                    self.constant(item, false);
+                let mut order: Vec<&Constant> = items.iter().collect();
+                if self.writing {
+                    let mut keyed: Vec<(Vec<u8>, &Constant)> =
+                        items.iter().map(|item| (self.standalone_dump(item), item)).collect();
+                    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                    order = keyed.into_iter().map(|(_, item)| item).collect();
+                }
+                for item in order {
+                    self.constant(item, false, true);
                 }
             }
             Constant::Code(code) => self.code_body(code, flag),
         }
+    }
+
+    /// What `marshal.dumps(item)` gives for a set element at the moment CPython sorts the set:
+    /// a separate dump with its own reference table, the element itself not yet held by the
+    /// sort list. Sharing decisions still come from the whole-dump counts.
+    fn standalone_dump(&mut self, item: &Constant) -> Vec<u8> {
+        let mut sub = Dumper {
+            writing: true,
+            counts: std::mem::take(&mut self.counts),
+            forced: std::mem::take(&mut self.forced),
+            refs: HashMap::new(),
+            next_ref: 0,
+            out: Vec::new(),
+        };
+        sub.constant(item, false, false);
+        self.counts = std::mem::take(&mut sub.counts);
+        self.forced = std::mem::take(&mut sub.forced);
+        sub.out
     }
 
     fn code(&mut self, code: &CodeObject, top: bool) {
@@ -416,7 +464,7 @@ impl Dumper {
         if let Some(flag) = self.begin(consts_ident) {
             self.tuple_header(co.consts.len(), flag);
             for c in &co.consts {
-                self.constant(c, false);
+                self.constant(c, false, false);
             }
         }
 
