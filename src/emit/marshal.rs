@@ -132,8 +132,9 @@ enum Key {
 enum Ident {
     /// Written plainly (None, True, …: marshal has dedicated type codes for them).
     Singleton,
-    /// Shared by value: written once, with `FLAG_REF` if `forced` or it occurs more than once.
-    Shared { key: Key, forced: bool },
+    /// Shared by value: written once, with `FLAG_REF` if `forced` (always shared), `held` (this
+    /// occurrence has an extra reference while it is written) or it occurs more than once.
+    Shared { key: Key, forced: bool, held: bool },
     /// A distinct object every time; `FLAG_REF` (taking an index nobody uses) if `flag`.
     Unique { flag: bool },
 }
@@ -211,7 +212,7 @@ fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident {
                     Constant::Tuple(items) => items.is_empty(),
                     _ => false,
                 };
-                Ident::Shared { key, forced: held || singleton }
+                Ident::Shared { key, forced: singleton, held }
             }
             // A tuple or frozenset holding a code object cannot be merged either.
             None => Ident::Unique { flag: held },
@@ -225,12 +226,13 @@ fn name_tuple_ident(names: &[&PyStr]) -> Ident {
             names.iter().map(|n| Key::Str { interned: true, text: n.as_wtf8().to_vec() }).collect(),
         ),
         forced: names.is_empty(),
+        held: false,
     }
 }
 
 /// `co_linetable`, `co_exceptiontable`: merged by value; only the empty one is a singleton.
 fn table_ident(b: &[u8]) -> Ident {
-    Ident::Shared { key: Key::Bytes(b.to_vec()), forced: b.is_empty() }
+    Ident::Shared { key: Key::Bytes(b.to_vec()), forced: b.is_empty(), held: false }
 }
 
 impl Dumper {
@@ -260,7 +262,7 @@ impl Dumper {
                     Some(0)
                 }
             }
-            Ident::Shared { key, forced } => {
+            Ident::Shared { key, forced, held } => {
                 if !self.writing {
                     if forced {
                         self.forced.insert(key.clone());
@@ -274,7 +276,8 @@ impl Dumper {
                     self.long(idx as i32);
                     return None;
                 }
-                let shared = self.forced.contains(&key) || self.counts.get(&key).copied().unwrap_or(0) > 1;
+                let shared =
+                    held || self.forced.contains(&key) || self.counts.get(&key).copied().unwrap_or(0) > 1;
                 if shared {
                     self.refs.insert(key, self.next_ref);
                     self.next_ref += 1;
@@ -331,7 +334,7 @@ impl Dumper {
         if let Some(flag) = self.begin(name_tuple_ident(names)) {
             self.tuple_header(names.len(), flag);
             for n in names {
-                let ident = Ident::Shared { key: Key::Str { interned: true, text: n.as_wtf8().to_vec() }, forced: true };
+                let ident = Ident::Shared { key: Key::Str { interned: true, text: n.as_wtf8().to_vec() }, forced: true, held: false };
                 self.str_obj(n, true, ident);
             }
         }
@@ -458,7 +461,7 @@ impl Dumper {
         self.bytes_obj(&co.code, code_ident);
 
         let consts_ident = match co.consts.iter().map(const_key).collect::<Option<Vec<_>>>() {
-            Some(keys) => Ident::Shared { forced: keys.is_empty(), key: Key::Tuple(keys) },
+            Some(keys) => Ident::Shared { forced: keys.is_empty(), key: Key::Tuple(keys), held: false },
             None => Ident::Unique { flag: false },
         };
         if let Some(flag) = self.begin(consts_ident) {
@@ -476,7 +479,7 @@ impl Dumper {
         let kinds_ident = if kinds.is_empty() { table_ident(&kinds) } else { Ident::Unique { flag: false } };
         self.bytes_obj(&kinds, kinds_ident);
 
-        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true };
+        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true, held: false };
         self.str_obj(&co.filename, false, filename);
 
         // The compiler's own names for anonymous scopes are static, non-interned strings;
@@ -485,7 +488,7 @@ impl Dumper {
         let name_ident = || {
             let text = co.name.as_wtf8().to_vec();
             let key = if name_is_static { Key::StaticName(text) } else { Key::Str { interned: true, text } };
-            Ident::Shared { key, forced: true }
+            Ident::Shared { key, forced: true, held: false }
         };
         self.str_obj(&co.name, !name_is_static, name_ident());
 
@@ -498,7 +501,7 @@ impl Dumper {
                 .iter()
                 .any(|c| matches!(c, Constant::Str(s) if *s == co.qualname && !const_str_interned(s)));
             let ident = if is_own_const {
-                Ident::Shared { key: Key::Str { interned: false, text: co.qualname.as_wtf8().to_vec() }, forced: false }
+                Ident::Shared { key: Key::Str { interned: false, text: co.qualname.as_wtf8().to_vec() }, forced: false, held: false }
             } else {
                 Ident::Unique { flag: false }
             };

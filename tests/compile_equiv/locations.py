@@ -26,3 +26,7 @@ print(f(total, 1), {
         1,
     ],
 })
+try:
+    padding = "ünïcödé text shifts byte columns"; value = [total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total, total][0] + undefined_name
+except NameError:
+    print("caught at byte column > 255")
