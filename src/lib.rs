@@ -16,6 +16,7 @@
 pub mod diagnostics;
 pub mod dis;
 pub mod emit;
+pub mod load;
 pub mod object;
 pub mod opcodes;
 pub mod resolve;

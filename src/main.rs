@@ -310,7 +310,7 @@ fn dis_one(file: &Path, target: &Path) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail_io(format!("cannot read {}: {e}", file.display())),
     };
-    let pyc = match load_pyc(&bytes) {
+    let pyc = match pyasm::load::load_pyc(&bytes) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
@@ -409,11 +409,3 @@ fn cmd_run(r: RunArgs) -> ExitCode {
     }
 }
 
-// Placeholder until the marshal reader (src/load) lands.
-struct Pyc {
-    magic: u16,
-    code: pyasm::object::CodeObject,
-}
-fn load_pyc(_bytes: &[u8]) -> Result<Pyc, String> {
-    Err("the .pyc reader is not built yet".into())
-}

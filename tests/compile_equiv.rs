@@ -148,9 +148,12 @@ def compare_code(exp, act, path):
             e, a = e.hex(), a.hex()
         elif field == "co_linetable":
             pe, pa = list(exp.co_positions()), list(act.co_positions())
-            i = first_diff(pe, pa)
-            extra = "    first differing code unit: %d (byte offset %d): CPython %s, pyasm %s" % (
-                i, 2 * i, pe[i] if i < len(pe) else "-", pa[i] if i < len(pa) else "-")
+            if pe == pa:
+                extra = "    co_positions() agree; the encodings differ (entry boundaries, or relative to a different co_firstlineno)"
+            else:
+                i = first_diff(pe, pa)
+                extra = "    first differing code unit: %d (byte offset %d): CPython %s, pyasm %s" % (
+                    i, 2 * i, pe[i] if i < len(pe) else "-", pa[i] if i < len(pa) else "-")
             e, a = e.hex(), a.hex()
         elif field == "co_exceptiontable":
             fmt = lambda co: ["%d-%d -> %d depth %d%s" % (x.start, x.end, x.target, x.depth, " lasti" if x.lasti else "")
@@ -340,6 +343,13 @@ cases! {
     constants,
     locations,
     extended_arg,
+    wide_operands,
+    docstrings,
+    async_code,
+    const_keys,
+    qualnames,
+    match_stmt,
+    expressions,
 }
 
 /// Every NAME.py in the directory has a test above (and a NAME.pyasm), and vice versa.

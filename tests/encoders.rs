@@ -400,7 +400,8 @@ fn read_marshalled_code(b: &[u8]) -> CodeObject {
 // (b) Marshal: constants of every type load back as equal, type-exact objects
 
 /// Strict comparison in Python: same types all the way down, floats by bit pattern,
-/// frozensets as sets, code objects field by field.
+/// frozensets as sets, code objects field by field. (Code objects' own `==` is no use: it
+/// compares NaN constants by identity, so even CPython's own dumps of such code reload unequal.)
 const STRICT_KEY: &str = r#"
 import marshal, struct
 CODE_ATTRS = ['co_argcount', 'co_posonlyargcount', 'co_kwonlyargcount', 'co_stacksize',
@@ -581,7 +582,7 @@ fn marshal_against_cpython(python: &Path, mode: &str, sources: &[String]) -> (us
 
     // Every one of our dumps must load and equal a fresh compile.
     let check = format!(
-        "{STRICT_KEY}\nimport sys\nmode = sys.argv[1]\nn = (len(sys.argv) - 2) // 2\nfor src, path in zip(sys.argv[2:2 + n], sys.argv[2 + n:]):\n    if mode == 'files':\n        text, name = open(src, 'rb').read(), src\n    else:\n        text, name = src, '<snippet>'\n    want = compile(text, name, 'exec', dont_inherit=True)\n    got = marshal.loads(open(path, 'rb').read())\n    print('ok' if key(got) == key(want) and got == want else 'MISMATCH ' + name[:60])\n"
+        "{STRICT_KEY}\nimport sys\nmode = sys.argv[1]\nn = (len(sys.argv) - 2) // 2\nfor src, path in zip(sys.argv[2:2 + n], sys.argv[2 + n:]):\n    if mode == 'files':\n        text, name = open(src, 'rb').read(), src\n    else:\n        text, name = src, '<snippet>'\n    want = compile(text, name, 'exec', dont_inherit=True)\n    got = marshal.loads(open(path, 'rb').read())\n    print('ok' if key(got) == key(want) else 'MISMATCH ' + name[-60:])\n"
     );
     let mut args = vec![mode];
     args.extend(sources.iter().map(String::as_str));

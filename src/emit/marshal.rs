@@ -33,16 +33,24 @@
 //!   caches (refcount 2 while marshal runs), one per code object even when equal.
 //! * Never shared, no `FLAG_REF`: nested code objects, `co_localspluskinds` (unless empty),
 //!   a `co_qualname` that differs from `co_name` (built by string formatting) — except in a
-//!   class body, whose `__qualname__` constant is that very string object.
+//!   class body, whose `__qualname__` constant is that very string object (unless an equal
+//!   string constant came earlier: then the constant is merged into that one and
+//!   `co_qualname` stays a separate object, e.g. two classes `f.<locals>.C` in one function);
+//!   NaN floats and complexes (the const cache compares them by identity, so each `LOAD_CONST`
+//!   of a NaN gets its own object), and any tuple containing one.
+//! * A one-character latin-1 str is one process-wide object: a constant `'ä'` and a name
+//!   `ä` are the same object, interned because the parser interned the identifier.
 //! * Frozensets: 3.11.7 writes the elements of a set in the order of their own standalone
 //!   `marshal.dumps` (for reproducible builds, bpo-37596) and holds each element in a
 //!   temporary list while doing so — so every element gets `FLAG_REF`, and the order in
 //!   [`Constant::FrozenSet`] does not matter. And when a code object is created, interning
 //!   its str constants rebuilds any frozenset one of whose direct str items was swapped for
 //!   an already-interned equal string; such a set is a fresh object per code object, hence not
-//!   shared. We assume that happens whenever a set holds a name-like str (which is usually
-//!   interned already: an identifier in the module, a builtin or method name); sets without
-//!   one are shared by value like other constants.
+//!   shared. We assume that happens whenever a set holds an identifier-shaped str (usually
+//!   interned already as another object: an identifier in the module, a builtin or method
+//!   name, or — even for one-character strs like `'x'` — a string of 3.11's deep-frozen
+//!   startup modules), but not for digit strings like `'225'`, rarely interned elsewhere;
+//!   other sets are shared by value like constants.
 //!
 //! Interning (which decides `TYPE_SHORT_ASCII` vs `TYPE_SHORT_ASCII_INTERNED` etc.), as the
 //! 3.11 compiler leaves it: `co_names` and `co_localsplusnames` entries always; `co_name`
@@ -78,24 +86,33 @@ const TYPE_SHORT_ASCII: u8 = b'z';
 const TYPE_SHORT_ASCII_INTERNED: u8 = b'Z';
 const FLAG_REF: u8 = 0x80;
 
+/// Code flag set on functions (fresh locals); class bodies and modules lack it.
+const CO_NEWLOCALS: u32 = 0x0002;
+
 /// `marshal.dumps(code)` for a 3.11 code object.
 pub fn dump_code(code: &CodeObject) -> Vec<u8> {
-    run(|d| d.code(code, true))
+    let mut chars = HashSet::new();
+    collect_char_names(code, &mut chars);
+    run(chars, |d| d.code(code, true))
 }
 
 /// `marshal.dumps(value)` for a constant (the top-level object gets `FLAG_REF`, as it does in
 /// CPython where the caller holds a reference).
 pub fn dump_constant(c: &Constant) -> Vec<u8> {
-    run(|d| d.constant(c, true, false))
+    let mut chars = HashSet::new();
+    collect_const_char_names(c, &mut chars);
+    run(chars, |d| d.constant(c, true, false))
 }
 
 /// Two passes over the same traversal: the first counts how often each shared object occurs
 /// (so the second knows which ones need `FLAG_REF`), the second writes.
-fn run(walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+fn run(interned_chars: HashSet<Vec<u8>>, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
     let mut d = Dumper {
         writing: false,
         counts: HashMap::new(),
         forced: HashSet::new(),
+        interned_chars,
+        seen_strs: HashSet::new(),
         refs: HashMap::new(),
         next_ref: 0,
         out: Vec::new(),
@@ -103,8 +120,33 @@ fn run(walk: impl Fn(&mut Dumper)) -> Vec<u8> {
     walk(&mut d);
     d.writing = true;
     d.out.clear();
+    d.seen_strs.clear();
     walk(&mut d);
     d.out
+}
+
+/// One-character latin-1 names anywhere in the tree: the parser interned those singletons,
+/// so equal str constants are written as interned too.
+fn collect_char_names(co: &CodeObject, out: &mut HashSet<Vec<u8>>) {
+    let names = co.names.iter().chain(co.localsplus.iter().map(|s| &s.name)).chain([&co.name]);
+    for n in names {
+        if is_latin1_char(n) {
+            out.insert(n.as_wtf8().to_vec());
+        }
+    }
+    for c in &co.consts {
+        collect_const_char_names(c, out);
+    }
+}
+
+fn collect_const_char_names(c: &Constant, out: &mut HashSet<Vec<u8>>) {
+    match c {
+        Constant::Tuple(items) | Constant::FrozenSet(items) => {
+            items.iter().for_each(|i| collect_const_char_names(i, out))
+        }
+        Constant::Code(co) => collect_char_names(co, out),
+        _ => {}
+    }
 }
 
 /// The identity of a shared object, by value. Strings carry their interned state because an
@@ -121,6 +163,8 @@ enum Key {
     Float(u64),
     Complex(u64, u64),
     Str { interned: bool, text: Vec<u8> },
+    /// A one-character latin-1 str: a process-wide singleton, interned or not.
+    Char(Vec<u8>),
     Bytes(Vec<u8>),
     Tuple(Vec<Key>),
     FrozenSet(Vec<Key>),
@@ -145,6 +189,10 @@ struct Dumper {
     counts: HashMap<Key, u32>,
     /// Keys that some occurrence says are always shared.
     forced: HashSet<Key>,
+    /// One-character names (see `collect_char_names`).
+    interned_chars: HashSet<Vec<u8>>,
+    /// Non-interned str constants met so far in this pass, for the class-qualname rule.
+    seen_strs: HashSet<Vec<u8>>,
     refs: HashMap<Key, u32>,
     next_ref: u32,
     out: Vec<u8>,
@@ -164,6 +212,14 @@ fn is_latin1_char(s: &PyStr) -> bool {
     s.char_len() == 1 && s.code_points().first().is_some_and(|&c| c < 256)
 }
 
+fn str_key(s: &PyStr, interned: bool) -> Key {
+    if is_latin1_char(s) {
+        Key::Char(s.as_wtf8().to_vec())
+    } else {
+        Key::Str { interned, text: s.as_wtf8().to_vec() }
+    }
+}
+
 fn const_key(c: &Constant) -> Option<Key> {
     Some(match c {
         Constant::None => Key::None,
@@ -172,9 +228,12 @@ fn const_key(c: &Constant) -> Option<Key> {
         Constant::Ellipsis => Key::Ellipsis,
         Constant::StopIteration => Key::StopIteration,
         Constant::Int(i) => Key::Int(i.clone()),
+        // NaNs are never merged (see the module docs): no key, so a distinct object each time.
+        Constant::Float(f) if f.is_nan() => return None,
+        Constant::Complex { re, im } if re.is_nan() || im.is_nan() => return None,
         Constant::Float(f) => Key::Float(f.to_bits()),
         Constant::Complex { re, im } => Key::Complex(re.to_bits(), im.to_bits()),
-        Constant::Str(s) => Key::Str { interned: const_str_interned(s), text: s.as_wtf8().to_vec() },
+        Constant::Str(s) => str_key(s, const_str_interned(s)),
         Constant::Bytes(b) => Key::Bytes(b.clone()),
         Constant::Tuple(items) => Key::Tuple(items.iter().map(const_key).collect::<Option<_>>()?),
         Constant::FrozenSet(items) => Key::FrozenSet(items.iter().map(const_key).collect::<Option<_>>()?),
@@ -187,7 +246,9 @@ fn const_key(c: &Constant) -> Option<Key> {
 /// item that gets interned, or a nested frozenset that is rebuilt itself.
 fn frozenset_rebuilt(items: &[Constant]) -> bool {
     items.iter().any(|c| match c {
-        Constant::Str(s) => const_str_interned(s),
+        Constant::Str(s) => {
+            const_str_interned(s) && s.as_wtf8().first().is_some_and(|b| !b.is_ascii_digit())
+        }
         Constant::FrozenSet(inner) => frozenset_rebuilt(inner),
         _ => false,
     })
@@ -223,7 +284,7 @@ fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident {
 fn name_tuple_ident(names: &[&PyStr]) -> Ident {
     Ident::Shared {
         key: Key::Tuple(
-            names.iter().map(|n| Key::Str { interned: true, text: n.as_wtf8().to_vec() }).collect(),
+            names.iter().map(|n| str_key(n, true)).collect(),
         ),
         forced: names.is_empty(),
         held: false,
@@ -334,7 +395,7 @@ impl Dumper {
         if let Some(flag) = self.begin(name_tuple_ident(names)) {
             self.tuple_header(names.len(), flag);
             for n in names {
-                let ident = Ident::Shared { key: Key::Str { interned: true, text: n.as_wtf8().to_vec() }, forced: true, held: false };
+                let ident = Ident::Shared { key: str_key(n, true), forced: true, held: false };
                 self.str_obj(n, true, ident);
             }
         }
@@ -394,7 +455,13 @@ impl Dumper {
                 self.out.extend_from_slice(&re.to_le_bytes());
                 self.out.extend_from_slice(&im.to_le_bytes());
             }
-            Constant::Str(s) => self.str_body(s, const_str_interned(s), flag),
+            Constant::Str(s) => {
+                let interned = const_str_interned(s) || self.interned_chars.contains(s.as_wtf8());
+                if !interned {
+                    self.seen_strs.insert(s.as_wtf8().to_vec());
+                }
+                self.str_body(s, interned, flag)
+            }
             Constant::Bytes(b) => {
                 self.byte(flag | TYPE_STRING);
                 self.size(b.len());
@@ -432,6 +499,8 @@ impl Dumper {
             writing: true,
             counts: std::mem::take(&mut self.counts),
             forced: std::mem::take(&mut self.forced),
+            interned_chars: std::mem::take(&mut self.interned_chars),
+            seen_strs: HashSet::new(),
             refs: HashMap::new(),
             next_ref: 0,
             out: Vec::new(),
@@ -439,6 +508,7 @@ impl Dumper {
         sub.constant(item, false, false);
         self.counts = std::mem::take(&mut sub.counts);
         self.forced = std::mem::take(&mut sub.forced);
+        self.interned_chars = std::mem::take(&mut sub.interned_chars);
         sub.out
     }
 
@@ -456,6 +526,14 @@ impl Dumper {
         for v in [co.argcount, co.posonlyargcount, co.kwonlyargcount, co.stacksize, co.flags] {
             self.long(v as i32);
         }
+
+        // A class body starts by storing its qualname as `__qualname__`: its first constant is
+        // the co_qualname object itself, unless an equal string constant came before (decided
+        // now, before this body's constants are met).
+        let is_class_body = co.flags & CO_NEWLOCALS == 0
+            && co.qualname != co.name
+            && matches!(co.consts.first(), Some(Constant::Str(s)) if *s == co.qualname);
+        let owns_qualname_const = is_class_body && !self.seen_strs.contains(co.qualname.as_wtf8());
 
         let code_ident = if co.code.is_empty() { table_ident(&co.code) } else { Ident::Unique { flag: true } };
         self.bytes_obj(&co.code, code_ident);
@@ -487,7 +565,7 @@ impl Dumper {
         let name_is_static = co.name.as_wtf8().first() == Some(&b'<');
         let name_ident = || {
             let text = co.name.as_wtf8().to_vec();
-            let key = if name_is_static { Key::StaticName(text) } else { Key::Str { interned: true, text } };
+            let key = if name_is_static { Key::StaticName(text) } else { str_key(&co.name, true) };
             Ident::Shared { key, forced: true, held: false }
         };
         self.str_obj(&co.name, !name_is_static, name_ident());
@@ -495,13 +573,9 @@ impl Dumper {
         if co.qualname == co.name {
             self.str_obj(&co.qualname, !name_is_static, name_ident());
         } else {
-            // A class body loads its own qualname as the `__qualname__` constant: same object.
-            let is_own_const = co
-                .consts
-                .iter()
-                .any(|c| matches!(c, Constant::Str(s) if *s == co.qualname && !const_str_interned(s)));
-            let ident = if is_own_const {
-                Ident::Shared { key: Key::Str { interned: false, text: co.qualname.as_wtf8().to_vec() }, forced: false, held: false }
+            let ident = if owns_qualname_const {
+                let key = str_key(&co.qualname, const_str_interned(&co.qualname));
+                Ident::Shared { key, forced: false, held: false }
             } else {
                 Ident::Unique { flag: false }
             };

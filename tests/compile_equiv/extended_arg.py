@@ -35,7 +35,15 @@ def many(flag):
             a += 291; a += 292; a += 293; a += 294; a += 295; a += 296; a += 297; a += 298; a += 299; a += 300
         else:
             a -= 1
-    return a
+    try:
+        b = 1000
+        a = a // flag
+    except ZeroDivisionError:
+        b = 2000
+    while flag < 3:
+        c = 3000
+        flag += 1
+    return a, b, c
 
 
 print(many(1), many(4))
