@@ -5,6 +5,7 @@ use crate::syntax::ast::Span;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term;
+use std::io::Write as _;
 
 /// Stable error codes. Each is documented in docs/errors.md.
 pub mod codes {
@@ -102,6 +103,9 @@ impl Diagnostic {
     }
 }
 
+/// At most this many diagnostics are rendered; the rest are counted.
+pub const MAX_RENDERED: usize = 100;
+
 /// The source texts diagnostics point into.
 #[derive(Default)]
 pub struct SourceFiles {
@@ -132,8 +136,11 @@ impl SourceFiles {
             } else {
                 Box::new(term::termcolor::NoColor::new(&mut out))
             };
-            for d in diags {
+            for d in diags.iter().take(MAX_RENDERED) {
                 let _ = term::emit_to_write_style(&mut writer, &config, &self.files, &d.to_codespan());
+            }
+            if diags.len() > MAX_RENDERED {
+                let _ = writeln!(writer, "... and {} more", diags.len() - MAX_RENDERED);
             }
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -159,10 +166,12 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidates nearest to `word` (at most three), for a "did you mean" hint.
 pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let limit = (word.len() / 3).max(2);
+    // Up to a third of the word may differ (at least one letter), but never all of it:
+    // `b` is not a typo for `a`.
+    let limit = (word.chars().count() / 3).max(1);
     let mut scored: Vec<(usize, &str)> = candidates
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= limit || c.eq_ignore_ascii_case(word))
+        .filter(|(d, c)| (*d <= limit && *d < word.chars().count().min(c.chars().count())) || c.eq_ignore_ascii_case(word))
         .collect();
     scored.sort();
     scored.dedup();

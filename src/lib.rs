@@ -65,12 +65,12 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
     let (lines, mut diags) = syntax::parse(file, text);
     let version = match choose_version(&lines, text, opts, &mut diags) {
         Some(v) => v,
-        None => return Err(diags),
+        None => return Err(finish(diags)),
     };
     let ropts = resolve::ResolveOptions { default_filename: opts.filename.clone().unwrap_or_else(|| files.name(file).to_string()) };
     let (program, mut more) = resolve::resolve(&lines, version, &ropts);
     diags.append(&mut more);
-    let Some(program) = program else { return Err(diags) };
+    let Some(program) = program else { return Err(finish(diags)) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
     for code in &program.codes {
         let (analysis, mut vd) = verify::analyze(code);
@@ -89,10 +89,21 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
         }
     }
     if diags.iter().any(|d| d.is_error()) {
-        return Err(diags);
+        return Err(finish(diags));
     }
     let module = link(&program, &program.codes[program.module], program.module, &mut built, 0);
-    Ok(Assembled { version, module, warnings: diags })
+    Ok(Assembled { version, module, warnings: finish(diags) })
+}
+
+/// Orders diagnostics by position in the source (stages report in their own order) and, when
+/// there are errors, leaves out warnings: they are noise until the errors are fixed.
+fn finish(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    if diags.iter().any(|d| d.is_error()) {
+        diags.retain(|d| d.is_error());
+    }
+    let key = |d: &Diagnostic| d.labels.iter().find(|l| l.primary).map(|l| (l.span.file, l.span.start)).unwrap_or((u32::MAX, u32::MAX));
+    diags.sort_by_key(key);
+    diags
 }
 
 fn choose_version(
@@ -175,7 +186,7 @@ fn link(
         .map(|k| match k {
             PoolConst::Value(c) => c.clone(),
             // Cycles were rejected by the resolver; the depth bound is a second guard.
-            PoolConst::Code(child) if depth < 200 => {
+            PoolConst::Code(child) if depth <= resolve::MAX_CODE_NESTING => {
                 Constant::Code(Box::new(link(program, &program.codes[*child], *child, built, depth + 1)))
             }
             PoolConst::Code(_) => Constant::None,

@@ -67,6 +67,9 @@ struct CommonArgs {
     /// Say which version is targeted and why.
     #[arg(short, long)]
     verbose: bool,
+    /// Do not print warnings (errors are always printed).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -148,10 +151,22 @@ fn fail_io(msg: String) -> ExitCode {
 /// Reads, assembles and prints diagnostics. `Err` carries the exit code to use.
 fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode> {
     let source = std::fs::read(&c.file).map_err(|e| fail_io(format!("cannot read {}: {e}", c.file.display())))?;
-    let text = String::from_utf8(source.clone())
-        .map_err(|e| fail_io(format!("{} is not UTF-8 text (byte {})", c.file.display(), e.utf8_error().valid_up_to())))?;
     let mut files = SourceFiles::new();
     let name = c.file.display().to_string();
+    let text = match String::from_utf8(source.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            // Point at the first bad byte: everything before it is the same in the lossy text.
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(&source).into_owned();
+            let file = files.add(name, lossy);
+            let d = pyasm::diagnostics::Diagnostic::error(pyasm::diagnostics::codes::LEX, "this file is not UTF-8 text")
+                .with_primary(pyasm::syntax::ast::Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
+                .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
+            print_diags(&files, &[d], use_color(c.color));
+            return Err(ExitCode::from(1));
+        }
+    };
     let file = files.add(name, text.clone());
     let declares_version = text.lines().any(|l| l.trim_start().starts_with(".python"));
     let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
@@ -159,7 +174,9 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
     let color = use_color(c.color);
     match pyasm::assemble(&files, file, &opts) {
         Ok(out) => {
-            print_diags(&files, &out.warnings, color);
+            if !c.quiet {
+                print_diags(&files, &out.warnings, color);
+            }
             if c.verbose {
                 eprintln!("pyasm: assembled for Python {}", out.version.version);
             }
@@ -233,7 +250,7 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
     let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
     let common = &a.common;
     batch(&files, &dir, "pyc", |file, target| {
-        let c = CommonArgs { file: file.to_path_buf(), python: common.python, color: common.color, verbose: common.verbose };
+        let c = CommonArgs { file: file.to_path_buf(), python: common.python, color: common.color, verbose: common.verbose, quiet: common.quiet };
         assemble_one(&c, Some(target), a.hash)
     })
 }
@@ -403,7 +420,16 @@ fn cmd_run(r: RunArgs) -> ExitCode {
     match Command::new(&python).arg(&pyc).args(&r.args).status() {
         Ok(status) => match status.code() {
             Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
-            None => ExitCode::from(1),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                let sig = status.signal().unwrap_or(0);
+                eprintln!(
+                    "error: {} was killed by signal {sig}{}",
+                    python.display(),
+                    if sig == 11 { " (a segmentation fault: the bytecode corrupted the interpreter's stack or memory)" } else { "" }
+                );
+                ExitCode::from(1)
+            }
         },
         Err(e) => fail_io(format!("cannot run {}: {e}", python.display())),
     }

@@ -13,7 +13,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
@@ -87,7 +87,13 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * b.len());
+    for &x in b {
+        out.push(DIGITS[(x >> 4) as usize] as char);
+        out.push(DIGITS[(x & 15) as usize] as char);
+    }
+    out
 }
 
 /// The native 3.11, or `None` after printing why the test is skipped (an error under CI).
@@ -338,7 +344,7 @@ def matcher(v):
 comp = [lambda q=i: q for i in range(3)]
 "#;
 
-fn python_output(python: &PathBuf, script: &str, args: &[&str]) -> String {
+fn python_output(python: &Path, script: &str, args: &[&str]) -> String {
     let out = support::run_python(python, script, args);
     assert!(
         out.status.success(),
@@ -364,7 +370,7 @@ fn tree_cost(c: &Constant) -> (u64, u64) {
     match c {
         Constant::Str(s) => (1, s.as_wtf8().len() as u64),
         Constant::Bytes(b) => (1, b.len() as u64),
-        Constant::Int(i) => (1, (i.bits() / 8) as u64),
+        Constant::Int(i) => (1, i.bits() / 8),
         Constant::Tuple(items) | Constant::FrozenSet(items) => {
             items.iter().map(tree_cost).fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         }
@@ -372,7 +378,12 @@ fn tree_cost(c: &Constant) -> (u64, u64) {
             let mut n = (11 + co.names.len() + co.localsplus.len()) as u64;
             let mut p = (co.code.len() + co.linetable.len() + co.exceptiontable.len() + co.localsplus.len()) as u64;
             p += (co.filename.as_wtf8().len() + co.name.as_wtf8().len() + co.qualname.as_wtf8().len()) as u64;
-            p += co.names.iter().chain(co.localsplus.iter().map(|s| &s.name)).map(|s| s.as_wtf8().len() as u64).sum::<u64>();
+            p += co
+                .names
+                .iter()
+                .chain(co.localsplus.iter().map(|s| &s.name))
+                .map(|s| s.as_wtf8().len() as u64)
+                .sum::<u64>();
             for k in &co.consts {
                 let (a, b) = tree_cost(k);
                 n += a;
@@ -415,12 +426,12 @@ fn stdlib_pycs_match_cpython() {
             }
         };
         checked += 1;
-        let header_ok = match (mode, pyc.header) {
-            ("TIMESTAMP", PycHeader::Timestamp { .. }) => true,
-            ("CHECKED_HASH", PycHeader::Hash { checked: true, .. }) => true,
-            ("UNCHECKED_HASH", PycHeader::Hash { checked: false, .. }) => true,
-            _ => false,
-        };
+        let header_ok = matches!(
+            (mode, pyc.header),
+            ("TIMESTAMP", PycHeader::Timestamp { .. })
+                | ("CHECKED_HASH", PycHeader::Hash { checked: true, .. })
+                | ("UNCHECKED_HASH", PycHeader::Hash { checked: false, .. })
+        );
         if !header_ok || pyc.magic != 3495 || pyc.header_len != 16 {
             failures.push(format!("{source}: header {:?} magic {} for mode {mode}", pyc.header, pyc.magic));
         }
@@ -475,9 +486,39 @@ fn crafted_cases() -> Vec<(&'static str, Vec<u8>)> {
     add("long huge count", b"l\xff\xff\xff\x7f\x01\x00");
     add("long min count", b"l\x00\x00\x00\x80\x01\x00");
     for f in [
-        &b"1.5"[..], b"-nan", b"nan", b"NaN", b"+nan", b"inf", b"-Infinity", b"iNf", b"1e400", b"-1e400", b"1e-400",
-        b".5", b"2.", b"-.5e3", b"0001.", b"1E+5", b"4.9e-324", b"1.5\x00xyz", b"1_0", b" 1", b"1 ", b"", b"1e", b"0x1",
-        b"1.5e+", b".", b"-", b"--1", b"+-1", b"in", b"nanx", b"infinit", b"\xff",
+        &b"1.5"[..],
+        b"-nan",
+        b"nan",
+        b"NaN",
+        b"+nan",
+        b"inf",
+        b"-Infinity",
+        b"iNf",
+        b"1e400",
+        b"-1e400",
+        b"1e-400",
+        b".5",
+        b"2.",
+        b"-.5e3",
+        b"0001.",
+        b"1E+5",
+        b"4.9e-324",
+        b"1.5\x00xyz",
+        b"1_0",
+        b" 1",
+        b"1 ",
+        b"",
+        b"1e",
+        b"0x1",
+        b"1.5e+",
+        b".",
+        b"-",
+        b"--1",
+        b"+-1",
+        b"in",
+        b"nanx",
+        b"infinit",
+        b"\xff",
     ] {
         let mut b = vec![b'f', f.len() as u8];
         b.extend_from_slice(f);
@@ -507,9 +548,19 @@ fn crafted_cases() -> Vec<(&'static str, Vec<u8>)> {
     add("lone surrogate", b"u\x03\x00\x00\x00\xed\xb2\x80");
     add("surrogate pair kept apart", b"u\x06\x00\x00\x00\xed\xa0\x80\xed\xb0\x80");
     add("max code point", b"u\x04\x00\x00\x00\xf4\x8f\xbf\xbf");
-    for bad in [&b"\xff"[..], b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80",
-        b"\xed\xa0", b"\xc3", b"a\x80", b"\xf8\x88\x80\x80\x80", b"\xe2\x82"]
-    {
+    for bad in [
+        &b"\xff"[..],
+        b"\xc0\x80",
+        b"\xc1\xbf",
+        b"\xe0\x80\x80",
+        b"\xf0\x80\x80\x80",
+        b"\xf4\x90\x80\x80",
+        b"\xed\xa0",
+        b"\xc3",
+        b"a\x80",
+        b"\xf8\x88\x80\x80\x80",
+        b"\xe2\x82",
+    ] {
         let mut b = vec![b'u', bad.len() as u8, 0, 0, 0];
         b.extend_from_slice(bad);
         add("invalid utf-8", &b);
@@ -518,7 +569,8 @@ fn crafted_cases() -> Vec<(&'static str, Vec<u8>)> {
     add("empty tuple", b")\x00");
     add("tuple", b"(\x01\x00\x00\x00T");
     add("tuple negative", b"(\xff\xff\xff\xff");
-    add("tuple huge", b"(\xff\xff\xff\x7fN");
+    // (Not 0x7fffffff items: CPython allocates the whole tuple first and takes a minute.)
+    add("tuple too big", b"(\x00\x00\x01\x00N");
     add("tuple short", b")\x03NN");
     add("nested tuples", b")\x02)\x01)\x00(\x00\x00\x00\x00");
     add("frozenset", b">\x03\x00\x00\x00i\x01\x00\x00\x00z\x01a)\x00");
@@ -589,23 +641,19 @@ fn crafted_inputs_agree_with_cpython() {
         .spawn()
         .expect("start python");
     use std::io::Write;
-    let t = Instant::now();
     child.stdin.take().unwrap().write_all(input.join("\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    eprintln!("python {:?}", t.elapsed());
     let answers: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
     assert_eq!(answers.len(), cases.len());
     let mut mismatches = Vec::new();
     for ((name, bytes), want) in cases.iter().zip(&answers) {
-        let t0 = Instant::now();
         let got = match load_constant(bytes) {
             // The test's recursive rendering is for shallow values (Python's is too).
             Ok(c) if height(&c) > 500 => "ok deep".to_string(),
             Ok(c) => format!("ok {}", render(&c, &mut Vec::new())),
             Err(e) => format!("err ({e})"),
         };
-        eprintln!("{name}: {:?}", t0.elapsed());
         let agree = if want.starts_with("ok") { *want == got } else { got.starts_with("err") };
         if !agree {
             mismatches.push(format!("{name} [{}]: cpython {want}, pyasm {got}", hex(&bytes[..bytes.len().min(24)])));
@@ -681,7 +729,16 @@ impl RawCode {
         for c in self.counts {
             out.extend_from_slice(&le(c));
         }
-        for f in [&self.code, &self.consts, &self.names, &self.lp_names, &self.lp_kinds, &self.filename, &self.name, &self.qualname] {
+        for f in [
+            &self.code,
+            &self.consts,
+            &self.names,
+            &self.lp_names,
+            &self.lp_kinds,
+            &self.filename,
+            &self.name,
+            &self.qualname,
+        ] {
             out.extend_from_slice(f);
         }
         out.extend_from_slice(&le(self.firstlineno));
@@ -691,7 +748,16 @@ impl RawCode {
     }
     /// Offset of a field inside `bytes()`, by its position in the layout (0 = co_code).
     fn offset_of(&self, field: usize) -> usize {
-        let fields = [&self.code, &self.consts, &self.names, &self.lp_names, &self.lp_kinds, &self.filename, &self.name, &self.qualname];
+        let fields = [
+            &self.code,
+            &self.consts,
+            &self.names,
+            &self.lp_names,
+            &self.lp_kinds,
+            &self.filename,
+            &self.name,
+            &self.qualname,
+        ];
         let mut at = 21;
         for f in fields.iter().take(field.min(8)) {
             at += f.len();
@@ -760,7 +826,9 @@ fn fixture_loads() {
     assert_eq!(stats.flagged[0], 16);
     assert!(stats.ref_count() > 5 && stats.flagged_count() > 10, "{stats:?}");
     assert!(stats.ignored_flags.is_empty());
-    assert!(stats.refs.iter().all(|&(at, slot)| at > 16 && at < bytes.len() && (slot as usize) < stats.flagged_count()));
+    assert!(
+        stats.refs.iter().all(|&(at, slot)| at > 16 && at < bytes.len() && (slot as usize) < stats.flagged_count())
+    );
     // load_code on the marshal part gives the same, with marshal-relative offsets.
     let (code, rel) = load_code_with_refs(&bytes[16..]).unwrap();
     assert_eq!(code, pyc.code);
@@ -847,10 +915,7 @@ fn random_garbage_never_panics() {
 fn every_type_byte_alone() {
     for b in 0..=255u8 {
         match load_constant(&[b]) {
-            Ok(c) => assert!(
-                matches!(b & 0x7F, b'N' | b'T' | b'F' | b'.' | b'S'),
-                "byte {b:#x} loaded as {c:?}"
-            ),
+            Ok(c) => assert!(matches!(b & 0x7F, b'N' | b'T' | b'F' | b'.' | b'S'), "byte {b:#x} loaded as {c:?}"),
             Err(e) => assert!(e.offset <= 1, "byte {b:#x}: {e}"),
         }
     }
@@ -1070,7 +1135,7 @@ fn reference_bombs_fail_fast() {
     let started = Instant::now();
     let e = load_constant(&data).unwrap_err();
     assert!(e.message.contains("too many objects"), "{e}");
-    assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 
     // The same shape built from bytes: one 64 KiB bytes object referenced 100,000 times.
     let mut data = vec![b'(', 0, 0, 0, 0];
@@ -1086,15 +1151,16 @@ fn reference_bombs_fail_fast() {
     assert!(e.message.contains("too much data"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 
-    // Modest sharing is fine: 20 levels of a tuple of two refs is 2**21 nodes from 250
-    // bytes -- too many -- but a few levels are not.
-    let mut data = vec![b')', 5];
-    data.extend_from_slice(b"\xa9\x02NN");
-    for k in 1..=4i32 {
-        data.extend_from_slice(b"\xa9\x02");
-        data.extend_from_slice(&cat(&[b"r", &le(k - 1), b"r", &le(k - 1)]));
+    // Legitimate sharing loads: constant folding turns `((0,) * 256,) * 256` into one flagged
+    // 256-tuple and 255 references to it (65,792 nodes from 2.6 KB).
+    let mut data = vec![b'(', 0, 1, 0, 0, b'(' | 0x80, 0, 1, 0, 0];
+    data.extend(std::iter::repeat_n(&b"i\x00\x00\x00\x00"[..], 256).flatten());
+    for _ in 0..255 {
+        data.extend_from_slice(b"r\x00\x00\x00\x00");
     }
-    load_constant(&data).expect("2**5 nodes");
+    let Constant::Tuple(outer) = load_constant(&data).expect("folded constants load") else { panic!() };
+    assert_eq!(outer.len(), 256);
+    assert!(outer.iter().all(|t| *t == Constant::Tuple(vec![int(0); 256])));
 }
 
 #[test]

@@ -340,6 +340,8 @@ fn table_agrees_with_interpreter() {
 
     // Stack effects, evaluated through StackEffect::eval.
     let mut measured = BTreeSet::new();
+    // arg -> dis.stack_effect of (PRECALL, CALL) there.
+    let mut call_pair: BTreeMap<u32, (Option<i64>, Option<i64>)> = BTreeMap::new();
     for &(code, arg, plain, taken) in &facts.effects {
         let Some(op) = table.by_code(code) else {
             check(
@@ -349,13 +351,45 @@ fn table_agrees_with_interpreter() {
             continue;
         };
         measured.insert(code);
+        let a = arg.unwrap_or(0);
         // Deliberate differences from dis.stack_effect, each explained in the generator's
         // RULES["effect_overrides"].
-        if op.name == "RETURN_GENERATOR" {
-            check(op.stack.eval(0) == 1, "RETURN_GENERATOR: resumption pushes the sent value".to_string());
-            continue;
+        match op.name {
+            "RETURN_GENERATOR" => {
+                check(
+                    op.stack.eval(0) == 1,
+                    "RETURN_GENERATOR: resumption pushes the sent value".to_string(),
+                );
+                continue;
+            }
+            // At run time PRECALL removes nothing and CALL removes all oparg + 2 values and
+            // pushes the result; dis books -oparg to PRECALL and -1 to CALL. The totals must
+            // agree (checked below).
+            "PRECALL" | "CALL" => {
+                let ours = if op.name == "PRECALL" {
+                    0
+                } else {
+                    -(a as i64) - 1
+                };
+                check(
+                    op.stack.eval(a) == ours && op.jump_stack.eval(a) == ours,
+                    format!(
+                        "{} arg {a}: stack {} / jump_stack {}, expected the run-time effect {ours}",
+                        op.name,
+                        op.stack.eval(a),
+                        op.jump_stack.eval(a)
+                    ),
+                );
+                let entry = call_pair.entry(a).or_insert((None, None));
+                if op.name == "PRECALL" {
+                    entry.0 = Some(plain);
+                } else {
+                    entry.1 = Some(plain);
+                }
+                continue;
+            }
+            _ => {}
         }
-        let a = arg.unwrap_or(0);
         let shown = arg.map_or("no arg".to_string(), |a| format!("arg {a}"));
         check(
             op.stack.eval(a) == plain,
@@ -380,6 +414,28 @@ fn table_agrees_with_interpreter() {
             format!("{}: no stack effect was measured", op.name),
         );
     }
+    let (precall, call) = (
+        table.by_name("PRECALL").unwrap(),
+        table.by_name("CALL").unwrap(),
+    );
+    let mut pairs = 0;
+    for (&a, &pair) in &call_pair {
+        if let (Some(p), Some(c)) = pair {
+            pairs += 1;
+            let ours = precall.stack.eval(a) + call.stack.eval(a);
+            check(
+                ours == p + c,
+                format!(
+                    "PRECALL + CALL arg {a}: together {ours} but python says {}",
+                    p + c
+                ),
+            );
+        }
+    }
+    check(
+        pairs > 0,
+        "no PRECALL/CALL effects were measured".to_string(),
+    );
 
     assert!(
         errors.is_empty(),
@@ -457,4 +513,204 @@ fn table_is_consistent() {
     );
     let unpack_ex = table.by_name("UNPACK_EX").unwrap();
     assert_eq!(unpack_ex.stack.eval(0x0203), 2 + 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. How many values each instruction takes (`pops`), which the verifier uses as the depth an
+//    instruction needs. No interpreter needed.
+// ---------------------------------------------------------------------------------------------
+
+/// Arguments at which the per-argument formulas are evaluated.
+fn sample_args() -> Vec<u32> {
+    let mut args: Vec<u32> = (0..=300).collect();
+    for bit in 0..32 {
+        args.push(1 << bit);
+        args.push(((1u64 << bit) - 1) as u32);
+    }
+    args.extend([0x0203, 65535, 1_000_003, u32::MAX]);
+    args
+}
+
+/// `pops` is never negative, and neither is what the instruction leaves on either exit.
+#[test]
+fn pops_are_consistent_with_effects() {
+    let table = table_3_11();
+    let mut errors: Vec<String> = Vec::new();
+    for op in table.opcodes {
+        if !op.has_arg() && !(op.pops.terms.is_empty() && op.pops.exceptions.is_empty()) {
+            errors.push(format!(
+                "{}: takes no argument but pops depends on it",
+                op.name
+            ));
+        }
+        let args = if op.has_arg() { sample_args() } else { vec![0] };
+        for a in args {
+            let pops = op.pops.eval(a);
+            let pushes = pops + op.stack.eval(a);
+            let jump_pushes = pops + op.jump_stack.eval(a);
+            if pops < 0 || pushes < 0 || jump_pushes < 0 {
+                errors.push(format!(
+                    "{} arg {a}: pops {pops}, pushes {pushes} falling through, {jump_pushes} jumping",
+                    op.name
+                ));
+                break;
+            }
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "inconsistent pops:\n  {}",
+        errors.join("\n  ")
+    );
+}
+
+/// Facts read off the 3.11 interpreter's instruction bodies.
+#[test]
+fn pops_spot_facts() {
+    let table = table_3_11();
+    // (name, oparg, pops, pushes falling through, pushes jumping)
+    let facts: &[(&str, u32, i64, i64, i64)] = &[
+        ("NOP", 0, 0, 0, 0),
+        ("LOAD_CONST", 0, 0, 1, 1),
+        ("LOAD_GLOBAL", 1, 0, 2, 2),
+        ("POP_TOP", 0, 1, 0, 0),
+        ("BINARY_OP", 0, 2, 1, 1),
+        ("BINARY_OP", 13, 2, 1, 1),
+        ("COMPARE_OP", 2, 2, 1, 1),
+        ("BINARY_SUBSCR", 0, 2, 1, 1),
+        ("STORE_SUBSCR", 0, 3, 0, 0),
+        ("STORE_ATTR", 0, 2, 0, 0),
+        ("LOAD_METHOD", 0, 1, 2, 2),
+        // NULL or method, callable or self, then the arguments
+        ("PRECALL", 0, 2, 2, 2),
+        ("PRECALL", 3, 5, 5, 5),
+        ("CALL", 0, 2, 1, 1),
+        ("CALL", 1, 3, 1, 1),
+        ("CALL", 7, 9, 1, 1),
+        ("CALL_FUNCTION_EX", 0, 3, 1, 1),
+        ("CALL_FUNCTION_EX", 1, 4, 1, 1),
+        ("BUILD_TUPLE", 0, 0, 1, 1),
+        ("BUILD_TUPLE", 4, 4, 1, 1),
+        ("BUILD_LIST", 2, 2, 1, 1),
+        ("BUILD_STRING", 3, 3, 1, 1),
+        ("BUILD_MAP", 0, 0, 1, 1),
+        ("BUILD_MAP", 3, 6, 1, 1),
+        ("BUILD_CONST_KEY_MAP", 2, 3, 1, 1),
+        ("UNPACK_SEQUENCE", 0, 1, 0, 0),
+        ("UNPACK_SEQUENCE", 3, 1, 3, 3),
+        ("UNPACK_EX", 0x0102, 1, 4, 4),
+        ("COPY", 1, 1, 2, 2),
+        ("COPY", 3, 3, 4, 4),
+        ("SWAP", 2, 2, 2, 2),
+        ("SWAP", 5, 5, 5, 5),
+        ("LIST_APPEND", 2, 3, 2, 2),
+        ("SET_ADD", 1, 2, 1, 1),
+        ("MAP_ADD", 1, 3, 1, 1),
+        ("LIST_EXTEND", 1, 2, 1, 1),
+        ("DICT_MERGE", 1, 4, 3, 3),
+        ("BUILD_SLICE", 2, 2, 1, 1),
+        ("BUILD_SLICE", 3, 3, 1, 1),
+        ("FORMAT_VALUE", 0, 1, 1, 1),
+        ("FORMAT_VALUE", 4, 2, 1, 1),
+        ("MAKE_FUNCTION", 0, 1, 1, 1),
+        ("MAKE_FUNCTION", 0b1011, 4, 1, 1),
+        ("RAISE_VARARGS", 0, 0, 0, 0),
+        ("RAISE_VARARGS", 2, 2, 0, 0),
+        ("RERAISE", 0, 1, 0, 0),
+        ("RERAISE", 1, 2, 1, 1),
+        ("WITH_EXCEPT_START", 0, 4, 5, 5),
+        ("PUSH_EXC_INFO", 0, 1, 2, 2),
+        ("CHECK_EXC_MATCH", 0, 2, 2, 2),
+        ("MATCH_CLASS", 2, 3, 1, 1),
+        ("MATCH_KEYS", 0, 2, 3, 3),
+        ("FOR_ITER", 0, 1, 2, 0),
+        ("SEND", 0, 2, 2, 1),
+        ("JUMP_IF_TRUE_OR_POP", 0, 1, 0, 1),
+        ("JUMP_IF_FALSE_OR_POP", 0, 1, 0, 1),
+        ("POP_JUMP_FORWARD_IF_NONE", 0, 1, 0, 0),
+        ("POP_JUMP_BACKWARD_IF_TRUE", 0, 1, 0, 0),
+        ("END_ASYNC_FOR", 0, 2, 0, 0),
+        ("YIELD_VALUE", 0, 1, 1, 1),
+        ("RETURN_VALUE", 0, 1, 0, 0),
+        ("RETURN_GENERATOR", 0, 0, 1, 1),
+    ];
+    let mut errors: Vec<String> = Vec::new();
+    for &(name, arg, pops, pushes, jump_pushes) in facts {
+        let Some(op) = table.by_name(name) else {
+            errors.push(format!("{name} is not in the table"));
+            continue;
+        };
+        let got = (
+            op.pops.eval(arg),
+            op.pops.eval(arg) + op.stack.eval(arg),
+            op.pops.eval(arg) + op.jump_stack.eval(arg),
+        );
+        if got != (pops, pushes, jump_pushes) {
+            errors.push(format!(
+                "{name} {arg}: (pops, pushes, jump pushes) {got:?}, expected {:?}",
+                (pops, pushes, jump_pushes)
+            ));
+        }
+    }
+    assert!(errors.is_empty(), "wrong pops:\n  {}", errors.join("\n  "));
+}
+
+/// Runs a straight-line sequence the way the verifier does, with `pops` as the depth each
+/// instruction needs: the depth at the end, or the first instruction that would underflow.
+fn run_straight(table: &VersionTable, seq: &[(&str, u32)]) -> Result<i64, String> {
+    let mut depth = 0i64;
+    for &(name, arg) in seq {
+        let op = table
+            .by_name(name)
+            .unwrap_or_else(|| panic!("{name} is not in the table"));
+        if depth < op.pops.eval(arg) {
+            return Err(format!(
+                "{name} {arg} needs {} values, has {depth}",
+                op.pops.eval(arg)
+            ));
+        }
+        depth += op.stack.eval(arg);
+    }
+    Ok(depth)
+}
+
+#[test]
+fn pops_catch_underflow_that_net_effects_miss() {
+    let table = table_3_11();
+    // Net effects alone accept this (1 - 1 = 0 >= 0); CPython would read below the stack.
+    assert!(run_straight(table, &[("LOAD_CONST", 0), ("BINARY_OP", 0)]).is_err());
+    assert!(run_straight(table, &[("LOAD_CONST", 0), ("SWAP", 2)]).is_err());
+    assert!(run_straight(table, &[("LOAD_CONST", 0), ("LOAD_CONST", 0), ("CALL", 1)]).is_err());
+    // What the compiler emits passes, with or without PRECALL and KW_NAMES.
+    let call = [
+        ("PUSH_NULL", 0),
+        ("LOAD_GLOBAL", 0),
+        ("LOAD_CONST", 0),
+        ("LOAD_CONST", 0),
+        ("KW_NAMES", 0),
+        ("PRECALL", 2),
+        ("CALL", 2),
+    ];
+    assert_eq!(run_straight(table, &call), Ok(1));
+    let method = [
+        ("LOAD_CONST", 0),
+        ("LOAD_METHOD", 0),
+        ("LOAD_CONST", 0),
+        ("PRECALL", 1),
+        ("CALL", 1),
+    ];
+    assert_eq!(run_straight(table, &method), Ok(1));
+    assert_eq!(
+        run_straight(table, &[("LOAD_GLOBAL", 1), ("CALL", 0)]),
+        Ok(1)
+    );
+    let ex = [
+        ("LOAD_GLOBAL", 1),
+        ("LOAD_CONST", 0),
+        ("BUILD_MAP", 0),
+        ("LOAD_CONST", 0),
+        ("DICT_MERGE", 1),
+        ("CALL_FUNCTION_EX", 1),
+    ];
+    assert_eq!(run_straight(table, &ex), Ok(1));
 }

@@ -8,7 +8,8 @@ Usage (the interpreter chooses the version):
 Every number in the output comes from the running interpreter itself: its `opcode` and
 `dis` modules, `importlib.util.MAGIC_NUMBER` and `marshal.version`. The only hand-written
 knowledge is the small per-version rule set in `RULES` below (flag words, how control leaves
-an instruction, which relative jumps go backward, the direction-free jump names). To support
+an instruction, which relative jumps go backward, the direction-free jump names, how many
+values each instruction takes from the stack). To support
 another version, add an entry to `RULES` (usually a copy of a neighbour with a few changes)
 and, where the interpreter's modules differ, adjust the helpers marked "version-dependent".
 
@@ -17,6 +18,12 @@ Stack effects are not copied from anywhere: they are measured by calling
 `base + sum(coef * ((oparg >> shift) & mask))` plus a short list of per-argument
 exceptions. The script refuses (exits non-zero) rather than emit a formula that does not
 reproduce every measured value.
+
+How many values an instruction takes (`pops`, the depth it needs before it runs) is not
+exposed by the interpreter, so it is a hand-written rule per version, read off the
+interpreter's instruction bodies. It is checked against the measured effects: the values an
+instruction leaves, `pops + effect`, must never be negative, on either exit, at any sampled
+argument; an instruction that shrinks the stack but is missing from the rule fails that check.
 """
 
 import dis
@@ -44,6 +51,94 @@ _FLAGS_3_11 = {
     "RAISE_VARARGS": [("reraise", 0), ("exc", 1), ("exc_from", 2)],
 }
 
+# Formulas in the shape pyasm evaluates (see StackEffect in src/opcodes/mod.rs):
+# (base, [(shift, mask, coef), ...], [(oparg, value), ...]). A plain int is a constant.
+WHOLE_ARG = 0xFFFFFFFF
+
+
+def formula(base, *terms, exceptions=None):
+    return (base, list(terms), sorted((exceptions or {}).items()))
+
+
+def times_arg(coef, plus=0):
+    """`plus + coef * oparg`."""
+    return formula(plus, (0, WHOLE_ARG, coef))
+
+
+def arg_bit(bit, coef=1):
+    """A term adding `coef` when bit `bit` of the argument is set."""
+    return (bit, 1, coef)
+
+
+# How many values each instruction takes from the stack: the depth it needs before it runs.
+# Instructions not listed take none. An instruction that only reads a value deep in the stack
+# (COPY n, SWAP n, LIST_APPEND's list, ...) still counts it here, and gives it back in what it
+# leaves (pops + effect); where the exits differ (FOR_ITER, SEND, JUMP_IF_*_OR_POP) this is the
+# most any exit reads. Error paths count too: DICT_MERGE's error message reads the callable
+# two slots below its dict.
+_POPS_3_11 = {
+    **dict.fromkeys(
+        (
+            # take one value
+            "POP_TOP", "PRINT_EXPR", "RETURN_VALUE", "IMPORT_STAR", "POP_EXCEPT",
+            "STORE_NAME", "STORE_GLOBAL", "STORE_FAST", "STORE_DEREF", "DELETE_ATTR",
+            "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_TRUE",
+            "POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE",
+            "POP_JUMP_BACKWARD_IF_FALSE", "POP_JUMP_BACKWARD_IF_TRUE",
+            "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
+            # replace the top value
+            "UNARY_POSITIVE", "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", "GET_ITER",
+            "GET_YIELD_FROM_ITER", "GET_AITER", "GET_AWAITABLE", "ASYNC_GEN_WRAP",
+            "LIST_TO_TUPLE", "LOAD_ATTR", "YIELD_VALUE",
+            # read the top value and push more
+            "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "PUSH_EXC_INFO", "GET_ANEXT",
+            "BEFORE_WITH", "BEFORE_ASYNC_WITH", "IMPORT_FROM", "LOAD_METHOD",
+            "UNPACK_SEQUENCE", "UNPACK_EX",
+            # exits differ: keep or drop the top value
+            "FOR_ITER", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP",
+        ),
+        1,
+    ),
+    **dict.fromkeys(
+        (
+            "BINARY_OP", "BINARY_SUBSCR", "COMPARE_OP", "IS_OP", "CONTAINS_OP",
+            "IMPORT_NAME", "PREP_RERAISE_STAR", "STORE_ATTR", "DELETE_SUBSCR",
+            "END_ASYNC_FOR", "CHECK_EXC_MATCH", "CHECK_EG_MATCH", "MATCH_KEYS", "SEND",
+        ),
+        2,
+    ),
+    "STORE_SUBSCR": 3,
+    "MATCH_CLASS": 3,  # subject, class, attribute names
+    "WITH_EXCEPT_START": 4,  # __exit__, lasti, previous exception, exception
+    # (NULL or method), (callable or self), oparg arguments
+    "PRECALL": times_arg(1, plus=2),
+    "CALL": times_arg(1, plus=2),
+    # NULL, callable, positional tuple, and the keyword dict when bit 0 is set
+    "CALL_FUNCTION_EX": formula(3, arg_bit(0)),
+    # the code object, plus one value per flag bit
+    "MAKE_FUNCTION": formula(1, arg_bit(0), arg_bit(1), arg_bit(2), arg_bit(3)),
+    "FORMAT_VALUE": formula(1, arg_bit(2)),  # the value, and the format spec when bit 2 is set
+    "BUILD_SLICE": formula(2, exceptions={3: 3}),
+    "RAISE_VARARGS": times_arg(1),
+    "RERAISE": times_arg(1, plus=1),  # with oparg, it reads lasti oparg+1 deep
+    "BUILD_TUPLE": times_arg(1),
+    "BUILD_LIST": times_arg(1),
+    "BUILD_SET": times_arg(1),
+    "BUILD_STRING": times_arg(1),
+    "BUILD_MAP": times_arg(2),
+    "BUILD_CONST_KEY_MAP": times_arg(1, plus=1),  # the values and the keys tuple
+    "COPY": times_arg(1),  # reads oparg deep, leaves oparg + 1
+    "SWAP": times_arg(1),  # reads oparg deep, leaves oparg
+    # the added value(s), and the container oparg deep below them
+    "LIST_APPEND": times_arg(1, plus=1),
+    "SET_ADD": times_arg(1, plus=1),
+    "LIST_EXTEND": times_arg(1, plus=1),
+    "SET_UPDATE": times_arg(1, plus=1),
+    "DICT_UPDATE": times_arg(1, plus=1),
+    "MAP_ADD": times_arg(1, plus=2),
+    "DICT_MERGE": times_arg(1, plus=3),  # its error message names the callable 2 below the dict
+}
+
 RULES = {
     (3, 11): {
         "flags": _FLAGS_3_11,
@@ -63,7 +158,20 @@ RULES = {
         # compiler inserts it after computing the stack depth, so dis reports 0; but when the
         # generator is resumed, execution continues after it with the sent value pushed (which
         # the POP_TOP after it removes). The verifier follows execution, so it needs +1.
-        "effect_overrides": {"RETURN_GENERATOR": 1},
+        # PRECALL/CALL: the compiler books a call's arguments to PRECALL (-oparg) and the rest
+        # to CALL (-1), but at run time PRECALL takes nothing away and CALL removes all
+        # oparg + 2 values and pushes the result. The verifier needs the run-time depth
+        # between them, so that a CALL (which may also stand alone) can be checked for the
+        # oparg + 2 values it takes.
+        "effect_overrides": {
+            "RETURN_GENERATOR": 1,
+            "PRECALL": 0,
+            "CALL": times_arg(-1, plus=-1),
+        },
+        # Overrides that only move effect between instructions the compiler always emits
+        # together: over the sequence, the total must still equal dis.stack_effect's.
+        "override_sequences": [("PRECALL", "CALL")],
+        "pops": _POPS_3_11,
     },
 }
 
@@ -281,6 +389,54 @@ def fit(name, code, jump):
     return (base, terms, exceptions)
 
 
+def as_formula(spec):
+    """A rule value (a plain int or a formula) as (base, terms, exceptions)."""
+    if isinstance(spec, int):
+        return (spec, [], [])
+    return spec
+
+
+def check_pops(name, code, pops, stack, jump_stack, rules):
+    """Fail unless `pops` is a sound count for the (emitted) effects of one instruction."""
+    if not takes_arg(code) and (pops[1] or pops[2]):
+        fail("%s takes no argument, so RULES['pops'] must give it a plain number" % name)
+    listed = name in rules["pops"]
+    for arg in SAMPLE_ARGS if takes_arg(code) else [0]:
+        taken = evaluate(pops, arg)
+        if taken < 0:
+            fail("%s at argument %d: pops is %d, which is negative" % (name, arg, taken))
+        for exit_name, effect in (("falls through", stack), ("jumps", jump_stack)):
+            net = evaluate(effect, arg)
+            if taken + net >= 0:
+                continue
+            if not listed:
+                fail(
+                    "%s at argument %d %s with stack effect %d, so it takes at least %d values, "
+                    "but it is missing from RULES['pops']" % (name, arg, exit_name, net, -net)
+                )
+            fail(
+                "%s at argument %d: RULES['pops'] says it takes %d values, but when it %s its "
+                "stack effect is %d, which would leave %d: the rule is wrong"
+                % (name, arg, taken, exit_name, net, taken + net)
+            )
+
+
+def check_override_sequences(effects, ops, rules):
+    """Overridden effects must add up, over each sequence, to what dis.stack_effect says."""
+    codes = dict(ops)
+    for sequence in rules["override_sequences"]:
+        for arg in SAMPLE_ARGS:
+            measured = [measure(codes[name], arg, False) for name in sequence]
+            if None in measured:
+                continue
+            ours = sum(evaluate(effects[name], arg) for name in sequence)
+            if ours != sum(measured):
+                fail(
+                    "the overridden effects of %s add up to %d at argument %d, but "
+                    "dis.stack_effect's add up to %d" % (" + ".join(sequence), ours, arg, sum(measured))
+                )
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing Rust
 # ---------------------------------------------------------------------------------------------
@@ -351,10 +507,26 @@ def main():
 
     ops = real_opcodes()
     names = {name for name, _ in ops}
-    for table in ("flags", "shift", "exit", "always_jump"):
+    for table in ("flags", "shift", "exit", "always_jump", "effect_overrides", "pops"):
         for name in rules[table]:
             if name not in names:
                 fail("rule %s mentions %s, which is not an opcode here" % (table, name))
+    for sequence in rules["override_sequences"]:
+        for name in sequence:
+            if name not in rules["effect_overrides"]:
+                fail("override sequence %r: %s has no effect override" % (sequence, name))
+
+    entries = []
+    for name, code in ops:
+        if name in rules["effect_overrides"]:
+            stack = as_formula(rules["effect_overrides"][name])
+        else:
+            stack = fit(name, code, False)
+        jump_stack = fit(name, code, True) if is_jump(code) else stack
+        pops = as_formula(rules["pops"].get(name, 0))
+        check_pops(name, code, pops, stack, jump_stack, rules)
+        entries.append((name, code, stack, jump_stack, pops))
+    check_override_sequences({e[0]: e[2] for e in entries}, ops, rules)
 
     version_full = "%d.%d.%d" % sys.version_info[:3]
     magic = int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little")
@@ -373,14 +545,9 @@ def main():
     emit("    extended_arg: %d," % opcode.EXTENDED_ARG)
     emit("    cache: %d," % opcode.opmap["CACHE"])
     emit("    opcodes: &[")
-    for name, code in ops:
+    for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)
         words = flag_words(name, rules)
-        if name in rules["effect_overrides"]:
-            stack = (rules["effect_overrides"][name], [], [])
-        else:
-            stack = fit(name, code, False)
-        jump_stack = fit(name, code, True) if is_jump(code) else stack
         emit("        OpInfo {")
         emit(
             "            name: %s, code: %d, arg: ArgKind::%s, shift: %d,"
@@ -390,6 +557,7 @@ def main():
         lines.extend(rust_flags(12, words))
         lines.extend(rust_effect(12, "stack", stack))
         lines.extend(rust_effect(12, "jump_stack", jump_stack))
+        lines.extend(rust_effect(12, "pops", pops))
         emit("        },")
     emit("    ],")
     emit("    pseudo_jumps: &[")

@@ -118,7 +118,7 @@ def main():
         with open(path, "rb") as f:
             source = f.read()
         try:
-            code = bootstrap.source_to_code(source, path)
+            code = compile(source, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             skipped += 1
             continue
@@ -137,7 +137,7 @@ def main():
     asm_files = [os.path.join(work, "asm", n + ".pyasm") for n in names
                  if os.path.exists(os.path.join(work, "asm", n + ".pyasm"))]
     t0 = time.perf_counter()
-    asm_err = run_batch([args.pyasm, "assemble", "--out-dir", os.path.join(work, "out")], asm_files)
+    asm_err = run_batch([args.pyasm, "assemble", "--quiet", "--out-dir", os.path.join(work, "out")], asm_files)
     t_asm = time.perf_counter() - t0
 
     equal = identical = 0

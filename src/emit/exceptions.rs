@@ -106,9 +106,8 @@ pub fn decode_exception_table(bytes: &[u8]) -> Result<Vec<ExceptionEntry>, Strin
         let target = to_u32(read_item(&mut pos, false, "target")?, "target", at)?;
         let dl = read_item(&mut pos, false, "depth")?;
         let depth = to_u32(dl >> 1, "depth", at)?;
-        let end = start
-            .checked_add(size)
-            .ok_or_else(|| format!("exception table: entry at byte {at} ends past 2**32"))?;
+        let end =
+            start.checked_add(size).ok_or_else(|| format!("exception table: entry at byte {at} ends past 2**32"))?;
         out.push(ExceptionEntry { start, end, target, depth, lasti: dl & 1 != 0 });
     }
     Ok(out)

@@ -136,8 +136,8 @@ fn write_entry(out: &mut Vec<u8>, prev_line: &mut i32, loc: Location, units: u32
     // CPython writes `end_line - line` as an unsigned 32-bit varint; a span ending before it
     // starts (or an absent end line with columns present) wraps around, and readers wrap back.
     write_varint(out, loc.end_line.wrapping_sub(loc.line) as u32 as u64);
-    write_varint(out, (loc.col.max(-1) + 1) as u64);
-    write_varint(out, (loc.end_col.max(-1) + 1) as u64);
+    write_varint(out, (loc.col.max(-1) as i64 + 1) as u64);
+    write_varint(out, (loc.end_col.max(-1) as i64 + 1) as u64);
     *prev_line = loc.line;
 }
 
@@ -268,10 +268,7 @@ mod tests {
         assert_eq!(encode_locations(5, &[(loc(4, 4, -1, -1), 1)]), [0x80 | 13 << 3, 3]);
         assert_eq!(encode_locations(5, &[(loc(5, -1, 3, -1), 1)]), [0x80 | 13 << 3, 0]);
         // No line: code 15 and the running line is untouched.
-        assert_eq!(
-            encode_locations(5, &[(Location::NONE, 1), (loc(5, 5, 0, 1), 1)]),
-            [0xF8, 0x80, 0x01]
-        );
+        assert_eq!(encode_locations(5, &[(Location::NONE, 1), (loc(5, 5, 0, 1), 1)]), [0xF8, 0x80, 0x01]);
         // Multi-line span: long form: delta 0, end delta 2, col+1=1, end_col+1=6.
         assert_eq!(encode_locations(1, &[(loc(1, 3, 0, 5), 1)]), [0x80 | 14 << 3, 0, 2, 1, 6]);
         // Column 128 on a one-line span: long form, col+1 = 129 = 0x41 | 0x40, 0x02.

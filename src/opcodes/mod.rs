@@ -1,10 +1,10 @@
 //! Per-version instruction tables.
 //!
 //! Every fact about an opcode — its number, how its argument is written, how many inline
-//! CACHE units follow it, its stack effect, how control leaves it — lives in exactly one
-//! generated file per CPython version (`v3_11.rs`, …). Those files are written by
-//! `tools/gen_opcodes.py` run under that version's own interpreter and checked against it
-//! by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
+//! CACHE units follow it, its stack effect, how many values it takes, how control leaves
+//! it — lives in exactly one generated file per CPython version (`v3_11.rs`, …). Those files
+//! are written by `tools/gen_opcodes.py` run under that version's own interpreter and checked
+//! against it by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
 
 mod v3_11;
 
@@ -91,10 +91,26 @@ pub struct OpInfo {
     pub flags: &'static [FlagWord],
     /// Inline CACHE code units that follow the instruction.
     pub caches: u8,
-    /// Effect on the stack depth when execution continues at the next instruction.
+    /// Effect on the stack depth when execution continues at the next instruction: the
+    /// interpreter's `dis.stack_effect`, except where that books values differently from
+    /// how the instruction runs (3.11: `RETURN_GENERATOR`, `PRECALL`, `CALL`; see
+    /// `effect_overrides` in `tools/gen_opcodes.py`).
     pub stack: StackEffect,
     /// Effect when the jump is taken (equal to `stack` for instructions that do not jump).
     pub jump_stack: StackEffect,
+    /// How many values the instruction takes from the stack (the depth it needs before it
+    /// runs); it then pushes `pops + stack` values when it falls through and
+    /// `pops + jump_stack` when it jumps.
+    ///
+    /// It counts every value the instruction reads, not only those it removes: an instruction
+    /// that reaches below the top (`COPY n` and `SWAP n` read `n` deep, `LIST_APPEND n` reads
+    /// its list `n` below the appended value) takes all of them and gives back those it leaves.
+    /// Where the exits differ (`FOR_ITER`, `SEND`, `JUMP_IF_TRUE_OR_POP`, …) it is the most any
+    /// exit reads, so both `pops + stack` and `pops + jump_stack` are at least 0. Error paths
+    /// count too. So `pops.eval(oparg)` is the least depth at which the instruction is safe to
+    /// run, and a depth below it is an underflow. Hand-written per version in
+    /// `tools/gen_opcodes.py`, since the interpreter does not expose it.
+    pub pops: StackEffect,
     pub flow: Flow,
 }
 

@@ -17,6 +17,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,
@@ -24,6 +25,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "PUSH_NULL", code: 2, arg: ArgKind::None, shift: 0,
@@ -31,6 +33,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "NOP", code: 9, arg: ArgKind::None, shift: 0,
@@ -38,6 +41,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNARY_POSITIVE", code: 10, arg: ArgKind::None, shift: 0,
@@ -45,6 +49,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 11, arg: ArgKind::None, shift: 0,
@@ -52,6 +57,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNARY_NOT", code: 12, arg: ArgKind::None, shift: 0,
@@ -59,6 +65,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNARY_INVERT", code: 15, arg: ArgKind::None, shift: 0,
@@ -66,6 +73,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 25, arg: ArgKind::None, shift: 0,
@@ -73,6 +81,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "GET_LEN", code: 30, arg: ArgKind::None, shift: 0,
@@ -80,6 +89,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 31, arg: ArgKind::None, shift: 0,
@@ -87,6 +97,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 32, arg: ArgKind::None, shift: 0,
@@ -94,6 +105,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MATCH_KEYS", code: 33, arg: ArgKind::None, shift: 0,
@@ -101,6 +113,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 35, arg: ArgKind::None, shift: 0,
@@ -108,6 +121,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 36, arg: ArgKind::None, shift: 0,
@@ -115,6 +129,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 37, arg: ArgKind::None, shift: 0,
@@ -122,6 +137,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 49, arg: ArgKind::None, shift: 0,
@@ -129,6 +145,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "GET_AITER", code: 50, arg: ArgKind::None, shift: 0,
@@ -136,6 +153,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "GET_ANEXT", code: 51, arg: ArgKind::None, shift: 0,
@@ -143,6 +161,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 52, arg: ArgKind::None, shift: 0,
@@ -150,6 +169,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "BEFORE_WITH", code: 53, arg: ArgKind::None, shift: 0,
@@ -157,6 +177,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 54, arg: ArgKind::None, shift: 0,
@@ -164,6 +185,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 60, arg: ArgKind::None, shift: 0,
@@ -171,6 +193,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 61, arg: ArgKind::None, shift: 0,
@@ -178,6 +201,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "GET_ITER", code: 68, arg: ArgKind::None, shift: 0,
@@ -185,6 +209,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 69, arg: ArgKind::None, shift: 0,
@@ -192,6 +217,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "PRINT_EXPR", code: 70, arg: ArgKind::None, shift: 0,
@@ -199,6 +225,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 71, arg: ArgKind::None, shift: 0,
@@ -206,6 +233,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_ASSERTION_ERROR", code: 74, arg: ArgKind::None, shift: 0,
@@ -213,6 +241,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 75, arg: ArgKind::None, shift: 0,
@@ -220,6 +249,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LIST_TO_TUPLE", code: 82, arg: ArgKind::None, shift: 0,
@@ -227,6 +257,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "RETURN_VALUE", code: 83, arg: ArgKind::None, shift: 0,
@@ -234,6 +265,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "IMPORT_STAR", code: 84, arg: ArgKind::None, shift: 0,
@@ -241,6 +273,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 85, arg: ArgKind::None, shift: 0,
@@ -248,6 +281,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "YIELD_VALUE", code: 86, arg: ArgKind::None, shift: 0,
@@ -255,6 +289,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "ASYNC_GEN_WRAP", code: 87, arg: ArgKind::None, shift: 0,
@@ -262,6 +297,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "PREP_RERAISE_STAR", code: 88, arg: ArgKind::None, shift: 0,
@@ -269,6 +305,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_EXCEPT", code: 89, arg: ArgKind::None, shift: 0,
@@ -276,6 +313,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_NAME", code: 90, arg: ArgKind::Name, shift: 0,
@@ -283,6 +321,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_NAME", code: 91, arg: ArgKind::Name, shift: 0,
@@ -290,6 +329,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 92, arg: ArgKind::Number, shift: 0,
@@ -297,6 +337,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "FOR_ITER", code: 93, arg: ArgKind::JumpForward, shift: 0,
@@ -304,6 +345,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "UNPACK_EX", code: 94, arg: ArgKind::Number, shift: 0,
@@ -319,6 +361,7 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0xFF, 1), (8, 0xFFFFFF, 1)],
                 exceptions: &[],
             },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_ATTR", code: 95, arg: ArgKind::Name, shift: 0,
@@ -326,6 +369,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_ATTR", code: 96, arg: ArgKind::Name, shift: 0,
@@ -333,6 +377,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 97, arg: ArgKind::Name, shift: 0,
@@ -340,6 +385,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 98, arg: ArgKind::Name, shift: 0,
@@ -347,6 +393,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "SWAP", code: 99, arg: ArgKind::Number, shift: 0,
@@ -354,6 +401,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_CONST", code: 100, arg: ArgKind::Const, shift: 0,
@@ -361,6 +409,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_NAME", code: 101, arg: ArgKind::Name, shift: 0,
@@ -368,6 +417,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -375,6 +425,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_LIST", code: 103, arg: ArgKind::Number, shift: 0,
@@ -382,6 +433,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_SET", code: 104, arg: ArgKind::Number, shift: 0,
@@ -389,6 +441,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_MAP", code: 105, arg: ArgKind::Number, shift: 0,
@@ -396,6 +449,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_ATTR", code: 106, arg: ArgKind::Name, shift: 0,
@@ -403,6 +457,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "COMPARE_OP", code: 107, arg: ArgKind::Compare, shift: 0,
@@ -410,6 +465,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "IMPORT_NAME", code: 108, arg: ArgKind::Name, shift: 0,
@@ -417,6 +473,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "IMPORT_FROM", code: 109, arg: ArgKind::Name, shift: 0,
@@ -424,6 +481,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 110, arg: ArgKind::JumpForward, shift: 0,
@@ -431,6 +489,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "JUMP_IF_FALSE_OR_POP", code: 111, arg: ArgKind::JumpForward, shift: 0,
@@ -438,6 +497,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "JUMP_IF_TRUE_OR_POP", code: 112, arg: ArgKind::JumpForward, shift: 0,
@@ -445,6 +505,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_FORWARD_IF_FALSE", code: 114, arg: ArgKind::JumpForward, shift: 0,
@@ -452,6 +513,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_FORWARD_IF_TRUE", code: 115, arg: ArgKind::JumpForward, shift: 0,
@@ -459,6 +521,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 116, arg: ArgKind::Name, shift: 1,
@@ -466,6 +529,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[FlagWord { word: "null", bits: 1 }],
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "IS_OP", code: 117, arg: ArgKind::Number, shift: 0,
@@ -473,6 +537,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[FlagWord { word: "is", bits: 0 }, FlagWord { word: "is_not", bits: 1 }],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "CONTAINS_OP", code: 118, arg: ArgKind::Number, shift: 0,
@@ -480,6 +545,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[FlagWord { word: "in", bits: 0 }, FlagWord { word: "not_in", bits: 1 }],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "RERAISE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -487,6 +553,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "COPY", code: 120, arg: ArgKind::Number, shift: 0,
@@ -494,6 +561,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BINARY_OP", code: 122, arg: ArgKind::BinaryOp, shift: 0,
@@ -501,6 +569,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "SEND", code: 123, arg: ArgKind::JumpForward, shift: 0,
@@ -508,6 +577,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_FAST", code: 124, arg: ArgKind::Local, shift: 0,
@@ -515,6 +585,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_FAST", code: 125, arg: ArgKind::Local, shift: 0,
@@ -522,6 +593,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_FAST", code: 126, arg: ArgKind::Local, shift: 0,
@@ -529,6 +601,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_FORWARD_IF_NOT_NONE", code: 128, arg: ArgKind::JumpForward, shift: 0,
@@ -536,6 +609,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_FORWARD_IF_NONE", code: 129, arg: ArgKind::JumpForward, shift: 0,
@@ -543,6 +617,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 130, arg: ArgKind::Number, shift: 0,
@@ -554,6 +629,7 @@ pub static TABLE: VersionTable = VersionTable {
             ],
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 131, arg: ArgKind::Number, shift: 0,
@@ -561,6 +637,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 132, arg: ArgKind::Number, shift: 0,
@@ -581,6 +658,11 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0x1, -1), (1, 0x1, -1), (2, 0x1, -1), (3, 0x1, -1)],
                 exceptions: &[],
             },
+            pops: StackEffect {
+                base: 1,
+                terms: &[(0, 0x1, 1), (1, 0x1, 1), (2, 0x1, 1), (3, 0x1, 1)],
+                exceptions: &[],
+            },
         },
         OpInfo {
             name: "BUILD_SLICE", code: 133, arg: ArgKind::Number, shift: 0,
@@ -588,6 +670,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
+            pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 134, arg: ArgKind::JumpBackward, shift: 0,
@@ -595,6 +678,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MAKE_CELL", code: 135, arg: ArgKind::Free, shift: 0,
@@ -602,6 +686,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_CLOSURE", code: 136, arg: ArgKind::Free, shift: 0,
@@ -609,6 +694,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_DEREF", code: 137, arg: ArgKind::Free, shift: 0,
@@ -616,6 +702,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "STORE_DEREF", code: 138, arg: ArgKind::Free, shift: 0,
@@ -623,6 +710,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "DELETE_DEREF", code: 139, arg: ArgKind::Free, shift: 0,
@@ -630,6 +718,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 140, arg: ArgKind::JumpBackward, shift: 0,
@@ -637,6 +726,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 142, arg: ArgKind::Number, shift: 0,
@@ -644,6 +734,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
+            pops: StackEffect { base: 3, terms: &[(0, 0x1, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 144, arg: ArgKind::Number, shift: 0,
@@ -651,6 +742,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LIST_APPEND", code: 145, arg: ArgKind::Number, shift: 0,
@@ -658,6 +750,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "SET_ADD", code: 146, arg: ArgKind::Number, shift: 0,
@@ -665,6 +758,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "MAP_ADD", code: 147, arg: ArgKind::Number, shift: 0,
@@ -672,6 +766,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_CLASSDEREF", code: 148, arg: ArgKind::Free, shift: 0,
@@ -679,6 +774,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 149, arg: ArgKind::Number, shift: 0,
@@ -686,6 +782,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "RESUME", code: 151, arg: ArgKind::Number, shift: 0,
@@ -698,6 +795,7 @@ pub static TABLE: VersionTable = VersionTable {
             ],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "MATCH_CLASS", code: 152, arg: ArgKind::Number, shift: 0,
@@ -705,6 +803,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "FORMAT_VALUE", code: 155, arg: ArgKind::Number, shift: 0,
@@ -717,6 +816,7 @@ pub static TABLE: VersionTable = VersionTable {
             ],
             stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(2, 0x1, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 156, arg: ArgKind::Number, shift: 0,
@@ -724,6 +824,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "BUILD_STRING", code: 157, arg: ArgKind::Number, shift: 0,
@@ -731,6 +832,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "LOAD_METHOD", code: 160, arg: ArgKind::Name, shift: 0,
@@ -738,6 +840,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "LIST_EXTEND", code: 162, arg: ArgKind::Number, shift: 0,
@@ -745,6 +848,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "SET_UPDATE", code: 163, arg: ArgKind::Number, shift: 0,
@@ -752,6 +856,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "DICT_MERGE", code: 164, arg: ArgKind::Number, shift: 0,
@@ -759,6 +864,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "DICT_UPDATE", code: 165, arg: ArgKind::Number, shift: 0,
@@ -766,20 +872,23 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "PRECALL", code: 166, arg: ArgKind::Number, shift: 0,
             caches: 1, flow: Flow::Next,
             flags: &[],
-            stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
-            jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "CALL", code: 171, arg: ArgKind::Number, shift: 0,
             caches: 4, flow: Flow::Next,
             flags: &[],
-            stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
-            jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
+            pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
         },
         OpInfo {
             name: "KW_NAMES", code: 172, arg: ArgKind::Const, shift: 0,
@@ -787,6 +896,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_BACKWARD_IF_NOT_NONE", code: 173, arg: ArgKind::JumpBackward, shift: 0,
@@ -794,6 +904,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_BACKWARD_IF_NONE", code: 174, arg: ArgKind::JumpBackward, shift: 0,
@@ -801,6 +912,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_BACKWARD_IF_FALSE", code: 175, arg: ArgKind::JumpBackward, shift: 0,
@@ -808,6 +920,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
         OpInfo {
             name: "POP_JUMP_BACKWARD_IF_TRUE", code: 176, arg: ArgKind::JumpBackward, shift: 0,
@@ -815,6 +928,7 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
+            pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
         },
     ],
     pseudo_jumps: &[

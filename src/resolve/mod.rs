@@ -44,6 +44,18 @@ const FLAG_WORDS: &[(&str, u32)] = &[
     ("async_generator", CO_ASYNC_GENERATOR),
 ];
 
+/// How deep code objects may nest (module = 0).
+pub const MAX_CODE_NESTING: usize = 200;
+
+/// Stands in the stack of open `.try` regions for one whose directive was wrong.
+const BROKEN_REGION: usize = usize::MAX;
+
+/// Every directive allowed inside a code object.
+const CODE_DIRECTIVES: &[&str] = &[
+    "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename", "firstlineno",
+    "stacksize", "flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
+];
+
 /// An instruction's argument after resolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arg {
@@ -61,6 +73,10 @@ pub struct Instr {
     pub loc: Location,
     /// The innermost structured region (`.try`) that protects this instruction.
     pub region: Option<usize>,
+    /// The operand could not be resolved (and was reported); the argument is a stand-in 0.
+    pub placeholder: bool,
+    /// The span of the main operand (the instruction's span when it has none).
+    pub operand_span: Span,
 }
 
 /// A `.try` region.
@@ -87,6 +103,7 @@ pub struct ExplicitEntry {
 
 #[derive(Clone, Debug)]
 pub struct ResolvedCode {
+    pub version: &'static VersionTable,
     pub id: Spanned<Name>,
     pub header_span: Span,
     pub end_span: Span,
@@ -110,8 +127,6 @@ pub struct ResolvedCode {
     pub entries: Vec<ExplicitEntry>,
     /// Some instruction could not be identified, so stack effects are unknown.
     pub unknown_effects: bool,
-    /// Some operand could not be resolved (its instruction holds argument 0).
-    pub operand_errors: bool,
     /// `.linetable` / `.exceptiontable`: raw tables that replace the computed ones.
     pub linetable_override: Option<Vec<u8>>,
     pub exceptiontable_override: Option<Vec<u8>>,
@@ -169,6 +184,15 @@ pub fn resolve(
         codes_out.push(resolve_block(b, version, &ids, &mut diags));
     }
     let module = ids.get(&PyStr::from("<module>")).copied();
+    if let Some(m) = module {
+        if blocks[m].code.params.is_some() {
+            diags.push(
+                Diagnostic::error(codes::SIGNATURE, "the module cannot have parameters")
+                    .with_primary(blocks[m].header.span, "a parameter list makes this a function")
+                    .with_help("write `.code <module>` without parentheses"),
+            );
+        }
+    }
     if module.is_none() && !blocks.is_empty() {
         diags.push(
             Diagnostic::error(codes::NO_MODULE, "there is no `.code <module>`")
@@ -240,11 +264,18 @@ fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'
                     [Spanned { node: Value::Str(s), .. }] => filename = Some(s.clone()),
                     _ => diags.push(directive_error(d, "`.filename` takes one string")),
                 },
-                other => diags.push(
+                other if CODE_DIRECTIVES.contains(&other) => diags.push(
                     Diagnostic::error(codes::STRUCTURE, format!("`.{other}` must be inside a code object"))
                         .with_primary(d.name.span, "")
                         .with_help("at the top level only .python and .filename are allowed"),
                 ),
+                other => {
+                    let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
+                    if let Some(n) = nearest(other, ["python", "filename", "code"].into_iter().chain(CODE_DIRECTIVES.iter().copied())).first() {
+                        e = e.with_help(format!("did you mean `.{n}`?"));
+                    }
+                    diags.push(e);
+                }
             },
             Statement::Instruction(i) => diags.push(
                 Diagnostic::error(codes::STRUCTURE, "an instruction outside a code object")
@@ -335,6 +366,7 @@ fn resolve_block(
         signature(params, &mut cb, &mut argcount, &mut posonly, &mut kwonly, &mut flags, diags);
     }
     let mut rc = ResolvedCode {
+        version,
         id: b.code.id.clone(),
         header_span: b.header.span,
         end_span: b.end_span,
@@ -356,7 +388,6 @@ fn resolve_block(
         regions: Vec::new(),
         entries: Vec::new(),
         unknown_effects: false,
-        operand_errors: false,
         linetable_override: None,
         exceptiontable_override: None,
     };
@@ -452,7 +483,7 @@ fn resolve_block(
                         _ => diags.push(directive_error(d, "`.firstlineno` takes one number")),
                     },
                     "stacksize" => match args.as_slice() {
-                        [v] => match small_int(v, "stack size") {
+                        [v] => match small_int(v, "stack size").and_then(|n| fits_int(n, v.span, "stack size")) {
                             Ok(n) => rc.stacksize_override = Some(n),
                             Err(e) => diags.push(e),
                         },
@@ -485,7 +516,10 @@ fn resolve_block(
                             }
                         }
                         if ok {
-                            rc.flags_override = Some(value);
+                            match fits_int(value, d.name.span, "the flags") {
+                                Ok(v) => rc.flags_override = Some(v),
+                                Err(e) => diags.push(e),
+                            }
                         }
                     }
                     // Positional directives, handled in pass 2.
@@ -493,12 +527,8 @@ fn resolve_block(
                     "python" => diags.push(directive_error(d, "`.python` belongs at the top of the file, outside code objects")),
                     "code" | "end" => {}
                     other => {
-                        const KNOWN: &[&str] = &[
-                            "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename",
-                            "firstlineno", "stacksize", "flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
-                        ];
                         let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
-                        if let Some(n) = nearest(other, KNOWN.iter().copied()).first() {
+                        if let Some(n) = nearest(other, CODE_DIRECTIVES.iter().copied()).first() {
                             e = e.with_help(format!("did you mean `.{n}`?"));
                         }
                         diags.push(e);
@@ -579,11 +609,17 @@ fn resolve_block(
                         rc.regions.push(r);
                         open_regions.push(rc.regions.len() - 1);
                     }
-                    Err(e) => diags.push(e),
+                    Err(e) => {
+                        diags.push(e);
+                        // Still open a region, so that its `.end_try` matches.
+                        open_regions.push(BROKEN_REGION);
+                    }
                 },
                 "end_try" => {
                     if open_regions.pop().is_none() {
-                        diags.push(directive_error(d, "`.end_try` without a `.try`"));
+                        let mut e = directive_error(d, "`.end_try` without a `.try`");
+                        e.code = codes::EXCEPTION_REGION;
+                        diags.push(e);
                     }
                 }
                 "exception" => match parse_exception(d, &labels) {
@@ -594,7 +630,7 @@ fn resolve_block(
             },
             Statement::Instruction(ins) => {
                 let here = rc.instrs.len();
-                let region = open_regions.last().copied();
+                let region = open_regions.iter().rev().copied().find(|&r| r != BROKEN_REGION);
                 if let Some(r) = region {
                     if rc.regions[r].first.is_none() {
                         rc.regions[r].first = Some(here);
@@ -606,30 +642,38 @@ fn resolve_block(
                     let l = line.line_no as i32;
                     Location { line: l, end_line: l, col: -1, end_col: -1 }
                 };
-                match resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref) {
-                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region }),
-                    Err(mut es) => {
+                let operand_span = ins.operands.first().map_or(stmt.span, |o| o.span);
+                let result = if ins.recovered {
+                    // Its operands were lost with its syntax error: keep the opcode only.
+                    match version.by_name(&ins.opname.node) {
+                        Some(op) => Err((Some(op), Vec::new())),
+                        None => Err((None, vec![unknown_opcode(ins, version)])),
+                    }
+                } else {
+                    resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref).map_err(|e| (version.by_name(&ins.opname.node), e))
+                };
+                match result {
+                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span }),
+                    Err((known, mut es)) => {
                         diags.append(&mut es);
-                        rc.operand_errors = true;
                         // Keep the instruction (with argument 0) so that later indexes stay
                         // right and, when the opcode is known, the stack check can still run.
-                        match version.by_name(&ins.opname.node) {
-                            Some(op) => rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region }),
-                            None => {
-                                rc.unknown_effects = true;
-                                let nop = version.by_name("NOP").expect("every version has NOP");
-                                rc.instrs.push(Instr { op: nop, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region });
-                            }
-                        }
+                        let op = known.unwrap_or_else(|| {
+                            rc.unknown_effects = true;
+                            version.by_name("NOP").expect("every version has NOP")
+                        });
+                        rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region, placeholder: true, operand_span });
                     }
                 }
             }
             Statement::Code(_) => {}
         }
     }
-    for r in open_regions {
+    for r in open_regions.into_iter().filter(|&r| r != BROKEN_REGION) {
         diags.push(
-            Diagnostic::error(codes::EXCEPTION_REGION, "this `.try` has no `.end_try`").with_primary(rc.regions[r].span, ""),
+            Diagnostic::error(codes::EXCEPTION_REGION, "this `.try` has no `.end_try`")
+                .with_primary(rc.regions[r].span, "opened here")
+                .with_help("close the protected region with `.end_try` before the code object's `.end`"),
         );
     }
     rc.firstlineno = firstlineno.unwrap_or(if has_loc { 1 } else { b.header_line as i32 });
@@ -638,6 +682,15 @@ fn resolve_block(
     rc.names = cb.names.into_iter().collect();
     rc.localsplus = cb.locals.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
     rc
+}
+
+/// Code object fields that CPython stores as a C `int`.
+fn fits_int(v: u32, span: Span, what: &str) -> Result<u32, Diagnostic> {
+    if v <= i32::MAX as u32 {
+        Ok(v)
+    } else {
+        Err(Diagnostic::error(codes::OUT_OF_RANGE, format!("{what} must be at most {}", i32::MAX)).with_primary(span, ""))
+    }
 }
 
 fn set_str(d: &Directive, target: &mut PyStr, diags: &mut Vec<Diagnostic>) -> bool {
@@ -714,6 +767,25 @@ fn signature(
                 varargs = Some(n);
             }
             Param::VarKeywords(n) => varkw = Some(n),
+        }
+    }
+    if star_seen && varargs.is_none() && keyword_only.is_empty() {
+        if let Some(Param::KwOnlyMarker(s)) = params.iter().find(|p| matches!(p, Param::KwOnlyMarker(_))) {
+            diags.push(
+                bad(*s, "a bare `*` must be followed by at least one keyword-only parameter")
+                    .with_help("remove the `*`, or write `*args` to accept extra positional arguments"),
+            );
+        }
+    }
+    let mut seen: HashMap<&PyStr, Span> = HashMap::new();
+    for n in positional.iter().chain(&keyword_only).chain(varargs.iter()).chain(varkw.iter()) {
+        if let Some(prev) = seen.insert(&n.node.0, n.span) {
+            diags.push(
+                Diagnostic::error(codes::SIGNATURE, format!("duplicate parameter `{}`", n.node.text()))
+                    .with_primary(n.span, "second time")
+                    .with_secondary(prev, "first time"),
+            );
+            return;
         }
     }
     *argcount = positional.len() as u32;
@@ -919,9 +991,42 @@ fn resolve_instruction(
             ),
         }
     }
+    // Words that overlap, or whose combination is another word's value (FORMAT_VALUE str and
+    // repr make ascii), exclude each other.
+    let words: Vec<&Spanned<Value>> = flag_ops.iter().filter(|f| matches!(f.node, Value::Word(_))).collect();
+    if words.len() > 1 && errors.is_empty() {
+        let mut acc = 0u32;
+        for w in &words {
+            let Value::Word(text) = &w.node else { continue };
+            let bits = op.flags.iter().find(|f| f.word == text).map_or(0, |f| f.bits);
+            let clash = acc & bits != 0
+                || bits == 0
+                || op.flags.iter().any(|f| f.bits == acc | bits && f.word != text && acc != 0);
+            if clash {
+                errors.push(
+                    Diagnostic::error(codes::OPERAND, format!("`{text}` cannot be combined with the words before it"))
+                        .with_primary(w.span, "conflicts")
+                        .with_note(format!(
+                            "{} takes one of: {}",
+                            op.name,
+                            op.flags.iter().map(|f| format!("{} ({})", f.word, f.bits)).collect::<Vec<_>>().join(", ")
+                        )),
+                );
+                break;
+            }
+            acc |= bits;
+        }
+    }
     if op.arg == ArgKind::Number {
         if flag_ops.is_empty() {
             errors.push(operand_count(ins, "a number"));
+        }
+        let count = flag_ops.iter().filter(|f| matches!(f.node, Value::Int(_) | Value::Raw(_))).count();
+        if count > 1 || (count == 1 && !words.is_empty()) {
+            errors.push(
+                Diagnostic::error(codes::OPERAND, format!("{} takes one number (or flag words), not several", op.name))
+                    .with_primary(flag_ops[1].span, "extra operand"),
+            );
         }
         let _ = saw_number;
         return if errors.is_empty() { Ok((op, Arg::Value(numbers | flag_bits))) } else { Err(errors) };
@@ -1111,6 +1216,21 @@ fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Di
                 Diagnostic::warning(codes::UNUSED_CODE, format!("code object `{}` is never used", c.id.node.text()))
                     .with_primary(c.id.span, "nothing loads it with LOAD_CONST @…"),
             );
+        }
+    }
+    // Marshal refuses objects nested deeper than 2000 levels; each code object inside another
+    // costs two (the code and its co_consts tuple).
+    let mut level = vec![0usize; n];
+    for &i in &order {
+        if let Some(par) = parent[i] {
+            level[i] = level[par] + 1;
+            if level[i] == MAX_CODE_NESTING + 1 {
+                diags.push(
+                    Diagnostic::error(codes::UNKNOWN_CODE, format!("code objects are nested more than {MAX_CODE_NESTING} deep"))
+                        .with_primary(p.codes[i].id.span, "this one is too deep")
+                        .with_note("Python's marshal format cannot load deeper nesting"),
+                );
+            }
         }
     }
     // CPython's rule: a scope is nested when its parent is a function or is itself nested;

@@ -103,6 +103,9 @@ pub struct CodeHeader {
 pub struct Instruction {
     pub opname: Spanned<String>,
     pub operands: Vec<Spanned<Value>>,
+    /// Kept from a line that did not parse: its operands are lost (and were reported), but
+    /// the opcode still counts for labels and the stack check.
+    pub recovered: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -13,6 +13,7 @@ pub enum LexError {
     UnexpectedChar,
     UnterminatedString,
     BadEscape(String),
+    OctalTooLarge(String),
     NonAsciiInBytes,
     BadNumber(String),
     RawTooLarge,
@@ -23,7 +24,15 @@ impl LexError {
         match self {
             LexError::UnexpectedChar => (
                 format!("unexpected character `{}`", text.chars().next().unwrap_or(' ')),
-                None,
+                match text.chars().next() {
+                    Some('=') => Some(
+                        "`=` means nothing in .pyasm; a parameter's default is not part of the code object: \
+                         push a tuple of defaults and use MAKE_FUNCTION defaults"
+                            .into(),
+                    ),
+                    Some(';') => Some("comments start with `#`".into()),
+                    _ => None,
+                },
             ),
             LexError::UnterminatedString => (
                 "this string has no closing quote".into(),
@@ -32,6 +41,10 @@ impl LexError {
             LexError::BadEscape(e) => (format!("unknown escape sequence `{e}`"), Some(
                 "valid escapes: \\\\ \\' \\\" \\a \\b \\f \\n \\r \\t \\v \\ooo \\xhh, and in str also \\uhhhh \\Uhhhhhhhh".into(),
             )),
+            LexError::OctalTooLarge(e) => (
+                format!("octal escape `{e}` is larger than \\377"),
+                Some("in bytes, an octal escape gives one byte: at most \\377".into()),
+            ),
             LexError::NonAsciiInBytes => (
                 "bytes literals may only contain ASCII characters".into(),
                 Some("write other byte values as \\xhh".into()),
@@ -95,6 +108,9 @@ pub enum Tok<'s> {
     #[regex(r"\$[0-9]+", |lex| lex.slice()[1..].parse::<u32>().map_err(|_| LexError::RawTooLarge))]
     #[regex(r"\$0[xX][0-9a-fA-F]+", |lex| u32::from_str_radix(&lex.slice()[3..], 16).map_err(|_| LexError::RawTooLarge))]
     Raw(u32),
+    /// `3.11.7`: only meaningful after `.python`.
+    #[regex(r"[0-9]+\.[0-9]+\.[0-9]+")]
+    Version(&'s str),
     #[regex(r"[0-9]+:[0-9]+-([0-9]+:)?[0-9]+", |lex| parse_loc(lex.slice()))]
     Loc(LocSpan),
     #[token("(")]
@@ -235,7 +251,7 @@ fn decode_escapes(quoted: &str, unicode: bool) -> Result<Vec<u32>, LexError> {
                     }
                 }
                 if !unicode && v > 0xFF {
-                    return Err(LexError::BadEscape(format!("\\{v:o}")));
+                    return Err(LexError::OctalTooLarge(format!("\\{v:o}")));
                 }
                 out.push(v)
             }

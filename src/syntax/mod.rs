@@ -19,7 +19,9 @@ lalrpop_mod!(
 /// diagnostic for every line that did not; a bad line never stops the rest.
 pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
     let mut lex_errors = Vec::new();
-    let tokens = lexer::lex(text, &mut lex_errors);
+    let mut tokens = lexer::lex(text, &mut lex_errors);
+    let nesting = limit_nesting(file, &mut tokens);
+    let tokens_copy = tokens.clone();
     let mut diags: Vec<Diagnostic> = lex_errors
         .iter()
         .map(|(s, e, err)| {
@@ -31,6 +33,7 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
             d
         })
         .collect();
+    diags.extend(nesting);
     let mut recovered = Vec::new();
     let result = grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>));
     let mut lines = match result {
@@ -40,6 +43,9 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
             Vec::new()
         }
     };
+    // Lines that failed to parse still define their label (and a `.code` header its code
+    // object), so that the rest of the file is not buried under follow-on errors.
+    salvage(file, text, &tokens_copy, &recovered, &mut lines);
     for r in recovered {
         // A line that failed to lex already has its own, better diagnostic.
         let covered = match &r.error {
@@ -125,6 +131,7 @@ fn describe(tok: &Tok) -> String {
         Tok::Colon => "`:`".into(),
         Tok::Ellipsis => "`...`".into(),
         Tok::Symbol(s) => format!("`{s}`"),
+        Tok::Version(v) => format!("`{v}`"),
         Tok::Unterminated | Tok::Error => "unreadable text".into(),
     }
 }
@@ -137,8 +144,10 @@ fn parse_error(
 ) -> Diagnostic {
     match e {
         ParseError::UnrecognizedToken { token: (s, tok, end), expected } => {
+            // A newline is shown as a point at the end of the line, not as a line break.
+            let end = if tok == Tok::Newline { s } else { end.max(s + usize::from(s < text.len())) };
             let mut d = Diagnostic::error(codes::SYNTAX, format!("unexpected {}", describe(&tok)))
-                .with_primary(Span::new(file, s, end.max(s + usize::from(s < text.len()))), "not expected here");
+                .with_primary(Span::new(file, s, end), "not expected here");
             if let Some(h) = expected_hint(&expected) {
                 d = d.with_help(h);
             }
@@ -186,4 +195,153 @@ fn expected_hint(expected: &[String]) -> Option<String> {
         return None;
     }
     Some(format!("expected {}", unique.join(", ")))
+}
+
+/// The deepest nesting of `(` and `{` a line may have. CPython's marshal refuses constants
+/// nested much deeper (2000 levels in all), and deep nesting would exhaust the stack of the
+/// recursive passes after the parser.
+pub const MAX_NESTING: usize = 100;
+
+/// Replaces every line that nests too deeply by one error token (so the parser recovers at
+/// its end) and reports it.
+fn limit_nesting(file: u32, tokens: &mut Vec<lexer::Spanned<'_>>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut line: Vec<lexer::Spanned> = Vec::new();
+    let mut depth = 0usize;
+    let mut too_deep: Option<(usize, usize)> = None;
+    for tok in tokens.drain(..) {
+        match tok.1 {
+            Tok::LParen | Tok::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING && too_deep.is_none() {
+                    too_deep = Some((tok.0, tok.2));
+                }
+            }
+            Tok::RParen | Tok::RBrace => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let newline = tok.1 == Tok::Newline;
+        line.push(tok);
+        if newline {
+            match too_deep.take() {
+                Some((s, e)) => {
+                    diags.push(
+                        Diagnostic::error(codes::SYNTAX, format!("nested more than {MAX_NESTING} levels deep"))
+                            .with_primary(Span::new(file, s, e), "too deep here")
+                            .with_note("Python's marshal format cannot hold constants nested much deeper"),
+                    );
+                    let start = line[0].0;
+                    let nl = line.pop().expect("the line ends with its newline");
+                    out.push((start, Tok::Error, start));
+                    out.push(nl);
+                    line.clear();
+                }
+                None => out.append(&mut line),
+            }
+            depth = 0;
+        }
+    }
+    out.append(&mut line);
+    *tokens = out;
+    diags
+}
+
+/// `line_no` of the Line the grammar makes for a line it could not parse.
+pub const RECOVERED: u32 = u32::MAX;
+
+type Recovery<'a> = lalrpop_util::ErrorRecovery<usize, Tok<'a>, LexError>;
+
+/// Where a parse error was detected.
+fn error_position(e: &ParseError<usize, Tok, LexError>) -> Option<usize> {
+    match e {
+        ParseError::UnrecognizedToken { token: (s, _, _), .. } | ParseError::ExtraToken { token: (s, _, _) } => Some(*s),
+        ParseError::InvalidToken { location } | ParseError::UnrecognizedEof { location, .. } => Some(*location),
+        ParseError::User { .. } => None,
+    }
+}
+
+/// Rebuilds what can be trusted of a line that did not parse — its label, a `.code` header's
+/// ID and parameter names, an instruction's opcode — so that one bad line does not bury the
+/// rest of the file under follow-on errors (undefined labels, stack underflows, instructions
+/// "outside a code object").
+fn salvage(file: u32, text: &str, tokens: &[lexer::Spanned], recovered: &[Recovery], lines: &mut [Line]) {
+    use ast::{CodeHeader, Instruction, Name, Param, Spanned, Statement};
+    let starts = line_starts(text);
+    let mut slots = lines.iter_mut().filter(|l| l.line_no == RECOVERED);
+    for r in recovered {
+        let Some(slot) = slots.next() else { break };
+        slot.line_no = 0;
+        let Some(pos) = error_position(&r.error) else { continue };
+        let line = line_of(&starts, pos.min(text.len())) as usize;
+        let (lo, hi) = (starts[line - 1], starts.get(line).copied().unwrap_or(usize::MAX));
+        let toks: Vec<&lexer::Spanned> = tokens.iter().filter(|t| t.0 >= lo && t.0 < hi && t.1 != Tok::Newline).collect();
+        let (label, rest) = match toks.as_slice() {
+            [(s, Tok::Ident(name), _), (_, Tok::Colon, e), rest @ ..] => {
+                (Some(Spanned::new(name.to_string(), Span::new(file, *s, *e))), rest)
+            }
+            other => (None, other),
+        };
+        let name_of = |t: &Tok| match t {
+            Tok::Ident(n) | Tok::AngleName(n) => Some(crate::object::PyStr::from(*n)),
+            Tok::Str(s) => Some(s.clone()),
+            _ => None,
+        };
+        let statement = match rest {
+            [(s, Tok::DotCode, _), (is, id, ie), more @ ..] => name_of(id).map(|n| {
+                let params = match more.first() {
+                    Some((_, Tok::LParen, _)) => {
+                        let mut ps = Vec::new();
+                        let mut i = 1;
+                        while i < more.len() && more[i].1 != Tok::RParen {
+                            let (ps_, t, pe) = more[i];
+                            let span = Span::new(file, *ps_, *pe);
+                            let next_name = more.get(i + 1).and_then(|(a, t, b)| name_of(t).map(|n| Spanned::new(Name(n), Span::new(file, *a, *b))));
+                            match t {
+                                Tok::Symbol("*") => match next_name {
+                                    Some(n) => {
+                                        ps.push(Param::VarArgs(n));
+                                        i += 1;
+                                    }
+                                    None => ps.push(Param::KwOnlyMarker(span)),
+                                },
+                                Tok::Symbol("**") => {
+                                    if let Some(n) = next_name {
+                                        ps.push(Param::VarKeywords(n));
+                                        i += 1;
+                                    }
+                                }
+                                Tok::Symbol("/") => ps.push(Param::PosOnlyMarker(span)),
+                                t => {
+                                    // A name right after an error (`a=1`: the `1`) is not a parameter.
+                                    let after_error = i > 0 && more[i - 1].1 == Tok::Error;
+                                    if let (Some(n), false) = (name_of(t), after_error) {
+                                        ps.push(Param::Plain(Spanned::new(Name(n), span)));
+                                    }
+                                }
+                            }
+                            i += 1;
+                        }
+                        Some(ps)
+                    }
+                    _ => None,
+                };
+                Spanned::new(
+                    Statement::Code(CodeHeader { id: Spanned::new(Name(n), Span::new(file, *is, *ie)), params }),
+                    Span::new(file, *s, *ie),
+                )
+            }),
+            [(s, Tok::Ident(op), e), ..] => Some(Spanned::new(
+                Statement::Instruction(Instruction {
+                    opname: Spanned::new(op.to_string(), Span::new(file, *s, *e)),
+                    operands: Vec::new(),
+                    recovered: true,
+                }),
+                Span::new(file, *s, *e),
+            )),
+            _ => None,
+        };
+        slot.label = label;
+        slot.statement = statement;
+    }
 }

@@ -19,9 +19,7 @@ pub struct Analysis {
 pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let n = code.instrs.len();
-    if !code.operand_errors {
-        check_indexes(code, &mut diags);
-    }
+    check_indexes(code, &mut diags);
     check_targets(code, &mut diags);
     // With an unidentified instruction the stack effects are unknown: checking would only
     // report errors that are consequences of the first one.
@@ -166,26 +164,42 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             region_depth[r] = Some(0);
         }
     }
-    let analysis = Analysis { stacksize: max.max(0) as u32, depth_before: depth, region_depth };
+    if max > i32::MAX as i64 {
+        diags.push(
+            Diagnostic::error(codes::OUT_OF_RANGE, format!("the stack would grow to {max} values, more than a code object can hold"))
+                .with_primary(code.id.span, "")
+                .with_help("check the depth(N) of .try regions and the depths of .exception entries"),
+        );
+    }
+    let analysis = Analysis { stacksize: max.clamp(0, i32::MAX as i64) as u32, depth_before: depth, region_depth };
     (analysis, diags)
+}
+
+fn version_len(code: &ResolvedCode, f: impl Fn(&crate::opcodes::VersionTable) -> usize) -> usize {
+    f(code.version)
 }
 
 /// Raw (`$N`) arguments must still index inside their tables.
 fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
-    for ins in &code.instrs {
+    for ins in code.instrs.iter().filter(|i| !i.placeholder) {
         let Arg::Value(v) = ins.arg else { continue };
         let index = (v >> ins.op.shift) as usize;
-        let (len, table) = match ins.op.arg {
-            ArgKind::Const => (code.consts.len(), "co_consts"),
-            ArgKind::Name => (code.names.len(), "co_names"),
-            ArgKind::Local | ArgKind::Free => (code.localsplus.len(), "the fast locals"),
+        let (len, table, help) = match ins.op.arg {
+            ArgKind::Const => (code.consts.len(), "co_consts", "declare the constants with .consts, or write the constant itself"),
+            ArgKind::Name => (code.names.len(), "co_names", "declare the names with .names, or write the name itself"),
+            ArgKind::Local | ArgKind::Free => {
+                (code.localsplus.len(), "the fast locals", "declare the variables (.locals, .cells, .freevars), or write the name itself")
+            }
+            ArgKind::Compare => (version_len(code, |t| t.compare_ops.len()), "the comparison operators", "write the operator itself, like <="),
+            ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
             _ => continue,
         };
         if index >= len {
+            let entries = if len == 1 { "1 entry".to_string() } else { format!("{len} entries") };
             diags.push(
-                Diagnostic::error(codes::OUT_OF_RANGE, format!("{} index {index} is out of range", ins.op.name))
-                    .with_primary(ins.span, format!("{table} has {len} entries"))
-                    .with_help("declare the table with .consts / .names / .locals, or write the operand symbolically"),
+                Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {index} is out of range", ins.op.name))
+                    .with_primary(ins.operand_span, format!("{table} have {entries} (0 to {})", len.saturating_sub(1)))
+                    .with_help(help),
             );
         }
     }

@@ -42,12 +42,7 @@ fn reports_version(python: &Path, version: &str) -> bool {
 
 /// Runs `python -c SCRIPT ARGS…` and returns its output.
 pub fn run_python(python: &Path, script: &str, args: &[&str]) -> Output {
-    Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("failed to start python")
+    Command::new(python).arg("-c").arg(script).args(args).output().expect("failed to start python")
 }
 
 /// The path of the built `pyasm` binary.
