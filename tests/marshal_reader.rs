@@ -666,6 +666,54 @@ fn crafted_inputs_agree_with_cpython() {
 // (b) Hostile input. None of these needs Python.
 // ---------------------------------------------------------------------------------------------
 
+/// Counts the bytes each thread has allocated, so tests can bound a load's peak memory.
+struct CountingAllocator;
+
+thread_local! {
+    static LIVE: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+    static PEAK: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn track(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { std::alloc::System.alloc(layout) };
+        if !p.is_null() {
+            track(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(p, layout) };
+        track(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, p: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let q = unsafe { std::alloc::System.realloc(p, layout, new_size) };
+        if !q.is_null() {
+            track(new_size as isize - layout.size() as isize);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Runs `f` and returns its result and the most memory it had allocated at any one time.
+fn peak_memory<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = LIVE.with(|l| l.get());
+    PEAK.with(|p| p.set(start));
+    let out = f();
+    (out, (PEAK.with(|p| p.get()) - start) as usize)
+}
+
 fn le(n: i32) -> [u8; 4] {
     n.to_le_bytes()
 }
@@ -986,6 +1034,60 @@ fn absurd_sizes_fail_fast_without_allocating() {
     // A tuple of n items needs n more bytes: 2 items but 1 byte left.
     expect_err(b"(\x02\x00\x00\x00N", 1, "needs at least 2 more bytes, only 1 remain");
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn memory_stays_proportional_to_the_input() {
+    // 1999 nested tuples, each claiming as many items as bytes remain: nothing may be
+    // allocated for the claimed sizes.
+    let depth = MAX_DEPTH - 1;
+    let total = 5 * depth + 1;
+    let mut data = Vec::with_capacity(total);
+    for i in 0..depth {
+        data.push(b'(');
+        data.extend_from_slice(&le((total - 5 * (i + 1)) as i32));
+    }
+    data.push(b'N');
+    let (r, peak) = peak_memory(|| load_constant(&data).map(drop));
+    assert!(r.unwrap_err().message.contains("too short"));
+    // (About 600 bytes per open container; allocating for the claims would take 400 MB.)
+    assert!(peak < 4 << 20, "peak {peak} bytes for a {total}-byte input");
+
+    // Absurd sizes allocate nothing much.
+    for data in [&b"(\xff\xff\xff\x7fN"[..], b"s\xff\xff\xff\x7f", b"l\xff\xff\xff\x7f", b">\xff\xff\xff\x7fN"] {
+        let (r, peak) = peak_memory(|| load_constant(data).map(drop));
+        assert!(r.is_err());
+        assert!(peak < 4096, "peak {peak} bytes for {data:?}");
+    }
+
+    // Reference bombs stop at the budget: (4 × 500 + 2**18) nodes, copies included.
+    let mut bomb = vec![b')', 41];
+    bomb.extend_from_slice(b"\xa9\x02NN");
+    for k in 1..=40i32 {
+        bomb.extend_from_slice(b"\xa9\x02");
+        bomb.extend_from_slice(&cat(&[b"r", &le(k - 1), b"r", &le(k - 1)]));
+    }
+    let (r, peak) = peak_memory(|| load_constant(&bomb).map(drop));
+    assert!(r.is_err());
+    assert!(peak < 64 << 20, "peak {peak} bytes for the node bomb");
+    eprintln!("node bomb: {} bytes, peak {peak} bytes before it was refused", bomb.len());
+    let mut bomb = vec![b'(', 0, 0, 0, 0];
+    bomb[1..5].copy_from_slice(&le(100_001));
+    bomb.push(b's' | 0x80);
+    bomb.extend_from_slice(&le(1 << 16));
+    bomb.extend(std::iter::repeat_n(b'x', 1 << 16));
+    bomb.extend(std::iter::repeat_n(&b"r\x00\x00\x00\x00"[..], 100_000).flatten());
+    let (r, peak) = peak_memory(|| load_constant(&bomb).map(drop));
+    assert!(r.is_err());
+    assert!(peak < 64 << 20, "peak {peak} bytes for the bytes bomb ({} bytes)", bomb.len());
+    eprintln!("bytes bomb: {} bytes, peak {peak} bytes before it was refused", bomb.len());
+
+    // A real pyc: a few times its size.
+    let fixture = fixture();
+    let (r, peak) = peak_memory(|| load_pyc(&fixture).map(drop));
+    assert!(r.is_ok());
+    assert!(peak < 64 * fixture.len(), "peak {peak} bytes for the {}-byte fixture", fixture.len());
+    eprintln!("fixture: {} bytes, peak {peak} bytes while loading", fixture.len());
 }
 
 #[test]

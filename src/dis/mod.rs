@@ -51,23 +51,65 @@ pub fn disassemble(module: &CodeObject, version: &'static VersionTable) -> Resul
     let mut all: Vec<&CodeObject> = Vec::new();
     collect(module, &mut all);
     let ids = assign_ids(&all);
-    let mut overrides: Vec<Overrides> = vec![Overrides::default(); all.len()];
+    let mut overrides: Vec<Overrides> = all.iter().map(|c| predict(c, version)).collect();
     let filename = common_filename(&all);
-    let mut last_mismatches = Vec::new();
-    for _round in 0..3 {
+    // Each round either proves the text exact or adds the directives that the differences
+    // call for; fixing a parent's co_consts can reveal differences in its children.
+    let mut round = 0;
+    loop {
+        round += 1;
         let text = render(&all, &ids, &overrides, filename.as_ref(), version)?;
         let mismatches = trial(&text, module, version, &all, &mut overrides)?;
-        if mismatches.is_empty() {
-            return Ok(Disassembly { text, mismatches: Vec::new() });
-        }
-        let fixable = mismatches.iter().any(|(_, fixed)| *fixed);
-        last_mismatches = mismatches.into_iter().map(|(m, _)| m).collect();
-        if !fixable {
-            return Ok(Disassembly { text, mismatches: last_mismatches });
+        let fixable = mismatches.iter().any(|(_, fixable)| *fixable);
+        if mismatches.is_empty() || !fixable || round == 8 {
+            return Ok(Disassembly { text, mismatches: mismatches.into_iter().map(|(m, _)| m).collect() });
         }
     }
-    let text = render(&all, &ids, &overrides, filename.as_ref(), version)?;
-    Ok(Disassembly { text, mismatches: last_mismatches })
+}
+
+/// For each constant, the first index holding an equal one (itself, unless duplicated).
+fn first_equal(consts: &[Constant]) -> Vec<usize> {
+    let mut first: HashMap<&Constant, usize> = HashMap::new();
+    consts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c {
+            Constant::Code(_) => i,
+            _ => *first.entry(c).or_insert(i),
+        })
+        .collect()
+}
+
+/// The directives the readable form will need, predicted from the assembler's rules so that
+/// most modules are exact on the first trial: co_consts and co_names must be declared when
+/// first-use order (with a function's leading None) does not give them.
+fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
+    let mut ov = Overrides::default();
+    let Ok(instrs) = decode(code, version) else { return ov };
+    let dup = first_equal(&code.consts).iter().enumerate().any(|(i, &f)| f != i);
+    let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| code.name == PyStr::from(*n));
+    let mut order: Vec<usize> = Vec::new();
+    let mut leading_none_missing = false;
+    if code.flags & CO_OPTIMIZED != 0 && !comprehension {
+        // The assembler puts None first in a function's constants.
+        match code.consts.first() {
+            Some(Constant::None) => order.push(0),
+            _ => leading_none_missing = true,
+        }
+    }
+    let mut seen_names: Vec<usize> = Vec::new();
+    for d in &instrs {
+        let index = (d.arg >> d.op.shift) as usize;
+        match d.op.arg {
+            ArgKind::Const if !order.contains(&index) => order.push(index),
+            ArgKind::Name if !seen_names.contains(&index) => seen_names.push(index),
+            _ => {}
+        }
+    }
+    let consts_ok = order.len() == code.consts.len() && order.iter().enumerate().all(|(k, &i)| i == k);
+    ov.consts = dup || leading_none_missing || !consts_ok;
+    ov.names = seen_names.len() != code.names.len() || seen_names.iter().enumerate().any(|(k, &i)| i != k);
+    ov
 }
 
 /// Every code object, module first, then depth-first in co_consts order.
@@ -395,6 +437,7 @@ fn render_code(
         }
     }
     let mut current: Option<Location> = None;
+    let firsts = first_equal(&code.consts);
     for d in &instrs {
         if let Some(label) = names.get(&d.offset) {
             let _ = writeln!(out, "{label}:");
@@ -410,7 +453,7 @@ fn render_code(
             let _ = writeln!(out, "    .loc none");
             current = Some(Location::NONE);
         }
-        let operand = operand(d, code, &names, ids, version)?;
+        let operand = operand(d, code, &firsts, &names, ids, version)?;
         if operand.is_empty() {
             let _ = writeln!(out, "    {}", d.op.name);
         } else {
@@ -442,6 +485,7 @@ fn fmt_loc(l: Location) -> String {
 fn operand(
     d: &Decoded,
     code: &CodeObject,
+    firsts: &[usize],
     labels: &HashMap<u32, String>,
     ids: &HashMap<*const CodeObject, PyStr>,
     version: &VersionTable,
@@ -481,6 +525,8 @@ fn operand(
             }
         }
         ArgKind::Const => match code.consts.get(index) {
+            // A duplicate (NaNs, say) is named by index: by value the first copy would be taken.
+            Some(_) if firsts[index] != index => raw(),
             Some(c) => {
                 let mut code_ref = |c: &CodeObject| text::name(&ids[&identity(c)]);
                 text::constant(c, &mut code_ref)

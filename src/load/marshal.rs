@@ -674,7 +674,9 @@ impl<'a> Reader<'a> {
                     start,
                     slot,
                     want,
-                    items: Vec::with_capacity(want),
+                    // Not `want`: 2000 nested headers could each claim the whole rest of the
+                    // input. The vector grows with the items actually read.
+                    items: Vec::with_capacity(want.min(16)),
                     cost: Cost::leaf(0),
                 }));
                 Ok(Step::Opened)

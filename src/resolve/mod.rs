@@ -309,10 +309,34 @@ fn name_of(v: &Spanned<Value>) -> Option<PyStr> {
     }
 }
 
+/// co_consts under construction. Declared entries are kept as written, duplicates included
+/// (CPython never merges NaNs, so a .pyc can hold equal-looking constants twice); an operand
+/// refers to the first equal entry, or adds one.
+#[derive(Default)]
+struct ConstPool {
+    entries: Vec<PoolConst>,
+    first: HashMap<PoolConst, u32>,
+}
+
+impl ConstPool {
+    fn declare(&mut self, c: PoolConst) {
+        let index = self.entries.len() as u32;
+        self.first.entry(c.clone()).or_insert(index);
+        self.entries.push(c);
+    }
+    fn index_of(&mut self, c: PoolConst) -> u32 {
+        if let Some(&i) = self.first.get(&c) {
+            return i;
+        }
+        self.declare(c);
+        self.entries.len() as u32 - 1
+    }
+}
+
 /// Builder state for one block.
 struct CodeBuilder<'t> {
     version: &'t VersionTable,
-    consts: IndexSet<PoolConst>,
+    consts: ConstPool,
     names: IndexSet<PyStr>,
     locals: IndexSet<PyStr>,
     kinds: Vec<u8>,
@@ -352,7 +376,7 @@ fn resolve_block(
 ) -> ResolvedCode {
     let mut cb = CodeBuilder {
         version,
-        consts: IndexSet::new(),
+        consts: ConstPool::default(),
         names: IndexSet::new(),
         locals: IndexSet::new(),
         kinds: Vec::new(),
@@ -575,7 +599,7 @@ fn resolve_block(
     for c in declared_consts {
         match to_constant(c, &mut code_ref) {
             Ok(k) => {
-                cb.consts.insert(k);
+                cb.consts.declare(k);
             }
             Err(e) => diags.push(e),
         }
@@ -584,7 +608,7 @@ fn resolve_block(
     // and generator expressions do not have one).
     let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| rc.name == PyStr::from(*n));
     if is_function && !comprehension && !consts_declared {
-        cb.consts.insert(PoolConst::Value(crate::object::Constant::None));
+        cb.consts.declare(PoolConst::Value(crate::object::Constant::None));
     }
 
     // Pass 2: instructions, positions and exception regions, in order.
@@ -678,7 +702,7 @@ fn resolve_block(
     }
     rc.firstlineno = firstlineno.unwrap_or(if has_loc { 1 } else { b.header_line as i32 });
     rc.flags |= infer_kind_flags(&rc.instrs);
-    rc.consts = cb.consts.into_iter().collect();
+    rc.consts = cb.consts.entries;
     rc.names = cb.names.into_iter().collect();
     rc.localsplus = cb.locals.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
     rc
@@ -1033,7 +1057,7 @@ fn resolve_instruction(
     }
     let main = main.expect("non-number kinds have a main operand");
     let index: Result<Arg, Diagnostic> = match op.arg {
-        ArgKind::Const => to_constant(main, code_ref).map(|c| Arg::Value(cb.consts.insert_full(c).0 as u32)),
+        ArgKind::Const => to_constant(main, code_ref).map(|c| Arg::Value(cb.consts.index_of(c))),
         ArgKind::Name => match name_of(main) {
             Some(n) => Ok(Arg::Value(cb.names.insert_full(n).0 as u32)),
             None => Err(Diagnostic::error(codes::OPERAND, format!("{} takes a name", op.name)).with_primary(main.span, "not a name")),
