@@ -433,7 +433,8 @@ def check_override_sequences(effects, ops, rules):
             if ours != sum(measured):
                 fail(
                     "the overridden effects of %s add up to %d at argument %d, but "
-                    "dis.stack_effect's add up to %d" % (" + ".join(sequence), ours, arg, sum(measured))
+                    "dis.stack_effect's add up to %d"
+                    % (" + ".join(sequence), ours, arg, sum(measured))
                 )
 
 

@@ -48,6 +48,7 @@ struct Decoded<'a> {
 
 /// Disassembles a module code object for the given version.
 pub fn disassemble(module: &CodeObject, version: &'static VersionTable) -> Result<Disassembly, String> {
+    check_depth(module)?;
     let mut all: Vec<&CodeObject> = Vec::new();
     collect(module, &mut all);
     let ids = assign_ids(&all);
@@ -110,6 +111,31 @@ fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
     ov.consts = dup || leading_none_missing || !consts_ok;
     ov.names = seen_names.len() != code.names.len() || seen_names.iter().enumerate().any(|(k, &i)| i != k);
     ov
+}
+
+/// The text format nests constants at most `syntax::MAX_NESTING` deep and code objects at
+/// most `resolve::MAX_CODE_NESTING`; deeper input is refused here, before any recursive walk
+/// (a hostile .pyc may nest up to marshal's limit of 2000).
+fn check_depth(module: &CodeObject) -> Result<(), String> {
+    let mut stack: Vec<(&Constant, usize, usize)> = Vec::new(); // (constant, constant depth, code depth)
+    let mut codes: Vec<(&CodeObject, usize)> = vec![(module, 0)];
+    while let Some((code, level)) = codes.pop() {
+        if level > crate::resolve::MAX_CODE_NESTING {
+            return Err(format!("code objects are nested more than {} deep", crate::resolve::MAX_CODE_NESTING));
+        }
+        stack.extend(code.consts.iter().map(|c| (c, 1, level)));
+        while let Some((c, depth, level)) = stack.pop() {
+            if depth > crate::syntax::MAX_NESTING {
+                return Err(format!("{}: a constant is nested more than {} deep", code.qualname, crate::syntax::MAX_NESTING));
+            }
+            match c {
+                Constant::Tuple(items) | Constant::FrozenSet(items) => stack.extend(items.iter().map(|i| (i, depth + 1, level))),
+                Constant::Code(child) => codes.push((child, level + 1)),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every code object, module first, then depth-first in co_consts order.
@@ -538,6 +564,8 @@ fn operand(
             None => String::new(),
         },
         ArgKind::Local | ArgKind::Free => match code.localsplus.get(index) {
+            // A name with two slots (cell and free): by name, the first would be taken.
+            Some(slot) if code.localsplus.iter().position(|s| s.name == slot.name) != Some(index) => raw(),
             Some(slot) => text::name(&slot.name),
             None => raw(),
         },

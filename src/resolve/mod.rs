@@ -333,12 +333,42 @@ impl ConstPool {
     }
 }
 
+/// Fast-local names in order; a name may occur twice (see `declare_local`), and lookups give
+/// the first slot.
+#[derive(Default)]
+struct NameList {
+    names: Vec<PyStr>,
+    first: HashMap<PyStr, usize>,
+}
+
+impl NameList {
+    fn get_index_of(&self, name: &PyStr) -> Option<usize> {
+        self.first.get(name).copied()
+    }
+    fn is_doubled(&self, name: &PyStr) -> bool {
+        self.names.iter().filter(|n| *n == name).count() > 1
+    }
+    fn insert(&mut self, name: PyStr) {
+        self.first.entry(name.clone()).or_insert(self.names.len());
+        self.names.push(name);
+    }
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+    fn get_index(&self, i: usize) -> Option<&PyStr> {
+        self.names.get(i)
+    }
+    fn iter(&self) -> impl Iterator<Item = &PyStr> {
+        self.names.iter()
+    }
+}
+
 /// Builder state for one block.
 struct CodeBuilder<'t> {
     version: &'t VersionTable,
     consts: ConstPool,
     names: IndexSet<PyStr>,
-    locals: IndexSet<PyStr>,
+    locals: NameList,
     kinds: Vec<u8>,
     local_spans: Vec<Option<Span>>,
 }
@@ -350,6 +380,16 @@ impl CodeBuilder<'_> {
             // A parameter may also be declared a cell.
             if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL {
                 self.kinds[i] |= FAST_CELL;
+                return;
+            }
+            // CPython can give one name two slots, a cell and a free variable (a class body
+            // inside a method that uses `__class__`); operands then name the first, and the
+            // second is reached with `$N`.
+            let cell_and_free = (kind == FAST_FREE && self.kinds[i] == FAST_CELL) || (kind == FAST_CELL && self.kinds[i] == FAST_FREE);
+            if cell_and_free && !self.locals.is_doubled(&name) {
+                self.locals.insert(name);
+                self.kinds.push(kind);
+                self.local_spans.push(span);
                 return;
             }
             let mut d = Diagnostic::error(codes::DIRECTIVE, format!("`{name}` is declared twice"));
@@ -378,7 +418,7 @@ fn resolve_block(
         version,
         consts: ConstPool::default(),
         names: IndexSet::new(),
-        locals: IndexSet::new(),
+        locals: NameList::default(),
         kinds: Vec::new(),
         local_spans: Vec::new(),
     };
@@ -577,7 +617,10 @@ fn resolve_block(
         k if k & FAST_CELL != 0 => 1,
         _ => 2,
     });
-    let reordered: IndexSet<PyStr> = order.iter().map(|&i| cb.locals.get_index(i).unwrap().clone()).collect();
+    let mut reordered = NameList::default();
+    for &i in &order {
+        reordered.insert(cb.locals.get_index(i).unwrap().clone());
+    }
     cb.kinds = order.iter().map(|&i| cb.kinds[i]).collect();
     cb.local_spans = order.iter().map(|&i| cb.local_spans[i]).collect();
     cb.locals = reordered;
@@ -704,7 +747,7 @@ fn resolve_block(
     rc.flags |= infer_kind_flags(&rc.instrs);
     rc.consts = cb.consts.entries;
     rc.names = cb.names.into_iter().collect();
-    rc.localsplus = cb.locals.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
+    rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
     rc
 }
 
