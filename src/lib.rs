@@ -157,7 +157,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         posonlyargcount: code.posonlyargcount,
         kwonlyargcount: code.kwonlyargcount,
         stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
-        flags: code.flags_override.unwrap_or(code.flags),
+        flags: (code.flags_override.unwrap_or(code.flags) | code.flags_add) & !code.flags_remove,
         code: l.code,
         consts: Vec::new(), // filled by `link`
         names: code.names.clone(),

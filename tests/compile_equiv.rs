@@ -50,8 +50,9 @@ with open(src_path, encoding="utf-8") as f:
 expected = compile(src, filename, "exec")
 with open(pyc_path, "rb") as f:
     data = f.read()
-if len(data) < 16:
-    print("MISMATCH pyc: shorter than its 16-byte header")
+import importlib.util
+if len(data) < 16 or data[:4] != importlib.util.MAGIC_NUMBER:
+    print("MISMATCH pyc header: %r is not a 3.11 pyc header (%r)" % (data[:16], importlib.util.MAGIC_NUMBER))
     sys.exit(1)
 actual = marshal.loads(data[16:])
 
@@ -255,6 +256,15 @@ fn check_case(python: &Path, name: &str) -> Result<String, String> {
     }
 
     let mut problems = Vec::new();
+    // The test data is meant to assemble cleanly: a warning (unreachable code, an unused code
+    // object, …) is reported as a problem too.
+    if !out.stderr.is_empty() {
+        problems.push(format!(
+            "pyasm printed diagnostics for {}:\n{}",
+            asm.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let cmp = support::run_python(
         python,
         COMPARE,

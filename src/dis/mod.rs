@@ -88,7 +88,7 @@ fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
     let mut ov = Overrides::default();
     let Ok(instrs) = decode(code, version) else { return ov };
     let dup = first_equal(&code.consts).iter().enumerate().any(|(i, &f)| f != i);
-    let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| code.name == PyStr::from(*n));
+    let comprehension = crate::resolve::is_comprehension(&code.name);
     let mut order: Vec<usize> = Vec::new();
     let mut leading_none_missing = false;
     if code.flags & CO_OPTIMIZED != 0 && !comprehension {

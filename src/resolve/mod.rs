@@ -53,7 +53,7 @@ const BROKEN_REGION: usize = usize::MAX;
 /// Every directive allowed inside a code object.
 const CODE_DIRECTIVES: &[&str] = &[
     "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename", "firstlineno",
-    "stacksize", "flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
+    "stacksize", "flags", "add_flags", "remove_flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
 ];
 
 /// An instruction's argument after resolution.
@@ -118,6 +118,9 @@ pub struct ResolvedCode {
     /// Flags from the signature and instructions; NESTED is added by the program pass.
     pub flags: u32,
     pub flags_override: Option<u32>,
+    /// `.add_flags` / `.remove_flags` (and the file-level `.add_flags`), applied last.
+    pub flags_add: u32,
+    pub flags_remove: u32,
     pub stacksize_override: Option<u32>,
     pub consts: Vec<PoolConst>,
     pub names: Vec<PyStr>,
@@ -162,7 +165,7 @@ pub fn resolve(
     opts: &ResolveOptions,
 ) -> (Option<Program>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let (blocks, file_filename) = structure(lines, &mut diags);
+    let (blocks, file_filename, file_flag_directives) = structure(lines, &mut diags);
 
     // Code IDs first: definition order does not matter, so every block is known up front.
     let mut ids: HashMap<PyStr, usize> = HashMap::new();
@@ -179,9 +182,15 @@ pub fn resolve(
         }
     }
     let default_filename = file_filename.unwrap_or_else(|| PyStr::from(opts.default_filename.as_str()));
+    let mut file_flags = 0;
+    for d in &file_flag_directives {
+        file_flags |= parse_flags(d, &mut diags).unwrap_or(0);
+    }
     let mut codes_out = Vec::new();
     for b in &blocks {
-        codes_out.push(resolve_block(b, version, &ids, &mut diags));
+        let mut rc = resolve_block(b, version, &ids, &mut diags);
+        rc.flags_add |= file_flags;
+        codes_out.push(rc);
     }
     let module = ids.get(&PyStr::from("<module>")).copied();
     if let Some(m) = module {
@@ -213,7 +222,8 @@ pub fn resolve(
 }
 
 /// Groups lines into `.code` blocks and collects file-level directives.
-fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'a>>, Option<PyStr>) {
+fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'a>>, Option<PyStr>, Vec<&'a Directive>) {
+    let mut file_flags = Vec::new();
     let mut blocks: Vec<Block<'a>> = Vec::new();
     let mut open: Option<Block<'a>> = None;
     let mut filename = None;
@@ -264,6 +274,9 @@ fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'
                     [Spanned { node: Value::Str(s), .. }] => filename = Some(s.clone()),
                     _ => diags.push(directive_error(d, "`.filename` takes one string")),
                 },
+                // Flags for every code object (`from __future__ import annotations` sets one
+                // on each): handled in `resolve`.
+                "add_flags" => file_flags.push(d),
                 other if CODE_DIRECTIVES.contains(&other) => diags.push(
                     Diagnostic::error(codes::STRUCTURE, format!("`.{other}` must be inside a code object"))
                         .with_primary(d.name.span, "")
@@ -292,7 +305,7 @@ fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'
         );
         blocks.push(b);
     }
-    (blocks, filename)
+    (blocks, filename, file_flags)
 }
 
 fn directive_error(d: &Directive, msg: &str) -> Diagnostic {
@@ -444,6 +457,8 @@ fn resolve_block(
         kwonlyargcount: kwonly,
         flags,
         flags_override: None,
+        flags_add: 0,
+        flags_remove: 0,
         stacksize_override: None,
         consts: Vec::new(),
         names: Vec::new(),
@@ -456,6 +471,7 @@ fn resolve_block(
         exceptiontable_override: None,
     };
     let mut firstlineno = None;
+    let mut explicit_firstlineno = None;
 
     // Pass 1: declarations (their position in the block does not matter) and labels.
     let mut cells_after: Vec<(PyStr, Span)> = Vec::new();
@@ -541,7 +557,10 @@ fn resolve_block(
                     }
                     "firstlineno" => match args.as_slice() {
                         [Spanned { node: Value::Int(i), span }] => match i32::try_from(i.clone()) {
-                            Ok(v) => firstlineno = Some(v),
+                            Ok(v) => {
+                                firstlineno = Some(v);
+                                explicit_firstlineno = Some(v);
+                            }
                             Err(_) => diags.push(Diagnostic::error(codes::OUT_OF_RANGE, "line number out of range").with_primary(*span, "")),
                         },
                         _ => diags.push(directive_error(d, "`.firstlineno` takes one number")),
@@ -554,36 +573,18 @@ fn resolve_block(
                         _ => diags.push(directive_error(d, "`.stacksize` takes one number")),
                     },
                     "flags" => {
-                        let mut value = 0u32;
-                        let mut ok = true;
-                        for a in args {
-                            match &a.node {
-                                Value::Word(w) => match FLAG_WORDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
-                                    Some((_, bits)) => value |= bits,
-                                    None => {
-                                        ok = false;
-                                        let near = nearest(w, FLAG_WORDS.iter().map(|(n, _)| *n));
-                                        let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown code flag `{w}`")).with_primary(a.span, "");
-                                        if let Some(n) = near.first() {
-                                            e = e.with_help(format!("did you mean `{n}`?"));
-                                        }
-                                        diags.push(e);
-                                    }
-                                },
-                                _ => match small_int(a, "flag value") {
-                                    Ok(n) => value |= n,
-                                    Err(e) => {
-                                        ok = false;
-                                        diags.push(e)
-                                    }
-                                },
-                            }
+                        if let Some(v) = parse_flags(d, diags) {
+                            rc.flags_override = Some(v);
                         }
-                        if ok {
-                            match fits_int(value, d.name.span, "the flags") {
-                                Ok(v) => rc.flags_override = Some(v),
-                                Err(e) => diags.push(e),
-                            }
+                    }
+                    "add_flags" => {
+                        if let Some(v) = parse_flags(d, diags) {
+                            rc.flags_add |= v;
+                        }
+                    }
+                    "remove_flags" => {
+                        if let Some(v) = parse_flags(d, diags) {
+                            rc.flags_remove |= v;
                         }
                     }
                     // Positional directives, handled in pass 2.
@@ -649,7 +650,7 @@ fn resolve_block(
     }
     // A function's first constant is its docstring or None (CPython's rule; comprehensions
     // and generator expressions do not have one).
-    let comprehension = ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| rc.name == PyStr::from(*n));
+    let comprehension = is_comprehension(&rc.name);
     if is_function && !comprehension && !consts_declared {
         cb.consts.declare(PoolConst::Value(crate::object::Constant::None));
     }
@@ -743,12 +744,57 @@ fn resolve_block(
                 .with_help("close the protected region with `.end_try` before the code object's `.end`"),
         );
     }
-    rc.firstlineno = firstlineno.unwrap_or(if has_loc { 1 } else { b.header_line as i32 });
+    // CPython's module always starts at line 1; other code at its first position.
+    let module = b.code.id.node.0 == PyStr::from("<module>");
+    let first = if module { explicit_firstlineno } else { firstlineno };
+    rc.firstlineno = first.unwrap_or(if has_loc || module { 1 } else { b.header_line as i32 });
     rc.flags |= infer_kind_flags(&rc.instrs);
     rc.consts = cb.consts.entries;
     rc.names = cb.names.into_iter().collect();
     rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
     rc
+}
+
+/// The arguments of `.flags`, `.add_flags`, `.remove_flags`: flag words and numbers, OR-ed.
+fn parse_flags(d: &Directive, diags: &mut Vec<Diagnostic>) -> Option<u32> {
+    let mut value = 0u32;
+    let mut ok = true;
+    for a in &d.args {
+        match &a.node {
+            Value::Word(w) => match FLAG_WORDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(w)) {
+                Some((_, bits)) => value |= bits,
+                None => {
+                    ok = false;
+                    let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown code flag `{w}`")).with_primary(a.span, "");
+                    if let Some(n) = nearest(w, FLAG_WORDS.iter().map(|(n, _)| *n)).first() {
+                        e = e.with_help(format!("did you mean `{n}`?"));
+                    }
+                    diags.push(e);
+                }
+            },
+            _ => match small_int(a, "flag value") {
+                Ok(n) => value |= n,
+                Err(e) => {
+                    ok = false;
+                    diags.push(e)
+                }
+            },
+        }
+    }
+    if d.args.is_empty() {
+        diags.push(directive_error(d, &format!("`.{}` needs flag words or a number", d.name.node)));
+        return None;
+    }
+    if !ok {
+        return None;
+    }
+    match fits_int(value, d.name.span, "the flags") {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(e);
+            None
+        }
+    }
 }
 
 /// Code object fields that CPython stores as a C `int`.
@@ -758,6 +804,12 @@ fn fits_int(v: u32, span: Span, what: &str) -> Result<u32, Diagnostic> {
     } else {
         Err(Diagnostic::error(codes::OUT_OF_RANGE, format!("{what} must be at most {}", i32::MAX)).with_primary(span, ""))
     }
+}
+
+/// Comprehensions and generator expressions: functions that CPython compiles without a
+/// docstring slot and whose children get no `<locals>` in their qualname.
+pub fn is_comprehension(name: &PyStr) -> bool {
+    ["<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"].iter().any(|n| *name == PyStr::from(*n))
 }
 
 fn set_str(d: &Directive, target: &mut PyStr, diags: &mut Vec<Diagnostic>) -> bool {
@@ -1314,7 +1366,8 @@ fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Di
                     None => p.codes[i].name.clone(),
                     Some(b) => {
                         let mut s = b.as_wtf8().to_vec();
-                        if pc.is_function {
+                        // CPython adds `<locals>` after a def or lambda, not after a comprehension.
+                        if pc.is_function && !is_comprehension(&pc.name) {
                             s.extend_from_slice(b".<locals>");
                         }
                         s.push(b'.');

@@ -84,18 +84,22 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             Arg::Target(_) => 0,
         };
         let after = d + ins.op.stack.eval(oparg);
-        let underflow = |what: &str, depth_after: i64| {
+        // The version table says how many values each instruction reads (pops); that is
+        // the depth it needs, whatever it leaves behind.
+        let needs = ins.op.pops.eval(oparg);
+        let underflow = || {
             let held = match d {
                 0 => "the stack is empty here".to_string(),
-                1 => "the stack holds 1 value here".to_string(),
-                _ => format!("the stack holds {d} values here"),
+                1 => "the stack holds only 1 value here".to_string(),
+                _ => format!("the stack holds only {d} values here"),
             };
-            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} takes more values than the stack holds", ins.op.name))
-                .with_primary(ins.span, format!("{held}, and {what} {} fewer", d - depth_after))
-                .with_help("push its operands first (each instruction's stack effect is in the version table)")
+            let values = if needs == 1 { "1 value".to_string() } else { format!("{needs} values") };
+            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {values}", ins.op.name))
+                .with_primary(ins.span, held)
+                .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
         };
-        if after < 0 {
-            diags.push(underflow("this leaves", after));
+        if d < needs || after < 0 {
+            diags.push(underflow());
             continue;
         }
         max = max.max(after);
@@ -107,7 +111,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             if let Some(t) = target {
                 let jd = d + ins.op.jump_stack.eval(oparg);
                 if jd < 0 {
-                    diags.push(underflow("its jump leaves", jd));
+                    diags.push(underflow());
                 } else {
                     *max = (*max).max(jd);
                     work.push((t, jd, Some(i)));

@@ -13,7 +13,9 @@ pub fn native_python(version: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Ok(root) = std::env::var("PYENV_ROOT").or_else(|_| std::env::var("HOME").map(|h| format!("{h}/.pyenv"))) {
+    if let Ok(root) = std::env::var("PYENV_ROOT")
+        .or_else(|_| std::env::var("HOME").map(|h| format!("{h}/.pyenv")))
+    {
         if let Ok(dir) = std::fs::read_dir(Path::new(&root).join("versions")) {
             let mut found: Vec<PathBuf> = dir
                 .filter_map(|e| e.ok())
@@ -42,7 +44,12 @@ fn reports_version(python: &Path, version: &str) -> bool {
 
 /// Runs `python -c SCRIPT ARGS…` and returns its output.
 pub fn run_python(python: &Path, script: &str, args: &[&str]) -> Output {
-    Command::new(python).arg("-c").arg(script).args(args).output().expect("failed to start python")
+    Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("failed to start python")
 }
 
 /// The path of the built `pyasm` binary.
