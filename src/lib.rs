@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod dis;
 pub mod emit;
 pub mod load;
+pub mod marshal_format;
 pub mod object;
 pub mod opcodes;
 pub mod resolve;

@@ -52,6 +52,9 @@ struct DisArgs {
     /// Write NAME.pyasm for each input into this folder (several inputs are processed in parallel).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// How many files to process at once with --out-dir (default: one per core).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Args)]
@@ -85,6 +88,9 @@ struct AssembleArgs {
     /// Write NAME.pyc for each input into this folder (several inputs are processed in parallel).
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// How many files to process at once with --out-dir (default: one per core).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
     /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
     #[arg(long, value_enum)]
     hash: Option<HashMode>,
@@ -249,7 +255,7 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
     };
     let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
     let common = &a.common;
-    batch(&files, &dir, "pyc", |file, target| {
+    batch(&files, &dir, "pyc", a.jobs, |file, target| {
         let c = CommonArgs { file: file.to_path_buf(), python: common.python, color: common.color, verbose: common.verbose, quiet: common.quiet };
         assemble_one(&c, Some(target), a.hash)
     })
@@ -282,7 +288,7 @@ fn write_output(target: &Path, bytes: &[u8]) -> ExitCode {
 
 /// Runs `job(input, output path)` over every input on all cores; each failure is reported
 /// (by the job) without stopping the others. Exit status: the worst of the jobs'.
-fn batch(files: &[PathBuf], dir: &Path, ext: &str, job: impl Fn(&Path, PathBuf) -> ExitCode + Sync) -> ExitCode {
+fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: impl Fn(&Path, PathBuf) -> ExitCode + Sync) -> ExitCode {
     if let Err(e) = std::fs::create_dir_all(dir) {
         return fail_io(format!("cannot create {}: {e}", dir.display()));
     }
@@ -296,7 +302,8 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, job: impl Fn(&Path, PathBuf) 
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let worst = std::sync::atomic::AtomicU8::new(0);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let workers = jobs.unwrap_or(cores).max(1).min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
@@ -316,7 +323,7 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, job: impl Fn(&Path, PathBuf) 
 
 fn cmd_dis(d: DisArgs) -> ExitCode {
     match &d.out_dir {
-        Some(dir) => batch(&d.files, dir, "pyasm", |file, target| dis_one(file, &target)),
+        Some(dir) => batch(&d.files, dir, "pyasm", d.jobs, |file, target| dis_one(file, &target)),
         None if d.files.len() > 1 => fail_io("several input files need --out-dir DIR".into()),
         None => dis_one(&d.files[0], d.output.as_deref().unwrap_or(Path::new("-"))),
     }

@@ -13,7 +13,7 @@ use crate::emit::exceptions::decode_exception_table;
 use crate::emit::linetable::{Location, decode_locations};
 use crate::object::{CodeObject, Constant, PyStr};
 use crate::opcodes::{ArgKind, OpInfo, VersionTable};
-use crate::resolve::{CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, CO_ITERABLE_COROUTINE, CO_NESTED, CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_CELL, FAST_FREE, FAST_LOCAL};
+use crate::resolve::{CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_CELL, FAST_FREE, FAST_LOCAL};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
@@ -270,20 +270,9 @@ fn render(
 }
 
 fn flag_words(flags: u32) -> String {
-    const WORDS: &[(&str, u32)] = &[
-        ("optimized", CO_OPTIMIZED),
-        ("newlocals", CO_NEWLOCALS),
-        ("varargs", CO_VARARGS),
-        ("varkeywords", CO_VARKEYWORDS),
-        ("nested", CO_NESTED),
-        ("generator", CO_GENERATOR),
-        ("coroutine", CO_COROUTINE),
-        ("iterable_coroutine", CO_ITERABLE_COROUTINE),
-        ("async_generator", CO_ASYNC_GENERATOR),
-    ];
     let mut parts: Vec<String> = Vec::new();
     let mut rest = flags;
-    for (w, b) in WORDS {
+    for (w, b) in crate::resolve::FLAG_WORDS {
         if flags & b != 0 {
             parts.push(w.to_string());
             rest &= !b;

@@ -70,36 +70,14 @@
 //! Consequence for callers: the element order of a [`Constant::FrozenSet`] is not preserved;
 //! elements are written in CPython's canonical order.
 
+use crate::marshal_format::*;
+use crate::resolve::CO_NEWLOCALS;
 use crate::object::{CodeObject, Constant, PyStr};
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
 use std::collections::{HashMap, HashSet};
 
-const TYPE_NONE: u8 = b'N';
-const TYPE_FALSE: u8 = b'F';
-const TYPE_TRUE: u8 = b'T';
-const TYPE_STOPITER: u8 = b'S';
-const TYPE_ELLIPSIS: u8 = b'.';
-const TYPE_INT: u8 = b'i';
-const TYPE_BINARY_FLOAT: u8 = b'g';
-const TYPE_BINARY_COMPLEX: u8 = b'y';
-const TYPE_LONG: u8 = b'l';
-const TYPE_STRING: u8 = b's';
-const TYPE_INTERNED: u8 = b't';
-const TYPE_REF: u8 = b'r';
-const TYPE_TUPLE: u8 = b'(';
-const TYPE_CODE: u8 = b'c';
-const TYPE_UNICODE: u8 = b'u';
-const TYPE_FROZENSET: u8 = b'>';
-const TYPE_ASCII: u8 = b'a';
-const TYPE_ASCII_INTERNED: u8 = b'A';
-const TYPE_SMALL_TUPLE: u8 = b')';
-const TYPE_SHORT_ASCII: u8 = b'z';
-const TYPE_SHORT_ASCII_INTERNED: u8 = b'Z';
-const FLAG_REF: u8 = 0x80;
 
-/// Code flag set on functions (fresh locals); class bodies and modules lack it.
-const CO_NEWLOCALS: u32 = 0x0002;
 
 /// `marshal.dumps(code)` for a 3.11 code object.
 pub fn dump_code(code: &CodeObject) -> Vec<u8> {

@@ -47,6 +47,7 @@
 //!   locals for the arguments) are left to the consumer: the model can represent those
 //!   code objects, and a disassembler should show them rather than refuse.
 
+use crate::marshal_format::*;
 use super::LoadError;
 use crate::object::{CodeObject, Constant, LocalSlot, PyStr, push_code_point};
 use crate::version::PythonVersion;
@@ -68,36 +69,6 @@ pub const NODE_ALLOWANCE: u64 = 1 << 18;
 pub const PAYLOAD_PER_INPUT_BYTE: u64 = 16;
 pub const PAYLOAD_ALLOWANCE: u64 = 16 << 20;
 
-const TYPE_NULL: u8 = b'0';
-const TYPE_NONE: u8 = b'N';
-const TYPE_FALSE: u8 = b'F';
-const TYPE_TRUE: u8 = b'T';
-const TYPE_STOPITER: u8 = b'S';
-const TYPE_ELLIPSIS: u8 = b'.';
-const TYPE_INT: u8 = b'i';
-const TYPE_INT64: u8 = b'I';
-const TYPE_FLOAT: u8 = b'f';
-const TYPE_BINARY_FLOAT: u8 = b'g';
-const TYPE_COMPLEX: u8 = b'x';
-const TYPE_BINARY_COMPLEX: u8 = b'y';
-const TYPE_LONG: u8 = b'l';
-const TYPE_STRING: u8 = b's';
-const TYPE_INTERNED: u8 = b't';
-const TYPE_REF: u8 = b'r';
-const TYPE_TUPLE: u8 = b'(';
-const TYPE_LIST: u8 = b'[';
-const TYPE_DICT: u8 = b'{';
-const TYPE_CODE: u8 = b'c';
-const TYPE_UNICODE: u8 = b'u';
-const TYPE_UNKNOWN: u8 = b'?';
-const TYPE_SET: u8 = b'<';
-const TYPE_FROZENSET: u8 = b'>';
-const TYPE_ASCII: u8 = b'a';
-const TYPE_ASCII_INTERNED: u8 = b'A';
-const TYPE_SMALL_TUPLE: u8 = b')';
-const TYPE_SHORT_ASCII: u8 = b'z';
-const TYPE_SHORT_ASCII_INTERNED: u8 = b'Z';
-const FLAG_REF: u8 = 0x80;
 
 /// How a version lays out a marshalled code object. One variant per distinct layout; the
 /// versions map onto them in [`CodeLayout::for_version`].

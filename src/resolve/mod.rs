@@ -32,7 +32,8 @@ pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ITERABLE_COROUTINE: u32 = 0x100;
 pub const CO_ASYNC_GENERATOR: u32 = 0x200;
 
-const FLAG_WORDS: &[(&str, u32)] = &[
+/// The words `.flags` accepts (and the disassembler writes).
+pub const FLAG_WORDS: &[(&str, u32)] = &[
     ("optimized", CO_OPTIMIZED),
     ("newlocals", CO_NEWLOCALS),
     ("varargs", CO_VARARGS),
