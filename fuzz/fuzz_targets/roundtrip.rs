@@ -64,8 +64,8 @@ fn program(b: &mut Bytes) -> String {
                 depth -= 1;
             }
             6 => {
-                let l = b.next();
-                body.push_str(&format!("    .loc {}:{}-{}\n", l as u32 * 3, l % 90, (l % 90) + (b.next() % 40) as u8 as u32));
+                let l = b.next() as u32;
+                body.push_str(&format!("    .loc {}:{}-{}\n", l * 3, l % 90, (l % 90) + (b.next() % 40) as u32));
             }
             7 if depth == 0 => {
                 // A forward jump to a label placed later at depth 0.
@@ -97,6 +97,11 @@ fn program(b: &mut Bytes) -> String {
         }
     }
     if in_try {
+        // Close the region at depth 0, where its handler path rejoins.
+        for _ in 0..depth {
+            body.push_str("    POP_TOP\n");
+        }
+        depth = 0;
         let l = pending.pop().unwrap();
         body.push_str(&format!("    NOP\n    .end_try\n    JUMP out\nh{l}:\n    POP_TOP\nout:\n"));
     }

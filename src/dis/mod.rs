@@ -238,7 +238,7 @@ fn decode<'a>(code: &'a CodeObject, version: &'static VersionTable) -> Result<Ve
             }
         }
         let target = match op.arg {
-            ArgKind::JumpForward => Some(end as u32 + arg),
+            ArgKind::JumpForward => Some((end as u32).saturating_add(arg)),
             ArgKind::JumpBackward => (end as u32).checked_sub(arg).or(Some(u32::MAX)),
             _ => None,
         };
@@ -400,7 +400,7 @@ fn render_code(
     let mut roles: BTreeMap<u32, Role> = BTreeMap::new();
     let mut mark = |off: u32, role: Role| -> Result<(), String> {
         if !starts.contains(&off) {
-            return Err(format!("{}: offset {} is not the start of an instruction", code.qualname, off * 2));
+            return Err(format!("{}: offset {} is not the start of an instruction", code.qualname, off as u64 * 2));
         }
         let r = roles.entry(off).or_insert(role);
         *r = (*r).min(role);
@@ -560,7 +560,7 @@ fn operand(
         },
         ArgKind::JumpForward | ArgKind::JumpBackward => {
             let t = d.target.unwrap_or(u32::MAX);
-            labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset * 2))?
+            labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset as u64 * 2))?
         }
         ArgKind::Compare => version.compare_ops.get(d.arg as usize).map(|s| s.to_string()).unwrap_or_else(raw),
         ArgKind::BinaryOp => version.binary_ops.get(d.arg as usize).map(|b| b.symbol.to_string()).unwrap_or_else(raw),
