@@ -23,16 +23,7 @@ use std::process::Command;
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
 fn python311() -> Option<PathBuf> {
-    match support::native_python("3.11") {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but no CPython 3.11 interpreter was found (set PYASM_PYTHON_3_11 to one)")
-        }
-        None => {
-            eprintln!("SKIPPED compile_equiv: no CPython 3.11 interpreter found (set PYASM_PYTHON_3_11 to one)");
-            None
-        }
-    }
+    support::python_for_test("3.11", "compile_equiv")
 }
 
 fn case_dir() -> PathBuf {

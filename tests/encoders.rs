@@ -22,16 +22,7 @@ use std::process::Command;
 // Plumbing
 
 fn python311() -> Option<PathBuf> {
-    match support::native_python("3.11") {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but no CPython 3.11 interpreter was found (set PYASM_PYTHON_3_11 to one)")
-        }
-        None => {
-            eprintln!("SKIPPED: no CPython 3.11 interpreter found (set PYASM_PYTHON_3_11 to one)");
-            None
-        }
-    }
+    support::python_for_test("3.11", "encoders")
 }
 
 /// Runs a script, insists on success, returns stdout.

@@ -29,16 +29,7 @@ fn example_files() -> Vec<PathBuf> {
 }
 
 fn python_3_11() -> Option<PathBuf> {
-    if let Some(python) = support::native_python("3.11") {
-        return Some(python);
-    }
-    let message = "no CPython 3.11 interpreter found (looked at PYASM_PYTHON_3_11, \
-                   ~/.pyenv/versions/3.11.*, python3.11 and python3 on PATH)";
-    if std::env::var_os("CI").is_some() {
-        panic!("examples: {message}; CI is set, so this is an error");
-    }
-    eprintln!("SKIPPED examples: {message}; set PYASM_PYTHON_3_11=/path/to/python3.11 to run them");
-    None
+    support::python_for_test("3.11", "examples")
 }
 
 fn run(command: &mut Command) -> Result<Output, String> {

@@ -98,16 +98,7 @@ fn hex(b: &[u8]) -> String {
 
 /// The native 3.11, or `None` after printing why the test is skipped (an error under CI).
 fn python_3_11(test: &str) -> Option<PathBuf> {
-    if let Some(python) = support::native_python("3.11") {
-        return Some(python);
-    }
-    let message = "no CPython 3.11 interpreter found (looked at PYASM_PYTHON_3_11, \
-                   ~/.pyenv/versions/3.11.*, python3.11 and python3 on PATH)";
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {message}; CI is set, so this is an error");
-    }
-    eprintln!("SKIPPED {test}: {message}; set PYASM_PYTHON_3_11=/path/to/python3.11 to run it");
-    None
+    support::python_for_test("3.11", test)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,13 +6,7 @@ mod support;
 
 #[test]
 fn stdlib_sample_round_trips_exactly() {
-    let Some(python) = support::native_python("3.11") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("no Python 3.11 interpreter found; CI must run the stdlib round trip");
-        }
-        eprintln!("SKIPPED: no Python 3.11 interpreter found");
-        return;
-    };
+    let Some(python) = support::python_for_test("3.11", "stdlib_roundtrip") else { return };
     let script = support::repo_root().join("tools/stdlib_roundtrip.py");
     let out = std::process::Command::new(&python)
         .arg(&script)

@@ -60,3 +60,17 @@ pub fn pyasm_bin() -> PathBuf {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The native interpreter a test needs. Without one the test is skipped with a notice, except
+/// under CI (`CI` set), where a missing interpreter must fail rather than pass silently.
+pub fn python_for_test(version: &str, test: &str) -> Option<PathBuf> {
+    if let Some(p) = native_python(version) {
+        return Some(p);
+    }
+    let var = format!("PYASM_PYTHON_{}", version.replace('.', "_"));
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: CI is set but no CPython {version} interpreter was found (set {var} to one)");
+    }
+    eprintln!("SKIPPED {test}: no CPython {version} interpreter found (set {var} to one)");
+    None
+}
