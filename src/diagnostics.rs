@@ -126,6 +126,51 @@ impl SourceFiles {
         self.files.get(file as usize).map(|f| f.name().as_str()).unwrap_or("")
     }
 
+    /// 1-based (line, column) of a byte offset; columns count characters.
+    pub fn line_col(&self, file: u32, offset: u32) -> (usize, usize) {
+        let text = self.text(file);
+        let offset = (offset as usize).min(text.len());
+        let before = &text[..text.floor_char_boundary(offset)];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    /// One diagnostic as a single-line JSON object, for tools (`--message-format json`):
+    /// severity, code, message, file, labels with byte and line/column spans, notes.
+    pub fn to_json(&self, d: &Diagnostic) -> String {
+        let file = d.labels.iter().find(|l| l.primary).or(d.labels.first()).map(|l| self.name(l.span.file)).unwrap_or("");
+        let labels: Vec<String> = d
+            .labels
+            .iter()
+            .map(|l| {
+                let (line, column) = self.line_col(l.span.file, l.span.start);
+                let (end_line, end_column) = self.line_col(l.span.file, l.span.end);
+                format!(
+                    "{{\"primary\":{},\"message\":{},\"file\":{},\"byte_start\":{},\"byte_end\":{},\"line\":{line},\"column\":{column},\"end_line\":{end_line},\"end_column\":{end_column}}}",
+                    l.primary,
+                    json_string(&l.message),
+                    json_string(self.name(l.span.file)),
+                    l.span.start,
+                    l.span.end
+                )
+            })
+            .collect();
+        let notes: Vec<String> = d.notes.iter().map(|n| json_string(n)).collect();
+        format!(
+            "{{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\"labels\":[{}],\"notes\":[{}]}}",
+            json_string(match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            }),
+            json_string(d.code),
+            json_string(&d.message),
+            json_string(file),
+            labels.join(","),
+            notes.join(",")
+        )
+    }
+
     /// Renders diagnostics as text, with colour when `color` is set.
     pub fn render(&self, diags: &[Diagnostic], color: bool) -> String {
         let config = term::Config::default();
@@ -176,4 +221,42 @@ pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec
     scored.sort();
     scored.dedup();
     scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// A JSON string literal.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_positions_and_escapes() {
+        let mut files = SourceFiles::new();
+        let f = files.add("a.pyasm", "x\n  BAD \"q\"\n");
+        let d = Diagnostic::error(codes::UNKNOWN_OPCODE, "unknown \"BAD\"")
+            .with_primary(Span::new(f, 4, 7), "here")
+            .with_help("tab\there");
+        let j = files.to_json(&d);
+        assert_eq!(
+            j,
+            r#"{"severity":"error","code":"E0101","message":"unknown \"BAD\"","file":"a.pyasm","labels":[{"primary":true,"message":"here","file":"a.pyasm","byte_start":4,"byte_end":7,"line":2,"column":3,"end_line":2,"end_column":6}],"notes":["help: tab\there"]}"#
+        );
+    }
 }

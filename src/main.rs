@@ -59,7 +59,7 @@ struct DisArgs {
 
 #[derive(Args)]
 struct CommonArgs {
-    /// The .pyasm file.
+    /// The .pyasm file (`-` reads standard input).
     file: PathBuf,
     /// Target Python version (overrides the file's `.python`), e.g. 3.11.
     #[arg(long, value_name = "X.Y")]
@@ -73,6 +73,15 @@ struct CommonArgs {
     /// Do not print warnings (errors are always printed).
     #[arg(short, long)]
     quiet: bool,
+    /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
 }
 
 #[derive(Args)]
@@ -156,9 +165,16 @@ fn fail_io(msg: String) -> ExitCode {
 
 /// Reads, assembles and prints diagnostics. `Err` carries the exit code to use.
 fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode> {
-    let source = std::fs::read(&c.file).map_err(|e| fail_io(format!("cannot read {}: {e}", c.file.display())))?;
+    let stdin = c.file.as_os_str() == "-";
+    let source = if stdin {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| fail_io(format!("cannot read standard input: {e}")))?;
+        buf
+    } else {
+        std::fs::read(&c.file).map_err(|e| fail_io(format!("cannot read {}: {e}", c.file.display())))?
+    };
     let mut files = SourceFiles::new();
-    let name = c.file.display().to_string();
+    let name = if stdin { "<stdin>".to_string() } else { c.file.display().to_string() };
     let text = match String::from_utf8(source.clone()) {
         Ok(t) => t,
         Err(e) => {
@@ -169,7 +185,7 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
             let d = pyasm::diagnostics::Diagnostic::error(pyasm::diagnostics::codes::LEX, "this file is not UTF-8 text")
                 .with_primary(pyasm::syntax::ast::Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
                 .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
-            print_diags(&files, &[d], use_color(c.color));
+            print_diags(&files, &[d], c);
             return Err(ExitCode::from(1));
         }
     };
@@ -177,11 +193,10 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
     let declares_version = text.lines().any(|l| l.trim_start().starts_with(".python"));
     let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
     let opts = pyasm::Options { version: c.python, default_version, filename: None };
-    let color = use_color(c.color);
     match pyasm::assemble(&files, file, &opts) {
         Ok(out) => {
             if !c.quiet {
-                print_diags(&files, &out.warnings, color);
+                print_diags(&files, &out.warnings, c);
             }
             if c.verbose {
                 eprintln!("pyasm: assembled for Python {}", out.version.version);
@@ -189,18 +204,25 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
             Ok((out, source))
         }
         Err(diags) => {
-            print_diags(&files, &diags, color);
+            print_diags(&files, &diags, c);
             let n = diags.iter().filter(|d| d.is_error()).count();
-            eprintln!("error: {} not assembled: {n} error{}", c.file.display(), if n == 1 { "" } else { "s" });
+            if matches!(c.message_format, MessageFormat::Human) {
+                eprintln!("error: {} not assembled: {n} error{}", c.file.display(), if n == 1 { "" } else { "s" });
+            }
             Err(ExitCode::from(1))
         }
     }
 }
 
-fn print_diags(files: &SourceFiles, diags: &[Diagnostic], color: bool) {
-    if !diags.is_empty() {
-        let _ = std::io::stderr().write_all(files.render(diags, color).as_bytes());
+fn print_diags(files: &SourceFiles, diags: &[Diagnostic], c: &CommonArgs) {
+    if diags.is_empty() {
+        return;
     }
+    let text = match c.message_format {
+        MessageFormat::Human => files.render(diags, use_color(c.color)),
+        MessageFormat::Json => diags.iter().map(|d| files.to_json(d) + "\n").collect(),
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// The version of the `python3` on PATH when pyasm supports it, else the newest supported.
@@ -256,7 +278,14 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
     let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
     let common = &a.common;
     batch(&files, &dir, "pyc", a.jobs, |file, target| {
-        let c = CommonArgs { file: file.to_path_buf(), python: common.python, color: common.color, verbose: common.verbose, quiet: common.quiet };
+        let c = CommonArgs {
+            file: file.to_path_buf(),
+            python: common.python,
+            color: common.color,
+            verbose: common.verbose,
+            quiet: common.quiet,
+            message_format: common.message_format,
+        };
         assemble_one(&c, Some(target), a.hash)
     })
 }
@@ -267,7 +296,11 @@ fn assemble_one(c: &CommonArgs, output: Option<PathBuf>, hash: Option<HashMode>)
         Err(code) => return code,
     };
     let bytes = out.to_pyc(&header_for(&source, &c.file, out.version.magic, hash));
-    let target = output.unwrap_or_else(|| c.file.with_extension("pyc"));
+    let target = match output {
+        Some(t) => t,
+        None if c.file.as_os_str() == "-" => PathBuf::from("-"),
+        None => c.file.with_extension("pyc"),
+    };
     write_output(&target, &bytes)
 }
 

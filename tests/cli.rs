@@ -1,0 +1,71 @@
+//! The command line's contracts: exit statuses, stdin input, JSON diagnostics, and output
+//! files that a failed run leaves untouched.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn pyasm(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(support::pyasm_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const BAD: &str = ".python 3.11\n.code <module>\n    RESUME 0\n    LOAD_FAST x\n    RETRUN_VALUE\n.end\n";
+
+#[test]
+fn json_diagnostics_one_object_per_line() {
+    let out = pyasm(&["check", "-", "--message-format", "json"], BAD);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines[0].starts_with(r#"{"severity":"error","code":"E0107","#), "{}", lines[0]);
+    assert!(lines[0].contains(r#""file":"<stdin>","byte_start":55,"byte_end":56,"line":4,"column":15"#), "{}", lines[0]);
+    assert!(lines[1].contains(r#""code":"E0101""#) && lines[1].contains("did you mean `RETURN_VALUE`?"), "{}", lines[1]);
+}
+
+#[test]
+fn stdin_to_stdout_is_a_pyc() {
+    let hello = std::fs::read_to_string(support::repo_root().join("examples/hello.pyasm")).unwrap();
+    let out = pyasm(&["-", "-o", "-"], &hello);
+    assert_eq!(out.status.code(), Some(0));
+    // 3.11's magic number, then a timestamp-based header, then a marshalled code object.
+    assert_eq!(&out.stdout[..4], &[0xa7, 0x0d, 0x0d, 0x0a]);
+    assert_eq!(&out.stdout[4..8], &[0, 0, 0, 0]);
+    assert_eq!(out.stdout[16] & 0x7f, b'c');
+}
+
+#[test]
+fn a_failed_run_leaves_the_existing_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("bad.pyasm");
+    let target = dir.path().join("bad.pyc");
+    std::fs::write(&src, BAD).unwrap();
+    std::fs::write(&target, b"precious").unwrap();
+    let out = pyasm(&[src.to_str().unwrap(), "-o", target.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+    // No temporary files are left behind either.
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(pyasm(&["check", "/nonexistent/x.pyasm"], "").status.code(), Some(2));
+    assert_eq!(pyasm(&["--no-such-flag"], "").status.code(), Some(2));
+}
+
+#[test]
+fn version_lists_the_targets() {
+    let out = pyasm(&["--version"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.11"));
+}
