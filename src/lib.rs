@@ -16,6 +16,7 @@
 pub mod diagnostics;
 pub mod dis;
 pub mod emit;
+pub mod listing;
 pub mod load;
 pub mod marshal_format;
 pub mod object;
@@ -42,6 +43,8 @@ pub struct Options {
     pub default_version: Option<PythonVersion>,
     /// co_filename when the file has no `.filename`; defaults to the source file's name.
     pub filename: Option<String>,
+    /// Also produce the listing (see `listing`).
+    pub listing: bool,
 }
 
 /// A successfully assembled program.
@@ -51,6 +54,8 @@ pub struct Assembled {
     pub module: CodeObject,
     /// Warnings (errors make `assemble` fail instead).
     pub warnings: Vec<Diagnostic>,
+    /// The listing, when `Options::listing` asked for it.
+    pub listing: Option<String>,
 }
 
 impl Assembled {
@@ -73,6 +78,7 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
     diags.append(&mut more);
     let Some(program) = program else { return Err(finish(diags)) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
+    let mut listing = String::new();
     for code in &program.codes {
         let (analysis, mut vd) = verify::analyze(code);
         let failed = vd.iter().any(|d| d.is_error());
@@ -82,7 +88,13 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
             continue;
         }
         match emit::layout::layout(code, &analysis, version) {
-            Ok(l) => built.push(Some(code_object(code, &analysis, l))),
+            Ok(l) => {
+                if opts.listing {
+                    listing.push_str(&listing::code_listing(code, &analysis, &l, code.final_flags(), &program.codes));
+                    listing.push('\n');
+                }
+                built.push(Some(code_object(code, &analysis, l)))
+            }
             Err(mut e) => {
                 diags.append(&mut e);
                 built.push(None);
@@ -93,7 +105,7 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
         return Err(finish(diags));
     }
     let module = link(&program, &program.codes[program.module], program.module, &mut built, 0);
-    Ok(Assembled { version, module, warnings: finish(diags) })
+    Ok(Assembled { version, module, warnings: finish(diags), listing: opts.listing.then_some(listing) })
 }
 
 /// Orders diagnostics by position in the source (stages report in their own order) and, when
@@ -158,7 +170,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         posonlyargcount: code.posonlyargcount,
         kwonlyargcount: code.kwonlyargcount,
         stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
-        flags: (code.flags_override.unwrap_or(code.flags) | code.flags_add) & !code.flags_remove,
+        flags: code.final_flags(),
         code: l.code,
         consts: Vec::new(), // filled by `link`
         names: code.names.clone(),

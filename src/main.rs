@@ -73,6 +73,9 @@ struct CommonArgs {
     /// Do not print warnings (errors are always printed).
     #[arg(short, long)]
     quiet: bool,
+    /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
+    #[arg(long)]
+    listing: bool,
     /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
@@ -192,7 +195,7 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
     let file = files.add(name, text.clone());
     let declares_version = text.lines().any(|l| l.trim_start().starts_with(".python"));
     let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
-    let opts = pyasm::Options { version: c.python, default_version, filename: None };
+    let opts = pyasm::Options { version: c.python, default_version, filename: None, listing: c.listing };
     match pyasm::assemble(&files, file, &opts) {
         Ok(out) => {
             if !c.quiet {
@@ -201,6 +204,7 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
             if c.verbose {
                 eprintln!("pyasm: assembled for Python {}", out.version.version);
             }
+
             Ok((out, source))
         }
         Err(diags) => {
@@ -285,6 +289,7 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
             verbose: common.verbose,
             quiet: common.quiet,
             message_format: common.message_format,
+            listing: common.listing,
         };
         assemble_one(&c, Some(target), a.hash)
     })
@@ -301,6 +306,14 @@ fn assemble_one(c: &CommonArgs, output: Option<PathBuf>, hash: Option<HashMode>)
         None if c.file.as_os_str() == "-" => PathBuf::from("-"),
         None => c.file.with_extension("pyc"),
     };
+    if let Some(listing) = &out.listing {
+        // To stdout, unless the .pyc goes there.
+        if target.as_os_str() == "-" {
+            eprint!("{listing}");
+        } else {
+            print!("{listing}");
+        }
+    }
     write_output(&target, &bytes)
 }
 
@@ -408,7 +421,12 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn cmd_check(c: CommonArgs) -> ExitCode {
     match assemble_file(&c) {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok((out, _)) => {
+            if let Some(listing) = &out.listing {
+                print!("{listing}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(code) => code,
     }
 }

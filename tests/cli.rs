@@ -69,3 +69,16 @@ fn version_lists_the_targets() {
     let out = pyasm(&["--version"], "");
     assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.11"));
 }
+
+#[test]
+fn listing_shows_bytes_operands_positions_and_depths() {
+    let src = ".python 3.11\n.code <module>\n    .loc 1:0-5\n    RESUME 0\n    LOAD_CONST 300\n    RESUME $300\n    RETURN_VALUE\n.end\n";
+    let out = pyasm(&["check", "-", "--listing"], src);
+    let listing = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = listing.lines().map(|l| l.trim_end()).collect();
+    assert_eq!(lines[0], r#"code <module> (name "<module>", qualname "<module>", firstlineno 1, stacksize 1, flags 0x0)"#);
+    assert!(lines[2].starts_with("       0  97 00") && lines[2].ends_with("1:0-5          0 -> 0"), "{}", lines[2]);
+    assert!(lines[3].contains("64 00") && lines[3].contains("consts[0] = 300") && lines[3].ends_with("0 -> 1"), "{}", lines[3]);
+    // An argument over 255 shows its EXTENDED_ARG prefix in the bytes.
+    assert!(lines[4].starts_with("       4  90 01 97 2c") && lines[4].contains("RESUME 300 (+EXT×1)"), "{}", lines[4]);
+}

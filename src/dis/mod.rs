@@ -579,7 +579,7 @@ fn trial(
 ) -> Result<Vec<(String, bool)>, String> {
     let mut files = SourceFiles::new();
     let file = files.add("<dis>", text);
-    let opts = crate::Options { version: Some(version.version), default_version: None, filename: None };
+    let opts = crate::Options { version: Some(version.version), ..Default::default() };
     let assembled = match crate::assemble(&files, file, &opts) {
         Ok(a) => a,
         Err(diags) => {

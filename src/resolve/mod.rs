@@ -136,6 +136,13 @@ pub struct ResolvedCode {
     pub exceptiontable_override: Option<Vec<u8>>,
 }
 
+impl ResolvedCode {
+    /// co_flags: inferred (or `.flags`), then `.add_flags` / `.remove_flags`.
+    pub fn final_flags(&self) -> u32 {
+        (self.flags_override.unwrap_or(self.flags) | self.flags_add) & !self.flags_remove
+    }
+}
+
 pub struct Program {
     pub version: &'static VersionTable,
     pub codes: Vec<ResolvedCode>,

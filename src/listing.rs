@@ -1,0 +1,73 @@
+//! The listing: every instruction as the assembler laid it out — offset, encoded bytes
+//! (EXTENDED_ARG prefixes and CACHE units included), the resolved operand (table index and
+//! value), the source position and the stack depth before and after. It shows a student what
+//! the assembler decided.
+
+use crate::dis::text;
+use crate::emit::layout::{Layout, prefixes};
+use crate::opcodes::ArgKind;
+use crate::resolve::{Arg, ResolvedCode, constants::PoolConst};
+use crate::verify::Analysis;
+use std::fmt::Write;
+
+pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, flags: u32, codes: &[ResolvedCode]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "code {} (name {}, qualname {}, firstlineno {}, stacksize {}, flags 0x{:x})",
+        text::name(&code.id.node.0),
+        text::string(&code.name),
+        text::string(code.qualname.as_ref().unwrap_or(&code.name)),
+        code.firstlineno,
+        analysis.stacksize,
+        flags
+    );
+    let _ = writeln!(out, "  {:>6}  {:<23} {:<26} {:<34} {:<14} stack", "offset", "bytes", "instruction", "operand", "position");
+    for (i, ins) in code.instrs.iter().enumerate() {
+        let start = layout.offsets[i] as usize;
+        let end = layout.offsets[i + 1] as usize;
+        // The instruction's own units (prefixes included), then its CACHE units counted.
+        let caches = ins.op.caches as usize;
+        let own: Vec<String> = layout.code[start * 2..(end - caches) * 2].iter().map(|b| format!("{b:02x}")).collect();
+        let mut bytes = own.join(" ");
+        if caches > 0 {
+            bytes.push_str(&format!(" +{caches} cache"));
+        }
+        let arg = layout.args[i];
+        let name = if prefixes(arg) > 0 { format!("{} {arg} (+EXT×{})", ins.op.name, prefixes(arg)) } else if ins.op.has_arg() { format!("{} {arg}", ins.op.name) } else { ins.op.name.to_string() };
+        let index = (arg >> ins.op.shift) as usize;
+        let operand = match (ins.op.arg, ins.arg) {
+            (ArgKind::Const, _) => match code.consts.get(index) {
+                Some(PoolConst::Value(c)) => format!("consts[{index}] = {}", text::constant(c, &mut |_| String::new())),
+                Some(PoolConst::Code(k)) => format!("consts[{index}] = @{}", text::name(&codes[*k].id.node.0)),
+                None => String::new(),
+            },
+            (ArgKind::Name, _) => code.names.get(index).map(|n| format!("names[{index}] = {}", text::name(n))).unwrap_or_default(),
+            (ArgKind::Local | ArgKind::Free, _) => {
+                code.localsplus.get(index).map(|s| format!("fast[{index}] = {}", text::name(&s.name))).unwrap_or_default()
+            }
+            (ArgKind::JumpForward | ArgKind::JumpBackward, Arg::Target(t)) => format!("to offset {}", layout.offsets[t] * 2),
+            (ArgKind::Compare, _) => code.version.compare_ops.get(arg as usize).map(|s| s.to_string()).unwrap_or_default(),
+            (ArgKind::BinaryOp, _) => code.version.binary_ops.get(arg as usize).map(|b| b.symbol.to_string()).unwrap_or_default(),
+            _ => String::new(),
+        };
+        let flag_words: Vec<&str> = ins.op.flags.iter().filter(|f| f.bits != 0 && arg & f.bits == f.bits).map(|f| f.word).collect();
+        let operand = if flag_words.is_empty() || ins.op.arg == ArgKind::Number { operand } else { format!("{operand} +{}", flag_words.join("+")) };
+        let l = ins.loc;
+        let position = if l.line < 0 {
+            "-".to_string()
+        } else if l.col < 0 {
+            format!("{}", l.line)
+        } else if l.end_line == l.line {
+            format!("{}:{}-{}", l.line, l.col, l.end_col)
+        } else {
+            format!("{}:{}-{}:{}", l.line, l.col, l.end_line, l.end_col)
+        };
+        let stack = match analysis.depth_before.get(i).copied().flatten() {
+            Some(d) => format!("{d} -> {}", d as i64 + ins.op.stack.eval(arg)),
+            None => "unreachable".to_string(),
+        };
+        let _ = writeln!(out, "  {:>6}  {:<23} {:<26} {:<34} {:<14} {}", start * 2, bytes, name, operand, position, stack);
+    }
+    out
+}
