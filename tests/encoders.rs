@@ -14,7 +14,7 @@ use pyasm::emit::exceptions::{decode_exception_table, encode_exception_table};
 use pyasm::emit::linetable::{Location, decode_locations, encode_locations};
 use pyasm::emit::marshal::{dump_code, dump_constant};
 use pyasm::emit::pyc::{PycHeader, read_pyc_header, source_hash, write_pyc};
-use pyasm::object::{CodeObject, Constant, LocalSlot, PyStr};
+use pyasm::object::{CodeObject, Constant, PyStr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -231,149 +231,11 @@ fn tables_round_trip_cpython_stdlib_sample() {
 }
 
 // ---------------------------------------------------------------------------------------
-// A small marshal reader (test-only) to turn CPython's own dumps into our CodeObject.
-
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-    refs: Vec<Option<Constant>>,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> &[u8] {
-        let s = &self.b[self.pos..self.pos + n];
-        self.pos += n;
-        s
-    }
-    fn u8(&mut self) -> u8 {
-        self.take(1)[0]
-    }
-    fn i32(&mut self) -> i32 {
-        i32::from_le_bytes(self.take(4).try_into().unwrap())
-    }
-    fn f64(&mut self) -> f64 {
-        f64::from_le_bytes(self.take(8).try_into().unwrap())
-    }
-    fn str_of(&mut self, n: usize) -> Constant {
-        Constant::Str(PyStr::from_wtf8(self.take(n).to_vec()))
-    }
-    fn items(&mut self, n: usize) -> Vec<Constant> {
-        (0..n).map(|_| self.obj()).collect()
-    }
-    fn obj(&mut self) -> Constant {
-        let t = self.u8();
-        let slot = if t & 0x80 != 0 {
-            self.refs.push(None);
-            Some(self.refs.len() - 1)
-        } else {
-            None
-        };
-        let v = match t & 0x7F {
-            b'N' => Constant::None,
-            b'T' => Constant::True,
-            b'F' => Constant::False,
-            b'.' => Constant::Ellipsis,
-            b'S' => Constant::StopIteration,
-            b'r' => {
-                let i = self.i32() as usize;
-                return self.refs[i].clone().expect("reference to an unfinished object");
-            }
-            b'i' => Constant::Int(BigInt::from(self.i32())),
-            b'l' => {
-                let n = self.i32();
-                let mut v = BigInt::from(0);
-                for k in 0..n.unsigned_abs() {
-                    let d = u16::from_le_bytes(self.take(2).try_into().unwrap());
-                    v += BigInt::from(d) << (15 * k as usize);
-                }
-                Constant::Int(if n < 0 { -v } else { v })
-            }
-            b'g' => Constant::Float(self.f64()),
-            b'y' => Constant::Complex { re: self.f64(), im: self.f64() },
-            b's' => {
-                let n = self.i32() as usize;
-                Constant::Bytes(self.take(n).to_vec())
-            }
-            b'z' | b'Z' => {
-                let n = self.u8() as usize;
-                self.str_of(n)
-            }
-            b'a' | b'A' | b'u' | b't' => {
-                let n = self.i32() as usize;
-                self.str_of(n)
-            }
-            b')' => {
-                let n = self.u8() as usize;
-                Constant::Tuple(self.items(n))
-            }
-            b'(' => {
-                let n = self.i32() as usize;
-                Constant::Tuple(self.items(n))
-            }
-            b'>' => {
-                let n = self.i32() as usize;
-                Constant::FrozenSet(self.items(n))
-            }
-            b'c' => Constant::Code(Box::new(self.code())),
-            other => panic!("unexpected marshal type {:?} at {}", other as char, self.pos - 1),
-        };
-        if let Some(s) = slot {
-            self.refs[s] = Some(v.clone());
-        }
-        v
-    }
-    fn code(&mut self) -> CodeObject {
-        let counts: Vec<u32> = (0..5).map(|_| self.i32() as u32).collect();
-        let bytes = |c: Constant| match c {
-            Constant::Bytes(b) => b,
-            other => panic!("expected bytes, got {other:?}"),
-        };
-        let tuple = |c: Constant| match c {
-            Constant::Tuple(t) => t,
-            other => panic!("expected tuple, got {other:?}"),
-        };
-        let string = |c: Constant| match c {
-            Constant::Str(s) => s,
-            other => panic!("expected str, got {other:?}"),
-        };
-        let code = bytes(self.obj());
-        let consts = tuple(self.obj());
-        let names = tuple(self.obj()).into_iter().map(string).collect();
-        let lp_names: Vec<PyStr> = tuple(self.obj()).into_iter().map(string).collect();
-        let kinds = bytes(self.obj());
-        assert_eq!(lp_names.len(), kinds.len());
-        let localsplus = lp_names.into_iter().zip(kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
-        let filename = string(self.obj());
-        let name = string(self.obj());
-        let qualname = string(self.obj());
-        let firstlineno = self.i32();
-        let linetable = bytes(self.obj());
-        let exceptiontable = bytes(self.obj());
-        CodeObject {
-            argcount: counts[0],
-            posonlyargcount: counts[1],
-            kwonlyargcount: counts[2],
-            stacksize: counts[3],
-            flags: counts[4],
-            code,
-            consts,
-            names,
-            localsplus,
-            filename,
-            name,
-            qualname,
-            firstlineno,
-            linetable,
-            exceptiontable,
-        }
-    }
-}
+// CPython's own dumps turned into our CodeObject (the reader has its own tests against
+// CPython in tests/marshal_reader.rs).
 
 fn read_marshalled_code(b: &[u8]) -> CodeObject {
-    let mut r = Reader { b, pos: 0, refs: Vec::new() };
-    let Constant::Code(code) = r.obj() else { panic!("not a code object") };
-    assert_eq!(r.pos, b.len(), "trailing bytes after the code object");
-    *code
+    pyasm::load::load_code(b).expect("CPython's marshal output loads")
 }
 
 // ---------------------------------------------------------------------------------------
