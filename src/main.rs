@@ -49,7 +49,14 @@ struct DisArgs {
     /// Output file (default: stdout); `-` for stdout.
     #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
-    /// Write NAME.pyasm for each input into this folder (several inputs are processed in parallel).
+    #[command(flatten)]
+    batch: BatchArgs,
+}
+
+/// Many inputs in one run, as a build system calls it.
+#[derive(Args)]
+struct BatchArgs {
+    /// Write one output per input into this folder (NAME.pyc or NAME.pyasm), in parallel.
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
     /// How many files to process at once with --out-dir (default: one per core).
@@ -97,12 +104,8 @@ struct AssembleArgs {
     /// Output file; `-` for stdout. Default: the input with the extension .pyc.
     #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
-    /// Write NAME.pyc for each input into this folder (several inputs are processed in parallel).
-    #[arg(long, value_name = "DIR")]
-    out_dir: Option<PathBuf>,
-    /// How many files to process at once with --out-dir (default: one per core).
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    #[command(flatten)]
+    batch: BatchArgs,
     /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
     #[arg(long, value_enum)]
     hash: Option<HashMode>,
@@ -273,15 +276,15 @@ fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) ->
 }
 
 fn cmd_assemble(a: AssembleArgs) -> ExitCode {
-    if a.more.is_empty() && a.out_dir.is_none() {
+    if a.more.is_empty() && a.batch.out_dir.is_none() {
         return assemble_one(&a.common, a.output.clone(), a.hash);
     }
-    let Some(dir) = a.out_dir.clone() else {
+    let Some(dir) = a.batch.out_dir.clone() else {
         return fail_io("several input files need --out-dir DIR (each is assembled to DIR/NAME.pyc)".into());
     };
     let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
     let common = &a.common;
-    batch(&files, &dir, "pyc", a.jobs, |file, target| {
+    batch(&files, &dir, "pyc", a.batch.jobs, |file, target| {
         let c = CommonArgs {
             file: file.to_path_buf(),
             python: common.python,
@@ -368,8 +371,8 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: imp
 }
 
 fn cmd_dis(d: DisArgs) -> ExitCode {
-    match &d.out_dir {
-        Some(dir) => batch(&d.files, dir, "pyasm", d.jobs, |file, target| dis_one(file, &target)),
+    match &d.batch.out_dir {
+        Some(dir) => batch(&d.files, dir, "pyasm", d.batch.jobs, |file, target| dis_one(file, &target)),
         None if d.files.len() > 1 => fail_io("several input files need --out-dir DIR".into()),
         None => dis_one(&d.files[0], d.output.as_deref().unwrap_or(Path::new("-"))),
     }

@@ -82,3 +82,31 @@ fn listing_shows_bytes_operands_positions_and_depths() {
     // An argument over 255 shows its EXTENDED_ARG prefix in the bytes.
     assert!(lines[4].starts_with("       4  90 01 97 2c") && lines[4].contains("RESUME 300 (+EXT×1)"), "{}", lines[4]);
 }
+
+#[test]
+fn batch_mode_writes_one_output_per_input_and_reports_each_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pyasm");
+    std::fs::write(&bad, BAD).unwrap();
+    let examples = support::repo_root().join("examples");
+    let hello = examples.join("hello.pyasm");
+    let closure = examples.join("closure.pyasm");
+    let out_dir = dir.path().join("out");
+    let args = [hello.to_str().unwrap(), bad.to_str().unwrap(), closure.to_str().unwrap(), "--out-dir", out_dir.to_str().unwrap()];
+    let out = pyasm(&args, "");
+    // The bad file fails (exit 1) without stopping the other two.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pyasm not assembled"));
+    assert!(!out_dir.join("bad.pyc").exists());
+    if let Some(python) = support::python_for_test("3.11", "batch mode") {
+        let run = Command::new(&python).arg(out_dir.join("hello.pyc")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&run.stdout), "hello, world\n");
+    }
+    // And back, in one run.
+    let asm_dir = dir.path().join("asm");
+    let (h, c) = (out_dir.join("hello.pyc"), out_dir.join("closure.pyc"));
+    let out = pyasm(&["dis", h.to_str().unwrap(), c.to_str().unwrap(), "--out-dir", asm_dir.to_str().unwrap(), "--jobs", "2"], "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(asm_dir.join("closure.pyasm")).unwrap();
+    assert!(text.contains(".code make_counter(start)"), "{text}");
+}
