@@ -46,6 +46,13 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             seed_handler(r, d, &mut work, &mut max);
         }
     }
+    // The regions that start at each instruction, looked up once per instruction reached.
+    let mut starting_here: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    for (r, region) in code.regions.iter().enumerate() {
+        if let Some(first) = region.first {
+            starting_here.entry(first).or_default().push(r);
+        }
+    }
     for e in &code.entries {
         let hd = e.depth as i64 + 1 + i64::from(e.lasti);
         max = max.max(hd);
@@ -72,8 +79,8 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         }
         depth[i] = Some(d as u32);
         // Entering a region fixes its handler's depth, unless `depth(N)` gave it.
-        for (r, region) in code.regions.iter().enumerate() {
-            if region.first == Some(i) && region_depth[r].is_none() {
+        for &r in starting_here.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
+            if region_depth[r].is_none() {
                 region_depth[r] = Some(d as u32);
                 seed_handler(r, d as u32, &mut work, &mut max);
             }
