@@ -47,12 +47,17 @@ pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, f
                 code.localsplus.get(index).map(|s| format!("fast[{index}] = {}", text::name(&s.name))).unwrap_or_default()
             }
             (ArgKind::JumpForward | ArgKind::JumpBackward, Arg::Target(t)) => format!("to offset {}", layout.offsets[t] * 2),
-            (ArgKind::Compare, _) => code.version.compare_ops.get(arg as usize).map(|s| s.to_string()).unwrap_or_default(),
+            (ArgKind::Compare, _) => code.version.compare_ops.get(index).map(|c| c.symbol.to_string()).unwrap_or_default(),
+            (ArgKind::LocalPair, _) => {
+                let slot = |i: usize| code.localsplus.get(i).map(|s| text::name(&s.name)).unwrap_or_default();
+                format!("fast[{}], fast[{}] = {}, {}", arg >> 4, arg & 15, slot((arg >> 4) as usize), slot((arg & 15) as usize))
+            }
+            (ArgKind::Enum, _) => ins.op.flags.iter().find(|f| f.bits == arg).map(|f| f.word.to_string()).unwrap_or_default(),
             (ArgKind::BinaryOp, _) => code.version.binary_ops.get(arg as usize).map(|b| b.symbol.to_string()).unwrap_or_default(),
             _ => String::new(),
         };
         let flag_words: Vec<&str> = ins.op.flags.iter().filter(|f| f.bits != 0 && arg & f.bits == f.bits).map(|f| f.word).collect();
-        let operand = if flag_words.is_empty() || ins.op.arg == ArgKind::Number { operand } else { format!("{operand} +{}", flag_words.join("+")) };
+        let operand = if flag_words.is_empty() || matches!(ins.op.arg, ArgKind::Number | ArgKind::Enum) { operand } else { format!("{operand} +{}", flag_words.join("+")) };
         let l = ins.loc;
         let position = if l.line < 0 {
             "-".to_string()

@@ -31,4 +31,6 @@ pub const TYPE_ASCII_INTERNED: u8 = b'A';
 pub const TYPE_SMALL_TUPLE: u8 = b')';
 pub const TYPE_SHORT_ASCII: u8 = b'z';
 pub const TYPE_SHORT_ASCII_INTERNED: u8 = b'Z';
+/// Marshal version 5 (3.14+): start, stop, step follow.
+pub const TYPE_SLICE: u8 = b':';
 pub const FLAG_REF: u8 = 0x80;

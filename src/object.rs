@@ -135,6 +135,8 @@ pub enum Constant {
     Tuple(Vec<Constant>),
     /// Elements in the order they are written (marshal keeps whatever order it is given).
     FrozenSet(Vec<Constant>),
+    /// `slice(start, stop, step)`: always three items (3.14+, marshal version 5).
+    Slice(Vec<Constant>),
     Code(Box<CodeObject>),
 }
 
@@ -155,6 +157,7 @@ impl PartialEq for Constant {
             (Bytes(a), Bytes(b)) => a == b,
             (Tuple(a), Tuple(b)) => a == b,
             (FrozenSet(a), FrozenSet(b)) => a == b,
+            (Slice(a), Slice(b)) => a == b,
             (Code(a), Code(b)) => a == b,
             _ => false,
         }
@@ -205,7 +208,7 @@ impl std::hash::Hash for Constant {
             }
             Str(s) => s.hash(state),
             Bytes(b) => b.hash(state),
-            Tuple(items) | FrozenSet(items) => items.hash(state),
+            Tuple(items) | FrozenSet(items) | Slice(items) => items.hash(state),
             Code(c) => c.name.hash(state),
         }
     }

@@ -154,6 +154,10 @@ fn render<'a>(c: &'a Constant, codes: &mut Vec<&'a CodeObject>) -> String {
             parts.sort();
             format!("{{{}}}", parts.join(","))
         }
+        Constant::Slice(items) => {
+            let parts: Vec<String> = items.iter().map(|x| render(x, codes)).collect();
+            format!("slice({})", parts.join(","))
+        }
         Constant::Code(co) => {
             codes.push(co);
             format!("code#{}", codes.len() - 1)
@@ -1328,10 +1332,10 @@ fn pyc_headers() {
         f(&mut b);
         load_pyc(&b)
     };
-    let e = with(&|b| b[0..2].copy_from_slice(&3531u16.to_le_bytes())).unwrap_err();
+    let e = with(&|b| b[0..2].copy_from_slice(&3800u16.to_le_bytes())).unwrap_err();
     assert_eq!(e.offset, 0);
-    assert!(e.message.contains("unknown pyc magic number 3531"), "{e}");
-    assert!(e.message.contains("newer Python") && e.message.contains("3495 (Python 3.11)"), "{e}");
+    assert!(e.message.contains("unknown pyc magic number 3800"), "{e}");
+    assert!(e.message.contains("newer Python") && e.message.contains("(Python 3.15)"), "{e}");
     let e = with(&|b| b[0..2].copy_from_slice(&3413u16.to_le_bytes())).unwrap_err();
     assert!(e.message.contains("older Python"), "{e}");
     let e = with(&|b| b[0..2].copy_from_slice(&62211u16.to_le_bytes())).unwrap_err();

@@ -139,40 +139,221 @@ _POPS_3_11 = {
     "DICT_MERGE": times_arg(1, plus=3),  # its error message names the callable 2 below the dict
 }
 
-RULES = {
-    (3, 11): {
-        "flags": _FLAGS_3_11,
-        # Table-index operands stored as `index << shift` (the low bits hold flags).
-        "shift": {"LOAD_GLOBAL": 1},
-        # Instructions that leave the code object.
-        "exit": {"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"},
-        # Jumps that always jump; every other jump is a branch.
-        "always_jump": {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"},
-        # Relative jumps whose name contains one of these go backward; the rest go forward.
-        "backward_marks": ("BACKWARD",),
-        # Direction-free names are derived from opmap names by deleting these words ...
-        "direction_words": ("_FORWARD", "_BACKWARD"),
-        # ... and where a family has only one direction, its other half is given here.
-        "pseudo_extra": {"JUMP_NO_INTERRUPT": {"forward": "JUMP_FORWARD"}},
-        # Stack effects that differ from dis.stack_effect on purpose. RETURN_GENERATOR: the
-        # compiler inserts it after computing the stack depth, so dis reports 0; but when the
-        # generator is resumed, execution continues after it with the sent value pushed (which
-        # the POP_TOP after it removes). The verifier follows execution, so it needs +1.
-        # PRECALL/CALL: the compiler books a call's arguments to PRECALL (-oparg) and the rest
-        # to CALL (-1), but at run time PRECALL takes nothing away and CALL removes all
-        # oparg + 2 values and pushes the result. The verifier needs the run-time depth
-        # between them, so that a CALL (which may also stand alone) can be checked for the
-        # oparg + 2 values it takes.
-        "effect_overrides": {
-            "RETURN_GENERATOR": 1,
-            "PRECALL": 0,
-            "CALL": times_arg(-1, plus=-1),
-        },
-        # Overrides that only move effect between instructions the compiler always emits
-        # together: over the sequence, the total must still equal dis.stack_effect's.
-        "override_sequences": [("PRECALL", "CALL")],
-        "pops": _POPS_3_11,
+def _with(base, **changes):
+    """A copy of a version's rules with some entries replaced (`None` deletes an entry of a
+    dict-valued rule when given as `drop_<rule>=[names]`)."""
+    rules = {key: (dict(value) if isinstance(value, dict) else value) for key, value in base.items()}
+    for key, value in changes.items():
+        if key.startswith("drop_"):
+            table = rules[key[5:]]
+            for name in value:
+                if isinstance(table, dict):
+                    table.pop(name, None)
+                else:
+                    table = table - {name}
+            rules[key[5:]] = table
+        elif key.startswith("add_"):
+            table = rules[key[4:]]
+            if isinstance(table, dict):
+                table.update(value)
+            else:
+                table = table | set(value)
+            rules[key[4:]] = table
+        else:
+            rules[key] = value
+    return rules
+
+
+_RULES_3_11 = {
+    "flags": _FLAGS_3_11,
+    # Table-index operands stored as `index << shift` (the low bits hold flags).
+    "shift": {"LOAD_GLOBAL": 1},
+    # Operand kinds that the interpreter's has* lists do not tell (or tell differently).
+    # "Enum": a number chosen from named values (the flag words, each a whole value), which
+    # the disassembler writes by name; "LocalPair": two locals packed as (first << 4) | second.
+    "kinds": {},
+    # Instructions never written in bytecode files: the interpreter's own internals.
+    "skip": set(),
+    # Instructions that leave the code object.
+    "exit": {"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"},
+    # Jumps that always jump; every other jump is a branch.
+    "always_jump": {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"},
+    # Instructions with a jump-style operand that do not jump: control falls through.
+    "no_jump": set(),
+    # Relative jumps whose name contains one of these go backward; the rest go forward.
+    "backward_marks": ("BACKWARD",),
+    # ... and these go backward too, whatever their name.
+    "backward_names": set(),
+    # Direction-free names are derived from opmap names by deleting these words ...
+    "direction_words": ("_FORWARD", "_BACKWARD"),
+    # ... and where a family has only one direction, its other half is given here.
+    "pseudo_extra": {"JUMP_NO_INTERRUPT": {"forward": "JUMP_FORWARD"}},
+    # COMPARE_OP's argument: the operator's index shifted left by this; the low bits the
+    # compiler sets for each operator are measured (see compare_ops()).
+    "compare_shift": 0,
+    # Stack effects that differ from dis.stack_effect on purpose. RETURN_GENERATOR: the
+    # compiler inserts it after computing the stack depth, so dis reports 0; but when the
+    # generator is resumed, execution continues after it with the sent value pushed (which
+    # the POP_TOP after it removes). The verifier follows execution, so it needs +1.
+    # PRECALL/CALL: the compiler books a call's arguments to PRECALL (-oparg) and the rest
+    # to CALL (-1), but at run time PRECALL takes nothing away and CALL removes all
+    # oparg + 2 values and pushes the result. The verifier needs the run-time depth
+    # between them, so that a CALL (which may also stand alone) can be checked for the
+    # oparg + 2 values it takes.
+    "effect_overrides": {
+        "RETURN_GENERATOR": 1,
+        "PRECALL": 0,
+        "CALL": times_arg(-1, plus=-1),
     },
+    # Overrides that only move effect between instructions the compiler always emits
+    # together: over the sequence, the total must still equal dis.stack_effect's.
+    "override_sequences": [("PRECALL", "CALL")],
+    "pops": _POPS_3_11,
+    # Kind bits of fast locals, per version (not visible from Python, so stated here): 3.12
+    # added the hidden bit, 3.14 the argument kinds of parameters.
+    "hidden_locals": False,
+    "param_kinds": False,
+}
+
+# 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
+# LOAD_ATTR and LOAD_SUPER_ATTR pack flag bits below the name, COMPARE_OP packs a mask below
+# the operator, intrinsics replace several small instructions.
+_POPS_3_12 = dict(_POPS_3_11)
+for _name in (
+    "PRINT_EXPR", "IMPORT_STAR", "UNARY_POSITIVE", "ASYNC_GEN_WRAP", "LIST_TO_TUPLE",
+    "LOAD_METHOD", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "PREP_RERAISE_STAR",
+    "PRECALL", "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_TRUE",
+    "POP_JUMP_FORWARD_IF_NONE", "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
+):
+    del _POPS_3_12[_name]
+_POPS_3_12.update(
+    {
+        **dict.fromkeys(
+            (
+                "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE", "POP_JUMP_IF_NONE",
+                "POP_JUMP_IF_NOT_NONE", "CALL_INTRINSIC_1", "LOAD_FROM_DICT_OR_GLOBALS",
+                "LOAD_FROM_DICT_OR_DEREF",
+            ),
+            1,
+        ),
+        **dict.fromkeys(("END_FOR", "END_SEND", "CALL_INTRINSIC_2"), 2),
+        # (global super, class, self); (iterable, start, stop); (sub-iterator, sent, exception)
+        **dict.fromkeys(("LOAD_SUPER_ATTR", "BINARY_SLICE", "CLEANUP_THROW"), 3),
+        "STORE_SLICE": 4,  # value, container, start, stop
+    }
+)
+
+_RULES_3_12 = _with(
+    _RULES_3_11,
+    flags={
+        **{k: v for k, v in _FLAGS_3_11.items()},
+        "LOAD_ATTR": [("method", 1)],
+        # bit 0: load a method (push NULL|self); bit 1: super was called with two arguments
+        "LOAD_SUPER_ATTR": [("method", 1), ("two_args", 2)],
+    },
+    shift={"LOAD_GLOBAL": 1, "LOAD_ATTR": 1, "LOAD_SUPER_ATTR": 2},
+    kinds={"CALL_INTRINSIC_1": "Enum", "CALL_INTRINSIC_2": "Enum"},
+    skip={"INTERPRETER_EXIT", "RESERVED"},
+    add_exit={"RETURN_CONST"},
+    compare_shift=4,
+    effect_overrides={"RETURN_GENERATOR": 1},
+    override_sequences=[],
+    pops=_POPS_3_12,
+    hidden_locals=True,
+)
+
+# 3.13: TO_BOOL before conditional jumps, CALL_KW, MAKE_FUNCTION without an argument and
+# SET_FUNCTION_ATTRIBUTE, FORMAT_SIMPLE/FORMAT_WITH_SPEC/CONVERT_VALUE, superinstructions on
+# pairs of locals, caches on jumps.
+_POPS_3_13 = dict(_POPS_3_12)
+for _name in ("KW_NAMES", "FORMAT_VALUE", "LOAD_CLOSURE", "MAKE_FUNCTION"):
+    _POPS_3_13.pop(_name, None)
+_POPS_3_13.update(
+    {
+        **dict.fromkeys(
+            ("TO_BOOL", "FORMAT_SIMPLE", "CONVERT_VALUE", "STORE_FAST_LOAD_FAST",
+             "EXIT_INIT_CHECK", "MAKE_FUNCTION", "END_FOR"),
+            1,
+        ),
+        **dict.fromkeys(("FORMAT_WITH_SPEC", "SET_FUNCTION_ATTRIBUTE", "STORE_FAST_STORE_FAST"), 2),
+        # callable, self or NULL, oparg arguments, the tuple of keyword names
+        "CALL_KW": times_arg(1, plus=3),
+        # its error message names the callable three slots below the dict
+        "DICT_MERGE": times_arg(1, plus=4),
+    }
+)
+_FLAGS_3_13 = {k: v for k, v in _RULES_3_12["flags"].items() if k not in ("FORMAT_VALUE", "MAKE_FUNCTION")}
+_FLAGS_3_13.update(
+    {
+        "COMPARE_OP": [("bool", 16)],  # the result is converted to bool (TO_BOOL folded in)
+        "CONVERT_VALUE": [("str", 1), ("repr", 2), ("ascii", 3)],
+    }
+)
+_RULES_3_13 = _with(
+    _RULES_3_12,
+    flags=_FLAGS_3_13,
+    kinds={
+        **_RULES_3_12["kinds"],
+        "CONVERT_VALUE": "Enum",
+        "SET_FUNCTION_ATTRIBUTE": "Enum",
+        "LOAD_FAST_LOAD_FAST": "LocalPair",
+        "STORE_FAST_STORE_FAST": "LocalPair",
+        "STORE_FAST_LOAD_FAST": "LocalPair",
+    },
+    compare_shift=5,
+    effect_overrides={},
+    pops=_POPS_3_13,
+)
+
+# 3.14: LOAD_SPECIAL replaces BEFORE_WITH, BINARY_OP [] replaces BINARY_SUBSCR, small ints and
+# common constants get their own loads, NOT_TAKEN/POP_ITER, END_ASYNC_FOR names its loop start,
+# template strings, CALL_FUNCTION_EX always takes four values.
+_POPS_3_14 = dict(_POPS_3_13)
+for _name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH", "BINARY_SUBSCR", "BUILD_CONST_KEY_MAP"):
+    _POPS_3_14.pop(_name, None)
+_POPS_3_14.update(
+    {
+        **dict.fromkeys(("LOAD_SPECIAL", "POP_ITER"), 1),
+        "BUILD_TEMPLATE": 2,  # the strings tuple and the interpolations tuple
+        # value, expression text, and the format spec when bit 0 is set
+        "BUILD_INTERPOLATION": formula(2, arg_bit(0)),
+        "CALL_FUNCTION_EX": 4,  # callable, self or NULL, positional tuple, keyword dict or NULL
+        "WITH_EXCEPT_START": 5,  # __exit__, its self, lasti, previous exception, exception
+        "BUILD_SLICE": times_arg(1),  # takes oparg values (2 or 3)
+    }
+)
+_RULES_3_14 = _with(
+    _RULES_3_13,
+    kinds={**_RULES_3_13["kinds"], "LOAD_COMMON_CONSTANT": "Enum", "LOAD_SPECIAL": "Enum",
+           "LOAD_FAST_BORROW_LOAD_FAST_BORROW": "LocalPair"},
+    drop_exit={"RETURN_CONST"},
+    # END_ASYNC_FOR's argument points back at the loop's start (for monitoring), but the
+    # instruction itself falls through.
+    backward_names={"END_ASYNC_FOR"},
+    no_jump={"END_ASYNC_FOR"},
+    pops=_POPS_3_14,
+    param_kinds=True,
+)
+
+# 3.15: GET_ITER takes an argument and pushes an index slot with the iterator (the loop
+# instructions read both), lazy imports mark IMPORT_NAME.
+_POPS_3_15 = dict(_POPS_3_14)
+_POPS_3_15.pop("GET_YIELD_FROM_ITER", None)
+_POPS_3_15.update({"POP_ITER": 2, "FOR_ITER": 2})
+_RULES_3_15 = _with(
+    _RULES_3_14,
+    flags={**_RULES_3_14["flags"], "IMPORT_NAME": [("lazy", 1), ("eager", 2)]},
+    shift={**_RULES_3_14["shift"], "IMPORT_NAME": 2},
+    pops=_POPS_3_15,
+)
+
+RULES = {
+    (3, 11): _RULES_3_11,
+    (3, 12): _RULES_3_12,
+    (3, 13): _RULES_3_13,
+    (3, 14): _RULES_3_14,
+    (3, 15): _RULES_3_15,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -189,12 +370,12 @@ def specialized_names():
     return names
 
 
-def real_opcodes():
+def real_opcodes(rules):
     """(name, number) of every instruction the table should hold, sorted by number."""
-    skip = specialized_names()
+    skip = specialized_names() | rules["skip"]
     ops = []
     for name, code in opcode.opmap.items():
-        if name in skip:
+        if name in skip or name.startswith("INSTRUMENTED_") or name in ("ENTER_EXECUTOR", "TRACE_RECORD"):
             continue
         if code > 255:  # pseudo-instructions (3.12+) never reach the bytecode
             continue
@@ -204,6 +385,8 @@ def real_opcodes():
 
 
 def takes_arg(code):
+    if hasattr(opcode, "hasarg"):  # 3.12+: HAVE_ARGUMENT no longer splits the numbers cleanly
+        return code in opcode.hasarg
     return code >= opcode.HAVE_ARGUMENT
 
 
@@ -211,9 +394,9 @@ def cache_entries(code):
     entries = getattr(opcode, "_inline_cache_entries", None)
     if entries is None:
         return 0
-    if isinstance(entries, dict):  # 3.13+: keyed by name
+    if hasattr(entries, "get"):  # 3.13+: a mapping keyed by name
         return entries.get(opcode.opname[code], 0)
-    return entries[code]
+    return entries[code] if code < len(entries) else 0
 
 
 def binary_ops():
@@ -225,9 +408,23 @@ def binary_ops():
 # ---------------------------------------------------------------------------------------------
 
 
+# Instructions whose operand names a cell or free variable, whichever has* list the
+# interpreter files them under (3.13+ lists some as locals: all index the same localsplus).
+DEREF_OPS = {"LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF", "MAKE_CELL", "LOAD_CLOSURE",
+             "LOAD_FROM_DICT_OR_DEREF"}
+
+
+def is_backward(name, rules):
+    return any(mark in name for mark in rules["backward_marks"]) or name in rules["backward_names"]
+
+
 def arg_kind(name, code, rules):
     if not takes_arg(code):
         return "None"
+    if name in rules["kinds"]:
+        return rules["kinds"][name]
+    if name in DEREF_OPS:
+        return "Free"
     if code in opcode.hasconst:
         return "Const"
     if code in opcode.hasname:
@@ -237,7 +434,7 @@ def arg_kind(name, code, rules):
     if code in opcode.hasfree:
         return "Free"
     if code in opcode.hasjrel:
-        if any(mark in name for mark in rules["backward_marks"]):
+        if is_backward(name, rules):
             return "JumpBackward"
         return "JumpForward"
     if code in opcode.hasjabs:
@@ -253,21 +450,67 @@ def is_jump(code):
     return code in opcode.hasjrel or code in opcode.hasjabs
 
 
+def shift_of(name, rules):
+    if name == "COMPARE_OP":
+        return rules["compare_shift"]
+    return rules["shift"].get(name, 0)
+
+
 def flow(name, code, rules):
     if name in rules["exit"]:
         return "Exit"
     if name in rules["always_jump"]:
         return "Jump"
-    if is_jump(code):
+    if is_jump(code) and name not in rules["no_jump"]:
         return "Branch"
     return "Next"
+
+
+def named_values(values):
+    """Words for the entries of a list the interpreter indexes by argument; an entry that is
+    not an identifier (say `''` or `-1`) gets no word and is written as its number."""
+    words = []
+    for index, value in enumerate(values):
+        word = value if isinstance(value, str) else getattr(value, "__name__", repr(value))
+        if isinstance(value, str) and not word.isidentifier():
+            continue
+        if not isinstance(value, str) and value is not None and not isinstance(value, bool) \
+                and not callable(value):
+            continue
+        words.append((word, index))
+    return words
 
 
 def flag_words(name, rules):
     words = list(rules["flags"].get(name, ()))
     if name == "MAKE_FUNCTION" and words and hasattr(dis, "MAKE_FUNCTION_FLAGS"):
         words = [(word, 1 << i) for i, word in enumerate(dis.MAKE_FUNCTION_FLAGS)]
+    if name == "SET_FUNCTION_ATTRIBUTE":
+        words = [(word, 1 << i) for i, word in enumerate(dis.FUNCTION_ATTR_FLAGS)]
+    if name == "CALL_INTRINSIC_1":
+        words = named_values(opcode._intrinsic_1_descs)
+    if name == "CALL_INTRINSIC_2":
+        words = named_values(opcode._intrinsic_2_descs)
+    if name == "LOAD_COMMON_CONSTANT":
+        words = named_values(opcode._common_constants)
+    if name == "LOAD_SPECIAL":
+        words = named_values(opcode._special_method_names)
     return words
+
+
+def compare_ops(rules):
+    """(symbol, low bits) per comparison operator: the bits the compiler sets below the
+    shifted operator index, measured by compiling each comparison as a plain value."""
+    shift = rules["compare_shift"]
+    result = []
+    for index, symbol in enumerate(opcode.cmp_op):
+        code = compile("x = a %s b" % symbol, "<compare>", "exec")
+        args = [i.arg for i in dis.get_instructions(code) if i.opname == "COMPARE_OP"]
+        if len(args) != 1 or args[0] >> shift != index:
+            fail("compiling `a %s b` gave COMPARE_OP arguments %r; expected index %d << %d"
+                 % (symbol, args, index, shift))
+        result.append((symbol, args[0] & ((1 << shift) - 1)))
+    return result
 
 
 def pseudo_jumps(ops, rules):
@@ -282,7 +525,7 @@ def pseudo_jumps(ops, rules):
             generic = generic.replace(word, "")
         if generic == name:
             continue
-        side = "backward" if any(m in name for m in rules["backward_marks"]) else "forward"
+        side = "backward" if is_backward(name, rules) else "forward"
         family = families.setdefault(generic, {})
         if side in family:
             fail("two %s forms of %s: %s and %s" % (side, generic, family[side], name))
@@ -506,9 +749,10 @@ def main():
             % (VERSION + (", ".join("%d.%d" % v for v in sorted(RULES)),))
         )
 
-    ops = real_opcodes()
+    ops = real_opcodes(rules)
     names = {name for name, _ in ops}
-    for table in ("flags", "shift", "exit", "always_jump", "effect_overrides", "pops"):
+    for table in ("flags", "shift", "kinds", "exit", "always_jump", "no_jump", "backward_names",
+                  "effect_overrides", "pops"):
         for name in rules[table]:
             if name not in names:
                 fail("rule %s mentions %s, which is not an opcode here" % (table, name))
@@ -534,7 +778,7 @@ def main():
     lines = []
     emit = lines.append
     emit("// Generated by tools/gen_opcodes.py under Python %s. Do not edit." % version_full)
-    emit("// Regenerate: python%d.%d tools/gen_opcodes.py > src/opcodes/v%d_%d.rs" % (VERSION * 2))
+    emit("// Regenerate: python%d.%d tools/gen_opcodes.py > src/opcodes/v%d_%d.rs (DEVELOPERS.md)" % (VERSION * 2))
     emit("")
     emit("use super::*;")
     emit("")
@@ -545,6 +789,8 @@ def main():
     emit("    marshal_version: %d," % marshal.version)
     emit("    extended_arg: %d," % opcode.EXTENDED_ARG)
     emit("    cache: %d," % opcode.opmap["CACHE"])
+    emit("    hidden_locals: %s," % ("true" if rules["hidden_locals"] else "false"))
+    emit("    param_kinds: %s," % ("true" if rules["param_kinds"] else "false"))
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)
@@ -552,7 +798,7 @@ def main():
         emit("        OpInfo {")
         emit(
             "            name: %s, code: %d, arg: ArgKind::%s, shift: %d,"
-            % (rust_str(name), code, kind, rules["shift"].get(name, 0))
+            % (rust_str(name), code, kind, shift_of(name, rules))
         )
         emit("            caches: %d, flow: Flow::%s," % (cache_entries(code), flow(name, code, rules)))
         lines.extend(rust_flags(12, words))
@@ -574,7 +820,10 @@ def main():
             % (rust_str(nb_name), rust_str(symbol), index)
         )
     emit("    ],")
-    emit("    compare_ops: &[%s]," % ", ".join(rust_str(op) for op in opcode.cmp_op))
+    emit("    compare_ops: &[")
+    for symbol, bits in compare_ops(rules):
+        emit("        CompareOp { symbol: %s, bits: %d }," % (rust_str(symbol), bits))
+    emit("    ],")
     emit("};")
     sys.stdout.write("\n".join(lines) + "\n")
 

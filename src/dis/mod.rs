@@ -13,7 +13,10 @@ use crate::emit::exceptions::decode_exception_table;
 use crate::emit::linetable::{Location, decode_locations};
 use crate::object::{CodeObject, Constant, PyStr};
 use crate::opcodes::{ArgKind, OpInfo, VersionTable};
-use crate::resolve::{CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_CELL, FAST_FREE, FAST_LOCAL};
+use crate::resolve::{
+    CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_ARG_KW, FAST_ARG_POS, FAST_ARG_VAR, FAST_CELL, FAST_FREE, FAST_HIDDEN, FAST_LOCAL,
+    param_kinds,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
@@ -129,7 +132,7 @@ fn check_depth(module: &CodeObject) -> Result<(), String> {
                 return Err(format!("{}: a constant is nested more than {} deep", code.qualname, crate::syntax::MAX_NESTING));
             }
             match c {
-                Constant::Tuple(items) | Constant::FrozenSet(items) => stack.extend(items.iter().map(|i| (i, depth + 1, level))),
+                Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => stack.extend(items.iter().map(|i| (i, depth + 1, level))),
                 Constant::Code(child) => codes.push((child, level + 1)),
                 _ => {}
             }
@@ -347,7 +350,25 @@ fn render_code(
     let mut locals = Vec::new();
     let mut cells = Vec::new();
     let mut frees = Vec::new();
+    let mut hidden = Vec::new();
+    // 3.14+: the assembler derives parameters' argument kinds from the signature, so they
+    // are written only through it; they must be what it would derive.
+    let arg_bits = FAST_ARG_POS | FAST_ARG_KW | FAST_ARG_VAR;
+    let expected_args =
+        if version.param_kinds { param_kinds(code.argcount, code.posonlyargcount, code.kwonlyargcount, code.flags) } else { Vec::new() };
     for (i, slot) in code.localsplus.iter().enumerate() {
+        let wanted = expected_args.get(i).copied().unwrap_or(0);
+        if slot.kind & arg_bits != wanted {
+            return Err(format!(
+                "{}: local `{}` has argument kind bits 0x{:x} where its signature gives 0x{wanted:x}, which the text form cannot express",
+                code.qualname,
+                slot.name,
+                slot.kind & arg_bits
+            ));
+        }
+        if slot.kind & FAST_HIDDEN != 0 && version.hidden_locals {
+            hidden.push(text::name(&slot.name));
+        }
         if slot.kind & FAST_LOCAL != 0 && i >= start {
             locals.push(text::name(&slot.name));
         }
@@ -357,11 +378,13 @@ fn render_code(
         if slot.kind & FAST_FREE != 0 {
             frees.push(text::name(&slot.name));
         }
-        if slot.kind & !(FAST_LOCAL | FAST_CELL | FAST_FREE) != 0 || slot.kind == 0 {
-            return Err(format!("{}: local `{}` has kind 0x{:x}, which 3.11 does not use", code.qualname, slot.name, slot.kind));
+        let hidden_bit = if version.hidden_locals { FAST_HIDDEN } else { 0 };
+        let kind = slot.kind & !(arg_bits & wanted) & !hidden_bit;
+        if kind & !(FAST_LOCAL | FAST_CELL | FAST_FREE) != 0 || kind & (FAST_LOCAL | FAST_CELL | FAST_FREE) == 0 {
+            return Err(format!("{}: local `{}` has kind 0x{:x}, which Python {} does not use", code.qualname, slot.name, slot.kind, version.version));
         }
     }
-    for (dir, list) in [(".locals", &locals), (".cells", &cells), (".freevars", &frees)] {
+    for (dir, list) in [(".locals", &locals), (".cells", &cells), (".freevars", &frees), (".hidden", &hidden)] {
         if !list.is_empty() {
             let _ = writeln!(out, "    {dir} {}", list.join(", "));
         }
@@ -562,7 +585,31 @@ fn operand(
             let t = d.target.unwrap_or(u32::MAX);
             labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset as u64 * 2))?
         }
-        ArgKind::Compare => version.compare_ops.get(d.arg as usize).map(|s| s.to_string()).unwrap_or_else(raw),
+        ArgKind::Compare => match version.compare_ops.get(index) {
+            // The operator's own bits must be there; any others must be flag words.
+            Some(c) if flags & c.bits == c.bits => {
+                let rest = flags & !c.bits;
+                let words: Vec<&str> = op.flags.iter().filter(|f| f.bits != 0 && rest & f.bits == f.bits).map(|f| f.word).collect();
+                let covered = op.flags.iter().filter(|f| words.contains(&f.word)).fold(0, |a, f| a | f.bits);
+                match (covered == rest, words.is_empty()) {
+                    (false, _) => raw(),
+                    (true, true) => c.symbol.to_string(),
+                    (true, false) => format!("{}, {}", c.symbol, words.join(", ")),
+                }
+            }
+            _ => raw(),
+        },
+        ArgKind::Enum => op.flags.iter().find(|f| f.bits == d.arg).map(|f| f.word.to_string()).unwrap_or_else(|| d.arg.to_string()),
+        ArgKind::LocalPair => {
+            let slot = |i: usize| match code.localsplus.get(i) {
+                Some(s) if code.localsplus.iter().position(|o| o.name == s.name) == Some(i) => Some(text::name(&s.name)),
+                _ => None,
+            };
+            match (d.arg < 256, slot((d.arg >> 4) as usize), slot((d.arg & 15) as usize)) {
+                (true, Some(a), Some(b)) => format!("{a}, {b}"),
+                _ => raw(),
+            }
+        }
         ArgKind::BinaryOp => version.binary_ops.get(d.arg as usize).map(|b| b.symbol.to_string()).unwrap_or_else(raw),
     };
     Ok(if s.is_empty() && op.arg != ArgKind::None { raw() } else { s })

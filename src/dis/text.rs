@@ -114,6 +114,10 @@ pub fn constant(c: &Constant, code_ref: &mut dyn FnMut(&crate::object::CodeObjec
                 format!("frozenset({{{}}})", parts.join(", "))
             }
         }
+        Constant::Slice(items) => {
+            let parts: Vec<String> = items.iter().map(|i| constant(i, code_ref)).collect();
+            format!("slice({})", parts.join(", "))
+        }
         Constant::Code(c) => format!("@{}", code_ref(c)),
     }
 }

@@ -131,7 +131,7 @@ fn collect_char_names(co: &CodeObject, out: &mut HashSet<Vec<u8>>) {
 
 fn collect_const_char_names(c: &Constant, out: &mut HashSet<Vec<u8>>) {
     match c {
-        Constant::Tuple(items) | Constant::FrozenSet(items) => {
+        Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => {
             items.iter().for_each(|i| collect_const_char_names(i, out))
         }
         Constant::Code(co) => collect_char_names(co, out),
@@ -161,6 +161,7 @@ enum Key {
     Bytes(Vec<u8>),
     Tuple(Vec<Key>),
     FrozenSet(Vec<Key>),
+    Slice(Vec<Key>),
     Filename(Vec<u8>),
     StaticName(Vec<u8>),
 }
@@ -225,6 +226,8 @@ fn const_key(c: &Constant) -> Option<Key> {
         Constant::Str(s) => str_key(s, const_str_interned(s)),
         Constant::Bytes(b) => Key::Bytes(b.clone()),
         Constant::Tuple(items) => Key::Tuple(items.iter().map(const_key).collect::<Option<_>>()?),
+        // Merged by value across the module, like tuples (measured on 3.14.2).
+        Constant::Slice(items) => Key::Slice(items.iter().map(const_key).collect::<Option<_>>()?),
         // Order-insensitive, like set equality.
         Constant::FrozenSet(items) => {
             let mut keys = items.iter().map(const_key).collect::<Option<Vec<_>>>()?;
@@ -458,6 +461,12 @@ impl Dumper {
             }
             Constant::Tuple(items) => {
                 self.tuple_header(items.len(), flag);
+                for item in items {
+                    self.constant(item, false, false);
+                }
+            }
+            Constant::Slice(items) => {
+                self.byte(flag | TYPE_SLICE);
                 for item in items {
                     self.constant(item, false, false);
                 }

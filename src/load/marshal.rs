@@ -74,7 +74,7 @@ pub const PAYLOAD_ALLOWANCE: u64 = 16 << 20;
 /// versions map onto them in [`CodeLayout::for_version`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeLayout {
-    /// 3.11: argcount, posonlyargcount, kwonlyargcount, stacksize, flags (five 32-bit ints),
+    /// 3.11–3.15: argcount, posonlyargcount, kwonlyargcount, stacksize, flags (five 32-bit ints),
     /// code, consts, names, localsplusnames, localspluskinds, filename, name, qualname,
     /// firstlineno (32-bit int), linetable, exceptiontable.
     V311,
@@ -84,7 +84,8 @@ impl CodeLayout {
     /// The layout of a version's code objects, if this reader knows it.
     pub fn for_version(v: PythonVersion) -> Option<CodeLayout> {
         match (v.major, v.minor) {
-            (3, 11) => Some(CodeLayout::V311),
+            // 3.12–3.15 kept 3.11's layout.
+            (3, 11..=15) => Some(CodeLayout::V311),
             _ => None,
         }
     }
@@ -189,6 +190,7 @@ fn type_name(c: &Constant) -> &'static str {
         Constant::Bytes(_) => "bytes",
         Constant::Tuple(_) => "tuple",
         Constant::FrozenSet(_) => "frozenset",
+        Constant::Slice(_) => "slice",
         Constant::Code(_) => "code object",
     }
 }
@@ -236,7 +238,8 @@ enum Frame {
 }
 
 struct SeqFrame {
-    frozen: bool,
+    /// TYPE_TUPLE, TYPE_FROZENSET or TYPE_SLICE (small tuples are tuples).
+    seq: u8,
     start: usize,
     slot: Option<usize>,
     want: usize,
@@ -481,7 +484,11 @@ impl<'a> Reader<'a> {
     fn finish(&mut self, frame: Frame, top_level: bool) -> Result<(Constant, Cost), LoadError> {
         let (value, cost, slot) = match frame {
             Frame::Seq(s) => {
-                let v = if s.frozen { Constant::FrozenSet(s.items) } else { Constant::Tuple(s.items) };
+                let v = match s.seq {
+                    TYPE_FROZENSET => Constant::FrozenSet(s.items),
+                    TYPE_SLICE => Constant::Slice(s.items),
+                    _ => Constant::Tuple(s.items),
+                };
                 (v, s.cost, s.slot)
             }
             Frame::Code(c) => {
@@ -627,10 +634,16 @@ impl<'a> Reader<'a> {
                 self.stats.refs.push((self.base + start, n as u32));
                 Ok(Step::Value(value, cost))
             }
-            TYPE_TUPLE | TYPE_SMALL_TUPLE | TYPE_FROZENSET => {
-                let frozen = ty == TYPE_FROZENSET;
-                let what = if frozen { "frozenset" } else { "tuple" };
-                let want = if ty == TYPE_SMALL_TUPLE {
+            TYPE_TUPLE | TYPE_SMALL_TUPLE | TYPE_FROZENSET | TYPE_SLICE => {
+                let seq = if ty == TYPE_SMALL_TUPLE { TYPE_TUPLE } else { ty };
+                let what = match seq {
+                    TYPE_FROZENSET => "frozenset",
+                    TYPE_SLICE => "slice",
+                    _ => "tuple",
+                };
+                let want = if ty == TYPE_SLICE {
+                    3 // start, stop, step
+                } else if ty == TYPE_SMALL_TUPLE {
                     let at = self.pos;
                     let n = self.u8("the size of a small tuple")? as usize;
                     self.check_fits(at, n, 1, what)?;
@@ -641,7 +654,7 @@ impl<'a> Reader<'a> {
                 let slot = flag.then(|| self.reserve(start, what));
                 self.spend(start, Cost::leaf(0))?;
                 stack.push(Frame::Seq(SeqFrame {
-                    frozen,
+                    seq,
                     start,
                     slot,
                     want,
@@ -851,7 +864,7 @@ fn deep_clone(root: &Constant) -> Constant {
     }
     fn children(c: &Constant) -> Option<&[Constant]> {
         match c {
-            Constant::Tuple(items) | Constant::FrozenSet(items) => Some(items),
+            Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => Some(items),
             Constant::Code(co) => Some(&co.consts),
             _ => None,
         }
@@ -882,6 +895,7 @@ fn deep_clone(root: &Constant) -> Constant {
             value = Some(match p.src {
                 Constant::Tuple(_) => Constant::Tuple(p.done),
                 Constant::FrozenSet(_) => Constant::FrozenSet(p.done),
+                Constant::Slice(_) => Constant::Slice(p.done),
                 Constant::Code(co) => Constant::Code(Box::new(CodeObject {
                     argcount: co.argcount,
                     posonlyargcount: co.posonlyargcount,
@@ -910,7 +924,7 @@ fn drop_iteratively(root: Constant) {
     let mut stack = vec![root];
     while let Some(mut c) = stack.pop() {
         match &mut c {
-            Constant::Tuple(items) | Constant::FrozenSet(items) => stack.append(items),
+            Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => stack.append(items),
             Constant::Code(co) => stack.append(&mut co.consts),
             _ => {}
         }

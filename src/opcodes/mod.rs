@@ -7,6 +7,10 @@
 //! against it by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
 
 mod v3_11;
+mod v3_12;
+mod v3_13;
+mod v3_14;
+mod v3_15;
 
 use crate::version::PythonVersion;
 
@@ -17,6 +21,11 @@ pub enum ArgKind {
     None,
     /// A plain number (counts, COPY/SWAP depth, RESUME kind, …), or flag words.
     Number,
+    /// A number chosen from named values (`CALL_INTRINSIC_1 INTRINSIC_PRINT`): each flag word
+    /// is a whole value, and the disassembler writes the word.
+    Enum,
+    /// Two plain locals packed as `(first << 4) | second` (`LOAD_FAST_LOAD_FAST a, b`).
+    LocalPair,
     /// Index into co_consts: the operand is a literal constant.
     Const,
     /// Index into co_names: the operand is a name.
@@ -29,7 +38,8 @@ pub enum ArgKind {
     JumpForward,
     /// Relative jump backward, in code units back from the end of this instruction's caches.
     JumpBackward,
-    /// Index into the version's comparison operators (`<`, `==`, …).
+    /// Index into the version's comparison operators (`<`, `==`, …), shifted left by the
+    /// instruction's `shift`, with the operator's own low bits (`CompareOp::bits`) below it.
     Compare,
     /// Index into the version's binary operators (`+`, `+=`, …).
     BinaryOp,
@@ -133,6 +143,15 @@ pub struct PseudoJump {
     pub backward: Option<&'static str>,
 }
 
+/// A comparison operator of COMPARE_OP.
+#[derive(Clone, Copy, Debug)]
+pub struct CompareOp {
+    pub symbol: &'static str,
+    /// The bits the compiler sets below the shifted index for this operator (3.12+: a mask
+    /// the specializer uses); zero before 3.12.
+    pub bits: u32,
+}
+
 /// A binary operator of BINARY_OP: its index is the oparg.
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryOp {
@@ -149,9 +168,13 @@ pub struct VersionTable {
     pub opcodes: &'static [OpInfo],
     pub pseudo_jumps: &'static [PseudoJump],
     pub binary_ops: &'static [BinaryOp],
-    pub compare_ops: &'static [&'static str],
+    pub compare_ops: &'static [CompareOp],
     pub extended_arg: u8,
     pub cache: u8,
+    /// Locals may be marked hidden (3.12+: variables of inlined comprehensions).
+    pub hidden_locals: bool,
+    /// Parameter slots carry how they may be passed (3.14+).
+    pub param_kinds: bool,
 }
 
 impl VersionTable {
@@ -167,7 +190,7 @@ impl VersionTable {
 }
 
 /// Every version pyasm can target, oldest first.
-pub static TABLES: &[&VersionTable] = &[&v3_11::TABLE];
+pub static TABLES: &[&VersionTable] = &[&v3_11::TABLE, &v3_12::TABLE, &v3_13::TABLE, &v3_14::TABLE, &v3_15::TABLE];
 
 pub fn table_for(version: PythonVersion) -> Option<&'static VersionTable> {
     TABLES.iter().copied().find(|t| t.version == version)

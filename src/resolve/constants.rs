@@ -58,9 +58,11 @@ pub fn literal(v: &Spanned<Value>) -> Result<Constant, Diagnostic> {
             },
             ("complex", [re, im]) => Constant::Complex { re: real(re)?, im: real(im)? },
             ("complex", _) => return Err(err("write a complex number as complex(REAL, IMAG)".into())),
+            ("slice", [start, stop, step]) => Constant::Slice(vec![literal(start)?, literal(stop)?, literal(step)?]),
+            ("slice", _) => return Err(err("write a slice constant with all three parts: slice(START, STOP, STEP)".into())),
             (other, _) => {
                 return Err(err(format!("`{other}(...)` is not a constant form"))
-                    .with_help("the constant forms are frozenset({...}) and complex(re, im)"));
+                    .with_help("the constant forms are frozenset({...}), complex(re, im) and slice(start, stop, step)"));
             }
         },
         Value::Set(_) => return Err(err("a set constant is written frozenset({...})".into())),

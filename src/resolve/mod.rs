@@ -20,6 +20,28 @@ use std::collections::HashMap;
 pub const FAST_LOCAL: u8 = 0x20;
 pub const FAST_CELL: u8 = 0x40;
 pub const FAST_FREE: u8 = 0x80;
+/// 3.12+: a variable of an inlined comprehension, hidden from `locals()` (`.hidden`).
+pub const FAST_HIDDEN: u8 = 0x10;
+/// 3.14+: how a parameter may be passed (set by the assembler from the signature):
+/// positionally, by keyword, and whether it collects the rest (`*args`, `**kwargs`).
+pub const FAST_ARG_POS: u8 = 0x02;
+pub const FAST_ARG_KW: u8 = 0x04;
+pub const FAST_ARG_VAR: u8 = 0x08;
+
+/// The argument-kind bits of each parameter slot, in localsplus order: positional-only,
+/// positional-or-keyword, keyword-only, then `*args` and `**kwargs`.
+pub fn param_kinds(argcount: u32, posonly: u32, kwonly: u32, flags: u32) -> Vec<u8> {
+    let mut kinds = Vec::new();
+    kinds.extend((0..argcount).map(|i| if i < posonly { FAST_ARG_POS } else { FAST_ARG_POS | FAST_ARG_KW }));
+    kinds.extend((0..kwonly).map(|_| FAST_ARG_KW));
+    if flags & CO_VARARGS != 0 {
+        kinds.push(FAST_ARG_POS | FAST_ARG_VAR);
+    }
+    if flags & CO_VARKEYWORDS != 0 {
+        kinds.push(FAST_ARG_KW | FAST_ARG_VAR);
+    }
+    kinds
+}
 
 /// Code flags (stable across 3.x).
 pub const CO_OPTIMIZED: u32 = 0x1;
@@ -55,6 +77,7 @@ const BROKEN_REGION: usize = usize::MAX;
 const CODE_DIRECTIVES: &[&str] = &[
     "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename", "firstlineno",
     "stacksize", "flags", "add_flags", "remove_flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
+    "hidden",
 ];
 
 /// An instruction's argument after resolution.
@@ -484,6 +507,7 @@ fn resolve_block(
     // Pass 1: declarations (their position in the block does not matter) and labels.
     let mut cells_after: Vec<(PyStr, Span)> = Vec::new();
     let mut frees: Vec<(PyStr, Span)> = Vec::new();
+    let mut hidden: Vec<(PyStr, Span)> = Vec::new();
     let mut declared_consts: Vec<&Spanned<Value>> = Vec::new();
     let mut labels: HashMap<String, (usize, Span)> = HashMap::new();
     let mut has_loc = false;
@@ -528,6 +552,10 @@ fn resolve_block(
                     }
                     "cells" => cells_after.extend(each_name(diags)),
                     "freevars" => frees.extend(each_name(diags)),
+                    "hidden" if !version.hidden_locals => diags.push(
+                        directive_error(d, &format!("`.hidden` needs Python 3.12 or later (this file targets {})", version.version)),
+                    ),
+                    "hidden" => hidden.extend(each_name(diags)),
                     "names" => {
                         for (n, _) in each_name(diags) {
                             cb.names.insert(n);
@@ -759,6 +787,22 @@ fn resolve_block(
     rc.flags |= infer_kind_flags(&rc.instrs);
     rc.consts = cb.consts.entries;
     rc.names = cb.names.into_iter().collect();
+    for (name, span) in hidden {
+        match cb.locals.get_index_of(&name) {
+            Some(i) => cb.kinds[i] |= FAST_HIDDEN,
+            None => diags.push(
+                Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is not a variable of this code object"))
+                    .with_primary(span, "`.hidden` marks a declared variable")
+                    .with_help(format!("declare it first, e.g. `.locals {name}`")),
+            ),
+        }
+    }
+    if version.param_kinds {
+        let params = param_kinds(rc.argcount, rc.posonlyargcount, rc.kwonlyargcount, rc.flags);
+        for (kind, bits) in cb.kinds.iter_mut().zip(params) {
+            *kind |= bits;
+        }
+    }
     rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
     rc
 }
@@ -1080,8 +1124,14 @@ fn resolve_instruction(
     if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
         return Ok((op, Arg::Value(*r)));
     }
+    // Numbers and named values (Enum) are all operands; other kinds have a main operand
+    // (LocalPair: two) followed by flag words.
+    let numeric = matches!(op.arg, ArgKind::Number | ArgKind::Enum);
+    if op.arg == ArgKind::LocalPair {
+        return local_pair(ins, op, cb).map(|v| (op, Arg::Value(v)));
+    }
     let (main, flag_ops): (Option<&Spanned<Value>>, &[Spanned<Value>]) = match op.arg {
-        ArgKind::Number => (None, ops.as_slice()),
+        ArgKind::Number | ArgKind::Enum => (None, ops.as_slice()),
         _ => match ops.split_first() {
             Some((m, rest)) => (Some(m), rest),
             None => return Err(one(operand_count(ins, expected_operand(op.arg)))),
@@ -1105,7 +1155,7 @@ fn resolve_instruction(
                     errors.push(e);
                 }
             },
-            Value::Int(_) | Value::Raw(_) if op.arg == ArgKind::Number => match small_int(f, "argument") {
+            Value::Int(_) | Value::Raw(_) if numeric => match small_int(f, "argument") {
                 Ok(n) => {
                     numbers |= n;
                     saw_number = true;
@@ -1114,7 +1164,7 @@ fn resolve_instruction(
             },
             _ => errors.push(
                 Diagnostic::error(codes::OPERAND, format!("unexpected operand for {}", op.name))
-                    .with_primary(f.span, if op.arg == ArgKind::Number { "expected a number or a flag word" } else { "expected a flag word" }),
+                    .with_primary(f.span, if numeric { "expected a number or a flag word" } else { "expected a flag word" }),
             ),
         }
     }
@@ -1144,7 +1194,7 @@ fn resolve_instruction(
             acc |= bits;
         }
     }
-    if op.arg == ArgKind::Number {
+    if numeric {
         if flag_ops.is_empty() {
             errors.push(operand_count(ins, "a number"));
         }
@@ -1190,9 +1240,9 @@ fn resolve_instruction(
                 Err(e)
             }
         }),
-        ArgKind::Compare => symbol_index(op, main, version.compare_ops.iter().copied()),
+        ArgKind::Compare => symbol_index(op, main, version.compare_ops.iter().map(|c| c.symbol)),
         ArgKind::BinaryOp => symbol_index(op, main, version.binary_ops.iter().map(|b| b.symbol)),
-        ArgKind::None | ArgKind::Number => unreachable!(),
+        ArgKind::None | ArgKind::Number | ArgKind::Enum | ArgKind::LocalPair => unreachable!(),
     };
     match index {
         Ok(Arg::Value(i)) if errors.is_empty() => {
@@ -1200,7 +1250,12 @@ fn resolve_instruction(
             if shifted > u32::MAX as u64 {
                 return Err(one(Diagnostic::error(codes::OUT_OF_RANGE, "argument does not fit in 32 bits").with_primary(main.span, "")));
             }
-            Ok((op, Arg::Value(shifted as u32 | flag_bits)))
+            // A comparison carries its operator's own low bits (3.12+) under any flag words.
+            let implied = match op.arg {
+                ArgKind::Compare => version.compare_ops[i as usize].bits,
+                _ => 0,
+            };
+            Ok((op, Arg::Value(shifted as u32 | implied | flag_bits)))
         }
         Ok(Arg::Target(t)) if errors.is_empty() => Ok((op, Arg::Target(t))),
         Ok(_) => Err(errors),
@@ -1221,6 +1276,8 @@ fn expected_operand(kind: ArgKind) -> &'static str {
         ArgKind::Compare => "a comparison operator",
         ArgKind::BinaryOp => "an operator",
         ArgKind::Number => "a number",
+        ArgKind::Enum => "a number or a named value",
+        ArgKind::LocalPair => "two local variables",
         ArgKind::None => "no operand",
     }
 }
@@ -1282,6 +1339,27 @@ fn local_index(op: &OpInfo, v: &Spanned<Value>, cb: &CodeBuilder) -> Result<Arg,
             Err(e)
         }
     }
+}
+
+/// `LOAD_FAST_LOAD_FAST a, b`: two plain locals, each among the first 16, packed in one byte.
+fn local_pair(ins: &Instruction, op: &OpInfo, cb: &CodeBuilder) -> Result<u32, Vec<Diagnostic>> {
+    let [first, second] = ins.operands.as_slice() else {
+        return Err(vec![operand_count(ins, "two local variables")]);
+    };
+    let mut errors = Vec::new();
+    let mut packed = 0u32;
+    for (v, shift) in [(first, 4), (second, 0)] {
+        match local_index(op, v, cb) {
+            Ok(Arg::Value(i)) if i < 16 => packed |= i << shift,
+            Ok(_) => errors.push(
+                Diagnostic::error(codes::OUT_OF_RANGE, format!("{} packs two locals into 4 bits each", op.name))
+                    .with_primary(v.span, "this local is number 16 or later")
+                    .with_help("load the two locals with separate instructions"),
+            ),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(packed) } else { Err(errors) }
 }
 
 fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item = &'a str> + Clone) -> Result<Arg, Diagnostic> {

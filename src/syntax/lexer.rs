@@ -128,7 +128,8 @@ pub enum Tok<'s> {
     #[token("...")]
     Ellipsis,
     /// Operator symbols: BINARY_OP's (`+`, `//=`, `@`, …) and COMPARE_OP's (`<=`, `!=`, …).
-    #[regex(r"(\+|-|\*|\*\*|/|//|%|@|<<|>>|&|\||\^)=?|<|<=|==|!=|>|>=|~")]
+    // `[]` is 3.14's subscript operator of BINARY_OP.
+    #[regex(r"(\+|-|\*|\*\*|/|//|%|@|<<|>>|&|\||\^)=?|<|<=|==|!=|>|>=|~|\[\]")]
     Symbol(&'s str),
     /// Never produced by logos: stands for text that failed to lex, so the parser can recover.
     Error,

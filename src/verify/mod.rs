@@ -4,6 +4,7 @@
 
 use crate::diagnostics::{Diagnostic, codes};
 use crate::opcodes::{ArgKind, Flow};
+use crate::resolve::constants::PoolConst;
 use crate::resolve::{Arg, ResolvedCode};
 
 #[derive(Clone, Debug, Default)]
@@ -20,6 +21,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let n = code.instrs.len();
     check_indexes(code, &mut diags);
+    check_constant_types(code, &mut diags);
     check_targets(code, &mut diags);
     // With an unidentified instruction the stack effects are unknown: checking would only
     // report errors that are consequences of the first one.
@@ -190,6 +192,33 @@ fn version_len(code: &ResolvedCode, f: impl Fn(&crate::opcodes::VersionTable) ->
     f(code.version)
 }
 
+/// Slice constants exist from marshal version 5 (Python 3.14) on.
+fn check_constant_types(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
+    fn has_slice(c: &crate::object::Constant) -> bool {
+        use crate::object::Constant::*;
+        match c {
+            Slice(_) => true,
+            Tuple(items) | FrozenSet(items) => items.iter().any(has_slice),
+            _ => false,
+        }
+    }
+    if code.version.marshal_version >= 5 {
+        return;
+    }
+    for ins in code.instrs.iter().filter(|i| !i.placeholder && i.op.arg == ArgKind::Const) {
+        let Arg::Value(v) = ins.arg else { continue };
+        if let Some(PoolConst::Value(c)) = code.consts.get((v >> ins.op.shift) as usize) {
+            if has_slice(c) {
+                diags.push(
+                    Diagnostic::error(codes::OPERAND, format!("slice constants need Python 3.14 or later (this file targets {})", code.version.version))
+                        .with_primary(ins.operand_span, "a slice constant")
+                        .with_help("build the slice at run time with BUILD_SLICE"),
+                );
+            }
+        }
+    }
+}
+
 /// Raw (`$N`) arguments must still index inside their tables.
 fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
     for ins in code.instrs.iter().filter(|i| !i.placeholder) {
@@ -202,6 +231,19 @@ fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
                 (code.localsplus.len(), "the fast locals", "declare the variables (.locals, .cells, .freevars), or write the name itself")
             }
             ArgKind::Compare => (version_len(code, |t| t.compare_ops.len()), "the comparison operators", "write the operator itself, like <="),
+            ArgKind::LocalPair => {
+                let len = code.localsplus.len();
+                let first = (v >> 4) as usize;
+                let (second, first_too) = ((v & 15) as usize, first >= len || v >> 8 != 0);
+                if first_too || second >= len {
+                    diags.push(
+                        Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} names a local that does not exist", ins.op.name))
+                            .with_primary(ins.operand_span, format!("it packs locals {first} and {second}; there are {len}"))
+                            .with_help("write the two names instead of a raw number"),
+                    );
+                }
+                continue;
+            }
             ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
             _ => continue,
         };
