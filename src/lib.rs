@@ -31,7 +31,7 @@ use emit::pyc::PycHeader;
 use object::{CodeObject, Constant};
 use opcodes::VersionTable;
 use resolve::constants::PoolConst;
-use syntax::ast::{Spanned, Statement};
+use syntax::ast::{Span, Spanned, Statement};
 use version::PythonVersion;
 
 /// How to assemble.
@@ -125,20 +125,25 @@ fn choose_version(
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<&'static VersionTable> {
-    let mut from_file = None;
+    // `.python 3.11` names the version; `.python 3.13, 3.14, 3.15` a file written so that it
+    // assembles for each (the options choose among them, else python3's version if listed,
+    // else the newest).
+    let mut from_file: Option<(Vec<PythonVersion>, Span)> = None;
     for line in lines {
         let Some(Spanned { node: Statement::Directive(d), .. }) = &line.statement else { continue };
         if d.name.node != "python" {
             continue;
         }
         let span = d.args.iter().fold(d.name.span, |s, a| s.to(a.span));
-        // Read the version from the text itself: as a number, 3.10 would be 3.1.
-        let written = d.args.first().map(|a| text[a.span.range()].to_string()).unwrap_or_default();
-        match written.parse::<PythonVersion>() {
-            Ok(v) if d.args.len() == 1 => from_file = Some((v, span)),
+        // Read the versions from the text itself: as a number, 3.10 would be 3.1.
+        let parsed: Result<Vec<PythonVersion>, String> =
+            d.args.iter().map(|a| text[a.span.range()].parse::<PythonVersion>()).collect();
+        match parsed {
+            Ok(vs) if !vs.is_empty() => from_file = Some((vs, span)),
             _ => {
                 diags.push(
-                    Diagnostic::error(codes::DIRECTIVE, "`.python` takes a version, like `.python 3.11`").with_primary(span, ""),
+                    Diagnostic::error(codes::DIRECTIVE, "`.python` takes a version, like `.python 3.11`, or several, like `.python 3.14, 3.15`")
+                        .with_primary(span, ""),
                 );
                 return None;
             }
@@ -146,7 +151,13 @@ fn choose_version(
     }
     let (wanted, span) = match (opts.version, from_file) {
         (Some(v), _) => (v, None),
-        (None, Some((v, s))) => (v, Some(s)),
+        (None, Some((vs, s))) => {
+            let v = match opts.default_version {
+                Some(d) if vs.contains(&d) => d,
+                _ => *vs.iter().max().expect("non-empty"),
+            };
+            (v, Some(s))
+        }
         (None, None) => (opts.default_version.unwrap_or_else(version::newest_supported), None),
     };
     match opcodes::table_for(wanted) {

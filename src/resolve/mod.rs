@@ -1236,6 +1236,16 @@ fn resolve_instruction(
                 .with_primary(main.span, "label in the other direction");
                 if let Some(g) = generic {
                     e = e.with_help(format!("write `{g}` and pyasm picks the direction"));
+                } else if forward {
+                    e = e.with_help(format!(
+                        "Python {} has no backward form of {}: branch forward to a `JUMP {}` (which goes back)",
+                        version.version,
+                        op.name,
+                        match &main.node {
+                            Value::Word(w) => w.as_str(),
+                            _ => "LABEL",
+                        }
+                    ));
                 }
                 Err(e)
             }
