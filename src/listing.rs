@@ -22,7 +22,7 @@ pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, f
         analysis.stacksize,
         flags
     );
-    let _ = writeln!(out, "  {:>6}  {:<23} {:<26} {:<34} {:<14} stack", "offset", "bytes", "instruction", "operand", "position");
+    let _ = writeln!(out, "  {:>6}  {:<23} {:<30} {:<34} {:<14} stack", "offset", "bytes", "instruction", "operand", "position");
     for (i, ins) in code.instrs.iter().enumerate() {
         let start = layout.offsets[i] as usize;
         let end = layout.offsets[i + 1] as usize;
@@ -72,7 +72,7 @@ pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, f
             Some(d) => format!("{d} -> {}", d as i64 + ins.op.stack.eval(arg)),
             None => "unreachable".to_string(),
         };
-        let _ = writeln!(out, "  {:>6}  {:<23} {:<26} {:<34} {:<14} {}", start * 2, bytes, name, operand, position, stack);
+        let _ = writeln!(out, "  {:>6}  {:<23} {:<30} {:<34} {:<14} {}", start * 2, bytes, name, operand, position, stack);
     }
     out
 }

@@ -18,6 +18,10 @@ Examples:
   pyasm run hello.pyasm -- a b      assemble and run with the target version's python
   pyasm dis hello.pyc               print a .pyc as .pyasm
   pyasm dis --out-dir src/ *.pyc    disassemble many files in parallel
+  pyasm dis hello.pyc --listing     offsets, bytes, operands, positions, stack depths of a .pyc
+  pyasm explain LOAD_GLOBAL         what an instruction does, its operand and stack effect
+  pyasm explain --list              every instruction of the target version
+  pyasm completions bash            a completion script for the shell
   pyasm --python 3.11 --hash checked prog.pyasm
 
 The format is described in docs/format.md.";
@@ -39,6 +43,29 @@ enum Cmd {
     Run(RunArgs),
     /// Disassemble a .pyc into .pyasm text that assembles back to the same code objects.
     Dis(DisArgs),
+    /// Explain an instruction: what it does, its operand, stack effect, caches and versions.
+    Explain(ExplainArgs),
+    /// Print a completion script for a shell (e.g. `pyasm completions bash > ~/.local/share/bash-completion/completions/pyasm`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The opcode name (any case), e.g. LOAD_GLOBAL.
+    #[arg(required_unless_present = "list")]
+    opcode: Option<String>,
+    /// List every instruction of the version instead.
+    #[arg(long, conflicts_with = "opcode")]
+    list: bool,
+    /// The Python version to explain for (default: as for assembling).
+    #[arg(long, value_name = "X.Y")]
+    python: Option<PythonVersion>,
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    /// The shell to write the script for.
+    shell: clap_complete::Shell,
 }
 
 #[derive(Args)]
@@ -49,6 +76,10 @@ struct DisArgs {
     /// Output file (default: stdout); `-` for stdout.
     #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
+    /// Print the listing of the .pyc (offsets, bytes, operands, positions, stack depths); with
+    /// -o the .pyasm text still goes to that file.
+    #[arg(long, conflicts_with = "out_dir")]
+    listing: bool,
     #[command(flatten)]
     batch: BatchArgs,
 }
@@ -143,7 +174,7 @@ fn version_text() -> &'static str {
 fn main() -> ExitCode {
     // `pyasm FILE …` means `pyasm assemble FILE …`.
     let mut argv: Vec<String> = std::env::args().collect();
-    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "help", "-h", "--help", "-V", "--version"];
+    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "explain", "completions", "help", "-h", "--help", "-V", "--version"];
     if argv.len() > 1 && !KNOWN.contains(&argv[1].as_str()) {
         argv.insert(1, "assemble".into());
     }
@@ -153,6 +184,12 @@ fn main() -> ExitCode {
         Cmd::Check(c) => cmd_check(c),
         Cmd::Run(r) => cmd_run(r),
         Cmd::Dis(d) => cmd_dis(d),
+        Cmd::Explain(e) => cmd_explain(e),
+        Cmd::Completions(c) => {
+            use clap::CommandFactory;
+            clap_complete::generate(c.shell, &mut Cli::command(), "pyasm", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -372,13 +409,15 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: imp
 
 fn cmd_dis(d: DisArgs) -> ExitCode {
     match &d.batch.out_dir {
-        Some(dir) => batch(&d.files, dir, "pyasm", d.batch.jobs, |file, target| dis_one(file, &target)),
+        Some(dir) => batch(&d.files, dir, "pyasm", d.batch.jobs, |file, target| dis_one(file, Some(&target), false)),
         None if d.files.len() > 1 => fail_io("several input files need --out-dir DIR".into()),
-        None => dis_one(&d.files[0], d.output.as_deref().unwrap_or(Path::new("-"))),
+        None => dis_one(&d.files[0], d.output.as_deref(), d.listing),
     }
 }
 
-fn dis_one(file: &Path, target: &Path) -> ExitCode {
+/// Disassembles one file into `target` (stdout when `None` or `-`). With `listing`, prints the
+/// listing on stdout, and the text only when a target was named.
+fn dis_one(file: &Path, target: Option<&Path>, listing: bool) -> ExitCode {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => return fail_io(format!("cannot read {}: {e}", file.display())),
@@ -394,6 +433,33 @@ fn dis_one(file: &Path, target: &Path) -> ExitCode {
         eprintln!("error: {}: magic number {} is not a version pyasm supports", file.display(), pyc.magic);
         return ExitCode::from(1);
     };
+    if listing {
+        let (text, dis) = match pyasm::dis::listing(&pyc.code, table) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {}: {e}", file.display());
+                return ExitCode::from(1);
+            }
+        };
+        for m in &dis.mismatches {
+            eprintln!("warning: {}: the disassembly does not reproduce {m}", file.display());
+            if m.ends_with(": co_code") {
+                eprintln!("warning: {}: so the listing of that code object shows pyasm's bytes, not the file's", file.display());
+            }
+        }
+        if let Some(t) = target {
+            if t.as_os_str() == "-" {
+                return fail_io("--listing prints to stdout; give -o a file for the .pyasm text".into());
+            }
+            let code = write_output(t, dis.text.as_bytes());
+            if code != ExitCode::SUCCESS {
+                return code;
+            }
+        }
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let target = target.unwrap_or(Path::new("-"));
     match pyasm::dis::disassemble(&pyc.code, table) {
         Ok(dis) => {
             for m in &dis.mismatches {
@@ -403,6 +469,28 @@ fn dis_one(file: &Path, target: &Path) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {}: {e}", file.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cmd_explain(e: ExplainArgs) -> ExitCode {
+    let v = e.python.unwrap_or_else(|| default_version(false));
+    let Some(table) = pyasm::opcodes::table_for(v) else {
+        let supported: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+        return fail_io(format!("Python {v} is not supported (supported: {})", supported.join(", ")));
+    };
+    if e.list {
+        print!("{}", pyasm::explain::list(table));
+        return ExitCode::SUCCESS;
+    }
+    match pyasm::explain::explain(e.opcode.as_deref().unwrap_or_default(), table) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("error: {msg}");
             ExitCode::from(1)
         }
     }

@@ -110,3 +110,64 @@ fn batch_mode_writes_one_output_per_input_and_reports_each_failure() {
     let text = std::fs::read_to_string(asm_dir.join("closure.pyasm")).unwrap();
     assert!(text.contains(".code make_counter(start)"), "{text}");
 }
+
+#[test]
+fn completions_name_the_subcommands() {
+    let out = pyasm(&["completions", "bash"], "");
+    assert_eq!(out.status.code(), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("complete -F _pyasm"), "not a bash completion script:\n{script}");
+    for sub in ["assemble", "check", "run", "dis", "explain", "completions"] {
+        assert!(script.contains(sub), "{sub} missing from the bash completions");
+    }
+    // Options of a subcommand are completed too.
+    assert!(script.contains("--listing") && script.contains("--message-format"));
+    let out = pyasm(&["completions", "fish"], "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("complete -c pyasm"));
+    assert_eq!(pyasm(&["completions", "tcsh"], "").status.code(), Some(2));
+}
+
+#[test]
+fn dis_listing_of_a_pyc_compiled_by_cpython() {
+    let Some(python) = support::python_for_test("3.11", "dis --listing") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // 300 distinct names and constants push indexes past 255 (EXTENDED_ARG), the call and the
+    // global lookup have CACHE units, and the loop has a jump in each direction.
+    let mut src = String::from("def total(xs):\n    t = 0\n    for x in xs:\n        t += len(x)\n    return t\n");
+    for i in 0..300 {
+        src.push_str(&format!("v{i} = {i}\n"));
+    }
+    src.push_str("print(total(['ab', 'c']), v299)\n");
+    let py = dir.path().join("prog.py");
+    let pyc = dir.path().join("prog.pyc");
+    std::fs::write(&py, &src).unwrap();
+    let compiled = support::run_python(&python, "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)", &[py.to_str().unwrap(), pyc.to_str().unwrap()]);
+    assert!(compiled.status.success(), "{}", String::from_utf8_lossy(&compiled.stderr));
+
+    let asm = dir.path().join("prog.pyasm");
+    let out = pyasm(&["dis", pyc.to_str().unwrap(), "--listing", "-o", asm.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8(out.stdout).unwrap();
+    // With -o the .pyasm text still goes to the file.
+    assert!(std::fs::read_to_string(&asm).unwrap().contains(".code total(xs)"));
+    let line = |needle: &str| -> &str {
+        listing.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no line with {needle:?} in:\n{listing}"))
+    };
+    assert!(listing.starts_with("code <module> (name \"<module>\", qualname \"<module>\", firstlineno 1,"), "{listing}");
+    // RESUME's bytes, CPython's own position for it (line 0), depth 0 -> 0.
+    let resume = line("RESUME 0");
+    assert!(resume.starts_with("       0  97 00 ") && resume.ends_with("0:0-1:0        0 -> 0"), "{resume}");
+    // Late constants and names (index over 255): EXTENDED_ARG 1 before the instruction, in the
+    // bytes. co_names starts with `total`, so v299 is names[300].
+    let store = line("names[300] = v299");
+    assert!(store.contains("90 01 5a 2c") && store.contains("STORE_NAME 300 (+EXT×1)"), "{store}");
+    assert!(line("consts[299] = 298").contains("90 01 64 2b"), "{listing}");
+    // Caches are counted after the instruction's own bytes; the position is the source's.
+    let global = line("names[0] = len +null");
+    assert!(global.contains("74 01 +5 cache") && global.contains("4:13-16") && global.ends_with("2 -> 4"), "{global}");
+    // Jumps resolve to offsets, in the function's own listing.
+    let function = listing.split("code total ").nth(1).expect("a listing for total");
+    assert!(function.lines().any(|l| l.contains("FOR_ITER") && l.contains("to offset 52") && l.ends_with("1 -> 2")), "{function}");
+    assert!(function.lines().any(|l| l.contains("JUMP_BACKWARD") && l.contains("to offset 10")), "{function}");
+}

@@ -71,6 +71,25 @@ pub fn disassemble(module: &CodeObject, version: &'static VersionTable) -> Resul
     }
 }
 
+/// The listing (see `crate::listing`) of a module read from a .pyc, with the disassembly it
+/// was made from.
+///
+/// It is made by assembling the disassembly, which `disassemble` has already proved to give
+/// back the same code objects: so the offsets, bytes, table indexes and stack depths shown are
+/// those of the .pyc, computed by the same code that lists hand-written files. Where the proof
+/// failed for co_code itself, the mismatches say so and the caller must warn that the bytes
+/// shown are pyasm's, not the file's.
+pub fn listing(module: &CodeObject, version: &'static VersionTable) -> Result<(String, Disassembly), String> {
+    let dis = disassemble(module, version)?;
+    let mut files = SourceFiles::new();
+    let file = files.add("<dis>", dis.text.as_str());
+    let opts = crate::Options { version: Some(version.version), listing: true, ..Default::default() };
+    match crate::assemble(&files, file, &opts) {
+        Ok(out) => Ok((out.listing.unwrap_or_default(), dis)),
+        Err(diags) => Err(format!("the disassembly does not assemble:\n{}", files.render(&diags, false))),
+    }
+}
+
 /// For each constant, the first index holding an equal one (itself, unless duplicated).
 fn first_equal(consts: &[Constant]) -> Vec<usize> {
     let mut first: HashMap<&Constant, usize> = HashMap::new();

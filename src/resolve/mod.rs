@@ -73,8 +73,12 @@ pub const MAX_CODE_NESTING: usize = 200;
 /// Stands in the stack of open `.try` regions for one whose directive was wrong.
 const BROKEN_REGION: usize = usize::MAX;
 
+/// The directives allowed outside code objects (`.code` opens one). The editor grammars in
+/// editors/ are generated from these two lists (tests/editors.rs).
+pub const FILE_DIRECTIVES: &[&str] = &["python", "filename", "add_flags", "code"];
+
 /// Every directive allowed inside a code object.
-const CODE_DIRECTIVES: &[&str] = &[
+pub const CODE_DIRECTIVES: &[&str] = &[
     "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename", "firstlineno",
     "stacksize", "flags", "add_flags", "remove_flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
     "hidden",
@@ -315,7 +319,7 @@ fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'
                 ),
                 other => {
                     let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
-                    if let Some(n) = nearest(other, ["python", "filename", "code"].into_iter().chain(CODE_DIRECTIVES.iter().copied())).first() {
+                    if let Some(n) = nearest(other, FILE_DIRECTIVES.iter().chain(CODE_DIRECTIVES).copied()).first() {
                         e = e.with_help(format!("did you mean `.{n}`?"));
                     }
                     diags.push(e);

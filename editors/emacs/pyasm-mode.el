@@ -1,0 +1,186 @@
+;;; pyasm-mode.el --- Major mode for pyasm, hand-written CPython bytecode  -*- lexical-binding: t; -*-
+
+;; Version: 0.1.0
+;; Keywords: languages
+;; Package-Requires: ((emacs "26.1"))
+
+;;; Commentary:
+
+;; Highlighting, comments and indentation for .pyasm files, the text that the pyasm assembler
+;; turns into .pyc files.  Install by putting this file on `load-path' and adding
+;;
+;;     (require 'pyasm-mode)
+;;
+;; to your init file; .pyasm files then open in `pyasm-mode'.
+;;
+;; The word lists between the BEGIN/END generated lines are written by pyasm's test suite from
+;; its version tables (BLESS=1 cargo test --test editors), so they follow new Python versions.
+
+;;; Code:
+
+;; BEGIN generated
+(defconst pyasm-opcodes
+  '("ASYNC_GEN_WRAP" "BEFORE_ASYNC_WITH" "BEFORE_WITH" "BINARY_OP" "BINARY_SUBSCR"
+    "BUILD_CONST_KEY_MAP" "BUILD_LIST" "BUILD_MAP" "BUILD_SET" "BUILD_SLICE" "BUILD_STRING"
+    "BUILD_TUPLE" "CACHE" "CALL" "CALL_FUNCTION_EX" "CHECK_EG_MATCH" "CHECK_EXC_MATCH" "COMPARE_OP"
+    "CONTAINS_OP" "COPY" "COPY_FREE_VARS" "DELETE_ATTR" "DELETE_DEREF" "DELETE_FAST" "DELETE_GLOBAL"
+    "DELETE_NAME" "DELETE_SUBSCR" "DICT_MERGE" "DICT_UPDATE" "END_ASYNC_FOR" "EXTENDED_ARG"
+    "FORMAT_VALUE" "FOR_ITER" "GET_AITER" "GET_ANEXT" "GET_AWAITABLE" "GET_ITER" "GET_LEN"
+    "GET_YIELD_FROM_ITER" "IMPORT_FROM" "IMPORT_NAME" "IMPORT_STAR" "IS_OP" "JUMP" "JUMP_BACKWARD"
+    "JUMP_BACKWARD_NO_INTERRUPT" "JUMP_FORWARD" "JUMP_IF_FALSE_OR_POP" "JUMP_IF_TRUE_OR_POP"
+    "JUMP_NO_INTERRUPT" "KW_NAMES" "LIST_APPEND" "LIST_EXTEND" "LIST_TO_TUPLE" "LOAD_ASSERTION_ERROR"
+    "LOAD_ATTR" "LOAD_BUILD_CLASS" "LOAD_CLASSDEREF" "LOAD_CLOSURE" "LOAD_CONST" "LOAD_DEREF"
+    "LOAD_FAST" "LOAD_GLOBAL" "LOAD_METHOD" "LOAD_NAME" "MAKE_CELL" "MAKE_FUNCTION" "MAP_ADD"
+    "MATCH_CLASS" "MATCH_KEYS" "MATCH_MAPPING" "MATCH_SEQUENCE" "NOP" "POP_EXCEPT"
+    "POP_JUMP_BACKWARD_IF_FALSE" "POP_JUMP_BACKWARD_IF_NONE" "POP_JUMP_BACKWARD_IF_NOT_NONE"
+    "POP_JUMP_BACKWARD_IF_TRUE" "POP_JUMP_FORWARD_IF_FALSE" "POP_JUMP_FORWARD_IF_NONE"
+    "POP_JUMP_FORWARD_IF_NOT_NONE" "POP_JUMP_FORWARD_IF_TRUE" "POP_JUMP_IF_FALSE" "POP_JUMP_IF_NONE"
+    "POP_JUMP_IF_NOT_NONE" "POP_JUMP_IF_TRUE" "POP_TOP" "PRECALL" "PREP_RERAISE_STAR" "PRINT_EXPR"
+    "PUSH_EXC_INFO" "PUSH_NULL" "RAISE_VARARGS" "RERAISE" "RESUME" "RETURN_GENERATOR" "RETURN_VALUE"
+    "SEND" "SETUP_ANNOTATIONS" "SET_ADD" "SET_UPDATE" "STORE_ATTR" "STORE_DEREF" "STORE_FAST"
+    "STORE_GLOBAL" "STORE_NAME" "STORE_SUBSCR" "SWAP" "UNARY_INVERT" "UNARY_NEGATIVE" "UNARY_NOT"
+    "UNARY_POSITIVE" "UNPACK_EX" "UNPACK_SEQUENCE" "WITH_EXCEPT_START" "YIELD_VALUE")
+  "Opcode names of every supported version, and the jump names.")
+(defconst pyasm-jumps
+  '("FOR_ITER" "JUMP" "JUMP_BACKWARD" "JUMP_BACKWARD_NO_INTERRUPT" "JUMP_FORWARD"
+    "JUMP_IF_FALSE_OR_POP" "JUMP_IF_TRUE_OR_POP" "JUMP_NO_INTERRUPT" "POP_JUMP_BACKWARD_IF_FALSE"
+    "POP_JUMP_BACKWARD_IF_NONE" "POP_JUMP_BACKWARD_IF_NOT_NONE" "POP_JUMP_BACKWARD_IF_TRUE"
+    "POP_JUMP_FORWARD_IF_FALSE" "POP_JUMP_FORWARD_IF_NONE" "POP_JUMP_FORWARD_IF_NOT_NONE"
+    "POP_JUMP_FORWARD_IF_TRUE" "POP_JUMP_IF_FALSE" "POP_JUMP_IF_NONE" "POP_JUMP_IF_NOT_NONE"
+    "POP_JUMP_IF_TRUE" "SEND")
+  "Instructions whose operand is a label.")
+(defconst pyasm-operator-ops
+  '("BINARY_OP" "COMPARE_OP")
+  "Instructions whose operand is an operator symbol.")
+(defconst pyasm-flag-ops
+  '("CONTAINS_OP" "FORMAT_VALUE" "IS_OP" "MAKE_FUNCTION" "RAISE_VARARGS" "RESUME")
+  "Instructions whose operand may be flag words.")
+(defconst pyasm-flags
+  '("annotations" "ascii" "async_generator" "await" "closure" "coroutine" "defaults" "exc" "exc_from"
+    "generator" "in" "is" "is_not" "iterable_coroutine" "kwdefaults" "nested" "newlocals" "not_in"
+    "null" "optimized" "repr" "reraise" "spec" "start" "str" "varargs" "varkeywords" "yield"
+    "yield_from")
+  "Flag words: instruction flags and code object flags.")
+(defconst pyasm-directives
+  '("add_flags" "cells" "code" "consts" "end" "end_try" "exception" "exceptiontable" "filename"
+    "firstlineno" "flags" "freevars" "line" "linetable" "loc" "locals" "name" "names" "python"
+    "qualname" "remove_flags" "stacksize" "try")
+  "Directive names, without the dot.")
+;; END generated
+
+(defconst pyasm--identifier "[A-Za-z_][A-Za-z0-9_]*"
+  "An identifier: a name, a label or a code object ID.")
+
+(defun pyasm--words (words)
+  "A regexp matching any of WORDS as a whole symbol."
+  (concat "\\_<" (regexp-opt words t) "\\_>"))
+
+(defconst pyasm-font-lock-keywords
+  (let ((id pyasm--identifier))
+    `(;; label:  at the start of a line
+      (,(concat "^[ \t]*\\(" id "\\)[ \t]*:") 1 font-lock-function-name-face)
+      ;; .code NAME(PARAMS): the name, then each parameter
+      (,(concat "\\(\\.code\\)\\_>[ \t]*\\(" id "\\)?")
+       (1 font-lock-preprocessor-face)
+       (2 font-lock-function-name-face nil t)
+       (,id (progn (skip-chars-forward "^(\n") (line-end-position)) nil
+            (0 font-lock-variable-name-face)))
+      ;; .try LABEL / .exception START, END, HANDLER: labels, and the words lasti and depth
+      (,(concat "\\.\\(?:try\\|exception\\)\\_>")
+       (0 font-lock-preprocessor-face)
+       ("\\_<\\(?:lasti\\|depth\\)\\_>\\|[A-Za-z_][A-Za-z0-9_]*" nil nil
+        (0 (if (member (match-string 0) '("lasti" "depth"))
+               'font-lock-builtin-face
+             'font-lock-variable-name-face))))
+      ;; every other directive
+      (,(concat "\\.\\(?:" (regexp-opt pyasm-directives) "\\)\\_>") 0 font-lock-preprocessor-face)
+      ;; jumps and their label
+      (,(concat (pyasm--words pyasm-jumps) "[ \t]+\\(" id "\\)")
+       (1 font-lock-keyword-face) (2 font-lock-variable-name-face))
+      ;; BINARY_OP +=, COMPARE_OP <=
+      (,(concat (pyasm--words pyasm-operator-ops) "[ \t]+\\(\\[\\]\\|[-+*/%@<>=!&|^~]+\\)")
+       (1 font-lock-keyword-face) (2 font-lock-builtin-face))
+      ;; flag words as the whole operand (MAKE_FUNCTION closure), after a comma, or in .flags
+      (,(concat (pyasm--words pyasm-flag-ops) "[ \t]+" (pyasm--words pyasm-flags))
+       (2 font-lock-builtin-face))
+      (,(concat ",[ \t]*" (pyasm--words pyasm-flags)) 1 font-lock-builtin-face)
+      (,(concat "\\.\\(?:flags\\|add_flags\\|remove_flags\\)[ \t]+" (pyasm--words pyasm-flags))
+       1 font-lock-builtin-face)
+      ;; every opcode
+      (,(pyasm--words pyasm-opcodes) 1 font-lock-keyword-face)
+      ;; @code references and <special> names
+      (,(concat "@\\(?:" id "\\|<" id ">\\)") 0 font-lock-type-face)
+      (,(concat "<" id ">") 0 font-lock-type-face)
+      ;; $N raw arguments
+      ("\\$\\(?:0[xX][0-9a-fA-F]+\\|[0-9]+\\)\\_>" 0 font-lock-constant-face)
+      ;; source positions 12:4-19 and numbers of every kind
+      ("\\_<[0-9]+:[0-9]+-\\(?:[0-9]+:\\)?[0-9]+\\_>" 0 font-lock-constant-face)
+      ("-?\\_<\\(?:0[xXoObB][0-9a-fA-F_]+\\|[0-9][0-9_]*\\(?:\\.[0-9_]*\\)?\\(?:[eE][-+]?[0-9_]+\\)?[jJ]?\\|inf\\|nan\\)\\_>"
+       0 font-lock-constant-face)
+      ("\\_<\\(?:None\\|True\\|False\\|Ellipsis\\)\\_>\\|\\.\\.\\." 0 font-lock-constant-face)
+      ("\\_<\\(?:frozenset\\|complex\\)(" 0 font-lock-builtin-face)))
+  "What `pyasm-mode' highlights, most specific first.")
+
+(defun pyasm--highlight-escapes (limit)
+  "Find the next escape sequence inside a string before LIMIT, for font-lock."
+  (let (found)
+    (while (and (not found)
+                (re-search-forward "\\\\\\(?:x[0-9a-fA-F]\\{2\\}\\|u[0-9a-fA-F]\\{4\\}\\|U[0-9a-fA-F]\\{8\\}\\|[0-7]\\{1,3\\}\\|.\\)" limit t))
+      (when (nth 3 (syntax-ppss (match-beginning 0)))
+        (setq found t)))
+    found))
+
+(defconst pyasm-mode-syntax-table
+  (let ((table (make-syntax-table)))
+    (modify-syntax-entry ?# "<" table)
+    (modify-syntax-entry ?\n ">" table)
+    (modify-syntax-entry ?\" "\"" table)
+    (modify-syntax-entry ?' "\"" table)
+    (modify-syntax-entry ?\\ "\\" table)
+    (modify-syntax-entry ?_ "_" table)
+    (modify-syntax-entry ?. "_" table)
+    ;; Operator characters are punctuation, so `-1' and `-inf' start a number, not a symbol.
+    (dolist (c '(?< ?> ?- ?+ ?* ?/ ?% ?& ?| ?^ ?~ ?= ?! ?$ ?@))
+      (modify-syntax-entry c "." table))
+    table)
+  "Syntax table of `pyasm-mode': # comments, quoted strings.")
+
+(defcustom pyasm-indent-offset 4
+  "Indentation of the lines inside a `.code' ... `.end' block."
+  :type 'integer
+  :group 'languages)
+
+(defun pyasm-indent-line ()
+  "Indent the current line.
+Labels, `.code', `.end' and file-level directives go to column 0,
+everything else `pyasm-indent-offset' columns in."
+  (interactive)
+  (let ((column
+         (save-excursion
+           (back-to-indentation)
+           (if (looking-at (concat "\\.\\(?:code\\|end\\|python\\|filename\\)\\_>\\|"
+                                   pyasm--identifier "[ \t]*:"))
+               0
+             pyasm-indent-offset))))
+    (if (<= (current-column) (current-indentation))
+        (indent-line-to column)
+      (save-excursion (indent-line-to column)))))
+
+;;;###autoload
+(define-derived-mode pyasm-mode prog-mode "pyasm"
+  "Major mode for pyasm files: hand-written CPython bytecode."
+  :syntax-table pyasm-mode-syntax-table
+  (setq-local comment-start "# ")
+  (setq-local comment-start-skip "#+[ \t]*")
+  (setq-local indent-line-function #'pyasm-indent-line)
+  (setq-local font-lock-defaults
+              (list (append pyasm-font-lock-keywords
+                            '((pyasm--highlight-escapes 0 'font-lock-regexp-grouping-backslash prepend)))
+                    nil nil)))
+
+;;;###autoload
+(add-to-list 'auto-mode-alist '("\\.pyasm\\'" . pyasm-mode))
+
+(provide 'pyasm-mode)
+
+;;; pyasm-mode.el ends here

@@ -1,0 +1,127 @@
+" Vim syntax file
+" Language: pyasm, hand-written CPython bytecode (see the pyasm README)
+" The lists between the BEGIN/END generated lines come from pyasm's version tables and
+" directive list: tests/editors.rs writes them (BLESS=1 cargo test --test editors).
+
+if exists("b:current_syntax")
+  finish
+endif
+
+let s:cpo_save = &cpo
+set cpo&vim
+
+syn case match
+
+" Operands and values. Defined first: the more specific items below win where they overlap.
+syn match pyasmNumber "-\=\<\d[0-9_]*\%(\.[0-9_]*\)\=\%([eE][+-]\=[0-9_]\+\)\=[jJ]\=\>"
+syn match pyasmNumber "-\=\<\d[0-9_]*\.[0-9_]*\%([eE][+-]\=[0-9_]\+\)\="
+syn match pyasmNumber "-\=\<0[xX][0-9a-fA-F_]\+\>"
+syn match pyasmNumber "-\=\<0[oO][0-7_]\+\>"
+syn match pyasmNumber "-\=\<0[bB][01_]\+\>"
+syn match pyasmNumber "-\=\<\%(inf\|nan\)\>"
+" Source positions: 12:4-19, 12:4-14:1
+syn match pyasmNumber "\<\d\+:\d\+-\%(\d\+:\)\=\d\+\>"
+syn keyword pyasmConstant None True False Ellipsis
+syn match pyasmConstant "\.\.\."
+syn match pyasmRaw "\$\%(0[xX]\x\+\|\d\+\)\>"
+syn match pyasmSpecialName "<\h\w*>"
+syn match pyasmCodeRef "@\%(\h\w*\|<\h\w*>\)"
+syn keyword pyasmBuiltin frozenset complex
+syn match pyasmEscape "\\\%(x\x\{2}\|u\x\{4}\|U\x\{8}\|\o\{1,3}\|.\)" contained
+syn region pyasmString start=+[bB]\="+ skip=+\\.+ end=+"+ end=+$+ oneline contains=pyasmEscape
+syn region pyasmString start=+[bB]\='+ skip=+\\.+ end=+'+ end=+$+ oneline contains=pyasmEscape
+
+" Labels: `name:` at the start of a line, and the operands of jumps and regions.
+syn match pyasmLabel "^\s*\zs\h\w*\ze\s*:"
+syn match pyasmLabelRef "\h\w*" contained
+syn match pyasmOperator "\[\]\|[-+*/%@<>=!&|^~]\+" contained
+" Flag words: after a comma, or as the whole operand of the instructions that take them.
+syn match pyasmAfterComma ",\s*\zs\h\w*" contains=pyasmFlag transparent
+syn match pyasmFlagOperand "\h\w*" contained contains=pyasmFlag transparent
+
+" BEGIN generated
+syn keyword pyasmOpcode ASYNC_GEN_WRAP BEFORE_ASYNC_WITH BEFORE_WITH BINARY_OP BINARY_SUBSCR
+syn keyword pyasmOpcode BUILD_CONST_KEY_MAP BUILD_LIST BUILD_MAP BUILD_SET BUILD_SLICE BUILD_STRING
+syn keyword pyasmOpcode BUILD_TUPLE CACHE CALL CALL_FUNCTION_EX CHECK_EG_MATCH CHECK_EXC_MATCH
+syn keyword pyasmOpcode COMPARE_OP CONTAINS_OP COPY COPY_FREE_VARS DELETE_ATTR DELETE_DEREF
+syn keyword pyasmOpcode DELETE_FAST DELETE_GLOBAL DELETE_NAME DELETE_SUBSCR DICT_MERGE DICT_UPDATE
+syn keyword pyasmOpcode END_ASYNC_FOR EXTENDED_ARG FORMAT_VALUE FOR_ITER GET_AITER GET_ANEXT
+syn keyword pyasmOpcode GET_AWAITABLE GET_ITER GET_LEN GET_YIELD_FROM_ITER IMPORT_FROM IMPORT_NAME
+syn keyword pyasmOpcode IMPORT_STAR IS_OP JUMP JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT JUMP_FORWARD
+syn keyword pyasmOpcode JUMP_IF_FALSE_OR_POP JUMP_IF_TRUE_OR_POP JUMP_NO_INTERRUPT KW_NAMES
+syn keyword pyasmOpcode LIST_APPEND LIST_EXTEND LIST_TO_TUPLE LOAD_ASSERTION_ERROR LOAD_ATTR
+syn keyword pyasmOpcode LOAD_BUILD_CLASS LOAD_CLASSDEREF LOAD_CLOSURE LOAD_CONST LOAD_DEREF LOAD_FAST
+syn keyword pyasmOpcode LOAD_GLOBAL LOAD_METHOD LOAD_NAME MAKE_CELL MAKE_FUNCTION MAP_ADD MATCH_CLASS
+syn keyword pyasmOpcode MATCH_KEYS MATCH_MAPPING MATCH_SEQUENCE NOP POP_EXCEPT
+syn keyword pyasmOpcode POP_JUMP_BACKWARD_IF_FALSE POP_JUMP_BACKWARD_IF_NONE
+syn keyword pyasmOpcode POP_JUMP_BACKWARD_IF_NOT_NONE POP_JUMP_BACKWARD_IF_TRUE
+syn keyword pyasmOpcode POP_JUMP_FORWARD_IF_FALSE POP_JUMP_FORWARD_IF_NONE
+syn keyword pyasmOpcode POP_JUMP_FORWARD_IF_NOT_NONE POP_JUMP_FORWARD_IF_TRUE POP_JUMP_IF_FALSE
+syn keyword pyasmOpcode POP_JUMP_IF_NONE POP_JUMP_IF_NOT_NONE POP_JUMP_IF_TRUE POP_TOP PRECALL
+syn keyword pyasmOpcode PREP_RERAISE_STAR PRINT_EXPR PUSH_EXC_INFO PUSH_NULL RAISE_VARARGS RERAISE
+syn keyword pyasmOpcode RESUME RETURN_GENERATOR RETURN_VALUE SEND SETUP_ANNOTATIONS SET_ADD
+syn keyword pyasmOpcode SET_UPDATE STORE_ATTR STORE_DEREF STORE_FAST STORE_GLOBAL STORE_NAME
+syn keyword pyasmOpcode STORE_SUBSCR SWAP UNARY_INVERT UNARY_NEGATIVE UNARY_NOT UNARY_POSITIVE
+syn keyword pyasmOpcode UNPACK_EX UNPACK_SEQUENCE WITH_EXCEPT_START YIELD_VALUE
+syn keyword pyasmJump FOR_ITER JUMP JUMP_BACKWARD nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump JUMP_BACKWARD_NO_INTERRUPT JUMP_FORWARD nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump JUMP_IF_FALSE_OR_POP JUMP_IF_TRUE_OR_POP nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump JUMP_NO_INTERRUPT POP_JUMP_BACKWARD_IF_FALSE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_BACKWARD_IF_NONE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_BACKWARD_IF_NOT_NONE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_BACKWARD_IF_TRUE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_FORWARD_IF_FALSE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_FORWARD_IF_NONE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_FORWARD_IF_NOT_NONE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_FORWARD_IF_TRUE POP_JUMP_IF_FALSE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_IF_NONE POP_JUMP_IF_NOT_NONE nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmJump POP_JUMP_IF_TRUE SEND nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmOperatorOp BINARY_OP COMPARE_OP nextgroup=pyasmOperator skipwhite
+syn keyword pyasmFlagOp CONTAINS_OP FORMAT_VALUE IS_OP nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlagOp MAKE_FUNCTION RAISE_VARARGS RESUME nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlag contained annotations ascii async_generator await closure coroutine defaults
+syn keyword pyasmFlag contained exc exc_from generator in is is_not iterable_coroutine kwdefaults
+syn keyword pyasmFlag contained nested newlocals not_in null optimized repr reraise spec start str
+syn keyword pyasmFlag contained varargs varkeywords yield yield_from
+syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
+" END generated
+
+" Directives that take labels, a code object's name and parameters, or flag words.
+syn match pyasmDirective "\.\%(try\|exception\)\>" nextgroup=pyasmLabelRef skipwhite
+syn match pyasmDirective "\.\%(flags\|add_flags\|remove_flags\)\>" nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmRegionWord lasti depth
+syn match pyasmDirective "\.code\>" nextgroup=pyasmCodeName,pyasmCodeSpecialName skipwhite
+syn match pyasmCodeName "\h\w*\|\"[^"]*\"" contained nextgroup=pyasmParams
+syn match pyasmCodeSpecialName "<\h\w*>" contained nextgroup=pyasmParams
+syn region pyasmParams start="(" end=")" contained oneline contains=pyasmParam,pyasmString
+syn match pyasmParam "\h\w*" contained
+
+syn match pyasmComment "#.*$" contains=@Spell
+
+hi def link pyasmComment Comment
+hi def link pyasmDirective PreProc
+hi def link pyasmOpcode Statement
+hi def link pyasmJump Statement
+hi def link pyasmOperatorOp Statement
+hi def link pyasmFlagOp Statement
+hi def link pyasmLabel Label
+hi def link pyasmLabelRef Identifier
+hi def link pyasmOperator Operator
+hi def link pyasmFlag Special
+hi def link pyasmRegionWord Special
+hi def link pyasmNumber Number
+hi def link pyasmConstant Constant
+hi def link pyasmRaw Number
+hi def link pyasmString String
+hi def link pyasmEscape SpecialChar
+hi def link pyasmSpecialName Type
+hi def link pyasmCodeRef Type
+hi def link pyasmCodeName Function
+hi def link pyasmCodeSpecialName Type
+hi def link pyasmParam Identifier
+hi def link pyasmBuiltin Function
+
+let b:current_syntax = "pyasm"
+
+let &cpo = s:cpo_save
+unlet s:cpo_save

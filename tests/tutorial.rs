@@ -1,0 +1,110 @@
+//! docs/tutorial.md stays true: every command it shows (a fenced block whose first line is
+//! `$ pyasm …`) is run, and the lines shown must appear in its output — all of them, in order
+//! and nothing else, or, where the block leaves lines out with `…`, each shown run of lines
+//! contiguously and in order. The files it links to must exist.
+
+mod support;
+
+use std::process::Command;
+
+struct Block {
+    /// Line of the command in the tutorial, for messages.
+    line: usize,
+    args: Vec<String>,
+    expected: Vec<String>,
+}
+
+fn blocks(text: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate();
+    while let Some((_, l)) = lines.next() {
+        if !l.starts_with("```") {
+            continue;
+        }
+        let body: Vec<(usize, &str)> = lines.by_ref().take_while(|(_, l)| !l.starts_with("```")).collect();
+        if let Some(((n, first), rest)) = body.split_first() {
+            if let Some(cmd) = first.strip_prefix("$ pyasm ") {
+                out.push(Block {
+                    line: n + 1,
+                    args: cmd.split_whitespace().map(String::from).collect(),
+                    expected: rest.iter().map(|(_, l)| l.trim_end().to_string()).collect(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether `expected` (with `…` gaps) matches `actual`; `Err` says where it does not.
+fn matches(expected: &[String], actual: &[&str]) -> Result<(), String> {
+    if !expected.iter().any(|l| l == "…") {
+        return if expected == actual { Ok(()) } else { Err(format!("expected exactly:\n{}", expected.join("\n"))) };
+    }
+    let mut from = 0;
+    for run in expected.split(|l| l == "…").filter(|r| !r.is_empty()) {
+        let found = (from..=actual.len().saturating_sub(run.len())).find(|&i| actual[i..i + run.len()] == *run);
+        match found {
+            Some(i) => from = i + run.len(),
+            None => return Err(format!("these lines are not in the output (in this order, after the earlier ones):\n{}", run.join("\n"))),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_command_in_the_tutorial_prints_what_it_shows() {
+    let root = support::repo_root();
+    let text = std::fs::read_to_string(root.join("docs/tutorial.md")).unwrap();
+    let blocks = blocks(&text);
+    assert!(blocks.len() >= 15, "the tutorial shows only {} commands", blocks.len());
+    // `pyasm run` needs a 3.11 to run the program; the other commands do not.
+    let python = support::python_for_test("3.11", "tutorial commands (pyasm run)");
+    let mut failures = Vec::new();
+    for b in &blocks {
+        let mut cmd = Command::new(support::pyasm_bin());
+        cmd.args(&b.args).current_dir(&root);
+        if b.args[0] == "run" {
+            let Some(p) = &python else { continue };
+            cmd.env("PYASM_PYTHON_3_11", p);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut actual: Vec<&str> = stdout.lines().map(str::trim_end).collect();
+        // A listing ends each code object with an empty line; the blocks leave the last out.
+        while actual.last() == Some(&"") {
+            actual.pop();
+        }
+        if !out.status.success() {
+            failures.push(format!("line {}: pyasm {} failed:\n{}", b.line, b.args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        } else if let Err(why) = matches(&b.expected, &actual) {
+            failures.push(format!("line {}: pyasm {}: {why}\nactual output:\n{stdout}", b.line, b.args.join(" ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_tutorial_links_to_files_that_exist() {
+    let root = support::repo_root();
+    let text = std::fs::read_to_string(root.join("docs/tutorial.md")).unwrap();
+    let mut links = 0;
+    for part in text.split("](").skip(1) {
+        let target = &part[..part.find(')').unwrap()];
+        if target.starts_with("http") {
+            continue;
+        }
+        links += 1;
+        assert!(root.join("docs").join(target).exists(), "docs/tutorial.md links to {target}, which does not exist");
+    }
+    assert!(links >= 12, "only {links} links");
+}
+
+#[test]
+fn the_matcher_can_fail() {
+    let exp = |s: &[&str]| s.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert!(matches(&exp(&["a", "b"]), &["a", "b"]).is_ok());
+    assert!(matches(&exp(&["a", "b"]), &["a", "b", "c"]).is_err());
+    assert!(matches(&exp(&["…", "b", "c", "…"]), &["a", "b", "c", "d"]).is_ok());
+    assert!(matches(&exp(&["b", "…", "a"]), &["a", "b"]).is_err());
+    assert!(matches(&exp(&["…", "a", "c"]), &["a", "b", "c"]).is_err());
+}
