@@ -43,11 +43,13 @@ fn word_lists() -> Vec<(&'static str, Vec<String>)> {
                 }
                 _ => {}
             }
-            for f in op.flags {
+            // Literal keywords among the named values (3.15's LOAD_COMMON_CONSTANT None) keep
+            // their constant colour.
+            for f in op.flags.iter().filter(|f| !matches!(f.word, "None" | "True" | "False")) {
                 flags.insert(f.word.to_string());
             }
             // Instructions whose operand may be flag words alone (`MAKE_FUNCTION closure`).
-            if op.arg == ArgKind::Number && !op.flags.is_empty() {
+            if matches!(op.arg, ArgKind::Number | ArgKind::Enum) && !op.flags.is_empty() {
                 flag_ops.insert(op.name.to_string());
             }
         }

@@ -375,7 +375,20 @@ fn operand_text(op: &OpInfo, name: &str, table: &VersionTable) -> String {
         ArgKind::Free => format!("a cell or free variable (`.cells` / `.freevars` name) (`{} x`)", op.name),
         ArgKind::JumpForward => format!("a label after this instruction (`{} done`); pyasm computes the offset", op.name),
         ArgKind::JumpBackward => format!("a label before this instruction (`{} top`); pyasm computes the offset", op.name),
-        ArgKind::Compare => format!("a comparison operator: {}", table.compare_ops.join(" ")),
+        ArgKind::Compare => {
+            let symbols: Vec<&str> = table.compare_ops.iter().map(|c| c.symbol).collect();
+            let flags = if op.flags.is_empty() {
+                String::new()
+            } else {
+                format!(", then flag words ({})", op.flags.iter().map(|f| f.word).collect::<Vec<_>>().join(", "))
+            };
+            format!("a comparison operator: {}{flags}; pyasm adds the operator's own mask bits", symbols.join(" "))
+        }
+        ArgKind::Enum => {
+            let words: Vec<&str> = op.flags.iter().map(|f| f.word).collect();
+            format!("one of the named values {} or its number (`{} {}`)", words.join(" "), op.name, words.first().copied().unwrap_or("0"))
+        }
+        ArgKind::LocalPair => format!("two local variables among the first 16, packed 4 bits each (`{} a, b`)", op.name),
         ArgKind::BinaryOp => {
             let symbols: Vec<&str> = table.binary_ops.iter().map(|b| b.symbol).collect();
             format!("an operator symbol: {}", symbols.join(" "))
@@ -481,6 +494,8 @@ fn kind_word(k: ArgKind) -> &'static str {
     match k {
         ArgKind::None => "-",
         ArgKind::Number => "number",
+        ArgKind::Enum => "named",
+        ArgKind::LocalPair => "local pair",
         ArgKind::Const => "const",
         ArgKind::Name => "name",
         ArgKind::Local => "local",

@@ -40,30 +40,37 @@ syn match pyasmAfterComma ",\s*\zs\h\w*" contains=pyasmFlag transparent
 syn match pyasmFlagOperand "\h\w*" contained contains=pyasmFlag transparent
 
 " BEGIN generated
-syn keyword pyasmOpcode ASYNC_GEN_WRAP BEFORE_ASYNC_WITH BEFORE_WITH BINARY_OP BINARY_SUBSCR
-syn keyword pyasmOpcode BUILD_CONST_KEY_MAP BUILD_LIST BUILD_MAP BUILD_SET BUILD_SLICE BUILD_STRING
-syn keyword pyasmOpcode BUILD_TUPLE CACHE CALL CALL_FUNCTION_EX CHECK_EG_MATCH CHECK_EXC_MATCH
-syn keyword pyasmOpcode COMPARE_OP CONTAINS_OP COPY COPY_FREE_VARS DELETE_ATTR DELETE_DEREF
-syn keyword pyasmOpcode DELETE_FAST DELETE_GLOBAL DELETE_NAME DELETE_SUBSCR DICT_MERGE DICT_UPDATE
-syn keyword pyasmOpcode END_ASYNC_FOR EXTENDED_ARG FORMAT_VALUE FOR_ITER GET_AITER GET_ANEXT
-syn keyword pyasmOpcode GET_AWAITABLE GET_ITER GET_LEN GET_YIELD_FROM_ITER IMPORT_FROM IMPORT_NAME
-syn keyword pyasmOpcode IMPORT_STAR IS_OP JUMP JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT JUMP_FORWARD
-syn keyword pyasmOpcode JUMP_IF_FALSE_OR_POP JUMP_IF_TRUE_OR_POP JUMP_NO_INTERRUPT KW_NAMES
-syn keyword pyasmOpcode LIST_APPEND LIST_EXTEND LIST_TO_TUPLE LOAD_ASSERTION_ERROR LOAD_ATTR
-syn keyword pyasmOpcode LOAD_BUILD_CLASS LOAD_CLASSDEREF LOAD_CLOSURE LOAD_CONST LOAD_DEREF LOAD_FAST
-syn keyword pyasmOpcode LOAD_GLOBAL LOAD_METHOD LOAD_NAME MAKE_CELL MAKE_FUNCTION MAP_ADD MATCH_CLASS
-syn keyword pyasmOpcode MATCH_KEYS MATCH_MAPPING MATCH_SEQUENCE NOP POP_EXCEPT
-syn keyword pyasmOpcode POP_JUMP_BACKWARD_IF_FALSE POP_JUMP_BACKWARD_IF_NONE
+syn keyword pyasmOpcode ASYNC_GEN_WRAP BEFORE_ASYNC_WITH BEFORE_WITH BINARY_OP BINARY_SLICE
+syn keyword pyasmOpcode BINARY_SUBSCR BUILD_CONST_KEY_MAP BUILD_INTERPOLATION BUILD_LIST BUILD_MAP
+syn keyword pyasmOpcode BUILD_SET BUILD_SLICE BUILD_STRING BUILD_TEMPLATE BUILD_TUPLE CACHE CALL
+syn keyword pyasmOpcode CALL_FUNCTION_EX CALL_INTRINSIC_1 CALL_INTRINSIC_2 CALL_KW CHECK_EG_MATCH
+syn keyword pyasmOpcode CHECK_EXC_MATCH CLEANUP_THROW COMPARE_OP CONTAINS_OP CONVERT_VALUE COPY
+syn keyword pyasmOpcode COPY_FREE_VARS DELETE_ATTR DELETE_DEREF DELETE_FAST DELETE_GLOBAL DELETE_NAME
+syn keyword pyasmOpcode DELETE_SUBSCR DICT_MERGE DICT_UPDATE END_ASYNC_FOR END_FOR END_SEND
+syn keyword pyasmOpcode EXIT_INIT_CHECK EXTENDED_ARG FORMAT_SIMPLE FORMAT_VALUE FORMAT_WITH_SPEC
+syn keyword pyasmOpcode FOR_ITER GET_AITER GET_ANEXT GET_AWAITABLE GET_ITER GET_LEN
+syn keyword pyasmOpcode GET_YIELD_FROM_ITER IMPORT_FROM IMPORT_NAME IMPORT_STAR IS_OP JUMP
+syn keyword pyasmOpcode JUMP_BACKWARD JUMP_BACKWARD_NO_INTERRUPT JUMP_FORWARD JUMP_IF_FALSE_OR_POP
+syn keyword pyasmOpcode JUMP_IF_TRUE_OR_POP JUMP_NO_INTERRUPT KW_NAMES LIST_APPEND LIST_EXTEND
+syn keyword pyasmOpcode LIST_TO_TUPLE LOAD_ASSERTION_ERROR LOAD_ATTR LOAD_BUILD_CLASS LOAD_CLASSDEREF
+syn keyword pyasmOpcode LOAD_CLOSURE LOAD_COMMON_CONSTANT LOAD_CONST LOAD_DEREF LOAD_FAST
+syn keyword pyasmOpcode LOAD_FAST_AND_CLEAR LOAD_FAST_BORROW LOAD_FAST_BORROW_LOAD_FAST_BORROW
+syn keyword pyasmOpcode LOAD_FAST_CHECK LOAD_FAST_LOAD_FAST LOAD_FROM_DICT_OR_DEREF
+syn keyword pyasmOpcode LOAD_FROM_DICT_OR_GLOBALS LOAD_GLOBAL LOAD_LOCALS LOAD_METHOD LOAD_NAME
+syn keyword pyasmOpcode LOAD_SMALL_INT LOAD_SPECIAL LOAD_SUPER_ATTR MAKE_CELL MAKE_FUNCTION MAP_ADD
+syn keyword pyasmOpcode MATCH_CLASS MATCH_KEYS MATCH_MAPPING MATCH_SEQUENCE NOP NOT_TAKEN POP_EXCEPT
+syn keyword pyasmOpcode POP_ITER POP_JUMP_BACKWARD_IF_FALSE POP_JUMP_BACKWARD_IF_NONE
 syn keyword pyasmOpcode POP_JUMP_BACKWARD_IF_NOT_NONE POP_JUMP_BACKWARD_IF_TRUE
 syn keyword pyasmOpcode POP_JUMP_FORWARD_IF_FALSE POP_JUMP_FORWARD_IF_NONE
 syn keyword pyasmOpcode POP_JUMP_FORWARD_IF_NOT_NONE POP_JUMP_FORWARD_IF_TRUE POP_JUMP_IF_FALSE
 syn keyword pyasmOpcode POP_JUMP_IF_NONE POP_JUMP_IF_NOT_NONE POP_JUMP_IF_TRUE POP_TOP PRECALL
 syn keyword pyasmOpcode PREP_RERAISE_STAR PRINT_EXPR PUSH_EXC_INFO PUSH_NULL RAISE_VARARGS RERAISE
-syn keyword pyasmOpcode RESUME RETURN_GENERATOR RETURN_VALUE SEND SETUP_ANNOTATIONS SET_ADD
-syn keyword pyasmOpcode SET_UPDATE STORE_ATTR STORE_DEREF STORE_FAST STORE_GLOBAL STORE_NAME
-syn keyword pyasmOpcode STORE_SUBSCR SWAP UNARY_INVERT UNARY_NEGATIVE UNARY_NOT UNARY_POSITIVE
-syn keyword pyasmOpcode UNPACK_EX UNPACK_SEQUENCE WITH_EXCEPT_START YIELD_VALUE
-syn keyword pyasmJump FOR_ITER JUMP JUMP_BACKWARD nextgroup=pyasmLabelRef skipwhite
+syn keyword pyasmOpcode RESUME RETURN_CONST RETURN_GENERATOR RETURN_VALUE SEND SETUP_ANNOTATIONS
+syn keyword pyasmOpcode SET_ADD SET_FUNCTION_ATTRIBUTE SET_UPDATE STORE_ATTR STORE_DEREF STORE_FAST
+syn keyword pyasmOpcode STORE_FAST_LOAD_FAST STORE_FAST_STORE_FAST STORE_GLOBAL STORE_NAME
+syn keyword pyasmOpcode STORE_SLICE STORE_SUBSCR SWAP TO_BOOL UNARY_INVERT UNARY_NEGATIVE UNARY_NOT
+syn keyword pyasmOpcode UNARY_POSITIVE UNPACK_EX UNPACK_SEQUENCE WITH_EXCEPT_START YIELD_VALUE
+syn keyword pyasmJump END_ASYNC_FOR FOR_ITER JUMP JUMP_BACKWARD nextgroup=pyasmLabelRef skipwhite
 syn keyword pyasmJump JUMP_BACKWARD_NO_INTERRUPT JUMP_FORWARD nextgroup=pyasmLabelRef skipwhite
 syn keyword pyasmJump JUMP_IF_FALSE_OR_POP JUMP_IF_TRUE_OR_POP nextgroup=pyasmLabelRef skipwhite
 syn keyword pyasmJump JUMP_NO_INTERRUPT POP_JUMP_BACKWARD_IF_FALSE nextgroup=pyasmLabelRef skipwhite
@@ -77,13 +84,26 @@ syn keyword pyasmJump POP_JUMP_FORWARD_IF_TRUE POP_JUMP_IF_FALSE nextgroup=pyasm
 syn keyword pyasmJump POP_JUMP_IF_NONE POP_JUMP_IF_NOT_NONE nextgroup=pyasmLabelRef skipwhite
 syn keyword pyasmJump POP_JUMP_IF_TRUE SEND nextgroup=pyasmLabelRef skipwhite
 syn keyword pyasmOperatorOp BINARY_OP COMPARE_OP nextgroup=pyasmOperator skipwhite
-syn keyword pyasmFlagOp CONTAINS_OP FORMAT_VALUE IS_OP nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlagOp CALL_INTRINSIC_1 CALL_INTRINSIC_2 nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlagOp CONTAINS_OP CONVERT_VALUE FORMAT_VALUE nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlagOp IS_OP LOAD_COMMON_CONSTANT LOAD_SPECIAL nextgroup=pyasmFlagOperand skipwhite
 syn keyword pyasmFlagOp MAKE_FUNCTION RAISE_VARARGS RESUME nextgroup=pyasmFlagOperand skipwhite
-syn keyword pyasmFlag contained annotations ascii async_generator await closure coroutine defaults
-syn keyword pyasmFlag contained exc exc_from generator in is is_not iterable_coroutine kwdefaults
-syn keyword pyasmFlag contained nested newlocals not_in null optimized repr reraise spec start str
-syn keyword pyasmFlag contained varargs varkeywords yield yield_from
-syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
+syn keyword pyasmFlagOp SET_FUNCTION_ATTRIBUTE nextgroup=pyasmFlagOperand skipwhite
+syn keyword pyasmFlag contained AssertionError INTRINSIC_1_INVALID INTRINSIC_2_INVALID
+syn keyword pyasmFlag contained INTRINSIC_ASYNC_GEN_WRAP INTRINSIC_IMPORT_STAR
+syn keyword pyasmFlag contained INTRINSIC_LIST_TO_TUPLE INTRINSIC_PARAMSPEC
+syn keyword pyasmFlag contained INTRINSIC_PREP_RERAISE_STAR INTRINSIC_PRINT
+syn keyword pyasmFlag contained INTRINSIC_SET_FUNCTION_TYPE_PARAMS INTRINSIC_SET_TYPEPARAM_DEFAULT
+syn keyword pyasmFlag contained INTRINSIC_STOPITERATION_ERROR INTRINSIC_SUBSCRIPT_GENERIC
+syn keyword pyasmFlag contained INTRINSIC_TYPEALIAS INTRINSIC_TYPEVAR INTRINSIC_TYPEVARTUPLE
+syn keyword pyasmFlag contained INTRINSIC_TYPEVAR_WITH_BOUND INTRINSIC_TYPEVAR_WITH_CONSTRAINTS
+syn keyword pyasmFlag contained INTRINSIC_UNARY_POSITIVE NotImplementedError __aenter__ __aexit__
+syn keyword pyasmFlag contained __enter__ __exit__ all annotate annotations any ascii async_generator
+syn keyword pyasmFlag contained await bool closure coroutine defaults eager exc exc_from generator in
+syn keyword pyasmFlag contained is is_not iterable_coroutine kwdefaults lazy list method nested
+syn keyword pyasmFlag contained newlocals not_in null optimized repr reraise set spec start str tuple
+syn keyword pyasmFlag contained two_args varargs varkeywords yield yield_from
+syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
 " END generated
 
 " Directives that take labels, a code object's name and parameters, or flag words.
