@@ -62,7 +62,7 @@ pub struct Assembled {
 impl Assembled {
     /// The complete .pyc file.
     pub fn to_pyc(&self, header: &PycHeader) -> Vec<u8> {
-        emit::pyc::write_pyc(self.version.magic, header, &emit::marshal::dump_code(&self.module))
+        emit::pyc::write_pyc(self.version.magic, header, &emit::marshal::dump_code_for(&self.module, self.version.version))
     }
 }
 

@@ -81,9 +81,31 @@ use std::collections::{HashMap, HashSet};
 
 /// `marshal.dumps(code)` for a 3.11 code object.
 pub fn dump_code(code: &CodeObject) -> Vec<u8> {
+    dump_code_for(code, crate::version::PythonVersion::new(3, 11))
+}
+
+/// `marshal.dumps(code)` as the given version's interpreter writes it: the layout is the same
+/// from 3.11 on, but which strings are interned (and so shared) changed.
+pub fn dump_code_for(code: &CodeObject, version: crate::version::PythonVersion) -> Vec<u8> {
     let mut chars = HashSet::new();
     collect_char_names(code, &mut chars);
-    run(chars, |d| d.code(code, true))
+    let policy = Policy::for_version(version);
+    run_with(chars, policy, |d| d.code(code, true))
+}
+
+/// What differs between versions in how objects are shared.
+#[derive(Clone, Copy, Debug, Default)]
+struct Policy {
+    /// 3.13+: code objects intern co_filename, co_name and co_qualname (the compiler's static
+    /// `<…>` names too), and every one-character latin-1 str is an interned singleton (measured
+    /// on 3.13.0 and 3.14.2).
+    intern_code_names: bool,
+}
+
+impl Policy {
+    fn for_version(v: crate::version::PythonVersion) -> Policy {
+        Policy { intern_code_names: v >= crate::version::PythonVersion::new(3, 13) }
+    }
 }
 
 /// `marshal.dumps(value)` for a constant (the top-level object gets `FLAG_REF`, as it does in
@@ -97,7 +119,12 @@ pub fn dump_constant(c: &Constant) -> Vec<u8> {
 /// Two passes over the same traversal: the first counts how often each shared object occurs
 /// (so the second knows which ones need `FLAG_REF`), the second writes.
 fn run(interned_chars: HashSet<Vec<u8>>, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+    run_with(interned_chars, Policy::default(), walk)
+}
+
+fn run_with(interned_chars: HashSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
     let mut d = Dumper {
+        policy,
         writing: false,
         counts: HashMap::new(),
         forced: HashSet::new(),
@@ -178,6 +205,7 @@ enum Ident {
 }
 
 struct Dumper {
+    policy: Policy,
     /// False during the counting pass.
     writing: bool,
     counts: HashMap<Key, u32>,
@@ -448,7 +476,9 @@ impl Dumper {
                 self.out.extend_from_slice(&im.to_le_bytes());
             }
             Constant::Str(s) => {
-                let interned = const_str_interned(s) || self.interned_chars.contains(s.as_wtf8());
+                let interned = const_str_interned(s)
+                    || self.interned_chars.contains(s.as_wtf8())
+                    || (self.policy.intern_code_names && is_latin1_char(s));
                 if !interned {
                     self.seen_strs.insert(s.as_wtf8().to_vec());
                 }
@@ -494,6 +524,7 @@ impl Dumper {
     /// sort list. Sharing decisions still come from the whole-dump counts.
     fn standalone_dump(&mut self, item: &Constant) -> Vec<u8> {
         let mut sub = Dumper {
+            policy: self.policy,
             writing: true,
             counts: std::mem::take(&mut self.counts),
             forced: std::mem::take(&mut self.forced),
@@ -555,21 +586,28 @@ impl Dumper {
         let kinds_ident = if kinds.is_empty() { table_ident(&kinds) } else { Ident::Unique { flag: false } };
         self.bytes_obj(&kinds, kinds_ident);
 
-        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true, held: false };
-        self.str_obj(&co.filename, false, filename);
+        let intern_names = self.policy.intern_code_names;
+        let filename_key =
+            if intern_names { str_key(&co.filename, true) } else { Key::Filename(co.filename.as_wtf8().to_vec()) };
+        let filename = Ident::Shared { key: filename_key, forced: true, held: false };
+        self.str_obj(&co.filename, intern_names, filename);
 
         // The compiler's own names for anonymous scopes are static, non-interned strings;
         // everything else is an identifier, interned by the parser.
         let name_is_static = co.name.as_wtf8().first() == Some(&b'<');
         let name_ident = || {
             let text = co.name.as_wtf8().to_vec();
-            let key = if name_is_static { Key::StaticName(text) } else { str_key(&co.name, true) };
+            let key = if name_is_static && !intern_names { Key::StaticName(text) } else { str_key(&co.name, true) };
             Ident::Shared { key, forced: true, held: false }
         };
-        self.str_obj(&co.name, !name_is_static, name_ident());
+        let name_interned = !name_is_static || intern_names;
+        self.str_obj(&co.name, name_interned, name_ident());
 
         if co.qualname == co.name {
-            self.str_obj(&co.qualname, !name_is_static, name_ident());
+            self.str_obj(&co.qualname, name_interned, name_ident());
+        } else if intern_names {
+            let ident = Ident::Shared { key: str_key(&co.qualname, true), forced: true, held: false };
+            self.str_obj(&co.qualname, true, ident);
         } else {
             let ident = if owns_qualname_const {
                 let key = str_key(&co.qualname, const_str_interned(&co.qualname));
