@@ -213,6 +213,9 @@ _RULES_3_11 = {
     # added the hidden bit, 3.14 the argument kinds of parameters.
     "hidden_locals": False,
     "param_kinds": False,
+    # How the location table is cut: 3.11 writes an entry per instruction, 3.12+ one per run
+    # of instructions sharing a position (both split runs longer than 8 code units).
+    "merge_locations": False,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -261,6 +264,7 @@ _RULES_3_12 = _with(
     override_sequences=[],
     pops=_POPS_3_12,
     hidden_locals=True,
+    merge_locations=True,
 )
 
 # 3.13: TO_BOOL before conditional jumps, CALL_KW, MAKE_FUNCTION without an argument and
@@ -791,6 +795,7 @@ def main():
     emit("    cache: %d," % opcode.opmap["CACHE"])
     emit("    hidden_locals: %s," % ("true" if rules["hidden_locals"] else "false"))
     emit("    param_kinds: %s," % ("true" if rules["param_kinds"] else "false"))
+    emit("    merge_locations: %s," % ("true" if rules["merge_locations"] else "false"))
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

@@ -85,7 +85,10 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             bytes.push(version.cache);
             bytes.push(0);
         }
-        units.push((ins.loc, size(i, arg)));
+        match units.last_mut() {
+            Some((loc, n)) if version.merge_locations && *loc == ins.loc => *n += size(i, arg),
+            _ => units.push((ins.loc, size(i, arg))),
+        }
     }
     let linetable = encode_locations(code.firstlineno, &units);
     let entries = exception_entries(code, analysis, &offsets)?;

@@ -175,6 +175,9 @@ pub struct VersionTable {
     pub hidden_locals: bool,
     /// Parameter slots carry how they may be passed (3.14+).
     pub param_kinds: bool,
+    /// The location table gives consecutive instructions with the same position one entry
+    /// (3.12+); 3.11 writes an entry per instruction.
+    pub merge_locations: bool,
 }
 
 impl VersionTable {

@@ -12,6 +12,7 @@ pub static TABLE: VersionTable = VersionTable {
     cache: 0,
     hidden_locals: false,
     param_kinds: false,
+    merge_locations: false,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

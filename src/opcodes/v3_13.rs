@@ -12,6 +12,7 @@ pub static TABLE: VersionTable = VersionTable {
     cache: 0,
     hidden_locals: true,
     param_kinds: false,
+    merge_locations: true,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,
