@@ -216,6 +216,9 @@ _RULES_3_11 = {
     # How the location table is cut: 3.11 writes an entry per instruction, 3.12+ one per run
     # of instructions sharing a position (both split runs longer than 8 code units).
     "merge_locations": False,
+    # 3.14+: CO_HAS_DOCSTRING replaces the leading docstring-or-None constant of functions,
+    # and CO_METHOD marks functions defined directly in a class body.
+    "docstring_flag": False,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -338,6 +341,7 @@ _RULES_3_14 = _with(
     no_jump={"END_ASYNC_FOR"},
     pops=_POPS_3_14,
     param_kinds=True,
+    docstring_flag=True,
 )
 
 # 3.15: GET_ITER takes an argument and pushes an index slot with the iterator (the loop
@@ -796,6 +800,7 @@ def main():
     emit("    hidden_locals: %s," % ("true" if rules["hidden_locals"] else "false"))
     emit("    param_kinds: %s," % ("true" if rules["param_kinds"] else "false"))
     emit("    merge_locations: %s," % ("true" if rules["merge_locations"] else "false"))
+    emit("    docstring_flag: %s," % ("true" if rules["docstring_flag"] else "false"))
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

@@ -73,14 +73,14 @@
     "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS" "INTRINSIC_UNARY_POSITIVE" "NotImplementedError"
     "__aenter__" "__aexit__" "__enter__" "__exit__" "all" "annotate" "annotations" "any" "ascii"
     "async_generator" "await" "bool" "closure" "coroutine" "defaults" "eager" "exc" "exc_from"
-    "generator" "in" "is" "is_not" "iterable_coroutine" "kwdefaults" "lazy" "list" "method" "nested"
-    "newlocals" "not_in" "null" "optimized" "repr" "reraise" "set" "spec" "start" "str" "tuple"
-    "two_args" "varargs" "varkeywords" "yield" "yield_from")
+    "generator" "has_docstring" "in" "is" "is_not" "iterable_coroutine" "kwdefaults" "lazy" "list"
+    "method" "nested" "newlocals" "not_in" "null" "optimized" "repr" "reraise" "set" "spec" "start"
+    "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
   "Flag words: instruction flags and code object flags.")
 (defconst pyasm-directives
-  '("add_flags" "cells" "code" "consts" "end" "end_try" "exception" "exceptiontable" "filename"
-    "firstlineno" "flags" "freevars" "hidden" "line" "linetable" "loc" "locals" "name" "names"
-    "python" "qualname" "remove_flags" "stacksize" "try")
+  '("add_flags" "cells" "code" "consts" "docstring" "end" "end_try" "exception" "exceptiontable"
+    "filename" "firstlineno" "flags" "freevars" "hidden" "line" "linetable" "loc" "locals" "name"
+    "names" "python" "qualname" "remove_flags" "stacksize" "try")
   "Directive names, without the dot.")
 ;; END generated
 

@@ -113,7 +113,9 @@ fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
     let comprehension = crate::resolve::is_comprehension(&code.name);
     let mut order: Vec<usize> = Vec::new();
     let mut leading_none_missing = false;
-    if code.flags & CO_OPTIMIZED != 0 && !comprehension {
+    if has_docstring(code, version) {
+        order.push(0); // written by `.docstring`
+    } else if code.flags & CO_OPTIMIZED != 0 && !comprehension && !version.docstring_flag {
         // The assembler puts None first in a function's constants.
         match code.consts.first() {
             Some(Constant::None) => order.push(0),
@@ -133,6 +135,13 @@ fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
     ov.consts = dup || leading_none_missing || !consts_ok;
     ov.names = seen_names.len() != code.names.len() || seen_names.iter().enumerate().any(|(k, &i)| i != k);
     ov
+}
+
+/// 3.14+: a flagged docstring, which the text writes with `.docstring`.
+fn has_docstring(code: &CodeObject, version: &VersionTable) -> bool {
+    version.docstring_flag
+        && code.flags & crate::resolve::CO_HAS_DOCSTRING != 0
+        && matches!(code.consts.first(), Some(Constant::Str(_)))
 }
 
 /// The text format nests constants at most `syntax::MAX_NESTING` deep and code objects at
@@ -409,8 +418,14 @@ fn render_code(
         }
     }
     let mut code_ref = |c: &CodeObject| text::name(&ids[&identity(c)]);
+    // `.docstring` declares co_consts[0] (and, 3.14+, the flag); `.consts` the rest.
+    let doc = has_docstring(code, version);
+    if doc {
+        let _ = writeln!(out, "    .docstring {}", text::constant(&code.consts[0], &mut code_ref));
+    }
     if ov.consts {
-        let parts: Vec<String> = code.consts.iter().map(|c| text::constant(c, &mut code_ref)).collect();
+        let rest = if doc { &code.consts[1..] } else { &code.consts[..] };
+        let parts: Vec<String> = rest.iter().map(|c| text::constant(c, &mut code_ref)).collect();
         let _ = writeln!(out, "    .consts {}", parts.join(", "));
     }
     if ov.names && !code.names.is_empty() {

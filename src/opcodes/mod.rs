@@ -178,6 +178,10 @@ pub struct VersionTable {
     /// The location table gives consecutive instructions with the same position one entry
     /// (3.12+); 3.11 writes an entry per instruction.
     pub merge_locations: bool,
+    /// 3.14+: a docstring is flagged by CO_HAS_DOCSTRING instead of a function's co_consts
+    /// always starting with the docstring or None, and functions defined directly in a class
+    /// body carry CO_METHOD.
+    pub docstring_flag: bool,
 }
 
 impl VersionTable {

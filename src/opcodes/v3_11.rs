@@ -13,6 +13,7 @@ pub static TABLE: VersionTable = VersionTable {
     hidden_locals: false,
     param_kinds: false,
     merge_locations: false,
+    docstring_flag: false,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

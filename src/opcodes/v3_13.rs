@@ -13,6 +13,7 @@ pub static TABLE: VersionTable = VersionTable {
     hidden_locals: true,
     param_kinds: false,
     merge_locations: true,
+    docstring_flag: false,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

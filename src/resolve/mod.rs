@@ -49,6 +49,10 @@ pub const CO_NEWLOCALS: u32 = 0x2;
 pub const CO_VARARGS: u32 = 0x4;
 pub const CO_VARKEYWORDS: u32 = 0x8;
 pub const CO_NESTED: u32 = 0x10;
+/// 3.14+: co_consts[0] is the docstring.
+pub const CO_HAS_DOCSTRING: u32 = 0x400_0000;
+/// 3.14+: a function defined directly in a class body.
+pub const CO_METHOD: u32 = 0x800_0000;
 pub const CO_GENERATOR: u32 = 0x20;
 pub const CO_COROUTINE: u32 = 0x80;
 pub const CO_ITERABLE_COROUTINE: u32 = 0x100;
@@ -65,6 +69,8 @@ pub const FLAG_WORDS: &[(&str, u32)] = &[
     ("coroutine", CO_COROUTINE),
     ("iterable_coroutine", CO_ITERABLE_COROUTINE),
     ("async_generator", CO_ASYNC_GENERATOR),
+    ("has_docstring", CO_HAS_DOCSTRING),
+    ("method", CO_METHOD),
 ];
 
 /// How deep code objects may nest (module = 0).
@@ -81,7 +87,7 @@ pub const FILE_DIRECTIVES: &[&str] = &["python", "filename", "add_flags", "code"
 pub const CODE_DIRECTIVES: &[&str] = &[
     "locals", "cells", "freevars", "names", "consts", "loc", "line", "name", "qualname", "filename", "firstlineno",
     "stacksize", "flags", "add_flags", "remove_flags", "try", "end_try", "exception", "end", "linetable", "exceptiontable",
-    "hidden",
+    "hidden", "docstring",
 ];
 
 /// An instruction's argument after resolution.
@@ -516,6 +522,7 @@ fn resolve_block(
     let mut labels: HashMap<String, (usize, Span)> = HashMap::new();
     let mut has_loc = false;
     let mut consts_declared = false;
+    let mut docstring: Option<&Spanned<Value>> = None;
     let mut index = 0usize;
     for line in &b.body {
         if let Some(label) = &line.label {
@@ -569,6 +576,18 @@ fn resolve_block(
                         consts_declared = true;
                         declared_consts.extend(args.iter())
                     }
+                    // The docstring is co_consts[0]; 3.14+ also flags it (CO_HAS_DOCSTRING).
+                    "docstring" => match args.as_slice() {
+                        [s @ Spanned { node: Value::Str(_), .. }] if docstring.is_none() => {
+                            docstring = Some(s);
+                            consts_declared = true;
+                            if version.docstring_flag {
+                                rc.flags |= CO_HAS_DOCSTRING;
+                            }
+                        }
+                        [_] if docstring.is_some() => diags.push(directive_error(d, "a code object has one `.docstring`")),
+                        _ => diags.push(directive_error(d, "`.docstring` takes one string")),
+                    },
                     "linetable" | "exceptiontable" => match args.as_slice() {
                         [Spanned { node: Value::Bytes(b), .. }] => {
                             if d.name.node == "linetable" {
@@ -680,7 +699,7 @@ fn resolve_block(
             e
         })
     };
-    for c in declared_consts {
+    for c in docstring.into_iter().chain(declared_consts) {
         match to_constant(c, &mut code_ref) {
             Ok(k) => {
                 cb.consts.declare(k);
@@ -691,7 +710,7 @@ fn resolve_block(
     // A function's first constant is its docstring or None (CPython's rule; comprehensions
     // and generator expressions do not have one).
     let comprehension = is_comprehension(&rc.name);
-    if is_function && !comprehension && !consts_declared {
+    if is_function && !comprehension && !consts_declared && !version.docstring_flag {
         cb.consts.declare(PoolConst::Value(crate::object::Constant::None));
     }
 
@@ -1479,9 +1498,13 @@ fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Di
             }
         };
         nested_scope[i] = nested;
+        let in_class_body = parent[i].is_some_and(|par| par != p.module && !p.codes[par].is_function);
         let c = &mut p.codes[i];
         if nested && c.is_function {
             c.flags |= CO_NESTED;
+        }
+        if p.version.docstring_flag && in_class_body && c.is_function {
+            c.flags |= CO_METHOD;
         }
         if c.qualname.is_none() {
             c.qualname = Some(qual);

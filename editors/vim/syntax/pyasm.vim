@@ -99,11 +99,11 @@ syn keyword pyasmFlag contained INTRINSIC_TYPEALIAS INTRINSIC_TYPEVAR INTRINSIC_
 syn keyword pyasmFlag contained INTRINSIC_TYPEVAR_WITH_BOUND INTRINSIC_TYPEVAR_WITH_CONSTRAINTS
 syn keyword pyasmFlag contained INTRINSIC_UNARY_POSITIVE NotImplementedError __aenter__ __aexit__
 syn keyword pyasmFlag contained __enter__ __exit__ all annotate annotations any ascii async_generator
-syn keyword pyasmFlag contained await bool closure coroutine defaults eager exc exc_from generator in
-syn keyword pyasmFlag contained is is_not iterable_coroutine kwdefaults lazy list method nested
-syn keyword pyasmFlag contained newlocals not_in null optimized repr reraise set spec start str tuple
-syn keyword pyasmFlag contained two_args varargs varkeywords yield yield_from
-syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
+syn keyword pyasmFlag contained await bool closure coroutine defaults eager exc exc_from generator
+syn keyword pyasmFlag contained has_docstring in is is_not iterable_coroutine kwdefaults lazy list
+syn keyword pyasmFlag contained method nested newlocals not_in null optimized repr reraise set spec
+syn keyword pyasmFlag contained start str tuple two_args varargs varkeywords yield yield_from
+syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|docstring\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
 " END generated
 
 " Directives that take labels, a code object's name and parameters, or flag words.
