@@ -294,6 +294,8 @@ _FLAGS_3_13 = {k: v for k, v in _RULES_3_12["flags"].items() if k not in ("FORMA
 _FLAGS_3_13.update(
     {
         "COMPARE_OP": [("bool", 16)],  # the result is converted to bool (TO_BOOL folded in)
+        # bit 2: the resume point is inside exactly one `except` block
+        "RESUME": _FLAGS_3_11["RESUME"] + [("depth1", 4)],
         "CONVERT_VALUE": [("str", 1), ("repr", 2), ("ascii", 3)],
     }
 )
@@ -351,7 +353,12 @@ _POPS_3_15.pop("GET_YIELD_FROM_ITER", None)
 _POPS_3_15.update({"POP_ITER": 2, "FOR_ITER": 2})
 _RULES_3_15 = _with(
     _RULES_3_14,
-    flags={**_RULES_3_14["flags"], "IMPORT_NAME": [("lazy", 1), ("eager", 2)]},
+    flags={
+        **_RULES_3_14["flags"],
+        "IMPORT_NAME": [("lazy", 1), ("eager", 2)],
+        # the location field grew to three bits; the except-depth bit moved up
+        "RESUME": _FLAGS_3_11["RESUME"] + [("depth1", 8)],
+    },
     shift={**_RULES_3_14["shift"], "IMPORT_NAME": 2},
     pops=_POPS_3_15,
 )
@@ -474,18 +481,23 @@ def flow(name, code, rules):
     return "Next"
 
 
-def named_values(values):
-    """Words for the entries of a list the interpreter indexes by argument; an entry that is
-    not an identifier (say `''` or `-1`) gets no word and is written as its number."""
+def named_values(values, literal_values=False):
+    """Words for the entries of a list the interpreter indexes by argument. Names (intrinsics,
+    special methods) are their own words; of values (LOAD_COMMON_CONSTANT), classes and
+    functions are written by name and the others as the literal that means them (`None`,
+    `''`, `-1`), which the assembler matches by value."""
     words = []
     for index, value in enumerate(values):
-        word = value if isinstance(value, str) else getattr(value, "__name__", repr(value))
-        if isinstance(value, str) and not word.isidentifier():
-            continue
-        if not isinstance(value, str) and value is not None and not isinstance(value, bool) \
-                and not callable(value):
-            continue
-        words.append((word, index))
+        if not literal_values:
+            if not value.isidentifier():
+                fail("%r is not an identifier; cannot name it" % (value,))
+            words.append((value, index))
+        elif isinstance(value, type) or callable(value):
+            words.append((value.__name__, index))
+        elif value is None or isinstance(value, (bool, int, str)):
+            words.append((repr(value), index))
+        else:
+            fail("no way to write the value %r of LOAD_COMMON_CONSTANT" % (value,))
     return words
 
 
@@ -500,7 +512,7 @@ def flag_words(name, rules):
     if name == "CALL_INTRINSIC_2":
         words = named_values(opcode._intrinsic_2_descs)
     if name == "LOAD_COMMON_CONSTANT":
-        words = named_values(opcode._common_constants)
+        words = named_values(opcode._common_constants, literal_values=True)
     if name == "LOAD_SPECIAL":
         words = named_values(opcode._special_method_names)
     return words

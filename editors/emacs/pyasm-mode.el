@@ -65,17 +65,17 @@
     "SET_FUNCTION_ATTRIBUTE")
   "Instructions whose operand may be flag words.")
 (defconst pyasm-flags
-  '("AssertionError" "INTRINSIC_1_INVALID" "INTRINSIC_2_INVALID" "INTRINSIC_ASYNC_GEN_WRAP"
+  '("''" "-1" "AssertionError" "INTRINSIC_1_INVALID" "INTRINSIC_2_INVALID" "INTRINSIC_ASYNC_GEN_WRAP"
     "INTRINSIC_IMPORT_STAR" "INTRINSIC_LIST_TO_TUPLE" "INTRINSIC_PARAMSPEC"
     "INTRINSIC_PREP_RERAISE_STAR" "INTRINSIC_PRINT" "INTRINSIC_SET_FUNCTION_TYPE_PARAMS"
     "INTRINSIC_SET_TYPEPARAM_DEFAULT" "INTRINSIC_STOPITERATION_ERROR" "INTRINSIC_SUBSCRIPT_GENERIC"
     "INTRINSIC_TYPEALIAS" "INTRINSIC_TYPEVAR" "INTRINSIC_TYPEVARTUPLE" "INTRINSIC_TYPEVAR_WITH_BOUND"
     "INTRINSIC_TYPEVAR_WITH_CONSTRAINTS" "INTRINSIC_UNARY_POSITIVE" "NotImplementedError"
     "__aenter__" "__aexit__" "__enter__" "__exit__" "all" "annotate" "annotations" "any" "ascii"
-    "async_generator" "await" "bool" "closure" "coroutine" "defaults" "eager" "exc" "exc_from"
-    "generator" "has_docstring" "in" "is" "is_not" "iterable_coroutine" "kwdefaults" "lazy" "list"
-    "method" "nested" "newlocals" "not_in" "null" "optimized" "repr" "reraise" "set" "spec" "start"
-    "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
+    "async_generator" "await" "bool" "closure" "coroutine" "defaults" "depth1" "eager" "exc"
+    "exc_from" "generator" "has_docstring" "in" "is" "is_not" "iterable_coroutine" "kwdefaults"
+    "lazy" "list" "method" "nested" "newlocals" "not_in" "null" "optimized" "repr" "reraise" "set"
+    "spec" "start" "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
   "Flag words: instruction flags and code object flags.")
 (defconst pyasm-directives
   '("add_flags" "cells" "code" "consts" "docstring" "end" "end_try" "exception" "exceptiontable"

@@ -1020,6 +1020,7 @@ pub static TABLE: VersionTable = VersionTable {
                 FlagWord { word: "yield", bits: 1 },
                 FlagWord { word: "yield_from", bits: 2 },
                 FlagWord { word: "await", bits: 3 },
+                FlagWord { word: "depth1", bits: 4 },
             ],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },

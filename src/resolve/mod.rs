@@ -1165,6 +1165,16 @@ fn resolve_instruction(
     let mut numbers = 0u32;
     let mut saw_number = false;
     for f in flag_ops {
+        // A named value written as its literal (3.15's `LOAD_COMMON_CONSTANT ''` or `-1`).
+        let literal = match &f.node {
+            Value::Str(s) if op.arg == ArgKind::Enum && s.as_wtf8().is_empty() => Some("''".to_string()),
+            Value::Int(i) if op.arg == ArgKind::Enum => Some(i.to_string()),
+            _ => None,
+        };
+        if let Some(fw) = literal.and_then(|l| op.flags.iter().find(|fw| fw.word == l)) {
+            flag_bits |= fw.bits;
+            continue;
+        }
         match &f.node {
             Value::Word(w) => match op.flags.iter().find(|fw| fw.word == w) {
                 Some(fw) => flag_bits |= fw.bits,

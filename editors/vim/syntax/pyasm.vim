@@ -89,7 +89,7 @@ syn keyword pyasmFlagOp CONTAINS_OP CONVERT_VALUE FORMAT_VALUE nextgroup=pyasmFl
 syn keyword pyasmFlagOp IS_OP LOAD_COMMON_CONSTANT LOAD_SPECIAL nextgroup=pyasmFlagOperand skipwhite
 syn keyword pyasmFlagOp MAKE_FUNCTION RAISE_VARARGS RESUME nextgroup=pyasmFlagOperand skipwhite
 syn keyword pyasmFlagOp SET_FUNCTION_ATTRIBUTE nextgroup=pyasmFlagOperand skipwhite
-syn keyword pyasmFlag contained AssertionError INTRINSIC_1_INVALID INTRINSIC_2_INVALID
+syn keyword pyasmFlag contained '' -1 AssertionError INTRINSIC_1_INVALID INTRINSIC_2_INVALID
 syn keyword pyasmFlag contained INTRINSIC_ASYNC_GEN_WRAP INTRINSIC_IMPORT_STAR
 syn keyword pyasmFlag contained INTRINSIC_LIST_TO_TUPLE INTRINSIC_PARAMSPEC
 syn keyword pyasmFlag contained INTRINSIC_PREP_RERAISE_STAR INTRINSIC_PRINT
@@ -99,10 +99,11 @@ syn keyword pyasmFlag contained INTRINSIC_TYPEALIAS INTRINSIC_TYPEVAR INTRINSIC_
 syn keyword pyasmFlag contained INTRINSIC_TYPEVAR_WITH_BOUND INTRINSIC_TYPEVAR_WITH_CONSTRAINTS
 syn keyword pyasmFlag contained INTRINSIC_UNARY_POSITIVE NotImplementedError __aenter__ __aexit__
 syn keyword pyasmFlag contained __enter__ __exit__ all annotate annotations any ascii async_generator
-syn keyword pyasmFlag contained await bool closure coroutine defaults eager exc exc_from generator
-syn keyword pyasmFlag contained has_docstring in is is_not iterable_coroutine kwdefaults lazy list
-syn keyword pyasmFlag contained method nested newlocals not_in null optimized repr reraise set spec
-syn keyword pyasmFlag contained start str tuple two_args varargs varkeywords yield yield_from
+syn keyword pyasmFlag contained await bool closure coroutine defaults depth1 eager exc exc_from
+syn keyword pyasmFlag contained generator has_docstring in is is_not iterable_coroutine kwdefaults
+syn keyword pyasmFlag contained lazy list method nested newlocals not_in null optimized repr reraise
+syn keyword pyasmFlag contained set spec start str tuple two_args varargs varkeywords yield
+syn keyword pyasmFlag contained yield_from
 syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|docstring\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
 " END generated
 
