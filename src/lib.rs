@@ -16,6 +16,7 @@
 pub mod diagnostics;
 pub mod dis;
 pub mod emit;
+pub mod interpreters;
 pub mod listing;
 pub mod load;
 pub mod marshal_format;

@@ -99,7 +99,7 @@ fn batch_mode_writes_one_output_per_input_and_reports_each_failure() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pyasm not assembled"));
     assert!(!out_dir.join("bad.pyc").exists());
     if let Some(python) = support::python_for_test("3.11", "batch mode") {
-        let run = Command::new(&python).arg(out_dir.join("hello.pyc")).output().unwrap();
+        let run = python.command().arg(out_dir.join("hello.pyc")).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&run.stdout), "hello, world\n");
     }
     // And back, in one run.

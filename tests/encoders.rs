@@ -16,17 +16,17 @@ use pyasm::emit::marshal::{dump_code, dump_constant};
 use pyasm::emit::pyc::{PycHeader, read_pyc_header, source_hash, write_pyc};
 use pyasm::object::{CodeObject, Constant, PyStr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::Interpreter;
 
 // ---------------------------------------------------------------------------------------
 // Plumbing
 
-fn python311() -> Option<PathBuf> {
+fn python311() -> Option<Interpreter> {
     support::python_for_test("3.11", "encoders")
 }
 
 /// Runs a script, insists on success, returns stdout.
-fn py(python: &Path, script: &str, args: &[&str]) -> String {
+fn py(python: &Interpreter, script: &str, args: &[&str]) -> String {
     let out = support::run_python(python, script, args);
     assert!(out.status.success(), "python failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("python printed non-UTF-8")
@@ -43,7 +43,7 @@ fn from_hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("bad hex")).collect()
 }
 
-fn stdlib_dir(python: &Path) -> PathBuf {
+fn stdlib_dir(python: &Interpreter) -> PathBuf {
     PathBuf::from(py(python, "import sysconfig; print(sysconfig.get_paths()['stdlib'])", &[]).trim())
 }
 
@@ -77,7 +77,7 @@ const STDLIB_SAMPLE: &[&str] = &[
     "pydoc_data/topics.py",
 ];
 
-fn stdlib_sample(python: &Path) -> Vec<String> {
+fn stdlib_sample(python: &Interpreter) -> Vec<String> {
     let dir = stdlib_dir(python);
     STDLIB_SAMPLE.iter().map(|f| dir.join(f)).filter(|p| p.exists()).map(|p| p.to_string_lossy().into_owned()).collect()
 }
@@ -428,7 +428,7 @@ for arg in sys.argv[2:]:
 /// marshal output, dumps them with our writer, and checks in CPython that our bytes load to
 /// code equal (strictly, recursively) to a fresh compile. Returns (identical, total) and the
 /// names of the sources that differ with the first differing offset.
-fn marshal_against_cpython(python: &Path, mode: &str, sources: &[String]) -> (usize, usize, Vec<String>) {
+fn marshal_against_cpython(python: &Interpreter, mode: &str, sources: &[String]) -> (usize, usize, Vec<String>) {
     let mut args = vec![mode];
     args.extend(sources.iter().map(String::as_str));
     let out = py(python, DUMP_SCRIPT, &args);
@@ -610,7 +610,7 @@ fn written_pyc_runs_and_imports() {
 
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let o = Command::new(&python).arg("-B").args(args).output().expect("failed to start python");
+        let o = python.command().arg("-B").args(args).output().expect("failed to start python");
         assert!(o.status.success(), "python failed: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };

@@ -13,7 +13,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use support::Interpreter;
 use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
@@ -97,7 +97,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// The native 3.11, or `None` after printing why the test is skipped (an error under CI).
-fn python_3_11(test: &str) -> Option<PathBuf> {
+fn python_3_11(test: &str) -> Option<Interpreter> {
     support::python_for_test("3.11", test)
 }
 
@@ -335,7 +335,7 @@ def matcher(v):
 comp = [lambda q=i: q for i in range(3)]
 "#;
 
-fn python_output(python: &Path, script: &str, args: &[&str]) -> String {
+fn python_output(python: &Interpreter, script: &str, args: &[&str]) -> String {
     let out = support::run_python(python, script, args);
     assert!(
         out.status.success(),
@@ -624,7 +624,8 @@ fn crafted_inputs_agree_with_cpython() {
     let Some(python) = python_3_11("crafted_inputs_agree_with_cpython") else { return };
     let cases = crafted_cases();
     let input: Vec<String> = cases.iter().map(|(_, b)| if b.is_empty() { "--".into() } else { hex(b) }).collect();
-    let mut child = std::process::Command::new(&python)
+    let mut child = python
+        .command()
         .arg("-c")
         .arg(format!("{DUMP_PY}\n{}", CRAFTED_PY.replace("bytes.fromhex(line)", "bytes.fromhex(line.strip('-'))")))
         .stdin(std::process::Stdio::piped())
