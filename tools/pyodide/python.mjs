@@ -19,11 +19,24 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Worker, isMainThread, workerData } from "node:worker_threads";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+// Python runs in a worker thread because only a worker's stack size can be chosen: CPython
+// compiled to WebAssembly recurses on node's stack, and node's default (under 1 MB) is
+// exhausted — a fatal error, not a RecursionError — by programs that native CPython runs
+// within its recursion limit (nested data structures, deep repr and marshal calls).
+const STACK_MB = 256;
+
+// Messages go straight to the file descriptor: a worker's process.stderr is relayed through
+// the main thread and would be lost by process.exit.
+function say(message) {
+  writeAll(2, Buffer.from(message));
+}
+
 function usage(message) {
-  process.stderr.write(`python.mjs: ${message}\nusage: node python.mjs --pyodide DIR [options] (-c CODE | -m MODULE | FILE | -) [ARGS...]\n`);
+  say(`python.mjs: ${message}\nusage: node python.mjs --pyodide DIR [options] (-c CODE | -m MODULE | FILE | -) [ARGS...]\n`);
   process.exit(2);
 }
 
@@ -197,14 +210,14 @@ function byteSink(fd, others) {
   return sink;
 }
 
-function setUpStreams(py, versionParts) {
+function setUpStreams(py, versionParts, tty) {
   const modern = versionParts[0] > 0 || versionParts[1] >= 25;
-  const stdoutTTY = Boolean(process.stdout.isTTY);
-  const stderrTTY = Boolean(process.stderr.isTTY);
+  const stdoutTTY = tty.stdout;
+  const stderrTTY = tty.stderr;
   if (modern) {
     py.setStdout({ write: (b) => writeAll(1, b), isatty: stdoutTTY });
     py.setStderr({ write: (b) => writeAll(2, b), isatty: stderrTTY });
-    py.setStdin({ read: (b) => readSome(b), isatty: Boolean(process.stdin.isTTY) });
+    py.setStdin({ read: (b) => readSome(b), isatty: tty.stdin });
     return () => {};
   }
   const others = [];
@@ -355,8 +368,8 @@ def _pyasm_driver(params):
 // Variables that configure the host's python and would point this one at host paths.
 const HOST_ONLY = new Set(["HOME", "PWD", "PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE", "PYTHONSAFEPATH"]);
 
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+async function main(argv, tty) {
+  const opts = parseArgs(argv);
   const prefix = opts.pyodide.includes("/") ? path.resolve(opts.pyodide) : path.join(HERE, opts.pyodide);
   const entry = path.join(prefix, "node_modules", "pyodide", "pyodide.mjs");
   if (!fs.existsSync(entry)) usage(`no pyodide installed in ${prefix} (missing ${entry})`);
@@ -389,18 +402,18 @@ async function main() {
   try {
     py = await loadPyodide({ indexURL: path.dirname(entry) + "/", fullStdLib: false, env: startEnv, stdout: quiet, stderr: quiet });
   } catch (e) {
-    process.stderr.write(`python.mjs: pyodide did not start: ${e && e.message ? e.message : e}\n`);
+    say(`python.mjs: pyodide did not start: ${e && e.message ? e.message : e}\n`);
     process.exit(1);
   }
   const versionParts = String(py.version).split(".").map((x) => parseInt(x, 10) || 0);
-  const finish = setUpStreams(py, versionParts);
+  const finish = setUpStreams(py, versionParts, tty);
 
   for (const dir of mountsFor(opts)) {
     try {
       py.FS.mkdirTree(dir);
       py.FS.mount(py.FS.filesystems.NODEFS, { root: dir }, dir);
     } catch (e) {
-      process.stderr.write(`python.mjs: cannot mount ${dir}: ${e && e.message ? e.message : e}\n`);
+      say(`python.mjs: cannot mount ${dir}: ${e && e.message ? e.message : e}\n`);
     }
   }
   try {
@@ -429,11 +442,26 @@ async function main() {
     // printed by the driver). Print pyodide's message only: the whole error object would
     // make node print megabytes of minified source.
     finish();
-    process.stderr.write(`python.mjs: ${e && e.message ? e.message : e}\n`);
+    say(`python.mjs: ${e && e.message ? e.message : e}\n`);
     process.exit(1);
   }
   finish();
   process.exit(typeof status === "number" ? status : 1);
 }
 
-main();
+if (isMainThread) {
+  // Whether the real streams are terminals is only known here (a worker's are relays).
+  const tty = { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) };
+  const worker = new Worker(fileURLToPath(import.meta.url), {
+    workerData: { argv: process.argv.slice(2), tty },
+    resourceLimits: { stackSizeMb: STACK_MB },
+  });
+  // process.exit(status) in the worker ends it with that exit code.
+  worker.on("exit", (code) => process.exit(code));
+  worker.on("error", (e) => {
+    say(`python.mjs: ${e && e.message ? e.message : e}\n`);
+    process.exit(1);
+  });
+} else {
+  main(workerData.argv, workerData.tty);
+}

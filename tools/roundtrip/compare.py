@@ -102,28 +102,34 @@ def check(directory, name):
     return not diffs, not diffs and orig[HEADER:] == ours[HEADER:], diffs
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("dir", help="the folder written by compile_stdlib.py and pyasm")
-    ap.add_argument("--show", type=int, default=10, help="how many failures to detail")
-    args = ap.parse_args()
-
-    with open(os.path.join(args.dir, "manifest.tsv"), encoding="utf-8") as f:
+def compare_all(directory, show=10):
+    """Checks every module in the manifest, prints the first `show` failures and the summary
+    line; returns (equal, identical, total)."""
+    with open(os.path.join(directory, "manifest.tsv"), encoding="utf-8") as f:
         names = [line.split("\t")[0] for line in f if line.strip()]
     equal = identical = 0
     failures = []
     for name in names:
-        e, i, diffs = check(args.dir, name)
+        e, i, diffs = check(directory, name)
         equal += e
         identical += i
         if diffs:
             failures.append((name, diffs))
-    for name, diffs in failures[:args.show]:
+    for name, diffs in failures[:show]:
         print("FAIL %s" % name)
         for d in diffs[:5]:
             print("    " + d)
     n = len(names)
     print("equal %d/%d identical %d/%d" % (equal, n, identical, n))
+    return equal, identical, n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir", help="the folder written by compile_stdlib.py and pyasm")
+    ap.add_argument("--show", type=int, default=10, help="how many failures to detail")
+    args = ap.parse_args()
+    equal, _, n = compare_all(args.dir, args.show)
     return 0 if equal == n and n > 0 else 1
 
 

@@ -123,6 +123,40 @@ def pyc_bytes(code, source):
     return header + marshal.dumps(code)
 
 
+def compile_all(out, sample_size=0, log=print):
+    """Compiles the (sampled) stdlib into `out`; returns (names, files looked at, skipped,
+    stdlib root)."""
+    source = find_stdlib()
+    files = sample(source.files(), sample_size)
+    os.makedirs(out, exist_ok=True)
+    names = []
+    manifest = []
+    skipped = 0
+    for rel in files:
+        data = source.read(rel)
+        # Held in a variable until the pyc is written: marshal flags an object for reuse
+        # (FLAG_REF) only when something else refers to it too, and the import system always
+        # holds the file name while it writes a pyc; without this, a module with a single
+        # code object would marshal its co_filename differently from an imported one.
+        filename = source.filename(rel)
+        try:
+            code = compile(data, filename, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+            skipped += 1
+            log("skipped %s: %s" % (rel, type(e).__name__))
+            continue
+        name = flat_name(rel)
+        while name in names:  # `a/b.py` and `a__b.py` would collide
+            name += "_"
+        names.append(name)
+        with open(os.path.join(out, name + ".pyc"), "wb") as f:
+            f.write(pyc_bytes(code, data))
+        manifest.append("%s\t%s\n" % (name, rel))
+    with open(os.path.join(out, "manifest.tsv"), "w", encoding="utf-8") as f:
+        f.writelines(manifest)
+    return names, len(files), skipped, source.root
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="folder for the .pyc files and manifest.tsv")
@@ -130,32 +164,10 @@ def main():
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    source = find_stdlib()
-    files = sample(source.files(), args.sample)
-    os.makedirs(args.out, exist_ok=True)
-    names = set()
-    manifest = []
-    skipped = 0
-    for rel in files:
-        data = source.read(rel)
-        try:
-            code = compile(data, source.filename(rel), "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
-            skipped += 1
-            print("skipped %s: %s" % (rel, type(e).__name__))
-            continue
-        name = flat_name(rel)
-        while name in names:  # `a/b.py` and `a__b.py` would collide
-            name += "_"
-        names.add(name)
-        with open(os.path.join(args.out, name + ".pyc"), "wb") as f:
-            f.write(pyc_bytes(code, data))
-        manifest.append("%s\t%s\n" % (name, rel))
-    with open(os.path.join(args.out, "manifest.tsv"), "w", encoding="utf-8") as f:
-        f.writelines(manifest)
+    names, total, skipped, root = compile_all(args.out, args.sample)
     print("compiled %d of %d files (%d not compilable) from %s; python %s; %.1fs"
-          % (len(manifest), len(files), skipped, source.root, sys.version.split()[0], time.perf_counter() - t0))
-    return 0 if manifest else 1
+          % (len(names), total, skipped, root, sys.version.split()[0], time.perf_counter() - t0))
+    return 0 if names else 1
 
 
 if __name__ == "__main__":
