@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod dis;
 pub mod emit;
 pub mod explain;
+pub mod interpreters;
 pub mod listing;
 pub mod load;
 pub mod marshal_format;

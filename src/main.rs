@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pyasm::diagnostics::{Diagnostic, SourceFiles};
 use pyasm::emit::pyc::{PycHeader, source_hash};
+use pyasm::interpreters::{self, Interpreter};
 use pyasm::version::{self, PythonVersion};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ Examples:
   pyasm hello.pyasm -o out.pyc      choose the output file (`-o -` writes to stdout)
   pyasm check hello.pyasm           report errors, write nothing
   pyasm run hello.pyasm -- a b      assemble and run with the target version's python
+  pyasm run --install-interpreter hello.pyasm
+                                    the same, installing pyodide's CPython if none is found
   pyasm dis hello.pyc               print a .pyc as .pyasm
   pyasm dis --out-dir src/ *.pyc    disassemble many files in parallel
   pyasm dis hello.pyc --listing     offsets, bytes, operands, positions, stack depths of a .pyc
@@ -23,6 +26,8 @@ Examples:
   pyasm explain --list              every instruction of the target version
   pyasm completions bash            a completion script for the shell
   pyasm --python 3.11 --hash checked prog.pyasm
+  pyasm python 3.14 tools/gen_opcodes.py
+                                    run the CPython 3.14 pyasm finds (native or pyodide)
 
 The format is described in docs/format.md.";
 
@@ -47,6 +52,8 @@ enum Cmd {
     Explain(ExplainArgs),
     /// Print a completion script for a shell (e.g. `pyasm completions bash > ~/.local/share/bash-completion/completions/pyasm`).
     Completions(CompletionsArgs),
+    /// Run the CPython of a version that pyasm finds (or installs) with the given arguments.
+    Python(PythonArgs),
 }
 
 #[derive(Args)]
@@ -146,8 +153,31 @@ struct AssembleArgs {
 struct RunArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// When no CPython of the target version is found, install pyodide's build of it (from
+    /// npm, run by node) into pyasm's cache. PYASM_INSTALL_PYODIDE=1 does the same.
+    #[arg(long)]
+    install_interpreter: bool,
     /// Arguments passed to the program (after `--`).
     #[arg(last = true)]
+    args: Vec<String>,
+}
+
+#[derive(Args)]
+struct PythonArgs {
+    /// When no CPython of this version is found, install pyodide's build of it (as for `run`).
+    #[arg(long)]
+    install_interpreter: bool,
+    /// Print which interpreter would run, and exit.
+    #[arg(long)]
+    which: bool,
+    /// Say which interpreter runs.
+    #[arg(short, long)]
+    verbose: bool,
+    /// The Python version, e.g. 3.14.
+    #[arg(value_name = "X.Y")]
+    version: PythonVersion,
+    /// What `python3` would be given: `FILE.py ARGS…`, `FILE.pyc ARGS…`, `-c CODE ARGS…`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
     args: Vec<String>,
 }
 
@@ -174,7 +204,7 @@ fn version_text() -> &'static str {
 fn main() -> ExitCode {
     // `pyasm FILE …` means `pyasm assemble FILE …`.
     let mut argv: Vec<String> = std::env::args().collect();
-    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "explain", "completions", "help", "-h", "--help", "-V", "--version"];
+    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "explain", "completions", "python", "help", "-h", "--help", "-V", "--version"];
     if argv.len() > 1 && !KNOWN.contains(&argv[1].as_str()) {
         argv.insert(1, "assemble".into());
     }
@@ -190,6 +220,7 @@ fn main() -> ExitCode {
             clap_complete::generate(c.shell, &mut Cli::command(), "pyasm", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Cmd::Python(p) => cmd_python(p),
     }
 }
 
@@ -392,7 +423,10 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: imp
     let workers = jobs.unwrap_or(cores).max(1).min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| {
+            // The main thread's 8 MB, not a spawned thread's default 2 MB: deeply nested
+            // expressions recurse deeply in the assembler and the disassembler's self-check.
+            let worker = std::thread::Builder::new().stack_size(8 << 20);
+            let spawned = worker.spawn_scoped(s, || {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(f) = files.get(i) else { break };
@@ -402,6 +436,10 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: imp
                     worst.fetch_max(level, std::sync::atomic::Ordering::Relaxed);
                 }
             });
+            if let Err(e) = spawned {
+                eprintln!("error: cannot start a worker thread: {e}");
+                worst.fetch_max(2, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     });
     ExitCode::from(worst.into_inner())
@@ -522,39 +560,15 @@ fn cmd_check(c: CommonArgs) -> ExitCode {
     }
 }
 
-/// A Python interpreter of the given version: `PYASM_PYTHON_3_11` (or `PYASM_PYTHON`), then
-/// `python3.11`, then `python3` if it is that version.
-fn find_python(v: PythonVersion) -> Option<PathBuf> {
-    let var = format!("PYASM_PYTHON_{}_{}", v.major, v.minor);
-    let candidates = [std::env::var_os(&var), std::env::var_os("PYASM_PYTHON")]
-        .into_iter()
-        .flatten()
-        .map(PathBuf::from)
-        .chain([PathBuf::from(format!("python{v}")), PathBuf::from("python3")]);
-    for c in candidates {
-        let ok = Command::new(&c)
-            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-            .output()
-            .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == v.to_string())
-            .unwrap_or(false);
-        if ok {
-            return Some(c);
-        }
-    }
-    None
-}
-
 fn cmd_run(r: RunArgs) -> ExitCode {
     let (out, source) = match assemble_file(&r.common) {
         Ok(x) => x,
         Err(code) => return code,
     };
     let v = out.version.version;
-    let Some(python) = find_python(v) else {
-        return fail_io(format!(
-            "no Python {v} interpreter found (tried python{v}, python3); set PYASM_PYTHON_{}_{} to one",
-            v.major, v.minor
-        ));
+    let python = match interpreter_for(v, r.install_interpreter, r.common.verbose) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
@@ -566,7 +580,35 @@ fn cmd_run(r: RunArgs) -> ExitCode {
     if let Err(e) = std::fs::write(&pyc, bytes) {
         return fail_io(format!("cannot write {}: {e}", pyc.display()));
     }
-    match Command::new(&python).arg(&pyc).args(&r.args).status() {
+    run_interpreter(&python, python.command().arg(&pyc).args(&r.args))
+}
+
+/// A CPython `v` for running something: found on this machine, or (when asked, by the flag or
+/// `PYASM_INSTALL_PYODIDE=1`) installed from pyodide. Without one, says how to get one.
+fn interpreter_for(v: PythonVersion, install: bool, verbose: bool) -> Result<Interpreter, ExitCode> {
+    let install = install || std::env::var("PYASM_INSTALL_PYODIDE").is_ok_and(|x| !x.is_empty() && x != "0");
+    let search = interpreters::search(v);
+    let python = match search.found {
+        Some(p) => p,
+        None if install => {
+            if verbose {
+                eprintln!("pyasm: no CPython {v} found; installing pyodide's");
+            }
+            interpreters::install_pyodide(v).map_err(|e| {
+                fail_io(format!("cannot install an interpreter: {e}\n{}", interpreters::how_to_get(v, &search.tried)))
+            })?
+        }
+        None => return Err(fail_io(interpreters::how_to_get(v, &search.tried))),
+    };
+    if verbose {
+        eprintln!("pyasm: running with {}", python.describe());
+    }
+    Ok(python)
+}
+
+/// Runs the interpreter and passes on its exit status.
+fn run_interpreter(python: &Interpreter, command: &mut Command) -> ExitCode {
+    match command.status() {
         Ok(status) => match status.code() {
             Some(c) => ExitCode::from(c.clamp(0, 255) as u8),
             None => {
@@ -574,13 +616,24 @@ fn cmd_run(r: RunArgs) -> ExitCode {
                 let sig = status.signal().unwrap_or(0);
                 eprintln!(
                     "error: {} was killed by signal {sig}{}",
-                    python.display(),
+                    python.describe(),
                     if sig == 11 { " (a segmentation fault: the bytecode corrupted the interpreter's stack or memory)" } else { "" }
                 );
                 ExitCode::from(1)
             }
         },
-        Err(e) => fail_io(format!("cannot run {}: {e}", python.display())),
+        Err(e) => fail_io(format!("cannot run {}: {e}", python.describe())),
     }
 }
 
+fn cmd_python(p: PythonArgs) -> ExitCode {
+    let python = match interpreter_for(p.version, p.install_interpreter, p.verbose) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if p.which {
+        println!("{}", python.describe());
+        return ExitCode::SUCCESS;
+    }
+    run_interpreter(&python, python.command().args(&p.args))
+}

@@ -99,7 +99,7 @@ fn batch_mode_writes_one_output_per_input_and_reports_each_failure() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pyasm not assembled"));
     assert!(!out_dir.join("bad.pyc").exists());
     if let Some(python) = support::python_for_test("3.11", "batch mode") {
-        let run = Command::new(&python).arg(out_dir.join("hello.pyc")).output().unwrap();
+        let run = python.command().arg(out_dir.join("hello.pyc")).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&run.stdout), "hello, world\n");
     }
     // And back, in one run.
@@ -170,4 +170,63 @@ fn dis_listing_of_a_pyc_compiled_by_cpython() {
     let function = listing.split("code total ").nth(1).expect("a listing for total");
     assert!(function.lines().any(|l| l.contains("FOR_ITER") && l.contains("to offset 52") && l.ends_with("1 -> 2")), "{function}");
     assert!(function.lines().any(|l| l.contains("JUMP_BACKWARD") && l.contains("to offset 10")), "{function}");
+/// Exits with status 3 through `raise SystemExit(3)`, after printing its arguments.
+const EXIT_3: &str = ".python 3.11
+.code <module>
+    RESUME 0
+    PUSH_NULL
+    LOAD_NAME print
+    PUSH_NULL
+    LOAD_NAME __import__
+    LOAD_CONST \"sys\"
+    PRECALL 1
+    CALL 1
+    LOAD_ATTR argv
+    PRECALL 1
+    CALL 1
+    POP_TOP
+    PUSH_NULL
+    LOAD_NAME SystemExit
+    LOAD_CONST 3
+    PRECALL 1
+    CALL 1
+    RAISE_VARARGS exc
+.end
+";
+
+#[test]
+fn run_passes_arguments_and_exit_status_and_says_which_interpreter() {
+    let Some(python) = support::python_for_test("3.11", "pyasm run") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let prog = dir.path().join("exit3.pyasm");
+    std::fs::write(&prog, EXIT_3).unwrap();
+    let out = pyasm(&["run", "--verbose", "--install-interpreter", prog.to_str().unwrap(), "--", "a", "-b"], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with("exit3.pyc', 'a', '-b']\n"), "{stdout}");
+    // The same interpreter the tests use, named by its description.
+    assert!(stderr.contains(&format!("pyasm: running with {}\n", python.describe())), "{stderr}");
+}
+
+#[test]
+fn run_without_an_interpreter_says_how_to_get_one_and_installs_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let hello = support::repo_root().join("examples/hello.pyasm");
+    let out = Command::new(support::pyasm_bin())
+        .args(["run", hello.to_str().unwrap()])
+        .env("PYASM_FORCE_PYODIDE", "1")
+        .env("PYASM_CACHE", cache.path())
+        .env_remove("PYASM_INSTALL_PYODIDE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no CPython 3.11 interpreter found"), "{stderr}");
+    let not_installed = format!("pyodide 0.25.1: not installed in {}", cache.path().join("pyodide/0.25.1").display());
+    assert!(stderr.contains(&not_installed), "{stderr}");
+    for hint in ["PYASM_PYTHON_3_11=", "--install-interpreter", "PYASM_INSTALL_PYODIDE=1", "pyenv install 3.11"] {
+        assert!(stderr.contains(hint), "no {hint:?} in:\n{stderr}");
+    }
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing is installed unasked");
 }

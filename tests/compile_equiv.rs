@@ -15,6 +15,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use support::Interpreter;
 use std::process::Command;
 
 /// Cases whose .pyasm is known not to reproduce CPython because of an assembler bug; the
@@ -22,7 +23,7 @@ use std::process::Command;
 /// Keep this empty whenever possible.
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
 
-fn python311() -> Option<PathBuf> {
+fn python311() -> Option<Interpreter> {
     support::python_for_test("3.11", "compile_equiv")
 }
 
@@ -207,8 +208,9 @@ sys.argv = [filename]
 exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
 "#;
 
-fn run(python: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> std::process::Output {
-    Command::new(python)
+fn run(python: &Interpreter, args: &[&std::ffi::OsStr], cwd: &Path) -> std::process::Output {
+    python
+        .command()
         .args(args)
         .current_dir(cwd)
         .env("PYTHONHASHSEED", "0")
@@ -218,7 +220,7 @@ fn run(python: &Path, args: &[&std::ffi::OsStr], cwd: &Path) -> std::process::Ou
 }
 
 /// Assembles and compares one case; returns every problem found.
-fn check_case(python: &Path, name: &str) -> Result<String, String> {
+fn check_case(python: &Interpreter, name: &str) -> Result<String, String> {
     let dir = case_dir();
     let src = dir.join(format!("{name}.py"));
     let asm = dir.join(format!("{name}.pyasm"));

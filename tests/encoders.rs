@@ -16,17 +16,17 @@ use pyasm::emit::marshal::{dump_code, dump_constant};
 use pyasm::emit::pyc::{PycHeader, read_pyc_header, source_hash, write_pyc};
 use pyasm::object::{CodeObject, Constant, PyStr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::Interpreter;
 
 // ---------------------------------------------------------------------------------------
 // Plumbing
 
-fn python311() -> Option<PathBuf> {
+fn python311() -> Option<Interpreter> {
     support::python_for_test("3.11", "encoders")
 }
 
 /// Runs a script, insists on success, returns stdout.
-fn py(python: &Path, script: &str, args: &[&str]) -> String {
+fn py(python: &Interpreter, script: &str, args: &[&str]) -> String {
     let out = support::run_python(python, script, args);
     assert!(out.status.success(), "python failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("python printed non-UTF-8")
@@ -43,7 +43,7 @@ fn from_hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("bad hex")).collect()
 }
 
-fn stdlib_dir(python: &Path) -> PathBuf {
+fn stdlib_dir(python: &Interpreter) -> PathBuf {
     PathBuf::from(py(python, "import sysconfig; print(sysconfig.get_paths()['stdlib'])", &[]).trim())
 }
 
@@ -77,9 +77,30 @@ const STDLIB_SAMPLE: &[&str] = &[
     "pydoc_data/topics.py",
 ];
 
-fn stdlib_sample(python: &Path) -> Vec<String> {
-    let dir = stdlib_dir(python);
-    STDLIB_SAMPLE.iter().map(|f| dir.join(f)).filter(|p| p.exists()).map(|p| p.to_string_lossy().into_owned()).collect()
+/// Copies the sample's sources out of the interpreter's stdlib into `dir` and returns the
+/// copies' paths (those the stdlib has). Copied, because the stdlib need not be host files:
+/// pyodide keeps it in a zip inside its own file system.
+fn stdlib_sample(python: &Interpreter, dir: &Path) -> Vec<String> {
+    const COPY: &str = r#"
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from compile_stdlib import find_stdlib
+src = find_stdlib()
+have = set(src.files())
+for rel in sys.argv[3:]:
+    if rel in have:
+        p = os.path.join(sys.argv[2], rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(src.read(rel))
+        print(p)
+"#;
+    let tools = support::repo_root().join("tools/roundtrip");
+    let mut args = vec![tools.to_str().unwrap(), dir.to_str().unwrap()];
+    args.extend(STDLIB_SAMPLE);
+    let files: Vec<String> = py(python, COPY, &args).lines().map(String::from).collect();
+    assert!(files.len() * 10 >= STDLIB_SAMPLE.len() * 8, "the stdlib lacks most of the sample: {files:?}");
+    files
 }
 
 /// Source snippets exercising the awkward parts of the location and exception tables.
@@ -222,7 +243,8 @@ fn tables_round_trip_cpython_snippets() {
 #[test]
 fn tables_round_trip_cpython_stdlib_sample() {
     let Some(python) = python311() else { return };
-    let files = stdlib_sample(&python);
+    let copies = tempfile::tempdir().unwrap();
+    let files = stdlib_sample(&python, copies.path());
     let mut args = vec!["files"];
     args.extend(files.iter().map(String::as_str));
     let n = check_tables(&py(&python, TABLES_SCRIPT, &args));
@@ -428,7 +450,7 @@ for arg in sys.argv[2:]:
 /// marshal output, dumps them with our writer, and checks in CPython that our bytes load to
 /// code equal (strictly, recursively) to a fresh compile. Returns (identical, total) and the
 /// names of the sources that differ with the first differing offset.
-fn marshal_against_cpython(python: &Path, mode: &str, sources: &[String]) -> (usize, usize, Vec<String>) {
+fn marshal_against_cpython(python: &Interpreter, mode: &str, sources: &[String]) -> (usize, usize, Vec<String>) {
     let mut args = vec![mode];
     args.extend(sources.iter().map(String::as_str));
     let out = py(python, DUMP_SCRIPT, &args);
@@ -485,7 +507,8 @@ fn marshal_modules_load_equal_and_match_bytes() {
     // Small, ordinary modules must come out byte for byte as CPython writes them.
     assert_eq!(same, total, "snippets differ from CPython's marshal output: {diff:?}");
 
-    let files = stdlib_sample(&python);
+    let copies = tempfile::tempdir().unwrap();
+    let files = stdlib_sample(&python, copies.path());
     let (same, total, diff) = marshal_against_cpython(&python, "files", &files);
     eprintln!("stdlib sample: {same}/{total} byte-identical to CPython 3.11");
     for d in &diff {
@@ -501,6 +524,8 @@ fn marshal_modules_load_equal_and_match_bytes() {
 #[ignore]
 fn marshal_byte_identity_whole_stdlib() {
     let Some(python) = python311() else { return };
+    // Lists and reads the stdlib as host files.
+    assert!(!python.is_pyodide(), "this test needs a native CPython 3.11 (set PYASM_PYTHON_3_11)");
     let list = py(
         &python,
         "import sys, pathlib, sysconfig\nroot = pathlib.Path(sysconfig.get_paths()['stdlib'])\nfor p in sorted(root.rglob('*.py')):\n    if 'site-packages' in p.parts: continue\n    try:\n        compile(p.read_bytes(), str(p), 'exec', dont_inherit=True)\n    except Exception:\n        continue\n    print(p)\n",
@@ -528,6 +553,8 @@ fn marshal_byte_identity_whole_stdlib() {
 #[ignore]
 fn marshal_byte_identity_installed_pycs() {
     let Some(python) = python311() else { return };
+    // Reads the interpreter's installed files directly from the host.
+    assert!(!python.is_pyodide(), "this test needs a native CPython 3.11 (set PYASM_PYTHON_3_11)");
     let root = stdlib_dir(&python);
     let mut stack = vec![root];
     let mut pycs = Vec::new();
@@ -610,7 +637,9 @@ fn written_pyc_runs_and_imports() {
 
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let o = Command::new(&python).arg("-B").args(args).output().expect("failed to start python");
+        // From the temporary folder: pyodide sees the host's files only below the current
+        // folder and the folders of path arguments, and the imports below find them by sys.path.
+        let o = python.command().arg("-B").args(args).current_dir(dir.path()).output().expect("failed to start python");
         assert!(o.status.success(), "python failed: {}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };

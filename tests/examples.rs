@@ -10,6 +10,7 @@ mod support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use support::Interpreter;
 use std::process::{Command, Output};
 
 /// The examples are part of the documentation; a few must always be there.
@@ -28,7 +29,7 @@ fn example_files() -> Vec<PathBuf> {
     files
 }
 
-fn python_3_11() -> Option<PathBuf> {
+fn python_3_11() -> Option<Interpreter> {
     support::python_for_test("3.11", "examples")
 }
 
@@ -67,7 +68,7 @@ fn first_difference(expected: &str, actual: &str) -> String {
 }
 
 /// Assembles and runs one example; `Err` describes what went wrong.
-fn check_example(source: &Path, python: &Path, tmp: &Path) -> Result<(), String> {
+fn check_example(source: &Path, python: &Interpreter, tmp: &Path) -> Result<(), String> {
     let name = source.file_stem().expect("example without a name").to_string_lossy().into_owned();
     let expected_path = source.with_extension("out");
     let expected = std::fs::read_to_string(&expected_path)
@@ -87,7 +88,7 @@ fn check_example(source: &Path, python: &Path, tmp: &Path) -> Result<(), String>
     }
 
     // Run from the temporary directory so nothing in the repository can be imported by accident.
-    let ran = run(Command::new(python).arg(&pyc).current_dir(tmp))?;
+    let ran = run(python.command().arg(&pyc).current_dir(tmp))?;
     if !ran.status.success() {
         let mut message = show_status_and_stderr("python", &ran);
         let _ = write!(message, "  its stdout:\n{}", indent(&String::from_utf8_lossy(&ran.stdout)));
@@ -139,7 +140,7 @@ fn every_example_runs_and_prints_its_out_file() {
         "{} of {} examples failed (python: {}):\n\n{}",
         failures.len(),
         files.len(),
-        python.display(),
+        python.describe(),
         failures.join("\n")
     );
     eprintln!("{} examples assembled and ran as expected", files.len());

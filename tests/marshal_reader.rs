@@ -13,7 +13,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use support::Interpreter;
 use std::time::{Duration, Instant};
 
 use num_bigint::BigInt;
@@ -97,7 +97,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// The native 3.11, or `None` after printing why the test is skipped (an error under CI).
-fn python_3_11(test: &str) -> Option<PathBuf> {
+fn python_3_11(test: &str) -> Option<Interpreter> {
     support::python_for_test("3.11", test)
 }
 
@@ -259,36 +259,44 @@ def dump(top):
 /// given) into the output directory, one `NNNN.pyc` and `NNNN.pyc.dump` each, cycling through
 /// the three invalidation modes. Prints `path<TAB>mode<TAB>source` per compiled file.
 const COMPILE_PY: &str = r#"
-import marshal, os, py_compile, sys, sysconfig
-out, extra = sys.argv[1], sys.argv[2:]
-stdlib = sysconfig.get_paths()['stdlib']
-files = []
-for root, dirs, names in os.walk(stdlib):
-    dirs[:] = sorted(d for d in dirs if d not in ('site-packages', '__pycache__'))
-    files += [os.path.join(root, n) for n in names if n.endswith('.py')]
-files.sort()
+import marshal, os, py_compile, sys
+tools, out, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
+# The stdlib's sources, from a folder or (pyodide) a zip.
+sys.path.insert(0, tools)
+from compile_stdlib import find_stdlib
+stdlib = find_stdlib()
+files = sorted(stdlib.files())
 chosen = files[::max(1, len(files) // 300)][:300]
+have = set(files)
 for rel in ['encodings/cp1252.py', 'encodings/mac_arabic.py', '_pydecimal.py', 'typing.py',
             'test/test_codecs.py', 'test/test_unicode.py', 'test/test_float.py',
             'test/test_complex.py', 'test/test_long.py', 'test/test_grammar.py']:
-    p = os.path.join(stdlib, rel)
-    if os.path.exists(p) and p not in chosen:
-        chosen.append(p)
-chosen += extra
+    if rel in have and rel not in chosen:
+        chosen.append(rel)
+# py_compile reads a file: each source is copied out first (under pyodide the stdlib is not
+# a folder of files), and keeps its stdlib-relative name as the pyc's co_filename.
+copies = os.path.join(out, 'src')
+os.makedirs(copies)
+jobs = []
+for i, rel in enumerate(chosen):
+    copy = os.path.join(copies, '%04d.py' % i)
+    with open(copy, 'wb') as f:
+        f.write(stdlib.read(rel))
+    jobs.append((copy, rel))
+jobs += [(p, os.path.basename(p)) for p in extra]
 modes = list(py_compile.PycInvalidationMode)
-for i, src in enumerate(chosen):
+for i, (src, rel) in enumerate(jobs):
     cfile = os.path.join(out, '%04d.pyc' % i)
     mode = modes[i % len(modes)]
     try:
-        py_compile.compile(src, cfile=cfile, dfile=os.path.relpath(src, stdlib), doraise=True,
-                           invalidation_mode=mode)
+        py_compile.compile(src, cfile=cfile, dfile=rel, doraise=True, invalidation_mode=mode)
     except Exception:
         continue
     with open(cfile, 'rb') as f:
         data = f.read()
     with open(cfile + '.dump', 'w', encoding='ascii') as f:
         f.write(dump(marshal.loads(data[16:])))
-    print(cfile, mode.name, os.path.relpath(src, stdlib), sep='\t')
+    print(cfile, mode.name, rel, sep='\t')
 "#;
 
 /// Constants of every kind the 3.11 compiler emits, and scopes of every kind.
@@ -339,7 +347,7 @@ def matcher(v):
 comp = [lambda q=i: q for i in range(3)]
 "#;
 
-fn python_output(python: &Path, script: &str, args: &[&str]) -> String {
+fn python_output(python: &Interpreter, script: &str, args: &[&str]) -> String {
     let out = support::run_python(python, script, args);
     assert!(
         out.status.success(),
@@ -401,7 +409,9 @@ fn stdlib_pycs_match_cpython() {
     let tricky = dir.path().join("tricky_constants.py");
     std::fs::write(&tricky, TRICKY_PY).unwrap();
     let script = format!("{DUMP_PY}\n{COMPILE_PY}");
-    let listing = python_output(&python, &script, &[dir.path().to_str().unwrap(), tricky.to_str().unwrap()]);
+    let tools = support::repo_root().join("tools/roundtrip");
+    let args = [tools.to_str().unwrap(), dir.path().to_str().unwrap(), tricky.to_str().unwrap()];
+    let listing = python_output(&python, &script, &args);
 
     let mut checked = 0;
     let mut failures: Vec<String> = Vec::new();
@@ -628,17 +638,19 @@ fn crafted_inputs_agree_with_cpython() {
     let Some(python) = python_3_11("crafted_inputs_agree_with_cpython") else { return };
     let cases = crafted_cases();
     let input: Vec<String> = cases.iter().map(|(_, b)| if b.is_empty() { "--".into() } else { hex(b) }).collect();
-    let mut child = std::process::Command::new(&python)
+    let mut child = python
+        .command()
         .arg("-c")
         .arg(format!("{DUMP_PY}\n{}", CRAFTED_PY.replace("bytes.fromhex(line)", "bytes.fromhex(line.strip('-'))")))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start python");
     use std::io::Write;
     child.stdin.take().unwrap().write_all(input.join("\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    assert!(out.status.success(), "{} failed:\n{}", python.describe(), String::from_utf8_lossy(&out.stderr));
     let answers: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
     assert_eq!(answers.len(), cases.len());
     let mut mismatches = Vec::new();

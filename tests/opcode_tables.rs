@@ -11,8 +11,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::Command;
+use support::Interpreter;
 
 use pyasm::opcodes::{ArgKind, Flow, VersionTable, table_for};
 use pyasm::version::PythonVersion;
@@ -20,7 +19,7 @@ use pyasm::version::PythonVersion;
 const REGENERATE: &str = "python3.11 tools/gen_opcodes.py > src/opcodes/v3_11.rs";
 
 /// The native 3.11, or `None` after printing why the test is skipped.
-fn python_3_11(test: &str) -> Option<PathBuf> {
+fn python_3_11(test: &str) -> Option<Interpreter> {
     support::python_for_test("3.11", test)
 }
 
@@ -38,7 +37,8 @@ fn generated_table_is_up_to_date() {
         return;
     };
     let root = support::repo_root();
-    let output = Command::new(&python)
+    let output = python
+        .command()
         .arg(root.join("tools/gen_opcodes.py"))
         .current_dir(&root)
         .env("PYTHONDONTWRITEBYTECODE", "1")
@@ -47,7 +47,7 @@ fn generated_table_is_up_to_date() {
     assert!(
         output.status.success(),
         "tools/gen_opcodes.py failed under {}:\n{}",
-        python.display(),
+        python.describe(),
         String::from_utf8_lossy(&output.stderr)
     );
     let generated = String::from_utf8(output.stdout).expect("generator printed non-UTF-8");
@@ -87,7 +87,7 @@ fn generated_table_is_up_to_date() {
         "src/opcodes/v3_11.rs is not what tools/gen_opcodes.py prints under {}.\n\
          First difference at {first_diff}\n\
          Regenerate it with:\n  {REGENERATE}\n(and review the diff before committing)",
-        python.display()
+        python.describe()
     );
 }
 
@@ -155,12 +155,12 @@ struct Facts {
     nb_ops: Vec<(String, String)>,
 }
 
-fn read_facts(python: &std::path::Path) -> Facts {
+fn read_facts(python: &Interpreter) -> Facts {
     let output = support::run_python(python, FACTS_SCRIPT, &[]);
     assert!(
         output.status.success(),
         "the fact script failed under {}:\n{}",
-        python.display(),
+        python.describe(),
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).expect("python printed non-UTF-8");
@@ -431,7 +431,7 @@ fn table_agrees_with_interpreter() {
     assert!(
         errors.is_empty(),
         "the 3.11 table disagrees with {}:\n  {}",
-        python.display(),
+        python.describe(),
         errors.join("\n  ")
     );
 }

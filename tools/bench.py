@@ -17,14 +17,15 @@ import dis
 import io
 import marshal
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-import stdlib_roundtrip as rt  # noqa: E402  (same file list and naming)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "roundtrip"))
+import compile_stdlib  # noqa: E402  (same file list, sample and naming as the round trip)
+import stdlib_roundtrip as rt  # noqa: E402
 
 
 def timed(fn):
@@ -38,23 +39,21 @@ def main():
     ap.add_argument("--pyasm", required=True)
     ap.add_argument("--sample", type=int, default=0)
     args = ap.parse_args()
-    root, files = rt.stdlib_files()
-    if args.sample and args.sample < len(files):
-        files = sorted(random.Random(311).sample(files, args.sample))
+    stdlib = compile_stdlib.find_stdlib()
+    files = compile_stdlib.sample(stdlib.files(), args.sample)
     work = tempfile.mkdtemp(prefix="pyasm-bench-")
     for sub in ("pyc", "asm", "out"):
         os.makedirs(os.path.join(work, sub))
     sources = []
-    for path in files:
-        with open(path, "rb") as f:
-            src = f.read()
+    for rel in files:
+        src, path = stdlib.read(rel), stdlib.filename(rel)
         try:
             code = compile(src, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             continue
-        name = rt.flat_name(root, path)
+        name = compile_stdlib.flat_name(rel)
         with open(os.path.join(work, "pyc", name + ".pyc"), "wb") as f:
-            f.write(rt.bootstrap._code_to_timestamp_pyc(code, 0, len(src)))
+            f.write(compile_stdlib.pyc_bytes(code, src))
         sources.append((path, src, name))
     pycs = [os.path.join(work, "pyc", n + ".pyc") for _, _, n in sources]
     asms = [os.path.join(work, "asm", n + ".pyasm") for _, _, n in sources]

@@ -1,11 +1,14 @@
-"""The round trip over a standard library: .py -> .pyc (by this interpreter) -> `pyasm dis`
--> .pyasm -> `pyasm` -> .pyc, then the two code objects compared field by field in this
-interpreter.
-
-Run it with the interpreter whose standard library and bytecode you want to check:
+"""The stdlib round trip in one command, for a native interpreter:
+.py -> .pyc (this interpreter) -> `pyasm dis` -> .pyasm -> `pyasm` -> .pyc, then the two code
+objects compared field by field in this interpreter.
 
     python3.11 tools/stdlib_roundtrip.py --pyasm target/release/pyasm            # everything
     python3.11 tools/stdlib_roundtrip.py --pyasm target/release/pyasm --sample 300
+
+The phases are those of tests/stdlib_roundtrip.rs (tools/roundtrip/compile_stdlib.py, then
+pyasm, then tools/roundtrip/compare.py), but here pyasm runs as the `pyasm` binary in
+subprocesses, which pyodide cannot start: for a pyodide interpreter use the Rust test
+(`PYASM_ROUNDTRIP_ALL=1 cargo test --release --test stdlib_roundtrip`, see DEVELOPERS.md).
 
 It prints `equal E/N identical I/N` (equal: every co_ field of every code object is equal,
 constants type-exact; identical: the marshalled code is byte for byte the same) and details of
@@ -13,76 +16,16 @@ the first failures. Exit status 0 when every file is equal.
 """
 
 import argparse
-import importlib._bootstrap_external as bootstrap
-import marshal
 import os
-import random
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 
-FIELDS = (
-    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
-    "co_flags", "co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
-    "co_filename", "co_name", "co_qualname", "co_firstlineno", "co_linetable",
-    "co_exceptiontable",
-)
-
-
-def stdlib_files():
-    root = sysconfig.get_paths()["stdlib"]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("site-packages", "__pycache__"))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                found.append(os.path.join(dirpath, name))
-    return root, found
-
-
-def flat_name(root, path):
-    rel = os.path.relpath(path, root)
-    return rel[:-3].replace(os.sep, "__").replace(".", "_")
-
-
-def const_key(value):
-    """A comparison key that is exact about types and float bits (-0.0 is not 0.0)."""
-    t = type(value)
-    if t is float:
-        return ("float", value.hex() if value == value else "nan%r" % (str(value),))
-    if t is complex:
-        return ("complex", const_key(value.real), const_key(value.imag))
-    if t is tuple:
-        return ("tuple", tuple(const_key(v) for v in value))
-    if t is frozenset:
-        return ("frozenset", tuple(sorted((repr(const_key(v)) for v in value))))
-    if hasattr(value, "co_code"):
-        return ("code", value.co_qualname)
-    return (t.__name__, value)
-
-
-def compare(a, b, path, out):
-    for field in FIELDS:
-        va, vb = getattr(a, field), getattr(b, field)
-        if va != vb or type(va) is not type(vb):
-            out.append("%s.%s: %r != %r" % (path, field, shorten(va), shorten(vb)))
-    ca, cb = a.co_consts, b.co_consts
-    if len(ca) != len(cb):
-        out.append("%s.co_consts: %d != %d entries" % (path, len(ca), len(cb)))
-        return
-    for i, (x, y) in enumerate(zip(ca, cb)):
-        if hasattr(x, "co_code") and hasattr(y, "co_code"):
-            compare(x, y, "%s.%s" % (path, x.co_name), out)
-        elif const_key(x) != const_key(y):
-            out.append("%s.co_consts[%d]: %r != %r" % (path, i, shorten(x), shorten(y)))
-
-
-def shorten(v):
-    r = repr(v)
-    return r if len(r) < 200 else r[:200] + "..."
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "roundtrip"))
+import compare as compare_phase  # noqa: E402
+import compile_stdlib as compile_phase  # noqa: E402
 
 
 def run_batch(cmd, files, chunk=400):
@@ -103,79 +46,37 @@ def main():
     ap.add_argument("--show", type=int, default=10, help="how many failures to detail")
     args = ap.parse_args()
 
-    root, files = stdlib_files()
-    if args.sample and args.sample < len(files):
-        files = sorted(random.Random(311).sample(files, args.sample))
     work = args.workdir or tempfile.mkdtemp(prefix="pyasm-roundtrip-")
-    for sub in ("pyc", "asm", "out"):
-        shutil.rmtree(os.path.join(work, sub), ignore_errors=True)
-        os.makedirs(os.path.join(work, sub))
+    if args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
+    asm_dir, out_dir = os.path.join(work, "asm"), os.path.join(work, "out")
 
-    names = []
-    skipped = 0
     t0 = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as f:
-            source = f.read()
-        try:
-            code = compile(source, path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            skipped += 1
-            continue
-        name = flat_name(root, path)
-        st = os.stat(path)
-        data = bootstrap._code_to_timestamp_pyc(code, int(st.st_mtime), st.st_size)
-        with open(os.path.join(work, "pyc", name + ".pyc"), "wb") as f:
-            f.write(data)
-        names.append(name)
+    names, total, skipped, root = compile_phase.compile_all(work, args.sample, log=lambda _: None)
     t_compile = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    dis_err = run_batch([args.pyasm, "dis", "--out-dir", os.path.join(work, "asm")],
-                        [os.path.join(work, "pyc", n + ".pyc") for n in names])
+    dis_err = run_batch([args.pyasm, "dis", "--out-dir", asm_dir], [os.path.join(work, n + ".pyc") for n in names])
     t_dis = time.perf_counter() - t0
-    asm_files = [os.path.join(work, "asm", n + ".pyasm") for n in names
-                 if os.path.exists(os.path.join(work, "asm", n + ".pyasm"))]
+    asm_files = [os.path.join(asm_dir, n + ".pyasm") for n in names if os.path.exists(os.path.join(asm_dir, n + ".pyasm"))]
     t0 = time.perf_counter()
-    asm_err = run_batch([args.pyasm, "assemble", "--quiet", "--out-dir", os.path.join(work, "out")], asm_files)
+    asm_err = run_batch([args.pyasm, "assemble", "--quiet", "--out-dir", out_dir], asm_files)
     t_asm = time.perf_counter() - t0
+    for n in names:
+        # Where compare.py looks for the reassembly.
+        if os.path.exists(os.path.join(out_dir, n + ".pyc")):
+            os.replace(os.path.join(out_dir, n + ".pyc"), os.path.join(work, n + ".re.pyc"))
 
-    equal = identical = 0
-    failures = []
-    for name in names:
-        with open(os.path.join(work, "pyc", name + ".pyc"), "rb") as f:
-            orig = f.read()
-        ours_path = os.path.join(work, "out", name + ".pyc")
-        if not os.path.exists(ours_path):
-            failures.append((name, ["not reassembled (see the errors above)"]))
-            continue
-        with open(ours_path, "rb") as f:
-            ours = f.read()
-        diffs = []
-        try:
-            compare(marshal.loads(orig[16:]), marshal.loads(ours[16:]), "<module>", diffs)
-        except Exception as e:  # a .pyc the interpreter cannot load
-            diffs.append("cannot load ours: %r" % (e,))
-        if diffs:
-            failures.append((name, diffs))
-            continue
-        equal += 1
-        if orig[16:] == ours[16:]:
-            identical += 1
-
-    n = len(names)
     if dis_err:
         sys.stdout.write("pyasm dis reported:\n" + "\n".join(dis_err.splitlines()[:40]) + "\n")
     if asm_err:
         sys.stdout.write("pyasm reported:\n" + "\n".join(asm_err.splitlines()[:40]) + "\n")
-    for name, diffs in failures[:args.show]:
-        print("FAIL %s" % name)
-        for d in diffs[:5]:
-            print("    " + d)
-    print("python %s, %d files (%d skipped: not compilable), work dir %s"
-          % (sys.version.split()[0], n, skipped, work))
-    print("times: compile %.1fs, pyasm dis %.1fs, pyasm %.1fs" % (t_compile, t_dis, t_asm))
-    print("equal %d/%d identical %d/%d" % (equal, n, identical, n))
+    print("python %s, %d files (%d skipped: not compilable) from %s, work dir %s"
+          % (sys.version.split()[0], len(names), skipped, root, work))
+    t0 = time.perf_counter()
+    equal, _, n = compare_phase.compare_all(work, args.show)
+    t_compare = time.perf_counter() - t0
+    print("times: compile %.1fs, pyasm dis %.1fs, pyasm %.1fs, compare %.1fs" % (t_compile, t_dis, t_asm, t_compare))
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if equal == n and n > 0 else 1
