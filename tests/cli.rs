@@ -170,6 +170,8 @@ fn dis_listing_of_a_pyc_compiled_by_cpython() {
     let function = listing.split("code total ").nth(1).expect("a listing for total");
     assert!(function.lines().any(|l| l.contains("FOR_ITER") && l.contains("to offset 52") && l.ends_with("1 -> 2")), "{function}");
     assert!(function.lines().any(|l| l.contains("JUMP_BACKWARD") && l.contains("to offset 10")), "{function}");
+}
+
 /// Exits with status 3 through `raise SystemExit(3)`, after printing its arguments.
 const EXIT_3: &str = ".python 3.11
 .code <module>
