@@ -65,7 +65,10 @@ fn every_command_in_the_tutorial_prints_what_it_shows() {
         cmd.args(&b.args).current_dir(&root);
         if b.args[0] == "run" {
             let Some(p) = &python else { continue };
-            cmd.env("PYASM_PYTHON_3_11", p);
+            // pyasm finds a pyodide install in the cache by itself; a native one is named.
+            if let pyasm::interpreters::Interpreter::Native { path, .. } = p {
+                cmd.env("PYASM_PYTHON_3_11", path);
+            }
         }
         let out = cmd.output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
