@@ -1,10 +1,13 @@
-//! Runs every example program end to end: for each `examples/NAME.pyasm` (not in
-//! subfolders), `pyasm NAME.pyasm -o TMP/NAME.pyc`, then `python3.11 TMP/NAME.pyc`, which must
-//! exit with status 0 and print exactly `examples/NAME.out`.
+//! Runs every example program end to end, for every Python version it is written for: the
+//! 3.11 examples in `examples/`, and those of later versions in `examples/3.X/`. A file's
+//! `.python` line names its versions (`.python 3.14, 3.15` serves both); for each one,
+//! `pyasm FILE --python V -o TMP/NAME.pyc`, then that version's CPython (native, or pyodide's
+//! under node, installed on demand) runs `TMP/NAME.pyc`, which must exit with status 0 and
+//! print exactly `NAME.out`.
 //!
-//! All examples are run and every failure is reported together, each with the stderr of the
-//! step that failed. Without a 3.11 interpreter the run is skipped with a message, or fails
-//! when `CI` is set.
+//! All runs happen (two at a time) and every failure is reported together, each with the
+//! stderr of the step that failed. A version without an interpreter is skipped with a message,
+//! or fails when `CI` is set.
 
 mod support;
 
@@ -27,10 +30,6 @@ fn example_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-fn python_3_11() -> Option<Interpreter> {
-    support::python_for_test("3.11", "examples")
 }
 
 fn run(command: &mut Command) -> Result<Output, String> {
@@ -68,14 +67,16 @@ fn first_difference(expected: &str, actual: &str) -> String {
 }
 
 /// Assembles and runs one example; `Err` describes what went wrong.
-fn check_example(source: &Path, python: &Interpreter, tmp: &Path) -> Result<(), String> {
+fn check_example(source: &Path, python: &Interpreter, version: &str, tmp: &Path) -> Result<(), String> {
     let name = source.file_stem().expect("example without a name").to_string_lossy().into_owned();
+    let tmp = &tmp.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let expected_path = source.with_extension("out");
     let expected = std::fs::read_to_string(&expected_path)
         .map_err(|e| format!("cannot read the expected output {}: {e}", expected_path.display()))?;
     let pyc = tmp.join(format!("{name}.pyc"));
 
-    let assembled = run(Command::new(support::pyasm_bin()).arg(source).arg("-o").arg(&pyc))?;
+    let assembled = run(Command::new(support::pyasm_bin()).arg(source).args(["--python", version, "-o"]).arg(&pyc))?;
     if !assembled.status.success() {
         return Err(show_status_and_stderr("pyasm", &assembled));
     }
@@ -119,29 +120,85 @@ fn there_are_enough_examples() {
     );
 }
 
+/// The versions a file's `.python` line names (`.python 3.14, 3.15`).
+fn declared_versions(source: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(source).unwrap_or_default();
+    let line = text.lines().find(|l| l.trim_start().starts_with(".python")).unwrap_or("");
+    line.trim_start()[".python".len().min(line.trim_start().len())..]
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `examples/3.X/*.pyasm` for every version folder, sorted.
+fn versioned_example_files() -> Vec<PathBuf> {
+    let dir = support::repo_root().join("examples");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("cannot list examples/") {
+        let path = entry.expect("cannot list examples/").path();
+        let is_version = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.parse::<pyasm::version::PythonVersion>().is_ok());
+        if path.is_dir() && is_version {
+            for e in std::fs::read_dir(&path).expect("cannot list a version folder") {
+                let p = e.expect("cannot list a version folder").path();
+                if p.extension().is_some_and(|x| x == "pyasm") {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_supported_version_has_examples() {
+    let files: Vec<PathBuf> = example_files().into_iter().chain(versioned_example_files()).collect();
+    for v in pyasm::version::supported() {
+        let v = v.to_string();
+        let n = files.iter().filter(|f| declared_versions(f).contains(&v)).count();
+        assert!(n >= 10, "only {n} examples are written for Python {v}");
+    }
+}
+
 #[test]
 fn every_example_runs_and_prints_its_out_file() {
-    let Some(python) = python_3_11() else { return };
-    let files = example_files();
+    let files: Vec<PathBuf> = example_files().into_iter().chain(versioned_example_files()).collect();
     assert!(!files.is_empty(), "no examples/*.pyasm found");
     let tmp = tempfile::Builder::new()
         .prefix("pyasm-examples-")
         .tempdir()
         .expect("cannot create a temporary directory");
 
-    let mut failures = Vec::new();
+    // (file, version) pairs, each version's interpreter found (or installed) once.
+    let mut interpreters: std::collections::BTreeMap<String, Option<Interpreter>> = Default::default();
+    let mut runs: Vec<(PathBuf, String)> = Vec::new();
     for source in &files {
-        if let Err(why) = check_example(source, &python, tmp.path()) {
-            failures.push(format!("--- {}\n{why}", source.display()));
+        let versions = declared_versions(source);
+        assert!(!versions.is_empty(), "{} has no `.python` line", source.display());
+        for v in versions {
+            interpreters.entry(v.clone()).or_insert_with(|| support::python_for_test(&v, "examples"));
+            runs.push((source.clone(), v));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} examples failed (python: {}):\n\n{}",
-        failures.len(),
-        files.len(),
-        python.describe(),
-        failures.join("\n")
-    );
-    eprintln!("{} examples assembled and ran as expected", files.len());
+    let runs: Vec<&(PathBuf, String)> = runs.iter().filter(|(_, v)| interpreters[v].is_some()).collect();
+
+    // Pyodide takes seconds to start: two runs at a time.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some((source, v)) = runs.get(i) else { break };
+                let python = interpreters[v].as_ref().expect("filtered above");
+                if let Err(why) = check_example(source, python, v, tmp.path()) {
+                    failures.lock().unwrap().push(format!("--- {} (Python {v}: {})\n{why}", source.display(), python.describe()));
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    assert!(failures.is_empty(), "{} of {} example runs failed:\n\n{}", failures.len(), runs.len(), failures.join("\n"));
+    eprintln!("{} example runs assembled and ran as expected", runs.len());
 }
