@@ -416,8 +416,9 @@ pub fn install_pyodide(version: PythonVersion) -> Result<Interpreter, String> {
             .arg("install")
             .arg("--prefix")
             .arg(tmp.path())
-            // No install scripts: pyodide needs none, and none should run unasked.
-            .args(["--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])
+            // No install scripts: pyodide needs none, and none should run unasked. Published
+            // versions never change, so npm's own cache may answer without asking the registry.
+            .args(["--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline", "--loglevel=error"])
             .arg(format!("pyodide@{release}"))
             .stdin(Stdio::null())
             .output()

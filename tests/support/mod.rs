@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::sync::{Mutex, OnceLock};
 
-/// True under CI (`CI` set), where a test must never pass by skipping.
+/// True under CI (`CI` set, as CI services set it, to anything but empty, `0` or `false`),
+/// where a test must never pass by skipping.
 pub fn under_ci() -> bool {
-    std::env::var_os("CI").is_some()
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
 }
 
 /// The CPython `version` (`"3.11"`) a test needs: a native one, else pyodide's, installed into
@@ -25,7 +26,7 @@ pub fn python_for_test(version: &str, test: &str) -> Option<Interpreter> {
     let v: PythonVersion = version.parse().unwrap_or_else(|e| panic!("{test}: {e}"));
     let result = {
         let mut found = FOUND.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-        found.entry(version.to_string()).or_insert_with(|| pyasm::interpreters::find_or_install(v)).clone()
+        found.entry(version.to_string()).or_insert_with(|| find_or_install(v)).clone()
     };
     match result {
         Ok(i) => Some(i),
@@ -35,6 +36,37 @@ pub fn python_for_test(version: &str, test: &str) -> Option<Interpreter> {
             None
         }
     }
+}
+
+/// `pyasm::interpreters::find_or_install`, except that an install that failed is not tried
+/// again by the other test binaries of the same `cargo test` run (their common parent): each
+/// would repeat it, and without a network npm takes long to give up.
+fn find_or_install(v: PythonVersion) -> Result<Interpreter, String> {
+    if let Some(found) = pyasm::interpreters::find(v) {
+        return Ok(found);
+    }
+    let run = std::os::unix::process::parent_id();
+    let marker = std::env::temp_dir().join(format!("pyasm-tests-install-failed-{v}-{run}"));
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        // A process id is reused eventually; a run does not last an hour.
+        .is_some_and(|age| age.as_secs() < 3600);
+    if recent {
+        let why = std::fs::read_to_string(&marker).unwrap_or_default();
+        return Err(format!("{why}\n(an earlier test binary of this run failed to install it; delete {} to retry)", marker.display()));
+    }
+    let result = pyasm::interpreters::find_or_install(v);
+    match &result {
+        Err(e) => {
+            let _ = std::fs::write(&marker, e);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(&marker);
+        }
+    }
+    result
 }
 
 /// Runs `python -c SCRIPT ARGS…` and returns its output.

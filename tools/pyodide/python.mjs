@@ -14,10 +14,12 @@
 // in the npm package is available (modules pyodide "unvendors", like sqlite3 or ssl, are not).
 //
 // Things the emulation does not do: subprocesses, signals, threads (pyodide cannot); a REPL;
-// options other than the ones above (they are rejected with status 2, as python does).
+// options other than the ones above (they are rejected with status 2, as python rejects
+// unknown ones). Only -X utf8 of the -X options has an effect.
 
 import fs from "node:fs";
 import path from "node:path";
+import { isatty } from "node:tty";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker, isMainThread, workerData } from "node:worker_threads";
 
@@ -90,7 +92,9 @@ function parseArgs(argv) {
         (letter === "X" ? opts.xoptions : opts.warnings).push(value);
         break;
       }
-      if (!"BuEIsSqOd".includes(letter)) usage(`Unknown option: -${letter}`);
+      // -B, -u, -E and -I take effect; -s, -S and -q change nothing that matters here.
+      // Options that cannot be honoured once pyodide is built (-O, -d, …) are refused.
+      if (!"BuEIsSq".includes(letter)) usage(`Unknown option: -${letter}`);
       opts.flags.add(letter);
     }
   }
@@ -451,7 +455,9 @@ async function main(argv, tty) {
 
 if (isMainThread) {
   // Whether the real streams are terminals is only known here (a worker's are relays).
-  const tty = { stdin: Boolean(process.stdin.isTTY), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) };
+  // Asked of the descriptors, not process.stdin & co: creating those streams can switch a
+  // pipe to non-blocking mode.
+  const tty = { stdin: isatty(0), stdout: isatty(1), stderr: isatty(2) };
   const worker = new Worker(fileURLToPath(import.meta.url), {
     workerData: { argv: process.argv.slice(2), tty },
     resourceLimits: { stackSizeMb: STACK_MB },
