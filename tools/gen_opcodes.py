@@ -219,6 +219,9 @@ _RULES_3_11 = {
     # 3.14+: CO_HAS_DOCSTRING replaces the leading docstring-or-None constant of functions,
     # and CO_METHOD marks functions defined directly in a class body.
     "docstring_flag": False,
+    # How the compiler's jump-offset fixed point starts: from zero (3.11, 3.12), or from each
+    # jump's target instruction index (3.13+; seen as EXTENDED_ARGs a smaller layout avoids).
+    "jumps_start_at_index": False,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -312,6 +315,7 @@ _RULES_3_13 = _with(
     },
     compare_shift=5,
     effect_overrides={},
+    jumps_start_at_index=True,
     pops=_POPS_3_13,
 )
 
@@ -813,6 +817,7 @@ def main():
     emit("    param_kinds: %s," % ("true" if rules["param_kinds"] else "false"))
     emit("    merge_locations: %s," % ("true" if rules["merge_locations"] else "false"))
     emit("    docstring_flag: %s," % ("true" if rules["docstring_flag"] else "false"))
+    emit("    jumps_start_at_index: %s," % ("true" if rules["jumps_start_at_index"] else "false"))
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

@@ -40,36 +40,57 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
         .iter()
         .map(|i| match i.arg {
             Arg::Value(v) => v,
+            // Where the compiler starts matters: the iteration stops at the first consistent
+            // layout it reaches, and a jump can fit both with and without a prefix (a backward
+            // jump 255 units long without one is 256 with it).
+            Arg::Target(t) if version.jumps_start_at_index => t as u32,
             Arg::Target(_) => 0,
         })
         .collect();
     let size = |i: usize, arg: u32| prefixes(arg) + 1 + code.instrs[i].op.caches as u32;
     let mut offsets = vec![0u32; n + 1];
-    // Sizes only grow from one round to the next, so this settles; the bound is a guard.
-    for _round in 0..64 {
-        for i in 0..n {
-            offsets[i + 1] = offsets[i] + size(i, args[i]);
-        }
-        let mut changed = false;
-        for (i, ins) in code.instrs.iter().enumerate() {
-            if let Arg::Target(t) = ins.arg {
-                let end = offsets[i + 1];
-                let target = offsets[t];
-                let new = match ins.op.arg {
-                    ArgKind::JumpForward => target - end,
-                    ArgKind::JumpBackward => end - target,
-                    _ => unreachable!("only jumps have targets"),
-                };
-                if new != args[i] {
-                    args[i] = new;
-                    changed = true;
+    // From zero, sizes only grow from one round to the next, so this settles; from the
+    // instruction indexes, as in CPython, it settles in practice, and where it would not, the
+    // least layout (from zero) is taken instead.
+    let mut settled = false;
+    for attempt in 0..2 {
+        if attempt == 1 {
+            for (i, ins) in code.instrs.iter().enumerate() {
+                if let Arg::Target(_) = ins.arg {
+                    args[i] = 0;
                 }
             }
         }
-        if !changed {
+        for _round in 0..64 {
+            for i in 0..n {
+                offsets[i + 1] = offsets[i] + size(i, args[i]);
+            }
+            let mut changed = false;
+            for (i, ins) in code.instrs.iter().enumerate() {
+                if let Arg::Target(t) = ins.arg {
+                    let end = offsets[i + 1];
+                    let target = offsets[t];
+                    let new = match ins.op.arg {
+                        ArgKind::JumpForward => target - end,
+                        ArgKind::JumpBackward => end - target,
+                        _ => unreachable!("only jumps have targets"),
+                    };
+                    if new != args[i] {
+                        args[i] = new;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                settled = true;
+                break;
+            }
+        }
+        if settled {
             break;
         }
     }
+    debug_assert!(settled, "the jump layout from zero always settles");
     let mut bytes = Vec::with_capacity(offsets[n] as usize * 2);
     let mut units = Vec::with_capacity(n);
     for (i, ins) in code.instrs.iter().enumerate() {

@@ -182,6 +182,10 @@ pub struct VersionTable {
     /// always starting with the docstring or None, and functions defined directly in a class
     /// body carry CO_METHOD.
     pub docstring_flag: bool,
+    /// How the compiler starts its jump-offset fixed point: 3.11 and 3.12 from zero (the least
+    /// fixed point), 3.13+ with each jump's argument set to its target's instruction index, so
+    /// that a jump may keep an EXTENDED_ARG that a smaller layout would not need.
+    pub jumps_start_at_index: bool,
 }
 
 impl VersionTable {

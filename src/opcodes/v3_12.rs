@@ -14,6 +14,7 @@ pub static TABLE: VersionTable = VersionTable {
     param_kinds: false,
     merge_locations: true,
     docstring_flag: false,
+    jumps_start_at_index: false,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

@@ -14,6 +14,7 @@ pub static TABLE: VersionTable = VersionTable {
     param_kinds: true,
     merge_locations: true,
     docstring_flag: true,
+    jumps_start_at_index: true,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

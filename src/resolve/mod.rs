@@ -436,10 +436,13 @@ impl CodeBuilder<'_> {
                 self.kinds[i] |= FAST_CELL;
                 return;
             }
-            // CPython can give one name two slots, a cell and a free variable (a class body
-            // inside a method that uses `__class__`); operands then name the first, and the
+            // CPython can give one name two slots: a cell and a free variable (a class body
+            // inside a method that uses `__class__`), or a local and a free variable (3.12+
+            // type parameters of a generic class); operands then name the first, and the
             // second is reached with `$N`.
-            let cell_and_free = (kind == FAST_FREE && self.kinds[i] == FAST_CELL) || (kind == FAST_CELL && self.kinds[i] == FAST_FREE);
+            let prev = self.kinds[i];
+            let cell_and_free = (kind == FAST_FREE && (prev == FAST_CELL || prev == FAST_LOCAL))
+                || ((kind == FAST_CELL || kind == FAST_LOCAL) && prev == FAST_FREE);
             if cell_and_free && !self.locals.is_doubled(&name) {
                 self.locals.insert(name);
                 self.kinds.push(kind);
