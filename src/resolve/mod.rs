@@ -437,11 +437,11 @@ impl CodeBuilder<'_> {
                 return;
             }
             // CPython can give one name two slots: a cell and a free variable (a class body
-            // inside a method that uses `__class__`), or a local and a free variable (3.12+
-            // type parameters of a generic class); operands then name the first, and the
+            // inside a method that uses `__class__`), or a local (maybe also a cell) and a free
+            // variable (3.12+ type parameters); operands then name the first, and the
             // second is reached with `$N`.
             let prev = self.kinds[i];
-            let cell_and_free = (kind == FAST_FREE && (prev == FAST_CELL || prev == FAST_LOCAL))
+            let cell_and_free = (kind == FAST_FREE && prev & FAST_FREE == 0)
                 || ((kind == FAST_CELL || kind == FAST_LOCAL) && prev == FAST_FREE);
             if cell_and_free && !self.locals.is_doubled(&name) {
                 self.locals.insert(name);
