@@ -154,9 +154,12 @@ fn choose_version(
     let (wanted, span) = match (opts.version, from_file) {
         (Some(v), _) => (v, None),
         (None, Some((vs, s))) => {
+            // Among the listed versions this build supports (else the newest listed, which
+            // then gets the "not supported" error below).
+            let known: Vec<PythonVersion> = vs.iter().copied().filter(|v| opcodes::table_for(*v).is_some()).collect();
             let v = match opts.default_version {
-                Some(d) if vs.contains(&d) => d,
-                _ => *vs.iter().max().expect("non-empty"),
+                Some(d) if known.contains(&d) => d,
+                _ => known.iter().max().or_else(|| vs.iter().max()).copied().expect("non-empty"),
             };
             (v, Some(s))
         }

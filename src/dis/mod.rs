@@ -15,7 +15,7 @@ use crate::object::{CodeObject, Constant, PyStr};
 use crate::opcodes::{ArgKind, OpInfo, VersionTable};
 use crate::resolve::{
     CO_NEWLOCALS, CO_OPTIMIZED, CO_VARARGS, CO_VARKEYWORDS, FAST_ARG_KW, FAST_ARG_POS, FAST_ARG_VAR, FAST_CELL, FAST_FREE, FAST_HIDDEN, FAST_LOCAL,
-    param_kinds,
+    param_kind,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
@@ -328,9 +328,13 @@ fn render_code(
     let is_function = code.flags & CO_OPTIMIZED != 0;
     // Header with the signature.
     let _ = write!(out, ".code {}", text::name(id));
-    let nparams = code.argcount + code.kwonlyargcount + u32::from(code.flags & CO_VARARGS != 0) + u32::from(code.flags & CO_VARKEYWORDS != 0);
+    // In u64: the counts come from the file and may be near 2^31 each.
+    let nparams = code.argcount as u64
+        + code.kwonlyargcount as u64
+        + u64::from(code.flags & CO_VARARGS != 0)
+        + u64::from(code.flags & CO_VARKEYWORDS != 0);
     if is_function {
-        if nparams as usize > code.localsplus.len() {
+        if nparams > code.localsplus.len() as u64 {
             return Err(format!("{}: more parameters than local variables", code.qualname));
         }
         let pname = |i: u32| text::name(&code.localsplus[i as usize].name);
@@ -382,10 +386,9 @@ fn render_code(
     // 3.14+: the assembler derives parameters' argument kinds from the signature, so they
     // are written only through it; they must be what it would derive.
     let arg_bits = FAST_ARG_POS | FAST_ARG_KW | FAST_ARG_VAR;
-    let expected_args =
-        if version.param_kinds { param_kinds(code.argcount, code.posonlyargcount, code.kwonlyargcount, code.flags) } else { Vec::new() };
     for (i, slot) in code.localsplus.iter().enumerate() {
-        let wanted = expected_args.get(i).copied().unwrap_or(0);
+        let wanted =
+            if version.param_kinds { param_kind(i, code.argcount, code.posonlyargcount, code.kwonlyargcount, code.flags) } else { 0 };
         if slot.kind & arg_bits != wanted {
             return Err(format!(
                 "{}: local `{}` has argument kind bits 0x{:x} where its signature gives 0x{wanted:x}, which the text form cannot express",

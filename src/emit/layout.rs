@@ -61,7 +61,9 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
                 }
             }
         }
-        for _round in 0..64 {
+        // From zero the sizes only grow, so that attempt runs until it settles.
+        let rounds = if attempt == 0 && version.jumps_start_at_index { 64 } else { usize::MAX };
+        for _round in 0..rounds {
             for i in 0..n {
                 offsets[i + 1] = offsets[i] + size(i, args[i]);
             }

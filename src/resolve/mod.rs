@@ -28,19 +28,28 @@ pub const FAST_ARG_POS: u8 = 0x02;
 pub const FAST_ARG_KW: u8 = 0x04;
 pub const FAST_ARG_VAR: u8 = 0x08;
 
-/// The argument-kind bits of each parameter slot, in localsplus order: positional-only,
-/// positional-or-keyword, keyword-only, then `*args` and `**kwargs`.
-pub fn param_kinds(argcount: u32, posonly: u32, kwonly: u32, flags: u32) -> Vec<u8> {
-    let mut kinds = Vec::new();
-    kinds.extend((0..argcount).map(|i| if i < posonly { FAST_ARG_POS } else { FAST_ARG_POS | FAST_ARG_KW }));
-    kinds.extend((0..kwonly).map(|_| FAST_ARG_KW));
+/// The argument-kind bits of localsplus slot `slot` (0 past the parameters). Parameters come
+/// first: positional-only, positional-or-keyword, keyword-only, then `*args` and `**kwargs`.
+/// Computed per slot: the counts may come from a hostile .pyc.
+pub fn param_kind(slot: usize, argcount: u32, posonly: u32, kwonly: u32, flags: u32) -> u8 {
+    let (slot, argcount) = (slot as u64, argcount as u64);
+    if slot < argcount {
+        return if slot < posonly as u64 { FAST_ARG_POS } else { FAST_ARG_POS | FAST_ARG_KW };
+    }
+    let mut next = argcount + kwonly as u64;
+    if slot < next {
+        return FAST_ARG_KW;
+    }
     if flags & CO_VARARGS != 0 {
-        kinds.push(FAST_ARG_POS | FAST_ARG_VAR);
+        if slot == next {
+            return FAST_ARG_POS | FAST_ARG_VAR;
+        }
+        next += 1;
     }
-    if flags & CO_VARKEYWORDS != 0 {
-        kinds.push(FAST_ARG_KW | FAST_ARG_VAR);
+    if flags & CO_VARKEYWORDS != 0 && slot == next {
+        return FAST_ARG_KW | FAST_ARG_VAR;
     }
-    kinds
+    0
 }
 
 /// Code flags (stable across 3.x).
@@ -441,8 +450,9 @@ impl CodeBuilder<'_> {
             // variable (3.12+ type parameters); operands then name the first, and the
             // second is reached with `$N`.
             let prev = self.kinds[i];
-            let cell_and_free = (kind == FAST_FREE && prev & FAST_FREE == 0)
-                || ((kind == FAST_CELL || kind == FAST_LOCAL) && prev == FAST_FREE);
+            let local_and_free = self.version.hidden_locals; // 3.12+, with type parameters
+            let cell_and_free = (kind == FAST_FREE && (prev == FAST_CELL || (local_and_free && prev & FAST_FREE == 0)))
+                || ((kind == FAST_CELL || (local_and_free && kind == FAST_LOCAL)) && prev == FAST_FREE);
             if cell_and_free && !self.locals.is_doubled(&name) {
                 self.locals.insert(name);
                 self.kinds.push(kind);
@@ -584,7 +594,8 @@ fn resolve_block(
                         [s @ Spanned { node: Value::Str(_), .. }] if docstring.is_none() => {
                             docstring = Some(s);
                             consts_declared = true;
-                            if version.docstring_flag {
+                            // CPython flags docstrings of functions only.
+                            if version.docstring_flag && is_function {
                                 rc.flags |= CO_HAS_DOCSTRING;
                             }
                         }
@@ -824,9 +835,9 @@ fn resolve_block(
         }
     }
     if version.param_kinds {
-        let params = param_kinds(rc.argcount, rc.posonlyargcount, rc.kwonlyargcount, rc.flags);
-        for (kind, bits) in cb.kinds.iter_mut().zip(params) {
-            *kind |= bits;
+        let flags = rc.final_flags();
+        for (i, kind) in cb.kinds.iter_mut().enumerate() {
+            *kind |= param_kind(i, rc.argcount, rc.posonlyargcount, rc.kwonlyargcount, flags);
         }
     }
     rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
@@ -1153,6 +1164,14 @@ fn resolve_instruction(
     // Numbers and named values (Enum) are all operands; other kinds have a main operand
     // (LocalPair: two) followed by flag words.
     let numeric = matches!(op.arg, ArgKind::Number | ArgKind::Enum);
+    // A named value is one value: words do not combine.
+    if op.arg == ArgKind::Enum && ops.len() > 1 {
+        return Err(one(
+            Diagnostic::error(codes::OPERAND, format!("{} takes one named value (or its number)", op.name))
+                .with_primary(ops[1].span, "extra operand")
+                .with_help(format!("one of: {}", op.flags.iter().map(|f| f.word).collect::<Vec<_>>().join(", "))),
+        ));
+    }
     if op.arg == ArgKind::LocalPair {
         return local_pair(ins, op, cb).map(|v| (op, Arg::Value(v)));
     }

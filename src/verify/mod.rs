@@ -205,14 +205,28 @@ fn check_constant_types(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
     if code.version.marshal_version >= 5 {
         return;
     }
+    let message = format!("slice constants need Python 3.14 or later (this file targets {})", code.version.version);
+    let help = "build the slice at run time with BUILD_SLICE";
+    let mut reported = vec![false; code.consts.len()];
+    // Point at an instruction that uses it where there is one …
     for ins in code.instrs.iter().filter(|i| !i.placeholder && i.op.arg == ArgKind::Const) {
         let Arg::Value(v) = ins.arg else { continue };
-        if let Some(PoolConst::Value(c)) = code.consts.get((v >> ins.op.shift) as usize) {
-            if has_slice(c) {
+        let index = (v >> ins.op.shift) as usize;
+        if let Some(PoolConst::Value(c)) = code.consts.get(index) {
+            if has_slice(c) && !reported[index] {
+                reported[index] = true;
+                diags.push(Diagnostic::error(codes::OPERAND, message.clone()).with_primary(ins.operand_span, "a slice constant").with_help(help));
+            }
+        }
+    }
+    // … else (a declared constant nothing loads) at the code object: marshal would still write it.
+    for (i, c) in code.consts.iter().enumerate() {
+        if let PoolConst::Value(c) = c {
+            if has_slice(c) && !reported[i] {
                 diags.push(
-                    Diagnostic::error(codes::OPERAND, format!("slice constants need Python 3.14 or later (this file targets {})", code.version.version))
-                        .with_primary(ins.operand_span, "a slice constant")
-                        .with_help("build the slice at run time with BUILD_SLICE"),
+                    Diagnostic::error(codes::OPERAND, message.clone())
+                        .with_primary(code.id.span, format!("co_consts[{i}] of this code object is a slice"))
+                        .with_help(help),
                 );
             }
         }
