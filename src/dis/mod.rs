@@ -569,16 +569,23 @@ fn operand(
     let raw = || format!("${}", d.arg);
     let index = (d.arg >> op.shift) as usize;
     let flags = d.arg & ((1u32 << op.shift) - 1);
-    let with_flags = |main: String| -> String {
-        if flags == 0 {
+    // `main, word, …` when flag words cover `bits` exactly; empty (so raw) when they do not.
+    let with_flags = |main: String, bits: u32| -> String {
+        if bits == 0 {
             return main;
         }
-        let words: Vec<&str> = op.flags.iter().filter(|f| flags & f.bits == f.bits && f.bits != 0).map(|f| f.word).collect();
+        let words: Vec<&str> = op.flags.iter().filter(|f| bits & f.bits == f.bits && f.bits != 0).map(|f| f.word).collect();
         let covered = op.flags.iter().filter(|f| words.contains(&f.word)).fold(0, |a, f| a | f.bits);
-        if covered != flags {
+        if covered != bits {
             return String::new();
         }
         format!("{main}, {}", words.join(", "))
+    };
+    // A name with two slots (cell and free, local and free) is written by name only for its
+    // first slot: by name, the first would be taken.
+    let slot_name = |i: usize| match code.localsplus.get(i) {
+        Some(s) if code.localsplus.iter().position(|o| o.name == s.name) == Some(i) => Some(text::name(&s.name)),
+        _ => None,
     };
     let s = match op.arg {
         ArgKind::None => {
@@ -609,40 +616,22 @@ fn operand(
             None => raw(),
         },
         ArgKind::Name => match code.names.get(index) {
-            Some(n) => with_flags(text::name(n)),
+            Some(n) => with_flags(text::name(n), flags),
             None => String::new(),
         },
-        ArgKind::Local | ArgKind::Free => match code.localsplus.get(index) {
-            // A name with two slots (cell and free): by name, the first would be taken.
-            Some(slot) if code.localsplus.iter().position(|s| s.name == slot.name) != Some(index) => raw(),
-            Some(slot) => text::name(&slot.name),
-            None => raw(),
-        },
+        ArgKind::Local | ArgKind::Free => slot_name(index).unwrap_or_else(raw),
         ArgKind::JumpForward | ArgKind::JumpBackward => {
             let t = d.target.unwrap_or(u32::MAX);
             labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset as u64 * 2))?
         }
         ArgKind::Compare => match version.compare_ops.get(index) {
             // The operator's own bits must be there; any others must be flag words.
-            Some(c) if flags & c.bits == c.bits => {
-                let rest = flags & !c.bits;
-                let words: Vec<&str> = op.flags.iter().filter(|f| f.bits != 0 && rest & f.bits == f.bits).map(|f| f.word).collect();
-                let covered = op.flags.iter().filter(|f| words.contains(&f.word)).fold(0, |a, f| a | f.bits);
-                match (covered == rest, words.is_empty()) {
-                    (false, _) => raw(),
-                    (true, true) => c.symbol.to_string(),
-                    (true, false) => format!("{}, {}", c.symbol, words.join(", ")),
-                }
-            }
+            Some(c) if flags & c.bits == c.bits => with_flags(c.symbol.to_string(), flags & !c.bits),
             _ => raw(),
         },
         ArgKind::Enum => op.flags.iter().find(|f| f.bits == d.arg).map(|f| f.word.to_string()).unwrap_or_else(|| d.arg.to_string()),
         ArgKind::LocalPair => {
-            let slot = |i: usize| match code.localsplus.get(i) {
-                Some(s) if code.localsplus.iter().position(|o| o.name == s.name) == Some(i) => Some(text::name(&s.name)),
-                _ => None,
-            };
-            match (d.arg < 256, slot((d.arg >> 4) as usize), slot((d.arg & 15) as usize)) {
+            match (d.arg < 256, slot_name((d.arg >> 4) as usize), slot_name((d.arg & 15) as usize)) {
                 (true, Some(a), Some(b)) => format!("{a}, {b}"),
                 _ => raw(),
             }
