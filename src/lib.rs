@@ -185,6 +185,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         argcount: code.argcount,
         posonlyargcount: code.posonlyargcount,
         kwonlyargcount: code.kwonlyargcount,
+        nlocals: 0,
         stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
         flags: code.final_flags(),
         code: l.code,

@@ -166,6 +166,12 @@ impl PartialEq for Constant {
 impl Eq for Constant {}
 
 /// One entry of the combined fast-locals array (`co_localsplusnames` / `co_localspluskinds`).
+///
+/// 3.6–3.10 store three separate tuples instead (`co_varnames`, `co_cellvars`,
+/// `co_freevars`); they are kept here as one list in that order, each entry carrying exactly
+/// one of the three kind bits ([`KIND_LOCAL`], [`KIND_CELL`], [`KIND_FREE`]), so each tuple is
+/// the entries of its kind in order. A name may then appear twice (an argument that is
+/// also a cell is in both co_varnames and co_cellvars), and the cells' order is their own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalSlot {
     pub name: PyStr,
@@ -173,12 +179,23 @@ pub struct LocalSlot {
     pub kind: u8,
 }
 
-/// A code object with every field a 3.11+ .pyc stores, already encoded.
+/// Kind bits of a [`LocalSlot`] (CPython's CO_FAST_LOCAL / CO_FAST_CELL / CO_FAST_FREE, 3.11+;
+/// used with the same meaning for the three tuples of 3.6–3.10).
+pub const KIND_LOCAL: u8 = 0x20;
+pub const KIND_CELL: u8 = 0x40;
+pub const KIND_FREE: u8 = 0x80;
+
+/// A code object with every field a .pyc of 3.6–3.15 stores, already encoded. Fields a
+/// version does not have are left empty/zero (posonlyargcount before 3.8, qualname and
+/// exceptiontable before 3.11, nlocals from 3.11).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeObject {
     pub argcount: u32,
     pub posonlyargcount: u32,
     pub kwonlyargcount: u32,
+    /// `co_nlocals` as stored by 3.6–3.10 (the compiler writes len(co_varnames)); 0 for 3.11+,
+    /// whose marshal format does not store it.
+    pub nlocals: u32,
     pub stacksize: u32,
     pub flags: u32,
     pub code: Vec<u8>,
@@ -189,6 +206,8 @@ pub struct CodeObject {
     pub name: PyStr,
     pub qualname: PyStr,
     pub firstlineno: i32,
+    /// The version's line table bytes: co_lnotab (3.6–3.9), 3.10's co_linetable, or the
+    /// location table of 3.11+.
     pub linetable: Vec<u8>,
     pub exceptiontable: Vec<u8>,
 }

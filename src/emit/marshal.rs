@@ -765,6 +765,7 @@ mod tests {
             argcount: 1,
             posonlyargcount: 0,
             kwonlyargcount: 0,
+            nlocals: 0,
             stacksize: 1,
             flags: 3,
             code: b"\x97\x00|\x00S\x00".to_vec(),

@@ -16,10 +16,8 @@ use constants::{PoolConst, small_int, to_constant};
 use indexmap::IndexSet;
 use std::collections::HashMap;
 
-/// Kind bits of a fast-locals slot (3.11).
-pub const FAST_LOCAL: u8 = 0x20;
-pub const FAST_CELL: u8 = 0x40;
-pub const FAST_FREE: u8 = 0x80;
+/// Kind bits of a fast-locals slot (3.11; see [`crate::object::LocalSlot`] for 3.6–3.10).
+pub use crate::object::{KIND_CELL as FAST_CELL, KIND_FREE as FAST_FREE, KIND_LOCAL as FAST_LOCAL};
 /// 3.12+: a variable of an inlined comprehension, hidden from `locals()` (`.hidden`).
 pub const FAST_HIDDEN: u8 = 0x10;
 /// 3.14+: how a parameter may be passed (set by the assembler from the signature):
