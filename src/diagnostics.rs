@@ -30,8 +30,18 @@ pub mod codes {
     pub const FALLS_OFF_END: &str = "E0203";
     pub const EXCEPTION_REGION: &str = "E0204";
     pub const NO_MODULE: &str = "E0205";
+    pub const INCLUDE: &str = "E0401";
+    pub const INCLUDE_CYCLE: &str = "E0402";
+    pub const MACRO: &str = "E0403";
+    pub const MACRO_ARITY: &str = "E0404";
+    pub const MACRO_RECURSION: &str = "E0405";
+    pub const LINK_CONFLICT: &str = "E0406";
+    pub const DUPLICATE_MODULE: &str = "E0407";
+    pub const NO_MAIN: &str = "E0408";
+    pub const APPLICATION: &str = "E0409";
     pub const UNREACHABLE: &str = "W0301";
     pub const UNUSED_CODE: &str = "W0302";
+    pub const UNUSED_MACRO: &str = "W0303";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

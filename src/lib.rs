@@ -1,7 +1,8 @@
 //! pyasm: an assembler for hand-written CPython bytecode.
 //!
 //! The pipeline, one module per stage:
-//! `syntax` (lexer + grammar → AST with spans) → `resolve` (names, constants, locals and
+//! `syntax` (lexer + grammar → AST with spans) → `link` (several files, `.include`, macros →
+//! one line list; `assemble_files`) → `resolve` (names, constants, locals and
 //! labels → indexes) → `verify` (stack depth, targets, exception table) → `emit` (code bytes,
 //! location and exception tables, marshal, pyc header).
 //!
@@ -18,6 +19,7 @@ pub mod dis;
 pub mod emit;
 pub mod explain;
 pub mod interpreters;
+pub mod link;
 pub mod listing;
 pub mod load;
 pub mod marshal_format;
@@ -58,6 +60,8 @@ pub struct Assembled {
     pub warnings: Vec<Diagnostic>,
     /// The listing, when `Options::listing` asked for it.
     pub listing: Option<String>,
+    /// The module's name when a file says `.module NAME` (only `assemble_files` reads it).
+    pub module_name: Option<Spanned<String>>,
 }
 
 impl Assembled {
@@ -67,18 +71,68 @@ impl Assembled {
     }
 }
 
-/// Assembles one source file into a module code object.
+/// Assembles one self-contained source file into a module code object. (`.include`,
+/// `.macro` and `.module` belong to the linker: `assemble_files`.)
 pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assembled, Vec<Diagnostic>> {
-    let text = files.text(file);
-    let (lines, mut diags) = syntax::parse(file, text);
-    let version = match choose_version(&lines, text, opts, &mut diags) {
+    let (lines, mut diags) = syntax::parse(file, files.text(file));
+    let version = match choose_version(&lines, files, opts, &mut diags) {
         Some(v) => v,
         None => return Err(finish(diags)),
     };
-    let ropts = resolve::ResolveOptions { default_filename: opts.filename.clone().unwrap_or_else(|| files.name(file).to_string()) };
-    let (program, mut more) = resolve::resolve(&lines, version, &ropts);
+    let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(file).to_string());
+    build(&lines, version, default_filename, opts, diags).map_err(finish).map(|mut a| {
+        a.warnings = finish(std::mem::take(&mut a.warnings));
+        a
+    })
+}
+
+/// Assembles the files `inputs` (in `files`) together into one module: code objects defined
+/// in one are referenced by `@name` from another, `.include`d files and macros are expanded
+/// (see `link`). Included files and macro expansions are added to `files`, which diagnostics
+/// point into.
+pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> Result<Assembled, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut linked = link::link_module(files, inputs, &mut diags);
+    let version = choose_version(&linked.lines, files, opts, &mut diags);
+    let main_file = inputs.first().copied().unwrap_or(0);
+    if opts.filename.is_none() {
+        let expansions = &linked.expansions;
+        link::filenames_per_file(files, &mut linked.lines, main_file, &|f| expansions.real_file(f));
+    }
+    let result = match version {
+        None => Err(diags),
+        Some(version) => {
+            let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(main_file).to_string());
+            build(&linked.lines, version, default_filename, opts, diags)
+        }
+    };
+    let enrich = |mut ds: Vec<Diagnostic>| {
+        link::enrich(files, &linked, inputs, &mut ds);
+        finish(ds)
+    };
+    match result {
+        Ok(mut a) => {
+            a.warnings = enrich(std::mem::take(&mut a.warnings));
+            a.module_name = linked.module_name.clone();
+            Ok(a)
+        }
+        Err(ds) => Err(enrich(ds)),
+    }
+}
+
+/// Resolves, verifies and emits a program's lines. `diags` holds what earlier stages found;
+/// `Err` has every diagnostic, `Ok` the warnings (both unsorted).
+fn build(
+    lines: &[syntax::ast::Line],
+    version: &'static VersionTable,
+    default_filename: String,
+    opts: &Options,
+    mut diags: Vec<Diagnostic>,
+) -> Result<Assembled, Vec<Diagnostic>> {
+    let ropts = resolve::ResolveOptions { default_filename };
+    let (program, mut more) = resolve::resolve(lines, version, &ropts);
     diags.append(&mut more);
-    let Some(program) = program else { return Err(finish(diags)) };
+    let Some(program) = program else { return Err(diags) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
     let mut listing = String::new();
     for code in &program.codes {
@@ -104,10 +158,10 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
         }
     }
     if diags.iter().any(|d| d.is_error()) {
-        return Err(finish(diags));
+        return Err(diags);
     }
-    let module = link(&program, &program.codes[program.module], program.module, &mut built, 0);
-    Ok(Assembled { version, module, warnings: finish(diags), listing: opts.listing.then_some(listing) })
+    let module = nest_constants(&program, &program.codes[program.module], program.module, &mut built, 0);
+    Ok(Assembled { version, module, warnings: diags, listing: opts.listing.then_some(listing), module_name: None })
 }
 
 /// Orders diagnostics by position in the source (stages report in their own order) and, when
@@ -123,7 +177,7 @@ fn finish(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 fn choose_version(
     lines: &[syntax::ast::Line],
-    text: &str,
+    files: &SourceFiles,
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<&'static VersionTable> {
@@ -139,7 +193,7 @@ fn choose_version(
         let span = d.args.iter().fold(d.name.span, |s, a| s.to(a.span));
         // Read the versions from the text itself: as a number, 3.10 would be 3.1.
         let parsed: Result<Vec<PythonVersion>, String> =
-            d.args.iter().map(|a| text[a.span.range()].parse::<PythonVersion>()).collect();
+            d.args.iter().map(|a| files.text(a.span.file)[a.span.range()].parse::<PythonVersion>()).collect();
         match parsed {
             Ok(vs) if !vs.is_empty() => from_file = Some((vs, span)),
             _ => {
@@ -189,7 +243,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
         flags: code.final_flags(),
         code: l.code,
-        consts: Vec::new(), // filled by `link`
+        consts: Vec::new(), // filled by `nest_constants`
         names: code.names.clone(),
         localsplus: code.localsplus.clone(),
         filename: code.filename.clone().unwrap_or_default(),
@@ -202,7 +256,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
 }
 
 /// Fills each code object's constants, nesting child code objects (built bottom-up).
-fn link(
+fn nest_constants(
     program: &resolve::Program,
     code: &resolve::ResolvedCode,
     index: usize,
@@ -217,7 +271,7 @@ fn link(
             PoolConst::Value(c) => c.clone(),
             // Cycles were rejected by the resolver; the depth bound is a second guard.
             PoolConst::Code(child) if depth <= resolve::MAX_CODE_NESTING => {
-                Constant::Code(Box::new(link(program, &program.codes[*child], *child, built, depth + 1)))
+                Constant::Code(Box::new(nest_constants(program, &program.codes[*child], *child, built, depth + 1)))
             }
             PoolConst::Code(_) => Constant::None,
         })

@@ -15,6 +15,13 @@ const EXAMPLES: &str = "\
 Examples:
   pyasm hello.pyasm                 assemble to hello.pyc
   pyasm hello.pyasm -o out.pyc      choose the output file (`-o -` writes to stdout)
+  pyasm main.pyasm util.pyasm -o prog.pyc
+                                    assemble several files together into one module
+  pyasm link main.pyasm util.pyasm pkg/ -o app.pyz
+                                    link modules (and package folders) into `python app.pyz`
+  pyasm link main.pyasm pkg/ -o build/
+                                    the same as a folder of .pyc files (`cd build && python -m main`)
+  pyasm dis app.pyz -o src/         every module of an application back to .pyasm
   pyasm check hello.pyasm           report errors, write nothing
   pyasm run hello.pyasm -- a b      assemble and run with the target version's python
   pyasm run --install-interpreter hello.pyasm
@@ -42,8 +49,10 @@ struct Cli {
 enum Cmd {
     /// Assemble a .pyasm file into a .pyc (the default command); several with --out-dir.
     Assemble(AssembleArgs),
-    /// Check a .pyasm file and report problems; writes nothing.
+    /// Check a .pyasm file (or the files of one module) and report problems; writes nothing.
     Check(CommonArgs),
+    /// Link modules (files, package folders) into an application: a .pyz, or a folder of .pyc.
+    Link(LinkArgs),
     /// Assemble to a temporary .pyc and run it with a Python of the target version.
     Run(RunArgs),
     /// Disassemble a .pyc into .pyasm text that assembles back to the same code objects.
@@ -106,6 +115,10 @@ struct BatchArgs {
 struct CommonArgs {
     /// The .pyasm file (`-` reads standard input).
     file: PathBuf,
+    /// More .pyasm files: with -o (or for check and run), files of the same module, assembled
+    /// together; with --out-dir, each assembled on its own.
+    #[arg(value_name = "MORE")]
+    more: Vec<PathBuf>,
     /// Target Python version (overrides the file's `.python`), e.g. 3.11.
     #[arg(long, value_name = "X.Y")]
     python: Option<PythonVersion>,
@@ -136,10 +149,8 @@ enum MessageFormat {
 struct AssembleArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// More .pyasm files, assembled each on its own into --out-dir.
-    #[arg(value_name = "MORE")]
-    more: Vec<PathBuf>,
-    /// Output file; `-` for stdout. Default: the input with the extension .pyc.
+    /// Output file; `-` for stdout. Default: the input with the extension .pyc. A name
+    /// ending in .pyz links the inputs as modules of an application (as `pyasm link`).
     #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
     output: Option<PathBuf>,
     #[command(flatten)]
@@ -147,6 +158,38 @@ struct AssembleArgs {
     /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
     #[arg(long, value_enum)]
     hash: Option<HashMode>,
+}
+
+#[derive(Args)]
+struct LinkArgs {
+    /// Module files (.pyasm) and package folders (with __init__.pyasm), or source folders.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// APP.pyz for a zip application, else a folder that receives one .pyc per module.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// The module `python app.pyz` runs (default: the first input given as a file, else a
+    /// module named __main__).
+    #[arg(long, value_name = "NAME")]
+    main: Option<String>,
+    /// Target Python version (overrides the files' `.python`), e.g. 3.11.
+    #[arg(long, value_name = "X.Y")]
+    python: Option<PythonVersion>,
+    /// Write hash-based pycs (PEP 552) instead of timestamp-based ones.
+    #[arg(long, value_enum)]
+    hash: Option<HashMode>,
+    /// When to use colour in diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Say which version is targeted and what is written.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Do not print warnings (errors are always printed).
+    #[arg(short, long)]
+    quiet: bool,
+    /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    message_format: MessageFormat,
 }
 
 #[derive(Args)]
@@ -204,7 +247,7 @@ fn version_text() -> &'static str {
 fn main() -> ExitCode {
     // `pyasm FILE …` means `pyasm assemble FILE …`.
     let mut argv: Vec<String> = std::env::args().collect();
-    const KNOWN: &[&str] = &["assemble", "check", "run", "dis", "explain", "completions", "python", "help", "-h", "--help", "-V", "--version"];
+    const KNOWN: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "help", "-h", "--help", "-V", "--version"];
     if argv.len() > 1 && !KNOWN.contains(&argv[1].as_str()) {
         argv.insert(1, "assemble".into());
     }
@@ -212,6 +255,7 @@ fn main() -> ExitCode {
     match cli.command {
         Cmd::Assemble(a) => cmd_assemble(a),
         Cmd::Check(c) => cmd_check(c),
+        Cmd::Link(l) => cmd_link(l),
         Cmd::Run(r) => cmd_run(r),
         Cmd::Dis(d) => cmd_dis(d),
         Cmd::Explain(e) => cmd_explain(e),
@@ -237,20 +281,19 @@ fn fail_io(msg: String) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Reads, assembles and prints diagnostics. `Err` carries the exit code to use.
-fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode> {
-    let stdin = c.file.as_os_str() == "-";
+/// Reads one source file into `files`. `Err` carries the exit code (the problem is printed).
+fn read_source(files: &mut SourceFiles, path: &Path, c: &CommonArgs) -> Result<(u32, Vec<u8>), ExitCode> {
+    let stdin = path.as_os_str() == "-";
     let source = if stdin {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| fail_io(format!("cannot read standard input: {e}")))?;
         buf
     } else {
-        std::fs::read(&c.file).map_err(|e| fail_io(format!("cannot read {}: {e}", c.file.display())))?
+        std::fs::read(path).map_err(|e| fail_io(format!("cannot read {}: {e}", path.display())))?
     };
-    let mut files = SourceFiles::new();
-    let name = if stdin { "<stdin>".to_string() } else { c.file.display().to_string() };
-    let text = match String::from_utf8(source.clone()) {
-        Ok(t) => t,
+    let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+    match String::from_utf8(source.clone()) {
+        Ok(t) => Ok((files.add(name, t), source)),
         Err(e) => {
             // Point at the first bad byte: everything before it is the same in the lossy text.
             let at = e.utf8_error().valid_up_to();
@@ -259,33 +302,69 @@ fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode
             let d = pyasm::diagnostics::Diagnostic::error(pyasm::diagnostics::codes::LEX, "this file is not UTF-8 text")
                 .with_primary(pyasm::syntax::ast::Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
                 .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
-            print_diags(&files, &[d], c);
-            return Err(ExitCode::from(1));
+            print_diags(files, &[d], c);
+            Err(ExitCode::from(1))
         }
-    };
-    let file = files.add(name, text.clone());
-    let declares_version = text.lines().any(|l| l.trim_start().starts_with(".python"));
+    }
+}
+
+/// Reads the module's files (`c.file` and `c.more`), assembles them together and prints
+/// diagnostics. Returns the result and the sources' bytes (for the pyc header). `Err`
+/// carries the exit code to use.
+fn assemble_file(c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>), ExitCode> {
+    let mut files = SourceFiles::new();
+    let (out, source, _) = assemble_module(&mut files, &c.inputs(), c)?;
+    Ok((out, source))
+}
+
+/// Assembles the files `paths` as one module into `files`; also returns the id of the first.
+fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], c: &CommonArgs) -> Result<(pyasm::Assembled, Vec<u8>, u32), ExitCode> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(fail_io("standard input (`-`) can be read only once".into()));
+    }
+    let mut ids = Vec::new();
+    let mut source = Vec::new();
+    let mut failed = None;
+    for p in paths {
+        match read_source(files, p, c) {
+            Ok((id, bytes)) => {
+                ids.push(id);
+                source.extend_from_slice(&bytes);
+            }
+            Err(code) => failed = Some(code),
+        }
+    }
+    if let Some(code) = failed {
+        return Err(code);
+    }
+    let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python") || l.trim_start().starts_with(".include")));
     let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
     let opts = pyasm::Options { version: c.python, default_version, filename: None, listing: c.listing };
-    match pyasm::assemble(&files, file, &opts) {
+    let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    match pyasm::assemble_files(files, &ids, &opts) {
         Ok(out) => {
             if !c.quiet {
-                print_diags(&files, &out.warnings, c);
+                print_diags(files, &out.warnings, c);
             }
             if c.verbose {
-                eprintln!("pyasm: assembled for Python {}", out.version.version);
+                eprintln!("pyasm: assembled {shown} for Python {}", out.version.version);
             }
-
-            Ok((out, source))
+            Ok((out, source, ids[0]))
         }
         Err(diags) => {
-            print_diags(&files, &diags, c);
+            print_diags(files, &diags, c);
             let n = diags.iter().filter(|d| d.is_error()).count();
             if matches!(c.message_format, MessageFormat::Human) {
-                eprintln!("error: {} not assembled: {n} error{}", c.file.display(), if n == 1 { "" } else { "s" });
+                eprintln!("error: {shown} not assembled: {n} error{}", if n == 1 { "" } else { "s" });
             }
             Err(ExitCode::from(1))
         }
+    }
+}
+
+impl CommonArgs {
+    fn inputs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.file.clone()).chain(self.more.iter().cloned()).collect()
     }
 }
 
@@ -344,17 +423,37 @@ fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) ->
 }
 
 fn cmd_assemble(a: AssembleArgs) -> ExitCode {
-    if a.more.is_empty() && a.batch.out_dir.is_none() {
-        return assemble_one(&a.common, a.output.clone(), a.hash);
+    let is_pyz = a.output.as_ref().is_some_and(|o| o.extension().is_some_and(|x| x == "pyz"));
+    if is_pyz {
+        let c = &a.common;
+        return cmd_link(LinkArgs {
+            inputs: c.inputs(),
+            output: a.output.clone().expect("checked"),
+            main: None,
+            python: c.python,
+            hash: a.hash,
+            color: c.color,
+            verbose: c.verbose,
+            quiet: c.quiet,
+            message_format: c.message_format,
+        });
     }
     let Some(dir) = a.batch.out_dir.clone() else {
-        return fail_io("several input files need --out-dir DIR (each is assembled to DIR/NAME.pyc)".into());
+        if !a.common.more.is_empty() && a.output.is_none() {
+            return fail_io(
+                "several input files: give -o OUT.pyc to assemble them together into one module, -o APP.pyz (or `pyasm link`) \
+                 for an application of one module per file, or --out-dir DIR to assemble each on its own"
+                    .into(),
+            );
+        }
+        return assemble_one(&a.common, a.output.clone(), a.hash);
     };
-    let files: Vec<PathBuf> = std::iter::once(a.common.file.clone()).chain(a.more.iter().cloned()).collect();
+    let files = a.common.inputs();
     let common = &a.common;
     batch(&files, &dir, "pyc", a.batch.jobs, |file, target| {
         let c = CommonArgs {
             file: file.to_path_buf(),
+            more: Vec::new(),
             python: common.python,
             color: common.color,
             verbose: common.verbose,
@@ -446,6 +545,15 @@ fn batch(files: &[PathBuf], dir: &Path, ext: &str, jobs: Option<usize>, job: imp
 }
 
 fn cmd_dis(d: DisArgs) -> ExitCode {
+    if d.files.iter().any(|f| is_application(f)) {
+        if d.files.len() > 1 {
+            return fail_io("disassemble one application (.pyz or folder) at a time".into());
+        }
+        if d.listing {
+            return fail_io("--listing is for one .pyc, not an application".into());
+        }
+        return dis_application(&d.files[0], d.output.as_deref().or(d.batch.out_dir.as_deref()));
+    }
     match &d.batch.out_dir {
         Some(dir) => batch(&d.files, dir, "pyasm", d.batch.jobs, |file, target| dis_one(file, Some(&target), false)),
         None if d.files.len() > 1 => fail_io("several input files need --out-dir DIR".into()),
@@ -636,4 +744,219 @@ fn cmd_python(p: PythonArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     run_interpreter(&python, python.command().args(&p.args))
+}
+
+fn cmd_link(l: LinkArgs) -> ExitCode {
+    use pyasm::link::modules;
+    let sources = match modules::discover(&l.inputs) {
+        Ok(s) => s,
+        Err(e) => return fail_io(e),
+    };
+    let c = CommonArgs {
+        file: PathBuf::new(),
+        more: Vec::new(),
+        python: l.python,
+        color: l.color,
+        verbose: l.verbose,
+        quiet: l.quiet,
+        listing: false,
+        message_format: l.message_format,
+    };
+    let mut files = SourceFiles::new();
+    let mut built = Vec::new();
+    let mut failed = false;
+    // Every module is assembled (and its mistakes reported) before any is given up on.
+    for src in &sources {
+        match assemble_module(&mut files, std::slice::from_ref(&src.path), &c) {
+            Ok((out, bytes, id)) => built.push((src, out, bytes, id)),
+            Err(code) if code == ExitCode::from(1) => failed = true,
+            Err(code) => return code,
+        }
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    let infos: Vec<modules::ModuleInfo> = built
+        .iter()
+        .map(|(src, out, _, id)| modules::ModuleInfo {
+            name: out.module_name.as_ref().map_or_else(|| src.name.clone(), |n| n.node.clone()),
+            name_span: out.module_name.as_ref().map_or(pyasm::syntax::ast::Span::new(*id, 0, 0), |n| n.span),
+            named_by_directive: out.module_name.is_some(),
+            is_package: src.is_package,
+            given_as_file: src.given_as_file,
+            version: out.version.version,
+        })
+        .collect();
+    let main = match modules::check(&files, &infos, l.main.as_deref()) {
+        Ok(i) => i,
+        Err(diags) => {
+            print_diags(&files, &diags, &c);
+            if matches!(c.message_format, MessageFormat::Human) {
+                let n = diags.len();
+                eprintln!("error: not linked: {n} error{}", if n == 1 { "" } else { "s" });
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let pyz = l.output.extension().is_some_and(|x| x == "pyz");
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, ((src, out, bytes, _), info)) in built.iter().zip(&infos).enumerate() {
+        // In a .pyz, the main module is `__main__`, which `python app.pyz` runs; in a folder
+        // it keeps its name, for `python -m NAME`.
+        let path = if pyz && i == main { "__main__.pyc".to_string() } else { modules::member_path(&info.name, info.is_package) };
+        if members.iter().any(|(p, _)| *p == path) {
+            return fail_io(format!("two modules would both be written as {path}"));
+        }
+        members.push((path, out.to_pyc(&header_for(bytes, &src.path, out.version.magic, l.hash))));
+    }
+    let version = infos[main].version;
+    if l.verbose {
+        eprintln!("pyasm: {} modules, main module `{}`, Python {version}", members.len(), infos[main].name);
+    }
+    if pyz {
+        // Like zipapp's --python: the archive runs as a script with that interpreter.
+        let shebang = format!("#!/usr/bin/env python{version}\n");
+        let archive = match pyasm::link::pyz::write(shebang.as_bytes(), &members) {
+            Ok(a) => a,
+            Err(e) => return fail_io(e),
+        };
+        let code = write_output(&l.output, &archive);
+        if code == ExitCode::SUCCESS {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&l.output, std::fs::Permissions::from_mode(0o755));
+        }
+        return code;
+    }
+    if l.output.is_file() {
+        return fail_io(format!("{} is a file: -o names a folder (or an APP.pyz)", l.output.display()));
+    }
+    for (path, bytes) in &members {
+        let target = l.output.join(path);
+        if let Some(parent) = target.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return fail_io(format!("cannot create {}: {e}", parent.display()));
+            }
+        }
+        if let Err(e) = write_atomically(&target, bytes) {
+            return fail_io(format!("cannot write {}: {e}", target.display()));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Whether `path` is an application (a folder, or a zip with or without a `#!` line).
+fn is_application(path: &Path) -> bool {
+    if path.is_dir() || path.extension().is_some_and(|x| x == "pyz") {
+        return true;
+    }
+    let mut head = [0u8; 4];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && (head == *b"PK\x03\x04" || head.starts_with(b"#!"))
+}
+
+/// The `.pyc` files under a folder, as member paths (`pkg/mod.pyc`), bounded.
+fn pyc_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), String> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if out.len() >= pyasm::link::modules::MAX_MODULES {
+            return Err(format!("{}: more than {} modules", root.display(), pyasm::link::modules::MAX_MODULES));
+        }
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n != "__pycache__") {
+                pyc_files(root, &p, out)?;
+            }
+        } else if p.extension().is_some_and(|x| x == "pyc") {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let name = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+            let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            out.push((name, bytes));
+        }
+    }
+    Ok(())
+}
+
+/// Disassembles every module of an application: into `target` (a folder, one .pyasm per
+/// module in the package layout `pyasm link` reads), or to stdout under `# module` headers.
+fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
+    let mut owned: Vec<(String, Vec<u8>)> = Vec::new();
+    let archive;
+    let members: Vec<(String, &[u8])> = if input.is_dir() {
+        if let Err(e) = pyc_files(input, input, &mut owned) {
+            return fail_io(e);
+        }
+        owned.iter().map(|(n, b)| (n.clone(), b.as_slice())).collect()
+    } else {
+        archive = match std::fs::read(input) {
+            Ok(b) => b,
+            Err(e) => return fail_io(format!("cannot read {}: {e}", input.display())),
+        };
+        match pyasm::link::pyz::read(&archive) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("error: {}: {e}", input.display());
+                return ExitCode::from(1);
+            }
+        }
+    };
+    let mut modules: Vec<(String, bool, &[u8])> = members
+        .iter()
+        .filter_map(|(path, bytes)| pyasm::link::modules::module_of_member(path).map(|(n, pkg)| (n, pkg, *bytes)))
+        .collect();
+    modules.sort_by(|a, b| a.0.cmp(&b.0));
+    if modules.is_empty() {
+        eprintln!("error: {}: no .pyc modules in it", input.display());
+        return ExitCode::from(1);
+    }
+    let mut status = ExitCode::SUCCESS;
+    let mut first = true;
+    for (name, is_package, bytes) in modules {
+        let shown = format!("{}: module {name}", input.display());
+        let text = match pyasm::load::load_pyc(bytes).map_err(|e| e.to_string()).and_then(|pyc| {
+            let table = pyasm::opcodes::TABLES
+                .iter()
+                .copied()
+                .find(|t| t.magic == pyc.magic)
+                .ok_or_else(|| format!("magic number {} is not a version pyasm supports", pyc.magic))?;
+            pyasm::dis::disassemble(&pyc.code, table)
+        }) {
+            Ok(dis) => {
+                for m in &dis.mismatches {
+                    eprintln!("warning: {shown}: the disassembly does not reproduce {m}");
+                }
+                dis.text
+            }
+            Err(e) => {
+                eprintln!("error: {shown}: {e}");
+                status = ExitCode::from(1);
+                continue;
+            }
+        };
+        match target {
+            Some(dir) if dir.as_os_str() != "-" => {
+                let rel = pyasm::link::modules::member_path(&name, is_package);
+                let path = dir.join(rel.replace(".pyc", ".pyasm"));
+                if let Some(parent) = path.parent() {
+                    if let Err(e) = std::fs::create_dir_all(parent) {
+                        return fail_io(format!("cannot create {}: {e}", parent.display()));
+                    }
+                }
+                if let Err(e) = write_atomically(&path, text.as_bytes()) {
+                    return fail_io(format!("cannot write {}: {e}", path.display()));
+                }
+            }
+            _ => {
+                if !first {
+                    println!();
+                }
+                first = false;
+                println!("# module {name}{}", if is_package { " (package)" } else { "" });
+                print!("{text}");
+            }
+        }
+    }
+    status
 }

@@ -1,0 +1,539 @@
+//! `.include "path"` and macros.
+//!
+//! Include: the included file's lines take the place of the directive (a file is read once
+//! per module: a second `.include` of it, or of one of the module's own files, adds nothing,
+//! so shared declarations can be included by every file that needs them). Its spans keep
+//! pointing into that file. A missing file and an include cycle are errors at the directive.
+//!
+//! Macros: `.macro NAME(p, q)` … `.endmacro` defines, an instruction line `NAME a, b` uses.
+//! Definitions belong to the whole module (any file, any order). A use is replaced by the
+//! body with each parameter, written as a whole operand (or inside a tuple), replaced by the
+//! argument; labels defined in the body are renamed for each expansion, so that two uses do
+//! not define the same label. An expansion's lines point into the macro body: each expansion
+//! gets its own copy of the defining file in `SourceFiles` (same name, same line numbers,
+//! the text before the macro reduced to its newlines), so that a diagnostic in the body can
+//! name the use it was expanded from (`Expansions::add_use_labels`).
+
+use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, nearest};
+use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// How deep includes may nest.
+pub const MAX_INCLUDE_DEPTH: usize = 32;
+/// How deep macro uses may nest (a macro whose body uses a macro, …).
+pub const MAX_MACRO_DEPTH: usize = 32;
+/// At most this many lines come out of macro expansion in one module.
+pub const MAX_EXPANDED_LINES: usize = 200_000;
+/// Bytes of per-expansion file copies kept for diagnostics; past this, later expansions point
+/// into the defining file itself (still the right text, without the "in this use" label).
+const COPY_BUDGET: usize = 16 << 20;
+
+pub struct MacroDef {
+    pub name: Spanned<String>,
+    pub params: Vec<Spanned<String>>,
+    /// The `.macro` line.
+    pub header: Span,
+    pub body: Vec<Line>,
+    /// Labels defined in the body (renamed per expansion).
+    pub labels: HashSet<String>,
+    /// Byte range of the definition in its file, from the start of the `.macro` line.
+    pub text: std::ops::Range<usize>,
+}
+
+/// Where each per-expansion file copy came from.
+#[derive(Default)]
+pub struct Expansions {
+    origins: HashMap<u32, Origin>,
+}
+
+struct Origin {
+    /// The file the macro is defined in.
+    file: u32,
+    /// The use (the instruction line naming the macro).
+    use_span: Span,
+    name: String,
+}
+
+impl Expansions {
+    /// The source file a (possibly copied) file id stands for.
+    pub fn real_file(&self, mut file: u32) -> u32 {
+        for _ in 0..=MAX_MACRO_DEPTH {
+            match self.origins.get(&file) {
+                Some(o) => file = o.file,
+                None => break,
+            }
+        }
+        file
+    }
+
+    /// For each label inside an expansion, adds "in this use of macro NAME" at the use, and
+    /// again for the use when it is itself inside an expansion.
+    pub fn add_use_labels(&self, d: &mut Diagnostic) {
+        let mut extra: Vec<Label> = Vec::new();
+        for l in &d.labels {
+            let mut file = l.span.file;
+            for _ in 0..=MAX_MACRO_DEPTH {
+                let Some(o) = self.origins.get(&file) else { break };
+                if !d.labels.iter().chain(&extra).any(|x| x.span == o.use_span) {
+                    extra.push(Label { span: o.use_span, message: format!("in this use of macro `{}`", o.name), primary: false });
+                }
+                file = o.use_span.file;
+            }
+        }
+        d.labels.extend(extra);
+    }
+}
+
+/// The lines of a module's files with includes spliced in and macro definitions taken out.
+pub struct Gathered {
+    pub lines: Vec<Line>,
+    pub macros: HashMap<String, MacroDef>,
+    /// Definition order, for deterministic reports.
+    macro_order: Vec<String>,
+    pub expansions: Expansions,
+}
+
+struct Includer<'a> {
+    files: &'a mut SourceFiles,
+    diags: &'a mut Vec<Diagnostic>,
+    /// Files read so far (canonical paths).
+    seen: HashSet<PathBuf>,
+    /// The chain of includes being read: each file and the directive that included it.
+    stack: Vec<(PathBuf, Span)>,
+    out: Gathered,
+}
+
+/// Parses the module's files in order, splicing in includes and collecting macros.
+pub fn gather(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diagnostic>) -> Gathered {
+    let mut seen = HashSet::new();
+    for &f in inputs {
+        seen.insert(canonical(Path::new(files.name(f))));
+    }
+    let out = Gathered { lines: Vec::new(), macros: HashMap::new(), macro_order: Vec::new(), expansions: Expansions::default() };
+    let mut inc = Includer { files, diags, seen, stack: Vec::new(), out };
+    for &f in inputs {
+        inc.read(f);
+    }
+    inc.out
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn directive_of(line: &Line) -> Option<(&crate::syntax::ast::Directive, Span)> {
+    match &line.statement {
+        Some(Spanned { node: Statement::Directive(d), span }) => Some((d, *span)),
+        _ => None,
+    }
+}
+
+impl Includer<'_> {
+    fn read(&mut self, file: u32) {
+        let text = self.files.text(file).to_string();
+        let (lines, mut d) = crate::syntax::parse(file, &text);
+        self.diags.append(&mut d);
+        let mut open: Option<MacroDef> = None;
+        for line in lines {
+            let directive = directive_of(&line).map(|(d, s)| (d.name.node.clone(), s));
+            let name = directive.as_ref().map(|(n, s)| (n.as_str(), *s));
+            match (name, open.is_some()) {
+                (Some(("macro", span)), true) => self.diags.push(
+                    Diagnostic::error(codes::MACRO, "a macro cannot be defined inside another")
+                        .with_primary(span, "")
+                        .with_secondary(open.as_ref().expect("open").header, "this macro has no `.endmacro` before it")
+                        .with_help("end the first macro with `.endmacro`"),
+                ),
+                (Some(("macro", span)), false) => open = self.macro_header(&line, span, &text),
+                (Some(("endmacro", span)), true) => {
+                    let mut m = open.take().expect("open");
+                    m.text.end = line_end(&text, span.end as usize);
+                    self.define(m);
+                }
+                (Some(("endmacro", span)), false) => self.diags.push(
+                    Diagnostic::error(codes::MACRO, "`.endmacro` without a `.macro`").with_primary(span, ""),
+                ),
+                (_, true) => {
+                    let m = open.as_mut().expect("open");
+                    if let Some(stmt) = &line.statement {
+                        let bad = match &stmt.node {
+                            Statement::Code(_) => Some("`.code`"),
+                            Statement::Directive(d) if ["end", "include", "module", "python"].contains(&d.name.node.as_str()) => {
+                                Some(match d.name.node.as_str() {
+                                    "end" => "`.end`",
+                                    "include" => "`.include`",
+                                    "module" => "`.module`",
+                                    _ => "`.python`",
+                                })
+                            }
+                            _ => None,
+                        };
+                        if let Some(what) = bad {
+                            self.diags.push(
+                                Diagnostic::error(codes::MACRO, format!("{what} cannot be part of a macro"))
+                                    .with_primary(stmt.span, "")
+                                    .with_secondary(m.header, "in this macro")
+                                    .with_help("a macro holds instructions, labels and directives of a code object's body"),
+                            );
+                            continue;
+                        }
+                    }
+                    if let Some(l) = &line.label {
+                        m.labels.insert(l.node.clone());
+                    }
+                    m.body.push(line);
+                }
+                (Some(("include", span)), false) => {
+                    let (d, _) = directive_of(&line).expect("a directive");
+                    self.include(file, d, span);
+                }
+                _ => self.out.lines.push(line),
+            }
+        }
+        if let Some(m) = open {
+            self.diags.push(
+                Diagnostic::error(codes::MACRO, format!("macro `{}` has no `.endmacro`", m.name.node))
+                    .with_primary(m.header, "opened here")
+                    .with_help("end the macro's body with `.endmacro` (in the same file)"),
+            );
+        }
+    }
+
+    fn macro_header(&mut self, line: &Line, span: Span, text: &str) -> Option<MacroDef> {
+        let (d, _) = directive_of(line)?;
+        let bad = |diags: &mut Vec<Diagnostic>| {
+            diags.push(
+                Diagnostic::error(codes::MACRO, "`.macro` takes a name and, in parentheses, its parameters")
+                    .with_primary(span, "")
+                    .with_help("write `.macro NAME` or `.macro NAME(a, b)`"),
+            );
+            None
+        };
+        let (name, params) = match d.args.as_slice() {
+            [Spanned { node: Value::Word(w), span }] => (Spanned::new(w.clone(), *span), Vec::new()),
+            [Spanned { node: Value::Call(n, args), .. }] => {
+                let mut params: Vec<Spanned<String>> = Vec::new();
+                for a in args {
+                    match &a.node {
+                        Value::Word(w) => {
+                            if let Some(prev) = params.iter().find(|p| p.node == *w) {
+                                self.diags.push(
+                                    Diagnostic::error(codes::MACRO, format!("parameter `{w}` is named twice"))
+                                        .with_primary(a.span, "")
+                                        .with_secondary(prev.span, "first here"),
+                                );
+                                return None;
+                            }
+                            params.push(Spanned::new(w.clone(), a.span))
+                        }
+                        _ => return bad(self.diags),
+                    }
+                }
+                (n.clone(), params)
+            }
+            _ => return bad(self.diags),
+        };
+        let is_opcode = crate::opcodes::TABLES
+            .iter()
+            .any(|t| t.by_name(&name.node.to_ascii_uppercase()).is_some() || t.pseudo_jump(&name.node.to_ascii_uppercase()).is_some());
+        if is_opcode {
+            self.diags.push(
+                Diagnostic::error(codes::MACRO, format!("macro `{}` has the name of an instruction", name.node))
+                    .with_primary(name.span, "")
+                    .with_help("give the macro a name no Python version uses for an instruction, e.g. in lower case"),
+            );
+            return None;
+        }
+        let start = text[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+        Some(MacroDef { name, params, header: span, body: Vec::new(), labels: HashSet::new(), text: start..text.len() })
+    }
+
+    fn define(&mut self, m: MacroDef) {
+        if let Some(prev) = self.out.macros.get(&m.name.node) {
+            self.diags.push(
+                Diagnostic::error(codes::MACRO, format!("macro `{}` is defined twice", m.name.node))
+                    .with_primary(m.name.span, "second definition")
+                    .with_secondary(prev.name.span, "first defined here"),
+            );
+            return;
+        }
+        self.out.macro_order.push(m.name.node.clone());
+        self.out.macros.insert(m.name.node.clone(), m);
+    }
+
+    fn include(&mut self, from: u32, d: &crate::syntax::ast::Directive, span: Span) {
+        let rel = match d.args.as_slice() {
+            [Spanned { node: Value::Str(s), .. }] => s.to_lossy(),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(codes::INCLUDE, "`.include` takes a file name in quotes")
+                        .with_primary(span, "")
+                        .with_help("write `.include \"common.pyasm\"` (relative to this file)"),
+                );
+                return;
+            }
+        };
+        let base = Path::new(self.files.name(from)).parent().map(Path::to_path_buf).unwrap_or_default();
+        let path = base.join(&rel);
+        let key = canonical(&path);
+        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == key) {
+            let mut e = Diagnostic::error(codes::INCLUDE_CYCLE, format!("`{}` includes itself", path.display()))
+                .with_primary(span, "this includes a file that is still being read");
+            for (_, s) in &self.stack[pos..] {
+                e = e.with_secondary(*s, "included here");
+            }
+            self.diags.push(e.with_help("include shared declarations from one file that includes nothing back"));
+            return;
+        }
+        if self.seen.contains(&key) {
+            return; // Once per module.
+        }
+        if self.stack.len() >= MAX_INCLUDE_DEPTH {
+            self.diags.push(
+                Diagnostic::error(codes::INCLUDE, format!("includes nest more than {MAX_INCLUDE_DEPTH} deep")).with_primary(span, ""),
+            );
+            return;
+        }
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                let mut diag = Diagnostic::error(codes::INCLUDE, format!("cannot read `{}`: {e}", path.display()))
+                    .with_primary(span, "included here")
+                    .with_note("an include path is relative to the including file's folder");
+                let siblings: Vec<String> = std::fs::read_dir(path.parent().unwrap_or(Path::new(".")))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".pyasm"))
+                    .collect();
+                let wanted = Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let near = nearest(&wanted, siblings.iter().map(|s| s.as_str()));
+                if !near.is_empty() {
+                    diag = diag.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                }
+                self.diags.push(diag);
+                return;
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            self.diags.push(
+                Diagnostic::error(codes::INCLUDE, format!("`{}` is not UTF-8 text", path.display())).with_primary(span, "included here"),
+            );
+            return;
+        };
+        self.seen.insert(key.clone());
+        let id = self.files.add(path.display().to_string(), text);
+        self.stack.push((key, span));
+        self.read(id);
+        self.stack.pop();
+    }
+}
+
+/// The end of the line holding byte `at` (after its newline).
+fn line_end(text: &str, at: usize) -> usize {
+    text[at.min(text.len())..].find('\n').map_or(text.len(), |i| at + i + 1)
+}
+
+struct Expander<'a> {
+    files: &'a mut SourceFiles,
+    diags: &'a mut Vec<Diagnostic>,
+    macros: &'a HashMap<String, MacroDef>,
+    expansions: &'a mut Expansions,
+    /// The macros being expanded, with their uses.
+    stack: Vec<(String, Span)>,
+    count: usize,
+    lines_out: usize,
+    copied: usize,
+    used: HashSet<String>,
+    over_limit: bool,
+}
+
+/// Replaces every macro use by the macro's body.
+pub fn expand_macros(files: &mut SourceFiles, g: &mut Gathered, diags: &mut Vec<Diagnostic>) -> Vec<Line> {
+    let lines = std::mem::take(&mut g.lines);
+    if g.macros.is_empty() {
+        return lines;
+    }
+    let mut ex = Expander {
+        files,
+        diags,
+        macros: &g.macros,
+        expansions: &mut g.expansions,
+        stack: Vec::new(),
+        count: 0,
+        lines_out: 0,
+        copied: 0,
+        used: HashSet::new(),
+        over_limit: false,
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        ex.line(line, &mut out);
+    }
+    let used = std::mem::take(&mut ex.used);
+    for name in &g.macro_order {
+        if !used.contains(name) {
+            let m = &g.macros[name];
+            diags.push(
+                Diagnostic::warning(codes::UNUSED_MACRO, format!("macro `{name}` is never used")).with_primary(m.name.span, "defined here"),
+            );
+        }
+    }
+    out
+}
+
+impl Expander<'_> {
+    fn line(&mut self, line: Line, out: &mut Vec<Line>) {
+        let Some(Spanned { node: Statement::Instruction(ins), span }) = &line.statement else {
+            out.push(line);
+            return;
+        };
+        let Some(m) = self.macros.get(&ins.opname.node) else {
+            out.push(line);
+            return;
+        };
+        let use_span = *span;
+        self.used.insert(m.name.node.clone());
+        if self.over_limit {
+            return;
+        }
+        if let Some(pos) = self.stack.iter().position(|(n, _)| *n == m.name.node) {
+            let mut e = Diagnostic::error(codes::MACRO_RECURSION, format!("macro `{}` uses itself", m.name.node))
+                .with_primary(ins.opname.span, "this use would expand forever");
+            for (n, s) in &self.stack[pos..] {
+                e = e.with_secondary(*s, format!("inside this use of macro `{n}`"));
+            }
+            self.diags.push(e.with_help("a macro cannot use itself, directly or through other macros"));
+            return;
+        }
+        if self.stack.len() >= MAX_MACRO_DEPTH {
+            self.diags.push(
+                Diagnostic::error(codes::MACRO_RECURSION, format!("macro uses nest more than {MAX_MACRO_DEPTH} deep"))
+                    .with_primary(ins.opname.span, ""),
+            );
+            return;
+        }
+        if ins.operands.len() != m.params.len() && !ins.recovered {
+            let want = m.params.len();
+            let params: Vec<&str> = m.params.iter().map(|p| p.node.as_str()).collect();
+            self.diags.push(
+                Diagnostic::error(
+                    codes::MACRO_ARITY,
+                    format!(
+                        "macro `{}` takes {want} argument{}, this use gives {}",
+                        m.name.node,
+                        if want == 1 { "" } else { "s" },
+                        ins.operands.len()
+                    ),
+                )
+                .with_primary(use_span, format!("{} given", ins.operands.len()))
+                .with_secondary(m.header, format!("defined with {}", if params.is_empty() { "no parameters".to_string() } else { format!("({})", params.join(", ")) })),
+            );
+            return;
+        }
+        self.lines_out += m.body.len();
+        if self.lines_out > MAX_EXPANDED_LINES {
+            self.over_limit = true;
+            self.diags.push(
+                Diagnostic::error(codes::MACRO_RECURSION, format!("macro expansion makes more than {MAX_EXPANDED_LINES} lines"))
+                    .with_primary(ins.opname.span, "stopped here"),
+            );
+            return;
+        }
+        self.count += 1;
+        let n = self.count;
+        // This expansion's copy of the defining file.
+        let def_file = m.header.file;
+        let text = self.files.text(def_file);
+        let prefix = text[..m.text.start].matches('\n').count();
+        let size = prefix + m.text.len();
+        let (file, delta) = if self.copied + size <= COPY_BUDGET {
+            self.copied += size;
+            let copy = "\n".repeat(prefix) + &text[m.text.clone()];
+            let name = self.files.name(def_file).to_string();
+            let id = self.files.add(name, copy);
+            self.expansions.origins.insert(id, Origin { file: def_file, use_span, name: m.name.node.clone() });
+            (id, (m.text.start - prefix) as u32)
+        } else {
+            (def_file, 0)
+        };
+        let args: HashMap<&str, &Spanned<Value>> = m.params.iter().map(|p| p.node.as_str()).zip(ins.operands.iter()).collect();
+        let sub = Substitution { args, labels: &m.labels, suffix: format!("@{}.{n}", m.name.node), file, delta, def_file };
+        let mut expanded = Vec::with_capacity(m.body.len() + 1);
+        if let Some(l) = &line.label {
+            expanded.push(Line { label: Some(l.clone()), statement: None, line_no: line.line_no });
+        }
+        for body in &m.body {
+            expanded.push(sub.line(body, line.line_no));
+        }
+        self.stack.push((m.name.node.clone(), use_span));
+        for l in expanded {
+            self.line(l, out);
+        }
+        self.stack.pop();
+    }
+}
+
+struct Substitution<'a> {
+    args: HashMap<&'a str, &'a Spanned<Value>>,
+    labels: &'a HashSet<String>,
+    suffix: String,
+    file: u32,
+    delta: u32,
+    def_file: u32,
+}
+
+impl Substitution<'_> {
+    fn span(&self, s: Span) -> Span {
+        if s.file != self.def_file {
+            return s;
+        }
+        Span { file: self.file, start: s.start - self.delta, end: s.end - self.delta }
+    }
+
+    fn label(&self, name: &str) -> String {
+        if self.labels.contains(name) { format!("{name}{}", self.suffix) } else { name.to_string() }
+    }
+
+    fn line(&self, l: &Line, line_no: u32) -> Line {
+        use crate::syntax::ast::{Directive, Instruction};
+        let statement = l.statement.as_ref().map(|s| {
+            let node = match &s.node {
+                Statement::Instruction(i) => Statement::Instruction(Instruction {
+                    opname: Spanned::new(i.opname.node.clone(), self.span(i.opname.span)),
+                    operands: i.operands.iter().map(|v| self.value(v)).collect(),
+                    recovered: i.recovered,
+                }),
+                Statement::Directive(d) => Statement::Directive(Directive {
+                    name: Spanned::new(d.name.node.clone(), self.span(d.name.span)),
+                    args: d.args.iter().map(|v| self.value(v)).collect(),
+                }),
+                // Refused when the macro was defined.
+                Statement::Code(h) => Statement::Code(h.clone()),
+            };
+            Spanned::new(node, self.span(s.span))
+        });
+        Line { label: l.label.as_ref().map(|x| Spanned::new(self.label(&x.node), self.span(x.span))), statement, line_no }
+    }
+
+    fn value(&self, v: &Spanned<Value>) -> Spanned<Value> {
+        let node = match &v.node {
+            Value::Word(w) => {
+                if let Some(arg) = self.args.get(w.as_str()) {
+                    // The argument as written at the use, pointing there.
+                    return (*arg).clone();
+                }
+                Value::Word(self.label(w))
+            }
+            Value::Tuple(items) => Value::Tuple(items.iter().map(|x| self.value(x)).collect()),
+            Value::Set(items) => Value::Set(items.iter().map(|x| self.value(x)).collect()),
+            Value::Call(f, items) => {
+                Value::Call(Spanned::new(f.node.clone(), self.span(f.span)), items.iter().map(|x| self.value(x)).collect())
+            }
+            other => other.clone(),
+        };
+        Spanned::new(node, self.span(v.span))
+    }
+}

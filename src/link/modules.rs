@@ -1,0 +1,247 @@
+//! Many modules into one application (`pyasm link`).
+//!
+//! Inputs are files and folders. A file is one module, named after its file stem unless it
+//! says `.module NAME`. A folder with an `__init__.pyasm` is a package (named after the
+//! folder): `__init__.pyasm` is the package's module, each other `.pyasm` a submodule, each
+//! subfolder (which needs its own `__init__.pyasm`) a subpackage. A folder without one is a
+//! source root: its files are top-level modules and its subfolders packages — the layout
+//! `pyasm dis app.pyz -o DIR` writes. A module written over several files uses `.include`.
+//!
+//! Each module is assembled on its own (`assemble_files`); `check` then looks at them
+//! together: every name once, the package of each submodule present, one Python version, a
+//! main module that exists.
+
+use crate::diagnostics::{Diagnostic, SourceFiles, codes, nearest};
+use crate::syntax::ast::Span;
+use std::path::{Path, PathBuf};
+
+/// At most this many modules in one application (and folder entries read).
+pub const MAX_MODULES: usize = 10_000;
+
+/// One module's source file, found from the inputs.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    /// The name its place gives it (a `.module` line may override it).
+    pub name: String,
+    pub is_package: bool,
+    /// Given on the command line as a file (the first such is the default main module).
+    pub given_as_file: bool,
+}
+
+/// The module sources of the inputs, in order (folders sorted by name).
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            if input.join("__init__.pyasm").is_file() {
+                let name = folder_name(input)?;
+                package(input, &name, &mut out)?;
+            } else {
+                root(input, &mut out)?;
+            }
+        } else {
+            let name = stem(input)?;
+            out.push(Source { path: input.clone(), name, is_package: false, given_as_file: true });
+        }
+        if out.len() > MAX_MODULES {
+            return Err(format!("more than {MAX_MODULES} modules"));
+        }
+    }
+    Ok(out)
+}
+
+fn stem(p: &Path) -> Result<String, String> {
+    // Checked in `check`: a `.module` line may name a file whose stem is no module name.
+    match p.file_stem() {
+        Some(s) => Ok(s.to_string_lossy().into_owned()),
+        None => Err(format!("{}: not a file name", p.display())),
+    }
+}
+
+fn folder_name(p: &Path) -> Result<String, String> {
+    let canon = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let s = canon.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    if super::is_dotted_name(&s) && !s.contains('.') {
+        Ok(s)
+    } else {
+        Err(format!("{}: `{s}` is not a package name", p.display()))
+    }
+}
+
+/// The entries of a folder, sorted, bounded.
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))? {
+        let e = e.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        v.push(e.path());
+        if v.len() > MAX_MODULES {
+            return Err(format!("{}: more than {MAX_MODULES} entries", dir.display()));
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn is_pyasm(p: &Path) -> bool {
+    p.is_file() && p.extension().is_some_and(|x| x == "pyasm")
+}
+
+fn package(dir: &Path, name: &str, out: &mut Vec<Source>) -> Result<(), String> {
+    out.push(Source { path: dir.join("__init__.pyasm"), name: name.to_string(), is_package: true, given_as_file: false });
+    for p in entries(dir)? {
+        if p.is_dir() {
+            if p.join("__init__.pyasm").is_file() {
+                let sub = format!("{name}.{}", folder_name(&p)?);
+                package(&p, &sub, out)?;
+            } else if contains_pyasm(&p) {
+                return Err(format!("{}: a folder of modules inside a package needs an __init__.pyasm", p.display()));
+            }
+        } else if is_pyasm(&p) && p.file_name().is_some_and(|n| n != "__init__.pyasm") {
+            out.push(Source { name: format!("{name}.{}", stem(&p)?), path: p, is_package: false, given_as_file: false });
+        }
+    }
+    Ok(())
+}
+
+fn root(dir: &Path, out: &mut Vec<Source>) -> Result<(), String> {
+    let before = out.len();
+    for p in entries(dir)? {
+        if p.is_dir() {
+            if p.join("__init__.pyasm").is_file() {
+                let name = folder_name(&p)?;
+                package(&p, &name, out)?;
+            } else if contains_pyasm(&p) {
+                return Err(format!("{}: a folder of modules needs an __init__.pyasm to be a package", p.display()));
+            }
+        } else if is_pyasm(&p) {
+            out.push(Source { name: stem(&p)?, path: p, is_package: false, given_as_file: false });
+        }
+    }
+    if out.len() == before {
+        return Err(format!("{}: no .pyasm files", dir.display()));
+    }
+    Ok(())
+}
+
+fn contains_pyasm(dir: &Path) -> bool {
+    entries(dir).is_ok_and(|es| es.iter().any(|p| is_pyasm(p)))
+}
+
+/// One assembled module as `check` sees it.
+pub struct ModuleInfo {
+    pub name: String,
+    /// The `.module` line, or the start of the file when the name comes from its place.
+    pub name_span: Span,
+    pub named_by_directive: bool,
+    pub is_package: bool,
+    pub given_as_file: bool,
+    pub version: crate::version::PythonVersion,
+}
+
+/// Checks the modules of an application together and picks the main one: `Ok(index)`.
+pub fn check(files: &SourceFiles, modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Diagnostic>> {
+    let _ = files;
+    let mut diags = Vec::new();
+    let how = |m: &ModuleInfo| if m.named_by_directive { "named here" } else { "named after this file" };
+    for (i, m) in modules.iter().enumerate() {
+        if !super::is_dotted_name(&m.name) {
+            diags.push(
+                Diagnostic::error(codes::APPLICATION, format!("`{}` is not a module name", m.name))
+                    .with_primary(m.name_span, how(m))
+                    .with_help("rename the file, or give it a `.module NAME` line"),
+            );
+        }
+        if let Some(prev) = modules[..i].iter().find(|p| p.name == m.name) {
+            diags.push(
+                Diagnostic::error(codes::DUPLICATE_MODULE, format!("two modules are named `{}`", m.name))
+                    .with_primary(m.name_span, format!("second module `{}`, {}", m.name, how(m)))
+                    .with_secondary(prev.name_span, format!("first module `{}`, {}", prev.name, how(prev)))
+                    .with_help("each module of an application needs its own name: rename a file or change its `.module` line"),
+            );
+        }
+        if let Some((parent, _)) = m.name.rsplit_once('.') {
+            if !modules.iter().any(|p| p.name == parent && p.is_package) {
+                diags.push(
+                    Diagnostic::error(codes::APPLICATION, format!("module `{}` is in package `{parent}`, which is not in the application", m.name))
+                        .with_primary(m.name_span, how(m))
+                        .with_help(format!("add the package's folder (with its __init__.pyasm) to the inputs, or name the module differently")),
+                );
+            }
+        }
+    }
+    if let Some(first) = modules.first() {
+        for m in modules.iter().filter(|m| m.version != first.version) {
+            diags.push(
+                Diagnostic::error(codes::APPLICATION, "the modules of an application target different Python versions")
+                    .with_primary(m.name_span, format!("`{}` is assembled for Python {}", m.name, m.version))
+                    .with_secondary(first.name_span, format!("`{}` for Python {}", first.name, first.version))
+                    .with_help("give every module the same `.python` line, or pass --python X.Y"),
+            );
+        }
+    }
+    let chosen = match main {
+        Some(name) => match modules.iter().position(|m| m.name == name) {
+            Some(i) => Some(i),
+            None => {
+                let mut d = Diagnostic::error(codes::NO_MAIN, format!("--main names `{name}`, which is not a module of the application"));
+                let near = nearest(name, modules.iter().map(|m| m.name.as_str()));
+                if !near.is_empty() {
+                    d = d.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                }
+                for m in modules.iter().filter(|m| near.contains(&m.name.as_str())) {
+                    d = d.with_secondary(m.name_span, format!("module `{}`", m.name));
+                }
+                let names: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+                diags.push(d.with_note(format!("the modules: {}", names.join(", "))));
+                None
+            }
+        },
+        None => {
+            let found = modules
+                .iter()
+                .position(|m| m.given_as_file)
+                .or_else(|| modules.iter().position(|m| m.name == "__main__"));
+            if found.is_none() {
+                diags.push(
+                    Diagnostic::error(codes::NO_MAIN, "which module is the main one?")
+                        .with_note("without --main, it is the first input given as a file, else a module named `__main__`")
+                        .with_help("pass --main NAME"),
+                );
+            }
+            found
+        }
+    };
+    if let Some(i) = chosen {
+        if modules[i].is_package {
+            diags.push(
+                Diagnostic::error(codes::NO_MAIN, format!("the main module `{}` is a package", modules[i].name))
+                    .with_primary(modules[i].name_span, "")
+                    .with_help("the main module is a plain module; give a package's entry point as a module of its own"),
+            );
+        }
+    }
+    match chosen {
+        Some(i) if diags.is_empty() => Ok(i),
+        _ => Err(diags),
+    }
+}
+
+/// The member path of a module in an application: `a/b.pyc` or `pkg/__init__.pyc`.
+pub fn member_path(name: &str, is_package: bool) -> String {
+    let base = name.replace('.', "/");
+    if is_package { format!("{base}/__init__.pyc") } else { format!("{base}.pyc") }
+}
+
+/// The module a `.pyc` member path stands for (`pkg/__init__.pyc` → `pkg`, package), or
+/// `None` for other members.
+pub fn module_of_member(path: &str) -> Option<(String, bool)> {
+    let stem = path.strip_suffix(".pyc")?;
+    if stem.split('/').any(|p| p == "__pycache__") {
+        return None;
+    }
+    match stem.strip_suffix("/__init__") {
+        Some(pkg) => Some((pkg.replace('/', "."), true)),
+        None => Some((stem.replace('/', "."), false)),
+    }
+}

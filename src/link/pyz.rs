@@ -1,0 +1,201 @@
+//! The zip application format (`python app.pyz`): a `#!` line, then a zip archive.
+//!
+//! Written by hand rather than with a zip crate: an application only needs stored (not
+//! compressed) members, which is a few fixed-layout records — a local header before each
+//! member, a central directory, an end record — and CRC-32. Offsets are written from the
+//! start of the file (the `#!` line included), which both zipimport and other zip readers
+//! accept. The reader is bounded: every count, size and offset is checked against the bytes
+//! actually there, nothing is allocated from a size field, and compressed members are refused.
+
+/// The most members one archive may hold (the classic zip format's limit).
+pub const MAX_MEMBERS: usize = 0xFFFF;
+
+const LOCAL_SIG: u32 = 0x0403_4b50;
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+const END_SIG: u32 = 0x0605_4b50;
+/// 1980-01-01 00:00, the earliest DOS date: archives do not depend on when they were built.
+const DOS_DATE: u16 = (1 << 5) | 1;
+const DOS_TIME: u16 = 0;
+
+/// CRC-32 (the zip polynomial, reflected 0xEDB88320).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// An archive of stored members after `prefix` (e.g. `#!/usr/bin/env python3.11\n`).
+pub fn write(prefix: &[u8], members: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
+    if members.len() > MAX_MEMBERS {
+        return Err(format!("{} members: a zip holds at most {MAX_MEMBERS}", members.len()));
+    }
+    let mut out = prefix.to_vec();
+    let mut central = Vec::new();
+    for (name, data) in members {
+        let offset = u32::try_from(out.len()).map_err(|_| "the archive would be larger than 4 GB".to_string())?;
+        let size = u32::try_from(data.len()).map_err(|_| format!("{name} is larger than 4 GB"))?;
+        let name_len = u16::try_from(name.len()).map_err(|_| format!("member name too long: {name}"))?;
+        let crc = crc32(data);
+        let put32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+        let put16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
+        put32(&mut out, LOCAL_SIG);
+        for x in [20, 0, 0, DOS_TIME, DOS_DATE] {
+            put16(&mut out, x); // version needed, flags, method (stored), time, date
+        }
+        for x in [crc, size, size] {
+            put32(&mut out, x);
+        }
+        put16(&mut out, name_len);
+        put16(&mut out, 0); // extra field length
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+
+        put32(&mut central, CENTRAL_SIG);
+        for x in [0x0314, 20, 0, 0, DOS_TIME, DOS_DATE] {
+            put16(&mut central, x); // made by (Unix, 2.0), needed, flags, method, time, date
+        }
+        for x in [crc, size, size] {
+            put32(&mut central, x);
+        }
+        for x in [name_len, 0, 0, 0, 0] {
+            put16(&mut central, x); // name, extra, comment lengths, disk, internal attributes
+        }
+        put32(&mut central, 0o100644 << 16); // external attributes: a regular file, rw-r--r--
+        put32(&mut central, offset);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let cd_offset = u32::try_from(out.len()).map_err(|_| "the archive would be larger than 4 GB".to_string())?;
+    let cd_size = central.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&END_SIG.to_le_bytes());
+    for x in [0u16, 0, members.len() as u16, members.len() as u16] {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.extend_from_slice(&cd_size.to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // comment length
+    Ok(out)
+}
+
+fn u16_at(b: &[u8], at: usize) -> Result<u16, String> {
+    b.get(at..at.checked_add(2).ok_or("offset overflow")?).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or_else(|| truncated(at))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Result<u32, String> {
+    b.get(at..at.checked_add(4).ok_or("offset overflow")?)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| truncated(at))
+}
+
+fn truncated(at: usize) -> String {
+    format!("the archive is cut short (a record at byte {at} runs past its end)")
+}
+
+/// Whether `bytes` look like a zip archive (an end record within the last 64 KB).
+pub fn is_zip(bytes: &[u8]) -> bool {
+    find_end(bytes).is_some()
+}
+
+fn find_end(bytes: &[u8]) -> Option<usize> {
+    if bytes.len() < 22 {
+        return None;
+    }
+    let last = bytes.len() - 22;
+    let first = last.saturating_sub(0xFFFF);
+    (first..=last).rev().find(|&i| bytes[i..i + 4] == END_SIG.to_le_bytes())
+}
+
+/// The members of an archive: name and bytes (borrowed from `bytes`), in directory order.
+pub fn read(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, String> {
+    let end = find_end(bytes).ok_or("not a zip archive (no end-of-directory record)")?;
+    let count = u16_at(bytes, end + 10)? as usize;
+    let cd_size = u32_at(bytes, end + 12)? as usize;
+    let cd_offset = u32_at(bytes, end + 16)? as usize;
+    // Offsets may be from the start of the file or from the start of the zip after a prefix
+    // (a `#!` line): where the directory really is tells which.
+    let cd_start = end.checked_sub(cd_size).ok_or("the directory size is larger than the archive")?;
+    let shift = cd_start.checked_sub(cd_offset).ok_or("the directory offset points past the directory")?;
+    let mut members = Vec::with_capacity(count.min(bytes.len() / 46));
+    let mut at = cd_start;
+    for _ in 0..count {
+        if u32_at(bytes, at)? != CENTRAL_SIG {
+            return Err(format!("bad directory entry at byte {at}"));
+        }
+        let method = u16_at(bytes, at + 10)?;
+        let crc = u32_at(bytes, at + 16)?;
+        let csize = u32_at(bytes, at + 20)? as usize;
+        let size = u32_at(bytes, at + 24)? as usize;
+        let name_len = u16_at(bytes, at + 28)? as usize;
+        let extra_len = u16_at(bytes, at + 30)? as usize;
+        let comment_len = u16_at(bytes, at + 32)? as usize;
+        let local = (u32_at(bytes, at + 42)? as usize).checked_add(shift).ok_or("offset overflow")?;
+        let name_bytes = bytes.get(at + 46..at + 46 + name_len).ok_or_else(|| truncated(at))?;
+        let name = String::from_utf8_lossy(name_bytes).into_owned();
+        at += 46 + name_len + extra_len + comment_len;
+        if method != 0 {
+            return Err(format!("{name} is compressed (method {method}); pyasm reads archives of stored members, as zipapp writes by default"));
+        }
+        if csize != size {
+            return Err(format!("{name}: stored sizes differ ({csize} and {size})"));
+        }
+        if u32_at(bytes, local)? != LOCAL_SIG {
+            return Err(format!("{name}: no local header at byte {local}"));
+        }
+        let data_start = local + 30 + u16_at(bytes, local + 26)? as usize + u16_at(bytes, local + 28)? as usize;
+        let data = data_start
+            .checked_add(size)
+            .and_then(|e| bytes.get(data_start..e))
+            .ok_or_else(|| format!("{name}: its {size} bytes run past the end of the archive"))?;
+        if crc32(data) != crc {
+            return Err(format!("{name}: CRC mismatch (the archive is damaged)"));
+        }
+        members.push((name, data));
+    }
+    Ok(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_of_known_text() {
+        // The standard check value of CRC-32.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn round_trip_with_prefix() {
+        let members = vec![("a.pyc".to_string(), b"abc".to_vec()), ("pkg/__init__.pyc".to_string(), Vec::new())];
+        let z = write(b"#!/usr/bin/env python3.11\n", &members).unwrap();
+        let back = read(&z).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0], ("a.pyc".to_string(), &b"abc"[..]));
+        assert_eq!(back[1].0, "pkg/__init__.pyc");
+    }
+
+    #[test]
+    fn hostile_sizes_are_errors() {
+        let members = vec![("a.pyc".to_string(), b"abcdef".to_vec())];
+        let mut z = write(b"", &members).unwrap();
+        // Claim a giant member size in the central directory.
+        let cd = z.len() - 22 - (46 + 5);
+        z[cd + 20..cd + 28].copy_from_slice(&[0xFF; 8]);
+        assert!(read(&z).is_err());
+        // Every truncation is an error or a shorter archive, never a panic.
+        let good = write(b"#!x\n", &members).unwrap();
+        for n in 0..good.len() {
+            let _ = read(&good[..n]);
+        }
+        // A huge entry count with no entries.
+        let mut z = write(b"", &members).unwrap();
+        let end = z.len() - 22;
+        z[end + 10..end + 12].copy_from_slice(&[0xFF, 0xFF]);
+        assert!(read(&z).is_err());
+    }
+}
