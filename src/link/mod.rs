@@ -37,6 +37,8 @@ pub fn link_module(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diag
     let mut gathered = expand::gather(files, inputs, diags);
     check_file_directives(files, &gathered.lines, diags);
     let module_name = module_name(files, &gathered.lines, diags);
+    // Read; the resolver has no use for it.
+    gathered.lines.retain(|l| !matches!(&l.statement, Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "module"));
     let lines = expand::expand_macros(files, &mut gathered, diags);
     LinkedModule { lines, module_name, expansions: gathered.expansions }
 }
