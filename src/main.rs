@@ -913,6 +913,7 @@ fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
     }
     let mut status = ExitCode::SUCCESS;
     let mut first = true;
+    let mut printed = String::new();
     for (name, is_package, bytes) in modules {
         let shown = format!("{}: module {name}", input.display());
         let text = match pyasm::load::load_pyc(bytes).map_err(|e| e.to_string()).and_then(|pyc| {
@@ -950,12 +951,18 @@ fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
             }
             _ => {
                 if !first {
-                    println!();
+                    printed.push('\n');
                 }
                 first = false;
-                println!("# module {name}{}", if is_package { " (package)" } else { "" });
-                print!("{text}");
+                printed.push_str(&format!("# module {name}{}\n", if is_package { " (package)" } else { "" }));
+                printed.push_str(&text);
             }
+        }
+    }
+    if !printed.is_empty() {
+        let code = write_output(Path::new("-"), printed.as_bytes());
+        if code != ExitCode::SUCCESS {
+            return code;
         }
     }
     status

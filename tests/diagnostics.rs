@@ -8,6 +8,17 @@
 //! run from the repository root (so the paths in the output are relative), followed by a last
 //! line `exit status: N`.
 //!
+//! Linker cases are folders: `tests/diagnostics/NAME/` holds the `.pyasm` files of one module
+//! (its first file, by name, starts with the comment), checked together with
+//!
+//!     pyasm check tests/diagnostics/NAME/A.pyasm tests/diagnostics/NAME/B.pyasm … --color never
+//!
+//! (files in name order; subfolders are not inputs, so they can hold included files). A folder
+//! whose name starts with `link_` is an application instead: its entries (files and package
+//! folders, in name order) are given to `pyasm link … -o TMP/app.pyz`, after the arguments
+//! in its `ARGS` file if there is one (e.g. `--main NAME`). The expected output is
+//! `tests/diagnostics/NAME.stderr`, beside the folder.
+//!
 //! To accept the current output as the expected one (after checking it by eye), run
 //!
 //!     BLESS=1 cargo test --test diagnostics
@@ -29,12 +40,29 @@ use std::process::Command;
 
 const CASES_DIR: &str = "tests/diagnostics";
 
-/// One data file, named by its stem.
+/// One data file (or folder), named by its stem.
 struct Case {
     name: String,
-    /// Relative to the repository root, with `/` separators (it appears in the output).
+    /// Relative to the repository root, with `/` separators (it appears in the output): the
+    /// file, or the folder's first file.
     source: String,
+    /// The arguments of pyasm (after the program name).
+    args: Vec<String>,
     expected: PathBuf,
+}
+
+/// The entries of a folder case, relative to the repository root, in name order: its
+/// `.pyasm` files, and for `link_` cases also its subfolders.
+fn folder_inputs(dir: &Path, name: &str, link: bool) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pyasm") || (link && p.is_dir()))
+        .map(|p| format!("{CASES_DIR}/{name}/{}", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    v.sort();
+    v
 }
 
 fn cases() -> Vec<Case> {
@@ -43,10 +71,32 @@ fn cases() -> Vec<Case> {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pyasm"))
+        .filter(|p| p.extension().is_some_and(|x| x == "pyasm") || p.is_dir())
         .map(|p| {
             let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            Case { source: format!("{CASES_DIR}/{name}.pyasm"), expected: p.with_extension("stderr"), name }
+            let expected = dir.join(format!("{name}.stderr"));
+            if !p.is_dir() {
+                let source = format!("{CASES_DIR}/{name}.pyasm");
+                let args = vec!["check".into(), source.clone(), "--color".into(), "never".into()];
+                return Case { source, args, expected, name };
+            }
+            let link = name.starts_with("link_");
+            let inputs = folder_inputs(&p, &name, link);
+            let source = inputs.iter().find(|i| i.ends_with(".pyasm")).cloned().unwrap_or_default();
+            let mut args: Vec<String> = Vec::new();
+            if link {
+                args.push("link".into());
+                if let Ok(extra) = std::fs::read_to_string(p.join("ARGS")) {
+                    args.extend(extra.split_whitespace().map(String::from));
+                }
+                let out = std::env::temp_dir().join(format!("pyasm-diagnostics-{}-{name}.pyz", std::process::id()));
+                args.extend(["-o".to_string(), out.display().to_string()]);
+            } else {
+                args.push("check".into());
+            }
+            args.extend(inputs);
+            args.extend(["--color".to_string(), "never".to_string()]);
+            Case { source, args, expected, name }
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -64,7 +114,7 @@ fn blessing() -> bool {
 /// (there should be nothing) is appended under a marker so that it shows up as a difference.
 fn actual_output(case: &Case) -> String {
     let out = Command::new(support::pyasm_bin())
-        .args(["check", &case.source, "--color", "never"])
+        .args(&case.args)
         .current_dir(support::repo_root())
         .env_remove("NO_COLOR")
         .env_remove("RUST_BACKTRACE")
@@ -117,9 +167,9 @@ fn run_case(case: &Case) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{}: the output of `pyasm check {} --color never` differs from {}\n{}",
+            "{}: the output of `pyasm {}` differs from {}\n{}",
             case.name,
-            case.source,
+            case.args.join(" "),
             rel(&case.expected),
             diff(&expected, &actual)
         ))
@@ -134,7 +184,7 @@ fn orphans() -> Vec<String> {
         .flatten()
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "stderr") && !p.with_extension("pyasm").exists())
+        .filter(|p| p.extension().is_some_and(|x| x == "stderr") && !p.with_extension("pyasm").exists() && !p.with_extension("").is_dir())
         .map(|p| rel(&p))
         .collect();
     out.sort();

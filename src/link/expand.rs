@@ -39,6 +39,8 @@ pub struct MacroDef {
     pub labels: HashSet<String>,
     /// Byte range of the definition in its file, from the start of the `.macro` line.
     pub text: std::ops::Range<usize>,
+    /// The header was wrong (and reported): the body is read up to `.endmacro`, and dropped.
+    pub broken: bool,
 }
 
 /// Where each per-expansion file copy came from.
@@ -99,8 +101,9 @@ struct Includer<'a> {
     diags: &'a mut Vec<Diagnostic>,
     /// Files read so far (canonical paths).
     seen: HashSet<PathBuf>,
-    /// The chain of includes being read: each file and the directive that included it.
-    stack: Vec<(PathBuf, Span)>,
+    /// The chain of files being read: each file and the directive that included it (none
+    /// for the module's own files).
+    stack: Vec<(PathBuf, Option<Span>)>,
     out: Gathered,
 }
 
@@ -113,7 +116,9 @@ pub fn gather(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diagnosti
     let out = Gathered { lines: Vec::new(), macros: HashMap::new(), macro_order: Vec::new(), expansions: Expansions::default() };
     let mut inc = Includer { files, diags, seen, stack: Vec::new(), out };
     for &f in inputs {
+        inc.stack.push((canonical(Path::new(inc.files.name(f))), None));
         inc.read(f);
+        inc.stack.pop();
     }
     inc.out
 }
@@ -149,7 +154,9 @@ impl Includer<'_> {
                 (Some(("endmacro", span)), true) => {
                     let mut m = open.take().expect("open");
                     m.text.end = line_end(&text, span.end as usize);
-                    self.define(m);
+                    if !m.broken {
+                        self.define(m);
+                    }
                 }
                 (Some(("endmacro", span)), false) => self.diags.push(
                     Diagnostic::error(codes::MACRO, "`.endmacro` without a `.macro`").with_primary(span, ""),
@@ -191,7 +198,7 @@ impl Includer<'_> {
                 _ => self.out.lines.push(line),
             }
         }
-        if let Some(m) = open {
+        if let Some(m) = open.filter(|m| !m.broken) {
             self.diags.push(
                 Diagnostic::error(codes::MACRO, format!("macro `{}` has no `.endmacro`", m.name.node))
                     .with_primary(m.header, "opened here")
@@ -200,7 +207,24 @@ impl Includer<'_> {
         }
     }
 
+    /// A macro's header. When it is wrong, the reported macro is still opened (as broken),
+    /// so that its body does not spill into the code around it.
     fn macro_header(&mut self, line: &Line, span: Span, text: &str) -> Option<MacroDef> {
+        let start = text[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+        let mut def = self.parse_macro_header(line, span).unwrap_or_else(|| MacroDef {
+            name: Spanned::new(String::new(), span),
+            params: Vec::new(),
+            header: span,
+            body: Vec::new(),
+            labels: HashSet::new(),
+            text: 0..0,
+            broken: true,
+        });
+        def.text = start..text.len();
+        Some(def)
+    }
+
+    fn parse_macro_header(&mut self, line: &Line, span: Span) -> Option<MacroDef> {
         let (d, _) = directive_of(line)?;
         let bad = |diags: &mut Vec<Diagnostic>| {
             diags.push(
@@ -245,8 +269,7 @@ impl Includer<'_> {
             );
             return None;
         }
-        let start = text[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
-        Some(MacroDef { name, params, header: span, body: Vec::new(), labels: HashSet::new(), text: start..text.len() })
+        Some(MacroDef { name, params, header: span, body: Vec::new(), labels: HashSet::new(), text: 0..0, broken: false })
     }
 
     fn define(&mut self, m: MacroDef) {
@@ -281,7 +304,9 @@ impl Includer<'_> {
             let mut e = Diagnostic::error(codes::INCLUDE_CYCLE, format!("`{}` includes itself", path.display()))
                 .with_primary(span, "this includes a file that is still being read");
             for (_, s) in &self.stack[pos..] {
-                e = e.with_secondary(*s, "included here");
+                if let Some(s) = s {
+                    e = e.with_secondary(*s, "which is included here");
+                }
             }
             self.diags.push(e.with_help("include shared declarations from one file that includes nothing back"));
             return;
@@ -298,7 +323,12 @@ impl Includer<'_> {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) => {
-                let mut diag = Diagnostic::error(codes::INCLUDE, format!("cannot read `{}`: {e}", path.display()))
+                let why = match e.kind() {
+                    std::io::ErrorKind::NotFound => "there is no such file".to_string(),
+                    std::io::ErrorKind::IsADirectory => "it is a folder".to_string(),
+                    _ => e.to_string(),
+                };
+                let mut diag = Diagnostic::error(codes::INCLUDE, format!("cannot read `{}`: {why}", path.display()))
                     .with_primary(span, "included here")
                     .with_note("an include path is relative to the including file's folder");
                 let siblings: Vec<String> = std::fs::read_dir(path.parent().unwrap_or(Path::new(".")))
@@ -325,7 +355,7 @@ impl Includer<'_> {
         };
         self.seen.insert(key.clone());
         let id = self.files.add(path.display().to_string(), text);
-        self.stack.push((key, span));
+        self.stack.push((key, Some(span)));
         self.read(id);
         self.stack.pop();
     }
