@@ -1,0 +1,283 @@
+//! The linker, judged by the real interpreter: a program over three files assembled into one
+//! module (examples/link/program), an application with a package as a .pyz and as a folder of
+//! .pyc (examples/link/app), the disassembly of an application linked back to equal code
+//! objects, a small application for another version (3.12), and constants shared across the
+//! files of a module written as CPython writes them for one module. The linker's diagnostics
+//! are data tests in tests/diagnostics (folder cases).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use support::{Interpreter, pyasm_bin, python_for_test, repo_root};
+
+fn pyasm(args: &[&str], cwd: &Path) -> Output {
+    Command::new(pyasm_bin()).args(args).current_dir(cwd).env("NO_COLOR", "1").output().expect("cannot run pyasm")
+}
+
+fn ok(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn run(python: &Interpreter, args: &[&str], cwd: &Path) -> String {
+    let out = python.command().args(args).current_dir(cwd).output().expect("cannot run python");
+    String::from_utf8_lossy(&ok(out, &format!("{} {args:?}", python.describe())).stdout).into_owned()
+}
+
+fn expected(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("examples/link").join(name)).expect("the .out file")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pyasm-link-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const PROGRAM: &[&str] =
+    &["examples/link/program/main.pyasm", "examples/link/program/numbers.pyasm", "examples/link/program/text.pyasm"];
+const APP: &[&str] = &["examples/link/app/main.pyasm", "examples/link/app/words.pyasm", "examples/link/app/shapes"];
+
+#[test]
+fn program_over_three_files_runs_as_one_module() {
+    let Some(python) = python_for_test("3.11", "program_over_three_files_runs_as_one_module") else { return };
+    let dir = tmp("program");
+    let pyc = dir.join("program.pyc");
+    let mut args: Vec<&str> = PROGRAM.to_vec();
+    args.extend(["-o", pyc.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "assembling the program");
+    assert_eq!(run(&python, &[pyc.to_str().unwrap()], &dir), expected("program.out"));
+    // Each function's co_filename is the file it is written in; the module's is the first file's.
+    let script = "import marshal,sys\nc=marshal.loads(open(sys.argv[1],'rb').read()[16:])\n\
+                  print(c.co_filename)\nfor k in c.co_consts:\n    if hasattr(k,'co_code'): print(k.co_name, k.co_filename)";
+    let out = support::run_python(&python, script, &[pyc.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&ok(out, "reading co_filename").stdout).into_owned();
+    assert_eq!(
+        text,
+        "examples/link/program/main.pyasm\nsquare examples/link/program/numbers.pyasm\n\
+         total_gap examples/link/program/numbers.pyasm\nshout examples/link/program/text.pyasm\n"
+    );
+    // `check` takes the same files.
+    let mut args = vec!["check"];
+    args.extend(PROGRAM);
+    ok(pyasm(&args, &repo_root()), "checking the program");
+}
+
+#[test]
+fn several_files_without_an_output_is_a_usage_error() {
+    let out = pyasm(&PROGRAM[..2], &repo_root());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-o OUT.pyc") && err.contains("--out-dir"), "{err}");
+}
+
+#[test]
+fn application_with_a_package_runs_as_pyz_and_as_folder() {
+    let Some(python) = python_for_test("3.11", "application_with_a_package_runs_as_pyz_and_as_folder") else { return };
+    let dir = tmp("app");
+    let pyz = dir.join("app.pyz");
+    let mut args = vec!["link"];
+    args.extend(APP);
+    args.extend(["-o", pyz.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "linking the application");
+    let bytes = std::fs::read(&pyz).unwrap();
+    assert!(bytes.starts_with(b"#!/usr/bin/env python3.11\n"));
+    assert_eq!(run(&python, &[pyz.to_str().unwrap()], &dir), expected("app.out"));
+    // Python's own zipfile reads the archive and finds each module where import looks.
+    let script = "import zipfile,sys\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(sorted(z.namelist()))";
+    let out = ok(support::run_python(&python, script, &[pyz.to_str().unwrap()]), "zipfile");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "['__main__.pyc', 'greeting.pyc', 'shapes/__init__.pyc', 'shapes/area.pyc']"
+    );
+
+    // `-o APP.pyz` on the default command means the same.
+    let pyz2 = dir.join("app2.pyz");
+    let mut args: Vec<&str> = APP.to_vec();
+    args.extend(["-o", pyz2.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "assembling to a .pyz");
+    assert_eq!(run(&python, &[pyz2.to_str().unwrap()], &dir), expected("app.out"));
+
+    // A folder of sourceless .pyc: `python -m main` from inside it.
+    let folder = dir.join("build");
+    let mut args = vec!["link"];
+    args.extend(APP);
+    args.extend(["-o", folder.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "linking into a folder");
+    assert!(folder.join("shapes/area.pyc").is_file());
+    let out = run(&python, &["-m", "main"], &folder);
+    // Run with -m, the main module is still `__main__`.
+    assert_eq!(out, expected("app.out"));
+}
+
+/// Loads every module of two applications (zip or folder) in the interpreter and compares
+/// their code objects field by field, recursively (co_filename and co_qualname too).
+const COMPARE: &str = r#"
+import marshal, sys, zipfile, os
+def members(path):
+    if os.path.isdir(path):
+        out = {}
+        for root, _, files in os.walk(path):
+            for f in files:
+                if f.endswith('.pyc'):
+                    full = os.path.join(root, f)
+                    out[os.path.relpath(full, path).replace(os.sep, '/')] = open(full, 'rb').read()
+        return out
+    z = zipfile.ZipFile(path)
+    return {n: z.read(n) for n in z.namelist() if n.endswith('.pyc')}
+FIELDS = ['co_argcount', 'co_posonlyargcount', 'co_kwonlyargcount', 'co_nlocals', 'co_stacksize', 'co_flags',
+          'co_code', 'co_names', 'co_varnames', 'co_freevars', 'co_cellvars', 'co_filename', 'co_name',
+          'co_qualname', 'co_firstlineno', 'co_linetable', 'co_exceptiontable']
+def same(a, b, where):
+    if type(a) is not type(b):
+        return f'{where}: {type(a).__name__} vs {type(b).__name__}'
+    if hasattr(a, 'co_code'):
+        for f in FIELDS:
+            if getattr(a, f, None) != getattr(b, f, None):
+                return f'{where}.{f} differs'
+        if len(a.co_consts) != len(b.co_consts):
+            return f'{where}.co_consts lengths differ'
+        for i, (x, y) in enumerate(zip(a.co_consts, b.co_consts)):
+            r = same(x, y, f'{where}.co_consts[{i}]')
+            if r: return r
+        return None
+    if isinstance(a, (tuple, frozenset)):
+        return None if repr(a) == repr(b) else f'{where} differs'
+    return None if repr(a) == repr(b) else f'{where}: {a!r} vs {b!r}'
+a, b = members(sys.argv[1]), members(sys.argv[2])
+assert sorted(a) == sorted(b), (sorted(a), sorted(b))
+for name in sorted(a):
+    r = same(marshal.loads(a[name][16:]), marshal.loads(b[name][16:]), name)
+    assert r is None, r
+print(len(a))
+"#;
+
+#[test]
+fn dis_of_an_application_links_back_to_equal_code_objects() {
+    let Some(python) = python_for_test("3.11", "dis_of_an_application_links_back_to_equal_code_objects") else { return };
+    let dir = tmp("dis");
+    let pyz = dir.join("app.pyz");
+    let mut args = vec!["link"];
+    args.extend(APP);
+    args.extend(["-o", pyz.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "linking the application");
+
+    // To stdout: every module under a header.
+    let out = ok(pyasm(&["dis", pyz.to_str().unwrap()], &dir), "dis to stdout");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for header in ["# module __main__\n", "# module greeting\n", "# module shapes (package)\n", "# module shapes.area\n"] {
+        assert!(text.contains(header), "no {header:?} in:\n{text}");
+    }
+
+    // Into a folder, then linked again: the same modules, equal code objects.
+    let src = dir.join("src");
+    ok(pyasm(&["dis", pyz.to_str().unwrap(), "-o", src.to_str().unwrap()], &dir), "dis into a folder");
+    assert!(src.join("__main__.pyasm").is_file() && src.join("shapes/__init__.pyasm").is_file());
+    let again = dir.join("again.pyz");
+    ok(pyasm(&["link", src.to_str().unwrap(), "-o", again.to_str().unwrap()], &dir), "linking the disassembly");
+    let out = ok(support::run_python(&python, COMPARE, &[pyz.to_str().unwrap(), again.to_str().unwrap()]), "comparing");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+    assert_eq!(run(&python, &[again.to_str().unwrap()], &dir), expected("app.out"));
+
+    // A folder application reads back too.
+    let folder = dir.join("build");
+    let mut args = vec!["link"];
+    args.extend(APP);
+    args.extend(["-o", folder.to_str().unwrap()]);
+    ok(pyasm(&args, &repo_root()), "linking into a folder");
+    let src2 = dir.join("src2");
+    ok(pyasm(&["dis", folder.to_str().unwrap(), "-o", src2.to_str().unwrap()], &dir), "dis of a folder");
+    let folder2 = dir.join("build2");
+    ok(pyasm(&["link", src2.to_str().unwrap(), "--main", "main", "-o", folder2.to_str().unwrap()], &dir), "relinking the folder");
+    let out = ok(support::run_python(&python, COMPARE, &[folder.to_str().unwrap(), folder2.to_str().unwrap()]), "comparing folders");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+}
+
+#[test]
+fn hostile_archives_are_errors() {
+    let dir = tmp("hostile");
+    let pyz = dir.join("bad.pyz");
+    // An end record claiming 65535 entries and a directory past the end of the file.
+    let mut bytes = b"#!/usr/bin/env python3\n".to_vec();
+    bytes.extend_from_slice(&[0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0, 0, 0]);
+    std::fs::write(&pyz, &bytes).unwrap();
+    let out = pyasm(&["dis", pyz.to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // Not a zip at all.
+    std::fs::write(&pyz, b"#!/usr/bin/env python3\nprint(1)\n").unwrap();
+    let out = pyasm(&["dis", pyz.to_str().unwrap()], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a zip archive"));
+}
+
+/// The same linker for another version: a package and a module importing it, for 3.12.
+#[test]
+fn application_for_python_3_12() {
+    let Some(python) = python_for_test("3.12", "application_for_python_3_12") else { return };
+    let dir = tmp("v312");
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(
+        dir.join("run.pyasm"),
+        ".python 3.12\n.code <module>\n    RESUME 0\n    LOAD_CONST 0\n    LOAD_CONST (\"mod\",)\n    IMPORT_NAME pkg\n\
+         \x20   IMPORT_FROM mod\n    STORE_NAME mod\n    POP_TOP\n    PUSH_NULL\n    LOAD_NAME print\n    LOAD_NAME mod\n\
+         \x20   LOAD_ATTR VALUE\n    LOAD_NAME __name__\n    CALL 2\n    POP_TOP\n    RETURN_CONST None\n.end\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("pkg/__init__.pyasm"), ".python 3.12\n.code <module>\n    RESUME 0\n    RETURN_CONST None\n.end\n").unwrap();
+    std::fs::write(
+        dir.join("pkg/mod.pyasm"),
+        ".python 3.12\n.code <module>\n    RESUME 0\n    LOAD_CONST \"from pkg.mod\"\n    STORE_NAME VALUE\n    RETURN_CONST None\n.end\n",
+    )
+    .unwrap();
+    ok(pyasm(&["link", "run.pyasm", "pkg", "-o", "app.pyz"], &dir), "linking for 3.12");
+    assert!(std::fs::read(dir.join("app.pyz")).unwrap().starts_with(b"#!/usr/bin/env python3.12\n"));
+    assert_eq!(run(&python, &["app.pyz"], &dir), "from pkg.mod __main__\n");
+}
+
+/// A constant used by functions in two files of one module is written as CPython writes a
+/// constant shared by two functions of one module: as often (once, then by reference).
+#[test]
+fn constants_shared_across_files_are_written_as_cpython_writes_one_module() {
+    let Some(python) = python_for_test("3.11", "constants_shared_across_files_are_written_as_cpython_writes_one_module") else {
+        return;
+    };
+    let dir = tmp("consts");
+    std::fs::write(
+        dir.join("main.pyasm"),
+        ".python 3.11\n.code <module>\n    RESUME 0\n    LOAD_CONST @f\n    MAKE_FUNCTION 0\n    STORE_NAME f\n\
+         \x20   LOAD_CONST @g\n    MAKE_FUNCTION 0\n    STORE_NAME g\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("funcs.pyasm"),
+        ".code f()\n    RESUME 0\n    LOAD_CONST \"shared text!\"\n    POP_TOP\n    LOAD_CONST (1, 2.5, \"x y\")\n    RETURN_VALUE\n.end\n\
+         .code g()\n    RESUME 0\n    LOAD_CONST \"shared text!\"\n    POP_TOP\n    LOAD_CONST (1, 2.5, \"x y\")\n    RETURN_VALUE\n.end\n",
+    )
+    .unwrap();
+    ok(pyasm(&["main.pyasm", "funcs.pyasm", "-o", "m.pyc"], &dir), "assembling");
+    let script = r#"
+import marshal, sys
+src = "def f():\n    'shared text!'\n    return (1, 2.5, 'x y')\ndef g():\n    'shared text!'\n    return (1, 2.5, 'x y')\n"
+ours = open(sys.argv[1], 'rb').read()[16:]
+theirs = marshal.dumps(compile(src, 'm.py', 'exec'))
+for needle in [b'shared text!', b'x y']:
+    print(needle.decode(), ours.count(needle), theirs.count(needle))
+"#;
+    // (In CPython's version the string is each function's docstring, which is a constant of
+    // that function, as the string loaded here is.)
+    let out = ok(support::run_python(&python, script, &[dir.join("m.pyc").to_str().unwrap()]), "comparing with CPython");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in text.lines() {
+        let parts: Vec<&str> = line.rsplitn(3, ' ').collect();
+        assert_eq!(parts[0], parts[1], "written a different number of times than CPython writes it: {text}");
+    }
+    assert!(text.contains("shared text! 1 1"), "{text}");
+}
