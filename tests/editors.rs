@@ -63,7 +63,12 @@ fn word_lists() -> Vec<(&'static str, Vec<String>)> {
         flags.insert(w.to_string());
     }
     let directives: BTreeSet<String> =
-        pyasm::resolve::FILE_DIRECTIVES.iter().chain(pyasm::resolve::CODE_DIRECTIVES).map(|d| d.to_string()).collect();
+        pyasm::resolve::FILE_DIRECTIVES
+            .iter()
+            .chain(pyasm::resolve::CODE_DIRECTIVES)
+            .chain(pyasm::link::LINK_DIRECTIVES)
+            .map(|d| d.to_string())
+            .collect();
     let order = |set: BTreeSet<String>| set.into_iter().collect::<Vec<String>>();
     vec![
         ("opcodes", order(opcodes)),

@@ -78,9 +78,10 @@
     "spec" "start" "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
   "Flag words: instruction flags and code object flags.")
 (defconst pyasm-directives
-  '("add_flags" "cells" "code" "consts" "docstring" "end" "end_try" "exception" "exceptiontable"
-    "filename" "firstlineno" "flags" "freevars" "hidden" "line" "linetable" "loc" "locals" "name"
-    "names" "python" "qualname" "remove_flags" "stacksize" "try")
+  '("add_flags" "cells" "code" "consts" "docstring" "end" "end_try" "endmacro" "exception"
+    "exceptiontable" "filename" "firstlineno" "flags" "freevars" "hidden" "include" "line"
+    "linetable" "loc" "locals" "macro" "module" "name" "names" "python" "qualname" "remove_flags"
+    "stacksize" "try")
   "Directive names, without the dot.")
 ;; END generated
 

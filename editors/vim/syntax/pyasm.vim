@@ -104,7 +104,7 @@ syn keyword pyasmFlag contained generator has_docstring in is is_not iterable_co
 syn keyword pyasmFlag contained lazy list method nested newlocals not_in null optimized repr reraise
 syn keyword pyasmFlag contained set spec start str tuple two_args varargs varkeywords yield
 syn keyword pyasmFlag contained yield_from
-syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|docstring\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
+syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|docstring\|exception\|linetable\|stacksize\|endmacro\|filename\|freevars\|qualname\|end_try\|include\|consts\|hidden\|locals\|module\|python\|cells\|flags\|macro\|names\|code\|line\|name\|end\|loc\|try\)\>"
 " END generated
 
 " Directives that take labels, a code object's name and parameters, or flag words.
