@@ -337,7 +337,7 @@ fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], c: &CommonArgs) -
     if let Some(code) = failed {
         return Err(code);
     }
-    let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python") || l.trim_start().starts_with(".include")));
+    let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python")));
     let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
     let opts = pyasm::Options { version: c.python, default_version, filename: None, listing: c.listing };
     let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -787,7 +787,7 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
             version: out.version.version,
         })
         .collect();
-    let main = match modules::check(&files, &infos, l.main.as_deref()) {
+    let main = match modules::check(&infos, l.main.as_deref()) {
         Ok(i) => i,
         Err(diags) => {
             print_diags(&files, &diags, &c);

@@ -281,3 +281,13 @@ for needle in [b'shared text!', b'x y']:
     }
     assert!(text.contains("shared text! 1 1"), "{text}");
 }
+
+/// `pyasm run` takes the files of one module too.
+#[test]
+fn run_takes_several_files() {
+    let Some(_python) = python_for_test("3.11", "run_takes_several_files") else { return };
+    let mut args = vec!["run"];
+    args.extend(PROGRAM);
+    let out = ok(pyasm(&args, &repo_root()), "pyasm run of three files");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected("program.out"));
+}

@@ -17,7 +17,7 @@ pub mod expand;
 pub mod modules;
 pub mod pyz;
 
-use crate::diagnostics::{Diagnostic, SourceFiles, codes, nearest};
+use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, nearest};
 use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
 
 /// The directives the linker reads (and removes before the resolver sees the lines).
@@ -36,7 +36,7 @@ pub struct LinkedModule {
 pub fn link_module(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diagnostic>) -> LinkedModule {
     let mut gathered = expand::gather(files, inputs, diags);
     check_file_directives(files, &gathered.lines, diags);
-    let module_name = module_name(files, &gathered.lines, diags);
+    let module_name = module_name(&gathered.lines, diags);
     // Read; the resolver has no use for it.
     gathered.lines.retain(|l| !matches!(&l.statement, Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "module"));
     let lines = expand::expand_macros(files, &mut gathered, diags);
@@ -93,7 +93,7 @@ fn args_text(files: &SourceFiles, d: &crate::syntax::ast::Directive) -> String {
 }
 
 /// `.module NAME` (a string or a word): the module's dotted name in an application.
-fn module_name(files: &SourceFiles, lines: &[Line], diags: &mut Vec<Diagnostic>) -> Option<Spanned<String>> {
+fn module_name(lines: &[Line], diags: &mut Vec<Diagnostic>) -> Option<Spanned<String>> {
     let mut found: Option<Spanned<String>> = None;
     for (stmt, d) in top_level(lines).filter(|(_, d)| d.name.node == "module") {
         let name = match d.args.as_slice() {
@@ -122,7 +122,6 @@ fn module_name(files: &SourceFiles, lines: &[Line], diags: &mut Vec<Diagnostic>)
             None => found = Some(Spanned::new(name, stmt.span)),
         }
     }
-    let _ = files;
     found
 }
 
@@ -185,14 +184,12 @@ pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags:
                 let written = &files.text(primary.span.file)[primary.span.range()];
                 let name = written.trim_start_matches('@').trim_matches(|c| c == '"' || c == '\'');
                 let near = nearest(name, code_ids.iter().map(|(n, _)| n.as_str()));
-                let extra: Vec<(Span, String)> = code_ids
+                let extra: Vec<Label> = code_ids
                     .iter()
                     .filter(|(n, _)| near.contains(&n.as_str()))
-                    .map(|(n, s)| (*s, format!("`{n}` is defined here")))
+                    .map(|(n, s)| Label { span: *s, message: format!("`{n}` is defined here"), primary: false })
                     .collect();
-                for (s, m) in extra {
-                    *d = std::mem::replace(d, Diagnostic::error(codes::UNKNOWN_CODE, "")).with_secondary(s, m);
-                }
+                d.labels.extend(extra);
             }
         }
         if d.code == codes::NO_MODULE && inputs.len() > 1 && d.message.starts_with("there is no") {
@@ -202,7 +199,7 @@ pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags:
                 .collect();
             for s in firsts {
                 if !d.labels.iter().any(|l| l.span == s) {
-                    d.labels.push(crate::diagnostics::Label { span: s, message: "this file's first code object".into(), primary: false });
+                    d.labels.push(Label { span: s, message: "this file's first code object".into(), primary: false });
                 }
             }
             let names: Vec<&str> = inputs.iter().map(|f| files.name(*f)).collect();

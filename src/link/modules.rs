@@ -11,7 +11,7 @@
 //! together: every name once, the package of each submodule present, one Python version, a
 //! main module that exists.
 
-use crate::diagnostics::{Diagnostic, SourceFiles, codes, nearest};
+use crate::diagnostics::{Diagnostic, codes, nearest};
 use crate::syntax::ast::Span;
 use std::path::{Path, PathBuf};
 
@@ -140,8 +140,7 @@ pub struct ModuleInfo {
 }
 
 /// Checks the modules of an application together and picks the main one: `Ok(index)`.
-pub fn check(files: &SourceFiles, modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Diagnostic>> {
-    let _ = files;
+pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let how = |m: &ModuleInfo| if m.named_by_directive { "named here" } else { "named after this file" };
     for (i, m) in modules.iter().enumerate() {
@@ -165,7 +164,7 @@ pub fn check(files: &SourceFiles, modules: &[ModuleInfo], main: Option<&str>) ->
                 diags.push(
                     Diagnostic::error(codes::APPLICATION, format!("module `{}` is in package `{parent}`, which is not in the application", m.name))
                         .with_primary(m.name_span, how(m))
-                        .with_help(format!("add the package's folder (with its __init__.pyasm) to the inputs, or name the module differently")),
+                        .with_help("add the package's folder (with its __init__.pyasm) to the inputs, or name the module differently"),
                 );
             }
         }
