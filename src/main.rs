@@ -827,6 +827,9 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         }
         return code;
     }
+    if l.output.as_os_str() == "-" {
+        return fail_io("an application cannot go to stdout: give -o DIR or -o APP.pyz".into());
+    }
     if l.output.is_file() {
         return fail_io(format!("{} is a file: -o names a folder (or an APP.pyz)", l.output.display()));
     }
@@ -902,10 +905,16 @@ fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
             }
         }
     };
-    let mut modules: Vec<(String, bool, &[u8])> = members
-        .iter()
-        .filter_map(|(path, bytes)| pyasm::link::modules::module_of_member(path).map(|(n, pkg)| (n, pkg, *bytes)))
-        .collect();
+    let mut modules: Vec<(String, bool, &[u8])> = Vec::new();
+    for (path, bytes) in &members {
+        match pyasm::link::modules::module_of_member(path) {
+            Some((name, pkg)) => modules.push((name, pkg, *bytes)),
+            None if path.ends_with(".pyc") && !path.contains("__pycache__") => {
+                eprintln!("warning: {}: {path:?} is not the path of a module; skipped", input.display())
+            }
+            None => {}
+        }
+    }
     modules.sort_by(|a, b| a.0.cmp(&b.0));
     if modules.is_empty() {
         eprintln!("error: {}: no .pyc modules in it", input.display());

@@ -233,14 +233,41 @@ pub fn member_path(name: &str, is_package: bool) -> String {
 }
 
 /// The module a `.pyc` member path stands for (`pkg/__init__.pyc` → `pkg`, package), or
-/// `None` for other members.
+/// `None` for other members — among them every path that is not a module path (`../x.pyc`,
+/// `/etc/x.pyc`, `a.b/c.pyc`): names read from an archive become paths of files written by
+/// `dis -o`, so only plain dotted module names get through.
 pub fn module_of_member(path: &str) -> Option<(String, bool)> {
     let stem = path.strip_suffix(".pyc")?;
     if stem.split('/').any(|p| p == "__pycache__") {
         return None;
     }
-    match stem.strip_suffix("/__init__") {
-        Some(pkg) => Some((pkg.replace('/', "."), true)),
-        None => Some((stem.replace('/', "."), false)),
+    let (parts, is_package) = match stem.strip_suffix("/__init__") {
+        Some(pkg) => (pkg, true),
+        None => (stem, false),
+    };
+    let valid = parts.split('/').all(|p| !p.contains('.') && super::is_dotted_name(p));
+    valid.then(|| (parts.replace('/', "."), is_package))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_paths_and_back() {
+        assert_eq!(member_path("pkg.mod", false), "pkg/mod.pyc");
+        assert_eq!(member_path("pkg", true), "pkg/__init__.pyc");
+        assert_eq!(module_of_member("pkg/mod.pyc"), Some(("pkg.mod".into(), false)));
+        assert_eq!(module_of_member("pkg/__init__.pyc"), Some(("pkg".into(), true)));
+        assert_eq!(module_of_member("__main__.pyc"), Some(("__main__".into(), false)));
+        assert_eq!(module_of_member("pkg/__pycache__/mod.cpython-311.pyc"), None);
+        assert_eq!(module_of_member("README.txt"), None);
+    }
+
+    #[test]
+    fn member_names_that_would_escape_are_not_modules() {
+        for bad in ["../x.pyc", "../../etc/x.pyc", "/etc/x.pyc", "a//b.pyc", "a.b/c.pyc", "./x.pyc", ".pyc", "x y.pyc", "a\\..\\b.pyc"] {
+            assert_eq!(module_of_member(bad), None, "{bad}");
+        }
     }
 }
