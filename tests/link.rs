@@ -211,6 +211,18 @@ fn hostile_archives_are_errors() {
     std::fs::write(&pyz, &bytes).unwrap();
     let out = pyasm(&["dis", pyz.to_str().unwrap()], &dir);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // Member names that would land outside the output folder are skipped, not written.
+    let hello = dir.join("hello.pyc");
+    ok(pyasm(&["examples/hello.pyasm", "--python", "3.11", "-o", hello.to_str().unwrap()], &repo_root()), "assembling hello");
+    let pyc = std::fs::read(&hello).unwrap();
+    let members = vec![("../evil.pyc".to_string(), pyc.clone()), ("/tmp/evil.pyc".to_string(), pyc.clone()), ("fine.pyc".to_string(), pyc)];
+    std::fs::write(&pyz, pyasm::link::pyz::write(b"", &members).unwrap()).unwrap();
+    let out_dir = dir.join("out");
+    let out = ok(pyasm(&["dis", pyz.to_str().unwrap(), "-o", out_dir.to_str().unwrap()], &dir), "dis of odd member names");
+    assert!(out_dir.join("fine.pyasm").is_file());
+    assert!(!dir.join("evil.pyasm").exists() && !Path::new("/tmp/evil.pyasm").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("is not the path of a module; skipped").count(), 2, "{err}");
     // Not a zip at all.
     std::fs::write(&pyz, b"#!/usr/bin/env python3\nprint(1)\n").unwrap();
     let out = pyasm(&["dis", pyz.to_str().unwrap()], &dir);

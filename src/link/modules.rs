@@ -5,7 +5,9 @@
 //! folder): `__init__.pyasm` is the package's module, each other `.pyasm` a submodule, each
 //! subfolder (which needs its own `__init__.pyasm`) a subpackage. A folder without one is a
 //! source root: its files are top-level modules and its subfolders packages — the layout
-//! `pyasm dis app.pyz -o DIR` writes. A module written over several files uses `.include`.
+//! `pyasm dis app.pyz -o DIR` writes. A module written over several files uses `.include`;
+//! a file found in a folder that defines no code object (only macros or other shared lines
+//! for `.include`) is not a module, and a folder holding only such files is not a package.
 //!
 //! Each module is assembled on its own (`assemble_files`); `check` then looks at them
 //! together: every name once, the package of each submodule present, one Python version, a
@@ -87,6 +89,12 @@ fn is_pyasm(p: &Path) -> bool {
     p.is_file() && p.extension().is_some_and(|x| x == "pyasm")
 }
 
+/// A `.pyasm` file found in a folder is a module when it defines a code object; one that
+/// does not is there to be included.
+fn is_module_file(p: &Path) -> bool {
+    is_pyasm(p) && std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with(".code")))
+}
+
 fn package(dir: &Path, name: &str, out: &mut Vec<Source>) -> Result<(), String> {
     out.push(Source { path: dir.join("__init__.pyasm"), name: name.to_string(), is_package: true, given_as_file: false });
     for p in entries(dir)? {
@@ -97,7 +105,7 @@ fn package(dir: &Path, name: &str, out: &mut Vec<Source>) -> Result<(), String> 
             } else if contains_pyasm(&p) {
                 return Err(format!("{}: a folder of modules inside a package needs an __init__.pyasm", p.display()));
             }
-        } else if is_pyasm(&p) && p.file_name().is_some_and(|n| n != "__init__.pyasm") {
+        } else if is_module_file(&p) && p.file_name().is_some_and(|n| n != "__init__.pyasm") {
             out.push(Source { name: format!("{name}.{}", stem(&p)?), path: p, is_package: false, given_as_file: false });
         }
     }
@@ -114,18 +122,18 @@ fn root(dir: &Path, out: &mut Vec<Source>) -> Result<(), String> {
             } else if contains_pyasm(&p) {
                 return Err(format!("{}: a folder of modules needs an __init__.pyasm to be a package", p.display()));
             }
-        } else if is_pyasm(&p) {
+        } else if is_module_file(&p) {
             out.push(Source { name: stem(&p)?, path: p, is_package: false, given_as_file: false });
         }
     }
     if out.len() == before {
-        return Err(format!("{}: no .pyasm files", dir.display()));
+        return Err(format!("{}: no .pyasm file in it defines a code object", dir.display()));
     }
     Ok(())
 }
 
 fn contains_pyasm(dir: &Path) -> bool {
-    entries(dir).is_ok_and(|es| es.iter().any(|p| is_pyasm(p)))
+    entries(dir).is_ok_and(|es| es.iter().any(|p| is_module_file(p)))
 }
 
 /// One assembled module as `check` sees it.
