@@ -12,7 +12,8 @@
 //! not define the same label. An expansion's lines point into the macro body: each expansion
 //! gets its own copy of the defining file in `SourceFiles` (same name, same line numbers,
 //! the text before the macro reduced to its newlines), so that a diagnostic in the body can
-//! name the use it was expanded from (`Expansions::add_use_labels`).
+//! name the use it was expanded from (`Expansions::add_use_labels`, which then points the
+//! diagnostic back into the real file).
 
 use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, nearest};
 use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
@@ -52,6 +53,8 @@ pub struct Expansions {
 struct Origin {
     /// The file the macro is defined in.
     file: u32,
+    /// A position in the copy plus this is the same position in `file`.
+    delta: u32,
     /// The use (the instruction line naming the macro).
     use_span: Span,
     name: String,
@@ -69,8 +72,21 @@ impl Expansions {
         file
     }
 
+    /// The same text in the file the copy was made from.
+    pub fn real_span(&self, mut span: Span) -> Span {
+        for _ in 0..=MAX_MACRO_DEPTH {
+            match self.origins.get(&span.file) {
+                Some(o) => span = Span { file: o.file, start: span.start + o.delta, end: span.end + o.delta },
+                None => break,
+            }
+        }
+        span
+    }
+
     /// For each label inside an expansion, adds "in this use of macro NAME" at the use, and
-    /// again for the use when it is itself inside an expansion.
+    /// again for the use when it is itself inside an expansion. Then points every label into
+    /// the real files (same name, line and text, so the rendering is the same; byte offsets,
+    /// as `--message-format json` gives them, are those of the real file).
     pub fn add_use_labels(&self, d: &mut Diagnostic) {
         let mut extra: Vec<Label> = Vec::new();
         for l in &d.labels {
@@ -84,6 +100,9 @@ impl Expansions {
             }
         }
         d.labels.extend(extra);
+        for l in &mut d.labels {
+            l.span = self.real_span(l.span);
+        }
     }
 }
 
@@ -484,8 +503,9 @@ impl Expander<'_> {
             let copy = "\n".repeat(prefix) + &text[m.text.clone()];
             let name = self.files.name(def_file).to_string();
             let id = self.files.add(name, copy);
-            self.expansions.origins.insert(id, Origin { file: def_file, use_span, name: m.name.node.clone() });
-            (id, (m.text.start - prefix) as u32)
+            let delta = (m.text.start - prefix) as u32;
+            self.expansions.origins.insert(id, Origin { file: def_file, delta, use_span, name: m.name.node.clone() });
+            (id, delta)
         } else {
             (def_file, 0)
         };
