@@ -47,7 +47,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Assemble a .pyasm file into a .pyc (the default command); several with --out-dir.
+    /// Assemble a .pyasm file into a .pyc (the default command); several files into one module with -o, each on its own with --out-dir.
     Assemble(AssembleArgs),
     /// Check a .pyasm file (or the files of one module) and report problems; writes nothing.
     Check(CommonArgs),
