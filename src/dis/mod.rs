@@ -268,9 +268,14 @@ fn decode<'a>(code: &'a CodeObject, version: &'static VersionTable) -> Result<Ve
                 return Err(format!("{}: cache entry at offset {} is not zero", code.qualname, k * 2));
             }
         }
+        // Targets are code units; jump arguments count jump units (bytes up to 3.9), and an
+        // odd byte offset is no instruction.
+        let per_unit = 2 / u32::from(version.jump_unit);
+        let units_arg = if arg % per_unit == 0 { arg / per_unit } else { u32::MAX };
         let target = match op.arg {
-            ArgKind::JumpForward => Some((end as u32).saturating_add(arg)),
-            ArgKind::JumpBackward => (end as u32).checked_sub(arg).or(Some(u32::MAX)),
+            ArgKind::JumpForward => Some((end as u32).saturating_add(units_arg)),
+            ArgKind::JumpBackward => (end as u32).checked_sub(units_arg).or(Some(u32::MAX)),
+            ArgKind::JumpAbsolute => Some(units_arg),
             _ => None,
         };
         out.push(Decoded { op, offset: start as u32, arg, target, _code: code });
@@ -620,7 +625,7 @@ fn operand(
             None => String::new(),
         },
         ArgKind::Local | ArgKind::Free => slot_name(index).unwrap_or_else(raw),
-        ArgKind::JumpForward | ArgKind::JumpBackward => {
+        ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute => {
             let t = d.target.unwrap_or(u32::MAX);
             labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset as u64 * 2))?
         }

@@ -47,6 +47,7 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             Arg::Target(_) => 0,
         })
         .collect();
+    let per_unit = 2 / u32::from(version.jump_unit);
     let size = |i: usize, arg: u32| prefixes(arg) + 1 + code.instrs[i].op.caches as u32;
     let mut offsets = vec![0u32; n + 1];
     // From zero, sizes only grow from one round to the next, so this settles; from the
@@ -72,11 +73,15 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
                 if let Arg::Target(t) = ins.arg {
                     let end = offsets[i + 1];
                     let target = offsets[t];
-                    let new = match ins.op.arg {
-                        ArgKind::JumpForward => target - end,
-                        ArgKind::JumpBackward => end - target,
-                        _ => unreachable!("only jumps have targets"),
-                    };
+                    // Offsets are in code units; a jump argument counts jump units (bytes
+                    // up to 3.9).
+                    let new = per_unit
+                        * match ins.op.arg {
+                            ArgKind::JumpForward => target - end,
+                            ArgKind::JumpBackward => end - target,
+                            ArgKind::JumpAbsolute => target,
+                            _ => unreachable!("only jumps have targets"),
+                        };
                     if new != args[i] {
                         args[i] = new;
                         changed = true;

@@ -6,6 +6,11 @@
 //! are written by `tools/gen_opcodes.py` run under that version's own interpreter and checked
 //! against it by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
 
+mod v3_6;
+mod v3_7;
+mod v3_8;
+mod v3_9;
+mod v3_10;
 mod v3_11;
 mod v3_12;
 mod v3_13;
@@ -34,10 +39,15 @@ pub enum ArgKind {
     Local,
     /// Index into localsplus of a cell or free variable (LOAD_DEREF and friends).
     Free,
-    /// Relative jump forward, in code units past this instruction's caches.
+    /// Relative jump forward, in jump units (see `VersionTable::jump_unit`) past this
+    /// instruction's caches. The block-setup instructions of 3.6–3.10 (SETUP_FINALLY,
+    /// SETUP_WITH, …) are relative jumps to their handler.
     JumpForward,
     /// Relative jump backward, in code units back from the end of this instruction's caches.
     JumpBackward,
+    /// Absolute jump (3.6–3.10: JUMP_ABSOLUTE, POP_JUMP_IF_TRUE, …): the target's offset
+    /// from the start of the code, in jump units.
+    JumpAbsolute,
     /// Index into the version's comparison operators (`<`, `==`, …), shifted left by the
     /// instruction's `shift`, with the operator's own low bits (`CompareOp::bits`) below it.
     Compare,
@@ -129,7 +139,7 @@ impl OpInfo {
         self.arg != ArgKind::None
     }
     pub fn is_jump(&self) -> bool {
-        matches!(self.arg, ArgKind::JumpForward | ArgKind::JumpBackward)
+        matches!(self.arg, ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute)
     }
 }
 
@@ -170,6 +180,8 @@ pub struct VersionTable {
     pub binary_ops: &'static [BinaryOp],
     pub compare_ops: &'static [CompareOp],
     pub extended_arg: u8,
+    /// The CACHE opcode (3.11+); 0 where the version has none (3.6–3.10), where no instruction
+    /// has caches either.
     pub cache: u8,
     /// Locals may be marked hidden (3.12+: variables of inlined comprehensions).
     pub hidden_locals: bool,
@@ -186,6 +198,18 @@ pub struct VersionTable {
     /// fixed point), 3.13+ with each jump's argument set to its target's instruction index, so
     /// that a jump may keep an EXTENDED_ARG that a smaller layout would not need.
     pub jumps_start_at_index: bool,
+    /// Bytes per unit of a jump argument: 1 (3.6–3.9 count bytes), 2 (3.10+ count code units).
+    pub jump_unit: u8,
+    /// Exceptions are handled by the block stack (SETUP_FINALLY, SETUP_WITH, POP_BLOCK, …;
+    /// 3.6–3.10) instead of an exception table: `.try`/`.exception` do not exist, and a
+    /// handler's entry depth is its SETUP instruction's jump effect.
+    pub block_stack: bool,
+    /// CO_NOFREE's bit, which the compiler sets on code objects without cell or free
+    /// variables (3.6–3.10), or 0 where the flag does not exist.
+    pub nofree_flag: u32,
+    /// Bytes of the .pyc header before the marshalled code: 12 (3.6: magic, mtime, size) or
+    /// 16 (3.7+: magic, flags, mtime or hash, size).
+    pub pyc_header_len: u8,
 }
 
 impl VersionTable {
@@ -201,7 +225,18 @@ impl VersionTable {
 }
 
 /// Every version pyasm can target, oldest first.
-pub static TABLES: &[&VersionTable] = &[&v3_11::TABLE, &v3_12::TABLE, &v3_13::TABLE, &v3_14::TABLE, &v3_15::TABLE];
+pub static TABLES: &[&VersionTable] = &[
+    &v3_6::TABLE,
+    &v3_7::TABLE,
+    &v3_8::TABLE,
+    &v3_9::TABLE,
+    &v3_10::TABLE,
+    &v3_11::TABLE,
+    &v3_12::TABLE,
+    &v3_13::TABLE,
+    &v3_14::TABLE,
+    &v3_15::TABLE,
+];
 
 pub fn table_for(version: PythonVersion) -> Option<&'static VersionTable> {
     TABLES.iter().copied().find(|t| t.version == version)

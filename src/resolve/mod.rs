@@ -1269,6 +1269,7 @@ fn resolve_instruction(
             None => Err(Diagnostic::error(codes::OPERAND, format!("{} takes a name", op.name)).with_primary(main.span, "not a name")),
         },
         ArgKind::Local | ArgKind::Free => local_index(op, main, cb),
+        ArgKind::JumpAbsolute => label_index(main, labels).map(Arg::Target),
         ArgKind::JumpForward | ArgKind::JumpBackward => label_index(main, labels).and_then(|t| {
             let forward = op.arg == ArgKind::JumpForward;
             if forward == (t > here) {
@@ -1287,8 +1288,14 @@ fn resolve_instruction(
                     }, if forward { "behind" } else { "ahead of" }),
                 )
                 .with_primary(main.span, "label in the other direction");
+                let absolute = version.opcodes.iter().find(|o| o.arg == ArgKind::JumpAbsolute && o.flow == crate::opcodes::Flow::Jump);
                 if let Some(g) = generic {
                     e = e.with_help(format!("write `{g}` and pyasm picks the direction"));
+                } else if let (true, Some(abs)) = (forward, absolute) {
+                    e = e.with_help(format!(
+                        "relative jumps only go forward in Python {}; jump back with {} (an absolute jump)",
+                        version.version, abs.name
+                    ));
                 } else if forward {
                     e = e.with_help(format!(
                         "Python {} has no backward form of {}: branch forward to a `JUMP {}` (which goes back)",
@@ -1335,7 +1342,7 @@ fn expected_operand(kind: ArgKind) -> &'static str {
         ArgKind::Name => "a name",
         ArgKind::Local => "a local variable",
         ArgKind::Free => "a cell or free variable",
-        ArgKind::JumpForward | ArgKind::JumpBackward => "a label",
+        ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute => "a label",
         ArgKind::Compare => "a comparison operator",
         ArgKind::BinaryOp => "an operator",
         ArgKind::Number => "a number",
