@@ -20,6 +20,10 @@
 //! * 3.6–3.8: only the first instruction of each statement carries one, and a group is
 //!   written unless both deltas are 0 — so two statements on one line give a `(n, 0)` group;
 //! * 3.9: every instruction carries one, and a group is written only when the line changes.
+//! 3.6–3.9 then ran the peephole optimizer, which deletes NOPs and moves every group's offset
+//! accordingly, keeping the groups: a line whose code was removed leaves a group with a
+//! bytecode delta of 0 (`(0, 1), (0, -1)`; on 3.6–3.8 even `(0, 0)` for a same-line statement).
+//! Marks of size 0 stand for those; after one, the next group is always written.
 //! A group is split when a delta does not fit: first `(255, 0)` as often as 255 goes into the
 //! bytecode delta, then (if the line delta exceeds `-128..=127`) `(rest, ±k)` and `(0, ±k)`
 //! where k = 127 upwards, -128 downwards, then always `(0 or rest, remaining line delta)` —
@@ -81,15 +85,18 @@ pub fn encode_line_numbers(version: PythonVersion, firstlineno: i32, instrs: &[(
     }
 }
 
-/// Recovers one mark per instruction (sizes in bytes, in order) from a version's line table.
-/// Errors name what the table does that the compiler never does and marks cannot say: a line
-/// starting inside an instruction, a table running past the code, a truncated pair.
+/// Recovers the marks of every instruction (sizes in bytes, in order) from a version's line
+/// table: usually none (continues) or one; several where 3.6–3.9's peephole optimizer removed
+/// the code of whole lines and left their entries at the next instruction's offset (encode
+/// those as marks of size 0 before it, see [`with_sizes`]). Errors name what the table does
+/// that the compiler never does and marks cannot say: a line starting inside an instruction,
+/// a table running past the code, a truncated pair.
 pub fn decode_line_numbers(
     version: PythonVersion,
     firstlineno: i32,
     table: &[u8],
     sizes: &[u32],
-) -> Result<Vec<LineMark>, String> {
+) -> Result<Vec<Vec<LineMark>>, String> {
     let kind = LineTableKind::for_version(version).ok_or_else(|| format!("Python {version} has no lnotab"))?;
     if table.len() % 2 != 0 {
         return Err(format!("the line table has an odd length ({} bytes); it is made of pairs", table.len()));
@@ -103,11 +110,14 @@ pub fn decode_line_numbers(
 fn encode_lnotab(firstlineno: i32, instrs: &[(LineMark, u32)], skip_same_line: bool) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut offset, mut last_offset, mut last_line) = (0i64, 0i64, firstlineno as i64);
+    // Whether the last group written was for a mark of size 0: code the peephole optimizer
+    // removed after the table was written, so the next group had a bytecode delta then.
+    let mut after_removed = false;
     for &(mark, size) in instrs {
         if let LineMark::Line(line) = mark {
             let mut d_bytecode = offset - last_offset;
             let mut d_line = line as i64 - last_line;
-            let skip = if skip_same_line { d_line == 0 } else { d_bytecode == 0 && d_line == 0 };
+            let skip = if skip_same_line { d_line == 0 } else { d_bytecode == 0 && d_line == 0 && !after_removed };
             if !skip {
                 while d_bytecode > 255 {
                     out.extend_from_slice(&[255, 0]);
@@ -126,6 +136,7 @@ fn encode_lnotab(firstlineno: i32, instrs: &[(LineMark, u32)], skip_same_line: b
                 out.extend_from_slice(&[d_bytecode as u8, d_line as i8 as u8]);
                 last_offset = offset;
                 last_line = line as i64;
+                after_removed = size == 0;
             }
         }
         offset += size as i64;
@@ -147,9 +158,9 @@ fn offsets(sizes: &[u32]) -> (Vec<u64>, u64) {
     (starts, at)
 }
 
-fn decode_lnotab(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result<Vec<LineMark>, String> {
+fn decode_lnotab(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result<Vec<Vec<LineMark>>, String> {
     let (starts, end) = offsets(sizes);
-    let mut marks = vec![LineMark::Inherit; sizes.len()];
+    let mut marks = vec![Vec::new(); sizes.len()];
     let pairs: Vec<(u8, i8)> = table.chunks_exact(2).map(|p| (p[0], p[1] as i8)).collect();
     let (mut offset, mut line) = (0u64, firstlineno as i64);
     let mut i = 0;
@@ -161,18 +172,24 @@ fn decode_lnotab(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result<Vec<Li
         }
         offset += pairs[i].0 as u64;
         line += pairs[i].1 as i64;
+        let mut last = pairs[i].1;
         i += 1;
-        // Pairs with no bytecode delta carry the line delta of the same group.
-        while i < pairs.len() && pairs[i].0 == 0 {
+        // A line delta that did not fit continues in `(0, ±k)` pairs after a saturated one;
+        // any other pair without a bytecode delta is a line of its own at the same offset
+        // (code the peephole optimizer removed).
+        while i < pairs.len() && pairs[i].0 == 0 && ((last == 127 && pairs[i].1 >= 0) || (last == -128 && pairs[i].1 <= 0)) {
             line += pairs[i].1 as i64;
+            last = pairs[i].1;
             i += 1;
         }
         let line = i32::try_from(line).map_err(|_| format!("line number {line} out of range"))?;
-        if offset >= end && !(offset == end && sizes.is_empty()) {
-            return Err(format!("the line table marks byte {offset}, past the end of the code ({end} bytes)"));
+        if offset >= end {
+            return Err(format!("the line table marks byte {offset}, at or past the end of the code ({end} bytes)"));
         }
-        let index = starts.binary_search(&offset).map_err(|_| format!("the line table marks byte {offset}, inside an instruction"))?;
-        marks[index] = LineMark::Line(line);
+        let index = starts
+            .binary_search(&offset)
+            .map_err(|_| format!("the line table marks byte {offset}, inside an instruction"))?;
+        marks[index].push(LineMark::Line(line));
     }
     Ok(marks)
 }
@@ -236,7 +253,7 @@ fn encode_linetable_310(firstlineno: i32, instrs: &[(LineMark, u32)]) -> Vec<u8>
     s.out
 }
 
-fn decode_linetable_310(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result<Vec<LineMark>, String> {
+fn decode_linetable_310(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result<Vec<Vec<LineMark>>, String> {
     let (starts, end) = offsets(sizes);
     // (range start, range end, line) for every range, in order.
     let mut ranges: Vec<(u64, u64, Option<i64>)> = Vec::new();
@@ -273,29 +290,47 @@ fn decode_linetable_310(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result
             return Err(format!("a line range boundary falls inside the instruction at byte {start}"));
         }
         if l == current {
-            marks.push(LineMark::Inherit);
+            marks.push(Vec::new());
         } else {
             current = l;
-            marks.push(match l {
+            marks.push(vec![match l {
                 Some(l) => LineMark::Line(i32::try_from(l).map_err(|_| format!("line number {l} out of range"))?),
                 None => LineMark::NoLine,
-            });
+            }]);
         }
     }
     Ok(marks)
 }
 
+/// The input of [`encode_line_numbers`] from the marks of every instruction and their sizes:
+/// all but the last mark of an instruction become marks of size 0 before it.
+pub fn with_sizes(marks: &[Vec<LineMark>], sizes: &[u32]) -> Vec<(LineMark, u32)> {
+    let mut out = Vec::with_capacity(sizes.len());
+    for (m, &size) in marks.iter().zip(sizes) {
+        match m.split_last() {
+            None => out.push((LineMark::Inherit, size)),
+            Some((last, before)) => {
+                out.extend(before.iter().map(|&b| (b, 0)));
+                out.push((*last, size));
+            }
+        }
+    }
+    out
+}
+
 /// The line of every instruction as `co_lines()`/`dis` would report it, from marks: for
 /// listings and tests. `None` where 3.10 says "no line".
-pub fn lines_of(firstlineno: i32, marks: &[LineMark]) -> Vec<Option<i32>> {
+pub fn lines_of(firstlineno: i32, marks: &[Vec<LineMark>]) -> Vec<Option<i32>> {
     let mut current = Some(firstlineno);
     marks
         .iter()
-        .map(|m| {
-            match *m {
-                LineMark::Inherit => {}
-                LineMark::Line(l) => current = Some(l),
-                LineMark::NoLine => current = None,
+        .map(|ms| {
+            for m in ms {
+                match *m {
+                    LineMark::Inherit => {}
+                    LineMark::Line(l) => current = Some(l),
+                    LineMark::NoLine => current = None,
+                }
             }
             current
         })
@@ -343,8 +378,7 @@ mod tests {
         for minor in 6..=10 {
             let t = encode_line_numbers(v(minor), 1, &marks);
             let back = decode_line_numbers(v(minor), 1, &t, &sizes).unwrap();
-            let again: Vec<(LineMark, u32)> = back.iter().copied().zip(sizes.iter().copied()).collect();
-            assert_eq!(encode_line_numbers(v(minor), 1, &again), t, "3.{minor}");
+            assert_eq!(encode_line_numbers(v(minor), 1, &with_sizes(&back, &sizes)), t, "3.{minor}");
         }
     }
 
@@ -366,7 +400,21 @@ mod tests {
         for (minor, marks) in [(6, vec![(Inherit, 600), (Line(301), 2)]), (10, marks.to_vec())] {
             let t = encode_line_numbers(v(minor), 1, &marks);
             let sizes: Vec<u32> = marks.iter().map(|m| m.1).collect();
-            assert_eq!(decode_line_numbers(v(minor), 1, &t, &sizes).unwrap(), marks.iter().map(|m| m.0).collect::<Vec<_>>());
+            let want: Vec<Vec<LineMark>> =
+                marks.iter().map(|m| if m.0 == Inherit { vec![] } else { vec![m.0] }).collect();
+            assert_eq!(decode_line_numbers(v(minor), 1, &t, &sizes).unwrap(), want);
+        }
+    }
+
+    /// 3.8's lnotab for a line whose code the peephole optimizer removed: `(0, 1), (0, -1)`
+    /// at the next instruction (seen in concurrent/futures/process.py).
+    #[test]
+    fn lines_without_code() {
+        let table = [8, 1, 0, 1, 0, 0xff, 10, 0x55];
+        for minor in [8, 9] {
+            let marks = decode_line_numbers(v(minor), 1, &table, &[2; 10]).unwrap();
+            assert_eq!(marks[4], [Line(2), Line(3), Line(2)]);
+            assert_eq!(encode_line_numbers(v(minor), 1, &with_sizes(&marks, &[2; 10])), table);
         }
     }
 

@@ -1,0 +1,218 @@
+//! The data layer for CPython 3.6–3.10, checked against each version's own interpreter:
+//!
+//! 1. that interpreter compiles a fixed sample of its own stdlib (`tools/roundtrip/compile_stdlib.py`,
+//!    the whole library with `PYASM_ROUNDTRIP_ALL=1`);
+//! 2. pyasm loads every pyc (12-byte header for 3.6, 16 from 3.7; the version's code layout):
+//!    every one must load;
+//! 3. every code object's fields as pyasm loaded them must equal what the interpreter reports
+//!    (`tools/roundtrip/code_fields.py`: counts, co_code, the name tuples, filename, name, line
+//!    table, number of constants);
+//! 4. every line table decodes to per-instruction marks that encode back to the same bytes
+//!    (`pyasm::emit::lnotab`): all of them must;
+//! 5. pyasm marshals each code object again (`dump_code_for`); the interpreter loads the result
+//!    and compares it with the original field by field, constants type-exact
+//!    (`tools/roundtrip/compare.py`): all must be equal. How many are byte-identical is
+//!    printed; see the floors in [`IDENTICAL_FLOOR`] and the writer's docs for why not all.
+//!
+//! Each test prints its figures (run with `--nocapture` to see them).
+//! `PYASM_ROUNDTRIP_WORKDIR=DIR` keeps the files (DIR/old_marshal_3.X/…).
+
+mod support;
+
+use pyasm::emit::lnotab::{decode_line_numbers, encode_line_numbers};
+use pyasm::load::marshal::{CodeLayout, load_code_layout};
+use pyasm::object::{CodeObject, Constant, KIND_CELL, KIND_FREE, KIND_LOCAL, PyStr};
+use pyasm::version::PythonVersion;
+use std::path::{Path, PathBuf};
+
+/// Files in the default sample.
+const SAMPLE: usize = 150;
+
+/// Byte-identical re-marshalled modules required, in percent of the sample (see the report
+/// printed by each test for the measured figure).
+const IDENTICAL_FLOOR: f64 = 0.0;
+
+#[test]
+fn old_marshal_3_6() {
+    check("3.6");
+}
+#[test]
+fn old_marshal_3_7() {
+    check("3.7");
+}
+#[test]
+fn old_marshal_3_8() {
+    check("3.8");
+}
+#[test]
+fn old_marshal_3_9() {
+    check("3.9");
+}
+#[test]
+fn old_marshal_3_10() {
+    check("3.10");
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn strs<'a>(it: impl Iterator<Item = &'a PyStr>) -> String {
+    it.map(|s| hex(s.as_wtf8())).collect::<Vec<_>>().join(",")
+}
+
+/// The line `code_fields.py` prints for a code object, from pyasm's model.
+fn field_lines(name: &str, co: &CodeObject, out: &mut Vec<String>) {
+    let of_kind = |k: u8| strs(co.localsplus.iter().filter(|s| s.kind == k).map(|s| &s.name));
+    out.push(
+        [
+            name.to_string(),
+            format!(
+                "{} {} {} {} {} {} {}",
+                co.argcount, co.posonlyargcount, co.kwonlyargcount, co.nlocals, co.stacksize, co.flags, co.firstlineno
+            ),
+            hex(&co.code),
+            strs(co.names.iter()),
+            of_kind(KIND_LOCAL),
+            of_kind(KIND_CELL),
+            of_kind(KIND_FREE),
+            hex(co.filename.as_wtf8()),
+            hex(co.name.as_wtf8()),
+            hex(&co.linetable),
+            co.consts.len().to_string(),
+        ]
+        .join("\t"),
+    );
+    for c in &co.consts {
+        if let Constant::Code(inner) = c {
+            field_lines(name, inner, out);
+        }
+    }
+}
+
+/// (line tables reproduced, line tables) over a code object and its nested ones.
+fn line_tables(v: PythonVersion, co: &CodeObject, failures: &mut Vec<String>) -> (usize, usize) {
+    // Wordcode: every instruction (EXTENDED_ARG included) is 2 bytes.
+    let sizes = vec![2u32; co.code.len() / 2];
+    let ok = match decode_line_numbers(v, co.firstlineno, &co.linetable, &sizes) {
+        Ok(marks) => {
+            let instrs = pyasm::emit::lnotab::with_sizes(&marks, &sizes);
+            let again = encode_line_numbers(v, co.firstlineno, &instrs);
+            if again != co.linetable && failures.len() < 5 {
+                failures.push(format!(
+                    "{} (line {}): {} re-encoded as {}",
+                    co.name,
+                    co.firstlineno,
+                    hex(&co.linetable),
+                    hex(&again)
+                ));
+            }
+            again == co.linetable
+        }
+        Err(e) => {
+            failures.push(format!("{} (line {}): {e}", co.name, co.firstlineno));
+            false
+        }
+    };
+    let (mut good, mut all) = (ok as usize, 1);
+    for c in &co.consts {
+        if let Constant::Code(inner) = c {
+            let (g, a) = line_tables(v, inner, failures);
+            good += g;
+            all += a;
+        }
+    }
+    (good, all)
+}
+
+fn check(version: &str) {
+    let Some(python) = support::python_for_test(version, &format!("old_marshal {version}")) else { return };
+    let v: PythonVersion = version.parse().unwrap();
+    let layout = CodeLayout::for_version(v).expect("a layout for every version 3.6–3.10");
+    let header = if v >= PythonVersion::new(3, 7) { 16 } else { 12 };
+    let all = std::env::var("PYASM_ROUNDTRIP_ALL").is_ok_and(|x| !x.is_empty() && x != "0");
+    let temp = tempfile::tempdir().unwrap();
+    let dir: PathBuf = match std::env::var_os("PYASM_ROUNDTRIP_WORKDIR") {
+        Some(d) => {
+            let d = Path::new(&d).join(format!("old_marshal_{version}"));
+            let _ = std::fs::remove_dir_all(&d);
+            d
+        }
+        None => temp.path().to_path_buf(),
+    };
+    let tools = support::repo_root().join("tools/roundtrip");
+
+    let mut compile = python.command();
+    compile.arg(tools.join("compile_stdlib.py")).arg("--out").arg(&dir);
+    if !all {
+        compile.args(["--sample", &SAMPLE.to_string()]);
+    }
+    let out = compile.output().unwrap();
+    assert!(out.status.success(), "compile_stdlib.py: {}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = std::fs::read_to_string(dir.join("manifest.tsv"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').next().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert!(names.len() >= if all { 400 } else { SAMPLE * 3 / 4 }, "too few modules compiled: {}", names.len());
+
+    let (mut loaded, mut identical, mut tables_ok, mut tables) = (0, 0, 0, 0);
+    let mut load_failures = Vec::new();
+    let mut table_failures = Vec::new();
+    let mut ours_fields = Vec::new();
+    for name in &names {
+        let bytes = std::fs::read(dir.join(format!("{name}.pyc"))).unwrap();
+        let code = match load_code_layout(&bytes[header..], layout) {
+            Ok((code, _)) => code,
+            Err(e) => {
+                load_failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        loaded += 1;
+        field_lines(name, &code, &mut ours_fields);
+        let (g, a) = line_tables(v, &code, &mut table_failures);
+        tables_ok += g;
+        tables += a;
+        let dumped = pyasm::emit::marshal::dump_code_for(&code, v);
+        if dumped == bytes[header..] {
+            identical += 1;
+        }
+        let mut pyc = bytes[..header].to_vec();
+        pyc.extend_from_slice(&dumped);
+        std::fs::write(dir.join(format!("{name}.re.pyc")), pyc).unwrap();
+    }
+
+    // What the interpreter itself reports.
+    let out = python.command().arg(tools.join("code_fields.py")).arg(&dir).output().unwrap();
+    assert!(out.status.success(), "code_fields.py: {}", String::from_utf8_lossy(&out.stderr));
+    let theirs_fields: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+    let field_mismatches: Vec<(&String, &String)> =
+        ours_fields.iter().zip(&theirs_fields).filter(|(a, b)| a != b).collect();
+
+    // The interpreter compares the re-marshalled code with the original.
+    let out = python.command().arg(tools.join("compare.py")).arg(&dir).output().unwrap();
+    let compared = String::from_utf8_lossy(&out.stdout).into_owned();
+    let summary = compared.lines().find(|l| l.starts_with("equal ")).unwrap_or("").to_string();
+
+    let n = names.len();
+    println!(
+        "old_marshal {version} under {}{}: loaded {loaded}/{n}, fields {}/{} code objects as the interpreter \
+         reports them, line tables reproduced {tables_ok}/{tables}, re-marshalled {summary} (pyasm's own count: \
+         identical {identical}/{n})",
+        python.describe(),
+        if all { ", whole library" } else { "" },
+        ours_fields.len() - field_mismatches.len(),
+        theirs_fields.len(),
+    );
+    assert!(load_failures.is_empty(), "not every pyc loads:\n{}", load_failures.join("\n"));
+    assert_eq!(ours_fields.len(), theirs_fields.len(), "a different number of code objects");
+    if let Some((a, b)) = field_mismatches.first() {
+        panic!("{} code objects differ from what the interpreter reports; first:\n ours   {a}\n theirs {b}", field_mismatches.len());
+    }
+    assert_eq!(tables_ok, tables, "line tables not reproduced:\n{}", table_failures.join("\n"));
+    assert!(out.status.success() && summary.starts_with(&format!("equal {n}/{n}")), "re-marshalled code differs:\n{compared}");
+    let rate = 100.0 * identical as f64 / n as f64;
+    assert!(rate >= IDENTICAL_FLOOR, "byte-identical {identical}/{n} ({rate:.1}%) is below {IDENTICAL_FLOOR}%");
+}
