@@ -162,6 +162,13 @@ pub struct CompareOp {
     pub bits: u32,
 }
 
+/// How an operator symbol is written as an operand: as itself, except that the words of a
+/// several-word comparison (≤3.8: `not in`, `is not`, `exception match`) are joined by `_`
+/// (`COMPARE_OP exception_match`), as IS_OP and CONTAINS_OP name theirs.
+pub fn operator_word(symbol: &str) -> String {
+    symbol.replace(' ', "_")
+}
+
 /// A binary operator of BINARY_OP: its index is the oparg.
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryOp {
