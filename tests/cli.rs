@@ -67,7 +67,7 @@ fn usage_and_io_errors_exit_2() {
 #[test]
 fn version_lists_the_targets() {
     let out = pyasm(&["--version"], "");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.11"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.6, 3.7, 3.8, 3.9, 3.10, 3.11"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use crate::diagnostics::{Diagnostic, codes};
 use crate::emit::exceptions::{ExceptionEntry, encode_exception_table};
 use crate::emit::linetable::encode_locations;
+use crate::emit::lnotab::{LineMark, encode_line_numbers};
 use crate::opcodes::{ArgKind, VersionTable};
 use crate::resolve::{Arg, ResolvedCode};
 use crate::verify::Analysis;
@@ -118,7 +119,25 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             _ => units.push((ins.loc, size(i, arg))),
         }
     }
-    let linetable = encode_locations(code.firstlineno, &units);
+    let linetable = if version.block_stack {
+        // 3.6–3.10: line numbers only, marked where a `.line` starts a statement.
+        let marks: Vec<(LineMark, u32)> = code
+            .instrs
+            .iter()
+            .enumerate()
+            .map(|(i, ins)| {
+                let mark = match (ins.line_mark, ins.loc.line) {
+                    (false, _) => LineMark::Inherit,
+                    (true, line) if line >= 0 => LineMark::Line(line),
+                    (true, _) => LineMark::NoLine,
+                };
+                (mark, 2 * size(i, args[i]))
+            })
+            .collect();
+        encode_line_numbers(version.version, code.firstlineno, &marks)
+    } else {
+        encode_locations(code.firstlineno, &units)
+    };
     let entries = exception_entries(code, analysis, &offsets)?;
     Ok(Layout { code: bytes, offsets, args, linetable, exceptiontable: encode_exception_table(&entries) })
 }

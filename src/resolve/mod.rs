@@ -56,6 +56,8 @@ pub const CO_NEWLOCALS: u32 = 0x2;
 pub const CO_VARARGS: u32 = 0x4;
 pub const CO_VARKEYWORDS: u32 = 0x8;
 pub const CO_NESTED: u32 = 0x10;
+/// 3.6–3.10: no cell or free variables (inferred; the version table says whether it exists).
+pub const CO_NOFREE: u32 = 0x40;
 /// 3.14+: co_consts[0] is the docstring.
 pub const CO_HAS_DOCSTRING: u32 = 0x400_0000;
 /// 3.14+: a function defined directly in a class body.
@@ -78,6 +80,7 @@ pub const FLAG_WORDS: &[(&str, u32)] = &[
     ("async_generator", CO_ASYNC_GENERATOR),
     ("has_docstring", CO_HAS_DOCSTRING),
     ("method", CO_METHOD),
+    ("nofree", CO_NOFREE),
 ];
 
 /// How deep code objects may nest (module = 0).
@@ -118,6 +121,9 @@ pub struct Instr {
     pub placeholder: bool,
     /// The span of the main operand (the instruction's span when it has none).
     pub operand_span: Span,
+    /// A `.line`/`.loc` directive comes right before it (since the previous instruction):
+    /// 3.6–3.10 line tables mark such instructions, the compilers' statement starts.
+    pub line_mark: bool,
 }
 
 /// A `.try` region.
@@ -438,7 +444,15 @@ impl CodeBuilder<'_> {
     fn declare_local(&mut self, name: PyStr, kind: u8, span: Option<Span>, diags: &mut Vec<Diagnostic>) {
         if let Some(i) = self.locals.get_index_of(&name) {
             let what = |k: u8| if k & FAST_FREE != 0 { "a free variable" } else if k & FAST_CELL != 0 && k & FAST_LOCAL == 0 { "a cell" } else { "a local" };
-            // A parameter may also be declared a cell.
+            // A parameter may also be declared a cell: 3.6–3.10 list it in both co_varnames
+            // and co_cellvars (two slots, the cell's in the order `.cells` gives), 3.11+ give
+            // its one slot both kinds.
+            if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL && self.version.block_stack && !self.locals.is_doubled(&name) {
+                self.locals.insert(name);
+                self.kinds.push(kind);
+                self.local_spans.push(span);
+                return;
+            }
             if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL {
                 self.kinds[i] |= FAST_CELL;
                 return;
@@ -728,6 +742,7 @@ fn resolve_block(
 
     // Pass 2: instructions, positions and exception regions, in order.
     let mut loc = Location::NONE;
+    let mut loc_pending = false;
     let mut open_regions: Vec<usize> = Vec::new();
     for line in &b.body {
         let Some(stmt) = &line.statement else { continue };
@@ -739,9 +754,17 @@ fn resolve_block(
                             firstlineno = Some(l.line);
                         }
                         loc = l;
+                        loc_pending = true;
                     }
                     Err(e) => diags.push(e),
                 },
+                "try" | "end_try" | "exception" if version.block_stack => {
+                    let mut e = directive_error(d, &format!("`.{}` needs an exception table, which Python {} does not have", d.name.node, version.version));
+                    e.code = codes::EXCEPTION_REGION;
+                    diags.push(e.with_help(
+                        "before 3.11 handlers are set up at run time: SETUP_FINALLY (or SETUP_WITH, SETUP_EXCEPT, …) LABEL, then POP_BLOCK where the protected code ends",
+                    ));
+                }
                 "try" => match parse_try(d, &labels) {
                     Ok(mut r) => {
                         r.first = None;
@@ -781,6 +804,12 @@ fn resolve_block(
                     let l = line.line_no as i32;
                     Location { line: l, end_line: l, col: -1, end_col: -1 }
                 };
+                // Without `.line` directives each source line of the .pyasm file is a line.
+                let line_mark = if has_loc {
+                    std::mem::take(&mut loc_pending)
+                } else {
+                    rc.instrs.last().is_none_or(|p: &Instr| p.loc.line != instr_loc.line)
+                };
                 let operand_span = ins.operands.first().map_or(stmt.span, |o| o.span);
                 let result = if ins.recovered {
                     // Its operands were lost with its syntax error: keep the opcode only.
@@ -792,7 +821,7 @@ fn resolve_block(
                     resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref).map_err(|e| (version.by_name(&ins.opname.node), e))
                 };
                 match result {
-                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span }),
+                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span, line_mark }),
                     Err((known, mut es)) => {
                         diags.append(&mut es);
                         // Keep the instruction (with argument 0) so that later indexes stay
@@ -801,7 +830,7 @@ fn resolve_block(
                             rc.unknown_effects = true;
                             version.by_name("NOP").expect("every version has NOP")
                         });
-                        rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region, placeholder: true, operand_span });
+                        rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region, placeholder: true, operand_span, line_mark });
                     }
                 }
             }
@@ -839,6 +868,10 @@ fn resolve_block(
         }
     }
     rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
+    // 3.6–3.10 flag code without cell or free variables (CO_NOFREE).
+    if !rc.localsplus.iter().any(|s| s.kind & (FAST_CELL | FAST_FREE) != 0) {
+        rc.flags |= version.nofree_flag;
+    }
     rc
 }
 
@@ -1384,13 +1417,31 @@ fn local_index(op: &OpInfo, v: &Spanned<Value>, cb: &CodeBuilder) -> Result<Arg,
     let Some(name) = name_of(v) else {
         return Err(Diagnostic::error(codes::OPERAND, format!("{} takes a variable name", op.name)).with_primary(v.span, ""));
     };
-    match cb.locals.get_index_of(&name) {
+    // 3.6–3.10: a parameter that is also a cell has a second slot; cell and free operands
+    // count from the first cell (co_cellvars + co_freevars), plain ones index co_varnames.
+    let found = cb.locals.get_index_of(&name).map(|first| {
+        if cb.version.block_stack && op.arg == ArgKind::Free {
+            (first..cb.locals.len()).find(|&j| cb.locals.get_index(j) == Some(&name) && cb.kinds[j] & (FAST_CELL | FAST_FREE) != 0).unwrap_or(first)
+        } else {
+            first
+        }
+    });
+    match found {
         Some(i) => {
             let kind = cb.kinds[i];
             if op.arg == ArgKind::Free && kind & (FAST_CELL | FAST_FREE) == 0 {
                 return Err(Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is a plain local, but {} needs a cell or free variable", op.name))
                     .with_primary(v.span, "")
                     .with_help(format!("declare it with `.cells {name}` (or `.freevars {name}` in an inner function)")));
+            }
+            if cb.version.block_stack && op.arg == ArgKind::Local && kind & FAST_LOCAL == 0 {
+                return Err(Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is a cell or free variable, but {} indexes co_varnames", op.name))
+                    .with_primary(v.span, "")
+                    .with_help("use LOAD_DEREF / STORE_DEREF for cells and free variables, or also declare it with `.locals`"));
+            }
+            if cb.version.block_stack && op.arg == ArgKind::Free {
+                let varnames = cb.kinds.iter().filter(|k| *k & FAST_LOCAL != 0).count();
+                return Ok(Arg::Value((i - varnames) as u32));
             }
             Ok(Arg::Value(i as u32))
         }

@@ -60,11 +60,35 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         max = max.max(hd);
         work.push((e.target, hd, None));
     }
-    while let Some((i, d, from)) = work.pop() {
+    // 3.6–3.10 (block stack): a handler — the target of a SETUP_* instruction — is entered
+    // with the values the exception pushes, the SETUP's jump effect; the normal path into a
+    // `finally` block arrives with fewer, and the compilers keep the larger depth. So other
+    // paths into a handler wait until the SETUP edge has been followed, and may be lower.
+    let mut handler_target = vec![false; n];
+    if code.version.block_stack {
+        for ins in &code.instrs {
+            if let (Arg::Target(t), true) = (ins.arg, ins.op.name.starts_with("SETUP_")) {
+                if t < n {
+                    handler_target[t] = true;
+                }
+            }
+        }
+    }
+    let mut deferred: Vec<(usize, i64, Option<usize>)> = Vec::new();
+    loop {
+        let Some((i, d, from)) = work.pop().or_else(|| deferred.pop()) else { break };
         if i >= n {
             continue; // reported by check_targets / the fall-through check below
         }
+        let via_setup = from.is_some_and(|f| code.instrs[f].op.name.starts_with("SETUP_") && code.instrs[f].arg == Arg::Target(i));
+        if handler_target[i] && !via_setup && !work.is_empty() && depth[i].is_none() {
+            deferred.push((i, d, from));
+            continue;
+        }
         if let Some(existing) = depth[i] {
+            if handler_target[i] && !via_setup && d <= existing as i64 {
+                continue;
+            }
             if existing as i64 != d && !reported_mismatch[i] {
                 reported_mismatch[i] = true;
                 let mut e = Diagnostic::error(
