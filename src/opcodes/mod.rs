@@ -217,6 +217,9 @@ pub struct VersionTable {
     /// Bytes of the .pyc header before the marshalled code: 12 (3.6: magic, mtime, size) or
     /// 16 (3.7+: magic, flags, mtime or hash, size).
     pub pyc_header_len: u8,
+    /// Values on the stack when a generator, coroutine or async generator starts running:
+    /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
+    pub generator_entry_depth: u8,
 }
 
 impl VersionTable {

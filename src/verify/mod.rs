@@ -35,7 +35,9 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut max: i64 = 0;
     let mut reported_mismatch = vec![false; n];
     if n > 0 {
-        work.push((0, 0, None));
+        let generator = code.final_flags() & (crate::resolve::CO_GENERATOR | crate::resolve::CO_COROUTINE | crate::resolve::CO_ASYNC_GENERATOR) != 0;
+        let entry = if generator { i64::from(code.version.generator_entry_depth) } else { 0 };
+        work.push((0, entry, None));
     }
     let seed_handler = |r: usize, d: u32, work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
         let region = &code.regions[r];
