@@ -227,6 +227,9 @@ _RULES_3_11 = {
     "jump_effects": {},
     # ... and those of them whose single dis.stack_effect number is not the larger of the two.
     "rebooked_jumps": set(),
+    # Values on the stack when a generator or coroutine starts: 3.10's compiler counts the
+    # first sent value, which GEN_START pops; other versions push nothing at the start.
+    "generator_entry_depth": 0,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -583,6 +586,7 @@ _POPS_3_10.update(
 _RULES_3_10 = _with(
     _RULES_3_9,
     kinds={"GEN_START": "Enum"},
+    generator_entry_depth=1,
     flags={**_RULES_3_9["flags"], "GEN_START": [("generator", 0), ("coroutine", 1), ("async_generator", 2)]},
     pops=_POPS_3_10,
 )
@@ -1129,6 +1133,7 @@ def main():
     emit("    block_stack: %s," % ("true" if block_stack() else "false"))
     emit("    nofree_flag: 0x%x," % nofree_flag())
     emit("    pyc_header_len: %d," % pyc_header_len())
+    emit("    generator_entry_depth: %d," % rules["generator_entry_depth"])
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

@@ -687,7 +687,7 @@ fn operand(
         }
         ArgKind::Compare => match version.compare_ops.get(index) {
             // The operator's own bits must be there; any others must be flag words.
-            Some(c) if flags & c.bits == c.bits => with_flags(c.symbol.to_string(), flags & !c.bits),
+            Some(c) if flags & c.bits == c.bits => with_flags(crate::opcodes::operator_word(c.symbol), flags & !c.bits),
             _ => raw(),
         },
         ArgKind::Enum => op.flags.iter().find(|f| f.bits == d.arg).map(|f| f.word.to_string()).unwrap_or_else(|| d.arg.to_string()),

@@ -162,6 +162,13 @@ pub struct CompareOp {
     pub bits: u32,
 }
 
+/// How an operator symbol is written as an operand: as itself, except that the words of a
+/// several-word comparison (≤3.8: `not in`, `is not`, `exception match`) are joined by `_`
+/// (`COMPARE_OP exception_match`), as IS_OP and CONTAINS_OP name theirs.
+pub fn operator_word(symbol: &str) -> String {
+    symbol.replace(' ', "_")
+}
+
 /// A binary operator of BINARY_OP: its index is the oparg.
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryOp {
@@ -210,6 +217,9 @@ pub struct VersionTable {
     /// Bytes of the .pyc header before the marshalled code: 12 (3.6: magic, mtime, size) or
     /// 16 (3.7+: magic, flags, mtime or hash, size).
     pub pyc_header_len: u8,
+    /// Values on the stack when a generator, coroutine or async generator starts running:
+    /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
+    pub generator_entry_depth: u8,
 }
 
 impl VersionTable {

@@ -19,6 +19,7 @@ pub static TABLE: VersionTable = VersionTable {
     block_stack: true,
     nofree_flag: 0x40,
     pyc_header_len: 16,
+    generator_entry_depth: 1,
     opcodes: &[
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,

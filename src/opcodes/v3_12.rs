@@ -19,6 +19,7 @@ pub static TABLE: VersionTable = VersionTable {
     block_stack: false,
     nofree_flag: 0x0,
     pyc_header_len: 16,
+    generator_entry_depth: 0,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

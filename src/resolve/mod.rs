@@ -1522,11 +1522,12 @@ fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item
         Value::Word(w) => w.clone(),
         _ => String::new(),
     };
-    match symbols.clone().position(|s| s == text) {
+    // Operators of several words (≤3.8's `not in`, `exception match`) are one operand word.
+    match symbols.clone().position(|s| crate::opcodes::operator_word(s) == text) {
         Some(i) => Ok(Arg::Value(i as u32)),
         None => Err(Diagnostic::error(codes::OPERAND, format!("`{text}` is not an operator of {}", op.name))
             .with_primary(v.span, "")
-            .with_help(format!("one of: {}", symbols.collect::<Vec<_>>().join(" ")))),
+            .with_help(format!("one of: {}", symbols.map(crate::opcodes::operator_word).collect::<Vec<_>>().join(" ")))),
     }
 }
 

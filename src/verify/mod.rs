@@ -35,7 +35,9 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut max: i64 = 0;
     let mut reported_mismatch = vec![false; n];
     if n > 0 {
-        work.push((0, 0, None));
+        let generator = code.final_flags() & (crate::resolve::CO_GENERATOR | crate::resolve::CO_COROUTINE | crate::resolve::CO_ASYNC_GENERATOR) != 0;
+        let entry = if generator { i64::from(code.version.generator_entry_depth) } else { 0 };
+        work.push((0, entry, None));
     }
     let seed_handler = |r: usize, d: u32, work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
         let region = &code.regions[r];
@@ -60,35 +62,33 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         max = max.max(hd);
         work.push((e.target, hd, None));
     }
-    // 3.6–3.10 (block stack): a handler — the target of a SETUP_* instruction — is entered
-    // with the values the exception pushes, the SETUP's jump effect; the normal path into a
-    // `finally` block arrives with fewer, and the compilers keep the larger depth. So other
-    // paths into a handler wait until the SETUP edge has been followed, and may be lower.
-    let mut handler_target = vec![false; n];
-    if code.version.block_stack {
-        for ins in &code.instrs {
-            if let (Arg::Target(t), true) = (ins.arg, ins.op.name.starts_with("SETUP_")) {
-                if t < n {
-                    handler_target[t] = true;
-                }
-            }
-        }
-    }
-    let mut deferred: Vec<(usize, i64, Option<usize>)> = Vec::new();
-    loop {
-        let Some((i, d, from)) = work.pop().or_else(|| deferred.pop()) else { break };
+    // 3.6–3.10 (block stack): the compilers let paths meet with different depths — a handler
+    // is entered with the values its SETUP_* jump pushes, a `finally` block's normal entry
+    // with fewer, and what follows inherits the difference — and keep the larger depth,
+    // walking again from where it grew. So does this analysis there, with a bound on the
+    // walks in case some loop made the depth grow forever.
+    let mut raises_left: usize = 64 * n + 1024;
+    let mut maybe_underflow: Vec<usize> = Vec::new();
+    while let Some((i, d, from)) = work.pop() {
         if i >= n {
             continue; // reported by check_targets / the fall-through check below
         }
-        let via_setup = from.is_some_and(|f| code.instrs[f].op.name.starts_with("SETUP_") && code.instrs[f].arg == Arg::Target(i));
-        if handler_target[i] && !via_setup && !work.is_empty() && depth[i].is_none() {
-            deferred.push((i, d, from));
-            continue;
-        }
-        if let Some(existing) = depth[i] {
-            if handler_target[i] && !via_setup && d <= existing as i64 {
+        if let (Some(existing), true) = (depth[i], code.version.block_stack) {
+            if d <= existing as i64 {
                 continue;
             }
+            raises_left = raises_left.saturating_sub(1);
+            if raises_left == 0 {
+                diags.push(
+                    Diagnostic::error(codes::STACK_MISMATCH, "the stack depth keeps growing around a loop")
+                        .with_primary(code.instrs[i].span, format!("reached again with depth {d}, more than {existing} before"))
+                        .with_note("each pass through the loop must leave the stack as deep as it found it"),
+                );
+                break;
+            }
+            depth[i] = None; // walk on from here with the larger depth
+        }
+        if let Some(existing) = depth[i] {
             if existing as i64 != d && !reported_mismatch[i] {
                 reported_mismatch[i] = true;
                 let mut e = Diagnostic::error(
@@ -132,7 +132,12 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
         };
         if d < needs || after < 0 {
-            diags.push(underflow());
+            if code.version.block_stack {
+                // A larger depth may still arrive (see above); decided when the walk ends.
+                maybe_underflow.push(i);
+            } else {
+                diags.push(underflow());
+            }
             continue;
         }
         max = max.max(after);
@@ -143,7 +148,9 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         let mut push_jump = |work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
             if let Some(t) = target {
                 let jd = d + ins.op.jump_stack.eval(oparg);
-                if jd < 0 {
+                if jd < 0 && code.version.block_stack {
+                    maybe_underflow.push(i);
+                } else if jd < 0 {
                     diags.push(underflow());
                 } else {
                     *max = (*max).max(jd);
@@ -169,6 +176,31 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             }
             Flow::Jump => push_jump(&mut work, &mut max),
             Flow::Exit => {}
+        }
+    }
+    // Block stack: an underflow counts where even the largest depth reaching it is too small.
+    maybe_underflow.sort_unstable();
+    maybe_underflow.dedup();
+    for i in maybe_underflow {
+        let ins = &code.instrs[i];
+        let oparg = match ins.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        };
+        let d = depth[i].map_or(0, i64::from);
+        let needs = ins.op.pops.eval(oparg);
+        let worst = ins.op.stack.eval(oparg).min(if ins.op.is_jump() { ins.op.jump_stack.eval(oparg) } else { 0 });
+        if d < needs || d + worst < 0 {
+            let held = match d {
+                0 => "the stack is empty here".to_string(),
+                1 => "the stack holds only 1 value here".to_string(),
+                _ => format!("the stack holds only {d} values here"),
+            };
+            diags.push(
+                Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {} value(s)", ins.op.name, needs.max(-worst)))
+                    .with_primary(ins.span, held)
+                    .with_help(format!("push the operand(s) of {} before it", ins.op.name)),
+            );
         }
     }
     if n == 0 {
