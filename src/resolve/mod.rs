@@ -1074,6 +1074,15 @@ fn signature(
 /// GENERATOR / COROUTINE / ASYNC_GENERATOR from the instructions used.
 fn infer_kind_flags(instrs: &[Instr]) -> u32 {
     let has = |name: &str| instrs.iter().any(|i| i.op.name == name);
+    // 3.10: GEN_START's argument says the kind (0 generator, 1 coroutine, 2 async generator),
+    // also for a coroutine that never awaits.
+    if let Some(start) = instrs.iter().find(|i| i.op.name == "GEN_START") {
+        return match start.arg {
+            Arg::Value(1) => CO_COROUTINE,
+            Arg::Value(2) => CO_ASYNC_GENERATOR,
+            _ => CO_GENERATOR,
+        };
+    }
     if has("ASYNC_GEN_WRAP") {
         CO_ASYNC_GENERATOR
     } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
