@@ -315,6 +315,16 @@ fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
             ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
+            // A raw jump argument counting bytes (3.6–3.9) must land on an instruction.
+            ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_unit == 1 && v % 2 == 1 => {
+                diags.push(
+                    Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} is an odd byte offset", ins.op.name))
+                        .with_primary(ins.operand_span, "no instruction starts there")
+                        .with_note(format!("Python {} counts jumps in bytes, and every instruction takes 2", code.version.version))
+                        .with_help("jump to a label instead of a raw number"),
+                );
+                continue;
+            }
             _ => continue,
         };
         if index >= len {
