@@ -124,7 +124,7 @@ struct Policy {
 /// * Frozensets are written in the order of the model (their iteration order, which for strs
 ///   depends on the hash seed: not reproducible at all), elements not held.
 /// * The compiler's static names are shared and flagged: `<module>` and `<lambda>` interned,
-///   the comprehension names (`<listcomp>`, …) not; `.0` is an interned static.
+///   the comprehension names (`<listcomp>`, …) from 3.8 on; `.0` is an interned static.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Old {
     /// 3.8–3.10 write co_posonlyargcount.
@@ -133,6 +133,8 @@ struct Old {
     merge: Merge,
     /// 3.7+: an empty bytes object is the cached singleton.
     empty_bytes_cached: bool,
+    /// 3.8+: the comprehension names (`<listcomp>`, …) are interned like `<lambda>`.
+    comprehension_names_interned: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,9 +151,24 @@ enum Merge {
 impl Policy {
     fn for_version(v: crate::version::PythonVersion) -> Policy {
         let old = match (v.major, v.minor) {
-            (3, 6) => Some(Old { posonly: false, merge: Merge::CodeObject, empty_bytes_cached: false }),
-            (3, 7) => Some(Old { posonly: false, merge: Merge::Nothing, empty_bytes_cached: true }),
-            (3, 8..=10) => Some(Old { posonly: true, merge: Merge::Module, empty_bytes_cached: true }),
+            (3, 6) => Some(Old {
+                posonly: false,
+                merge: Merge::CodeObject,
+                empty_bytes_cached: false,
+                comprehension_names_interned: false,
+            }),
+            (3, 7) => Some(Old {
+                posonly: false,
+                merge: Merge::Nothing,
+                empty_bytes_cached: true,
+                comprehension_names_interned: false,
+            }),
+            (3, 8..=10) => Some(Old {
+                posonly: true,
+                merge: Merge::Module,
+                empty_bytes_cached: true,
+                comprehension_names_interned: true,
+            }),
             _ => None,
         };
         Policy { intern_code_names: v >= crate::version::PythonVersion::new(3, 13), old }
@@ -371,7 +388,7 @@ fn name_tuple_ident(names: &[&PyStr]) -> Ident {
 }
 
 /// The 3.6–3.10 compilers' own names, held by the compiler (so always flagged), and whether
-/// each is interned.
+/// each is interned in 3.6 and 3.7 (from 3.8 all are).
 const OLD_STATIC_NAMES: [(&str, bool); 7] = [
     ("<module>", true),
     ("<lambda>", true),
@@ -558,11 +575,12 @@ impl Dumper {
     }
 
     fn constant(&mut self, c: &Constant, top: bool, in_set: bool) {
-        self.constant_in(c, top, in_set, false)
+        self.constant_in(c, top, in_set, false, false)
     }
 
-    fn constant_in(&mut self, c: &Constant, top: bool, in_set: bool, nested: bool) {
-        let ident = self.old_const_ident(c, top, in_set, nested);
+    /// `fresh`: a distinct object whatever its value (3.6–3.8's peephole-folded tuples).
+    fn constant_in(&mut self, c: &Constant, top: bool, in_set: bool, nested: bool, fresh: bool) {
+        let ident = if fresh { Ident::Unique { flag: top } } else { self.old_const_ident(c, top, in_set, nested) };
         let Some(flag) = self.begin(ident) else { return };
         match c {
             Constant::None => self.byte(TYPE_NONE),
@@ -597,7 +615,7 @@ impl Dumper {
             Constant::Tuple(items) => {
                 self.tuple_header(items.len(), flag);
                 for item in items {
-                    self.constant_in(item, false, false, true);
+                    self.constant_in(item, false, false, true, false);
                 }
             }
             Constant::Slice(items) => {
@@ -617,7 +635,7 @@ impl Dumper {
                     order = keyed.into_iter().map(|(_, item)| item).collect();
                 }
                 for item in order {
-                    self.constant_in(item, false, true, true);
+                    self.constant_in(item, false, true, true, false);
                 }
             }
             Constant::Code(code) => self.code_body(code, flag),
@@ -689,10 +707,20 @@ impl Dumper {
             Some(keys) if old.merge == Merge::Module => Ident::Shared { key: Key::Tuple(keys), forced: false, held: false },
             _ => Ident::Unique { flag: false },
         };
+        // An equal tuple twice in one co_consts: the compiler's table would have merged them, so
+        // these are tuples that 3.6–3.8's peephole optimizer folded (defaults, say) and appended
+        // as new objects, each time.
+        let mut seen: HashMap<Key, u32> = HashMap::new();
+        for c in &co.consts {
+            if let (Constant::Tuple(_), Some(k)) = (c, const_key(c)) {
+                *seen.entry(k).or_insert(0) += 1;
+            }
+        }
         if let Some(flag) = self.begin(consts_ident) {
             self.tuple_header(co.consts.len(), flag);
             for c in &co.consts {
-                self.constant(c, false, false);
+                let fresh = matches!(c, Constant::Tuple(_)) && const_key(c).is_some_and(|k| seen.get(&k).is_some_and(|&n| n > 1));
+                self.constant_in(c, false, false, false, fresh);
             }
         }
 
@@ -716,6 +744,7 @@ impl Dumper {
         let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true, held: false };
         self.str_obj(&co.filename, false, filename);
         if let Some(&(_, interned)) = OLD_STATIC_NAMES.iter().find(|(n, _)| n.as_bytes() == co.name.as_wtf8()) {
+            let interned = interned || old.comprehension_names_interned;
             let key = Key::StaticName(co.name.as_wtf8().to_vec());
             self.str_obj(&co.name, interned, Ident::Shared { key, forced: true, held: false });
         } else {

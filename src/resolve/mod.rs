@@ -173,6 +173,16 @@ pub struct ResolvedCode {
     pub names: Vec<PyStr>,
     pub localsplus: Vec<LocalSlot>,
     pub instrs: Vec<Instr>,
+    /// 3.6–3.10: `.line` directives followed by another `.line` before any instruction, as
+    /// (index of the next instruction, position): lines whose code 3.6–3.9's peephole optimizer
+    /// removed, kept in the line table as marks of size 0 (see `emit::lnotab`).
+    pub lines_without_code: Vec<(usize, Location)>,
+    /// `EXTENDED_ARG` lines without an operand before an instruction, as (its index, how many):
+    /// it is written with at least that many prefixes, carrying its argument's high bytes (zero
+    /// where the argument is small). 3.6–3.9's peephole optimizer shortens code after the
+    /// layout and keeps every instruction's size, leaving prefixes the argument does not need
+    /// (`EXTENDED_ARG 0`) or that a fresh layout would not choose.
+    pub min_prefixes: Vec<(usize, u32)>,
     pub regions: Vec<Region>,
     pub entries: Vec<ExplicitEntry>,
     /// Some instruction could not be identified, so stack effects are unknown.
@@ -534,6 +544,8 @@ fn resolve_block(
         entries: Vec::new(),
         unknown_effects: false,
         linetable_override: None,
+        lines_without_code: Vec::new(),
+        min_prefixes: Vec::new(),
         exceptiontable_override: None,
     };
     let mut firstlineno = None;
@@ -563,6 +575,7 @@ fn resolve_block(
         }
         let Some(stmt) = &line.statement else { continue };
         match &stmt.node {
+            Statement::Instruction(i) if is_prefix_request(i) => {}
             Statement::Instruction(_) => index += 1,
             Statement::Directive(d) => {
                 let args = &d.args;
@@ -743,6 +756,8 @@ fn resolve_block(
     // Pass 2: instructions, positions and exception regions, in order.
     let mut loc = Location::NONE;
     let mut loc_pending = false;
+    // `EXTENDED_ARG` lines (no operand) since the last instruction.
+    let mut prefix_requests = 0u32;
     let mut open_regions: Vec<usize> = Vec::new();
     for line in &b.body {
         let Some(stmt) = &line.statement else { continue };
@@ -752,6 +767,9 @@ fn resolve_block(
                     Ok(l) => {
                         if firstlineno.is_none() && l.line >= 1 {
                             firstlineno = Some(l.line);
+                        }
+                        if loc_pending && version.block_stack {
+                            rc.lines_without_code.push((rc.instrs.len(), loc));
                         }
                         loc = l;
                         loc_pending = true;
@@ -790,8 +808,12 @@ fn resolve_block(
                 },
                 _ => {}
             },
+            Statement::Instruction(ins) if is_prefix_request(ins) => prefix_requests += 1,
             Statement::Instruction(ins) => {
                 let here = rc.instrs.len();
+                if prefix_requests > 0 {
+                    rc.min_prefixes.push((here, std::mem::take(&mut prefix_requests)));
+                }
                 let region = open_regions.iter().rev().copied().find(|&r| r != BROKEN_REGION);
                 if let Some(r) = region {
                     if rc.regions[r].first.is_none() {
@@ -845,6 +867,13 @@ fn resolve_block(
         );
     }
     // CPython's module always starts at line 1; other code at its first position.
+    if prefix_requests > 0 {
+        diags.push(
+            Diagnostic::error(codes::OPERAND, "`EXTENDED_ARG` without an instruction after it")
+                .with_primary(b.end_span, "the code ends here")
+                .with_help("`EXTENDED_ARG` (no operand) asks for one more prefix on the next instruction"),
+        );
+    }
     let module = b.code.id.node.0 == PyStr::from("<module>");
     let first = if module { explicit_firstlineno } else { firstlineno };
     rc.firstlineno = first.unwrap_or(if has_loc || module { 1 } else { b.header_line as i32 });
@@ -1045,6 +1074,15 @@ fn signature(
 /// GENERATOR / COROUTINE / ASYNC_GENERATOR from the instructions used.
 fn infer_kind_flags(instrs: &[Instr]) -> u32 {
     let has = |name: &str| instrs.iter().any(|i| i.op.name == name);
+    // 3.10: GEN_START's argument says the kind (0 generator, 1 coroutine, 2 async generator),
+    // also for a coroutine that never awaits.
+    if let Some(start) = instrs.iter().find(|i| i.op.name == "GEN_START") {
+        return match start.arg {
+            Arg::Value(1) => CO_COROUTINE,
+            Arg::Value(2) => CO_ASYNC_GENERATOR,
+            _ => CO_GENERATOR,
+        };
+    }
     if has("ASYNC_GEN_WRAP") {
         CO_ASYNC_GENERATOR
     } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
@@ -1177,8 +1215,16 @@ fn resolve_instruction(
         return Err(one(
             Diagnostic::error(codes::OPERAND, format!("{} is inserted by the assembler", op.name))
                 .with_primary(ins.opname.span, "do not write this by hand")
-                .with_help("write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries"),
+                .with_help(
+                    "write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries \
+                     (`EXTENDED_ARG` without an operand asks for one more prefix than the argument needs)",
+                ),
         ));
+    }
+    // A raw argument is taken as it is, even for an instruction that ignores it (before 3.11
+    // the compilers leave arguments on some, `NOP $2`).
+    if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
+        return Ok((op, Arg::Value(*r)));
     }
     if op.arg == ArgKind::None {
         if let Some(extra) = ops.first() {
@@ -1187,10 +1233,6 @@ fn resolve_instruction(
             ));
         }
         return Ok((op, Arg::Value(0)));
-    }
-    // A raw argument is taken as it is.
-    if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
-        return Ok((op, Arg::Value(*r)));
     }
     // Numbers and named values (Enum) are all operands; other kinds have a main operand
     // (LocalPair: two) followed by flag words.
@@ -1496,6 +1538,11 @@ fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item
             .with_primary(v.span, "")
             .with_help(format!("one of: {}", symbols.map(crate::opcodes::operator_word).collect::<Vec<_>>().join(" ")))),
     }
+}
+
+/// `EXTENDED_ARG` with no operand: a request for one more prefix on the next instruction.
+fn is_prefix_request(ins: &crate::syntax::ast::Instruction) -> bool {
+    ins.opname.node == "EXTENDED_ARG" && ins.operands.is_empty() && !ins.recovered
 }
 
 /// Finds, for each code object, who references it; checks for cycles; fills in qualnames,
