@@ -477,8 +477,11 @@ _RULES_3_7 = _with(
     shift={},
     kinds={},
     skip=set(),
-    exit={"RETURN_VALUE", "RAISE_VARARGS", "BREAK_LOOP"},
-    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE", "CONTINUE_LOOP"},
+    # BREAK_LOOP and CONTINUE_LOOP leave through the block stack (unwinding `finally` blocks
+    # on the way), popping a varying number of values; the compilers follow neither: the
+    # loop's SETUP_LOOP edge and its start already have their depths.
+    exit={"RETURN_VALUE", "RAISE_VARARGS", "BREAK_LOOP", "CONTINUE_LOOP"},
+    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE"},
     backward_marks=(),
     direction_words=(),
     pseudo_extra={},

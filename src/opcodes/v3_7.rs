@@ -703,7 +703,7 @@ pub static TABLE: VersionTable = VersionTable {
         },
         OpInfo {
             name: "CONTINUE_LOOP", code: 119, arg: ArgKind::JumpAbsolute, shift: 0,
-            caches: 0, flow: Flow::Jump,
+            caches: 0, flow: Flow::Exit,
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
