@@ -216,3 +216,72 @@ fn check(version: &str) {
     let rate = 100.0 * identical as f64 / n as f64;
     assert!(rate >= IDENTICAL_FLOOR, "byte-identical {identical}/{n} ({rate:.1}%) is below {IDENTICAL_FLOOR}%");
 }
+
+/// A small 3.6–3.10 code object written by pyasm loads back equal with its version's layout;
+/// every truncation is an error and no corruption of one byte panics (the reader's
+/// hostile-input guarantees hold for the old layouts too).
+#[test]
+fn old_layouts_load_back_and_refuse_damage() {
+    use pyasm::object::LocalSlot;
+    let slot = |name: &str, kind: u8| LocalSlot { name: PyStr::from(name), kind };
+    let inner = CodeObject {
+        argcount: 0,
+        posonlyargcount: 0,
+        kwonlyargcount: 0,
+        nlocals: 0,
+        stacksize: 1,
+        flags: 0x13,
+        code: vec![0x88, 0, 0x53, 0],
+        consts: vec![Constant::None],
+        names: vec![],
+        localsplus: vec![slot("x", KIND_FREE)],
+        filename: PyStr::from("m.py"),
+        name: PyStr::from("g"),
+        qualname: PyStr::default(),
+        firstlineno: 3,
+        linetable: vec![0, 1],
+        exceptiontable: vec![],
+    };
+    for minor in 6..=10u8 {
+        let v = PythonVersion::new(3, minor);
+        let outer = CodeObject {
+            argcount: 2,
+            posonlyargcount: if minor >= 8 { 1 } else { 0 },
+            kwonlyargcount: 1,
+            nlocals: 4,
+            stacksize: 3,
+            flags: 0x3,
+            code: vec![0x64, 0, 0x53, 0],
+            consts: vec![Constant::None, Constant::Code(Box::new(inner.clone())), Constant::Str(PyStr::from("f.<locals>.g"))],
+            names: vec![PyStr::from("print")],
+            // varnames a, x, k, y; x is also a cell.
+            localsplus: vec![
+                slot("a", KIND_LOCAL),
+                slot("x", KIND_LOCAL),
+                slot("k", KIND_LOCAL),
+                slot("y", KIND_LOCAL),
+                slot("x", KIND_CELL),
+            ],
+            filename: PyStr::from("m.py"),
+            name: PyStr::from("f"),
+            qualname: PyStr::default(),
+            firstlineno: 1,
+            linetable: vec![0, 1, 4, 1],
+            exceptiontable: vec![],
+        };
+        let layout = CodeLayout::for_version(v).unwrap();
+        let bytes = pyasm::emit::marshal::dump_code_for(&outer, v);
+        let (back, _) = load_code_layout(&bytes, layout).unwrap_or_else(|e| panic!("3.{minor}: {e}"));
+        assert_eq!(back, outer, "3.{minor}");
+        for cut in 0..bytes.len() {
+            assert!(load_code_layout(&bytes[..cut], layout).is_err(), "3.{minor}: {cut} bytes loaded");
+        }
+        for i in 0..bytes.len() {
+            for b in [0x00u8, 0x7f, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[i] = b;
+                let _ = load_code_layout(&damaged, layout);
+            }
+        }
+    }
+}
