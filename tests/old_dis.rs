@@ -82,11 +82,14 @@ fn lines_without_code_are_kept() {
     .line 3
     LOAD_CONST None
     RETURN_VALUE
+    .line 5
 .end
 ";
+    // Line 5's code was removed at the very end: its entry sits at the end of the code.
     let Some((module, dis)) = round_trip("3.8", text, "1\n") else { return };
-    assert_eq!(module.linetable, [8, 1, 0, 1]);
+    assert_eq!(module.linetable, [8, 1, 0, 1, 4, 2]);
     assert!(dis.contains(".line 2\n    .line 3\n"), "{dis}");
+    assert!(dis.contains("RETURN_VALUE\n    .line 5\n.end"), "{dis}");
 }
 
 #[test]
