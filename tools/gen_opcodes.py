@@ -230,6 +230,9 @@ _RULES_3_11 = {
     # Values on the stack when a generator or coroutine starts: 3.10's compiler counts the
     # first sent value, which GEN_START pops; other versions push nothing at the start.
     "generator_entry_depth": 0,
+    # Where paths meet with different depths (DepthMerge in src/opcodes/mod.rs): "Equal"
+    # (3.11+), "Larger" (3.7–3.10 compilers keep the larger), "First" (3.6, see _RULES_3_6).
+    "depth_merge": "Equal",
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -477,8 +480,11 @@ _RULES_3_7 = _with(
     shift={},
     kinds={},
     skip=set(),
-    exit={"RETURN_VALUE", "RAISE_VARARGS", "BREAK_LOOP"},
-    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE", "CONTINUE_LOOP"},
+    # BREAK_LOOP and CONTINUE_LOOP leave through the block stack (unwinding `finally` blocks
+    # on the way), popping a varying number of values; the compilers follow neither: the
+    # loop's SETUP_LOOP edge and its start already have their depths.
+    exit={"RETURN_VALUE", "RAISE_VARARGS", "BREAK_LOOP", "CONTINUE_LOOP"},
+    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE"},
     backward_marks=(),
     direction_words=(),
     pseudo_extra={},
@@ -487,6 +493,7 @@ _RULES_3_7 = _with(
     effect_overrides={"NOP": 0, "EXTENDED_ARG": 0},
     override_sequences=[],
     jump_effects=_JUMP_EFFECTS_3_7,
+    depth_merge="Larger",
     pops={
         **_POPS_3_6,
         "LOAD_METHOD": 1,  # the object; pushes the method and self (or NULL and the attribute)
@@ -513,6 +520,9 @@ _RULES_3_6 = _with(
     },
     # whose single dis.stack_effect number is not the larger of the two (3.6's own booking)
     rebooked_jumps={"SETUP_WITH", "SETUP_ASYNC_WITH"},
+    # With 3.7's booking, 3.6's `except E as e` code leaves three values more around a loop
+    # (its POP_EXCEPT comes before the cleanup, 3.7's after): the first depth stays.
+    depth_merge="First",
 )
 _RULES_3_6["pops"]["STORE_ANNOTATION"] = 1
 
@@ -1134,6 +1144,7 @@ def main():
     emit("    nofree_flag: 0x%x," % nofree_flag())
     emit("    pyc_header_len: %d," % pyc_header_len())
     emit("    generator_entry_depth: %d," % rules["generator_entry_depth"])
+    emit("    depth_merge: DepthMerge::%s," % rules["depth_merge"])
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

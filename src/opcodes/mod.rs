@@ -169,6 +169,22 @@ pub fn operator_word(symbol: &str) -> String {
     symbol.replace(' ', "_")
 }
 
+/// What the stack analysis does where paths reach one instruction with different depths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepthMerge {
+    /// They must agree (3.11+: the exception table gives each handler its depth).
+    Equal,
+    /// The larger wins and the walk goes on from there with it, as the 3.7–3.10 compilers
+    /// compute co_stacksize (a `finally` block's normal entry has fewer values than its
+    /// exception entry, and what follows inherits the difference).
+    Larger,
+    /// The first depth stays (3.6). 3.6's compiler walks every path separately, cutting
+    /// cycles, with bookings that do not balance around loops (an `except … as` clause leaves
+    /// three values more than it found); pyasm follows jumps before falling through, so each
+    /// handler is first reached from its SETUP instruction, with its full depth.
+    First,
+}
+
 /// A binary operator of BINARY_OP: its index is the oparg.
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryOp {
@@ -220,6 +236,7 @@ pub struct VersionTable {
     /// Values on the stack when a generator, coroutine or async generator starts running:
     /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
     pub generator_entry_depth: u8,
+    pub depth_merge: DepthMerge,
 }
 
 impl VersionTable {

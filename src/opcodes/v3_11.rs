@@ -20,6 +20,7 @@ pub static TABLE: VersionTable = VersionTable {
     nofree_flag: 0x0,
     pyc_header_len: 16,
     generator_entry_depth: 0,
+    depth_merge: DepthMerge::Equal,
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

@@ -20,6 +20,7 @@ pub static TABLE: VersionTable = VersionTable {
     nofree_flag: 0x40,
     pyc_header_len: 12,
     generator_entry_depth: 0,
+    depth_merge: DepthMerge::First,
     opcodes: &[
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,
@@ -703,7 +704,7 @@ pub static TABLE: VersionTable = VersionTable {
         },
         OpInfo {
             name: "CONTINUE_LOOP", code: 119, arg: ArgKind::JumpAbsolute, shift: 0,
-            caches: 0, flow: Flow::Jump,
+            caches: 0, flow: Flow::Exit,
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },

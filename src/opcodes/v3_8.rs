@@ -20,6 +20,7 @@ pub static TABLE: VersionTable = VersionTable {
     nofree_flag: 0x40,
     pyc_header_len: 16,
     generator_entry_depth: 0,
+    depth_merge: DepthMerge::Larger,
     opcodes: &[
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,

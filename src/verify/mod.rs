@@ -3,7 +3,7 @@
 //! where paths meet, execution running off the end, and arguments that index past a table.
 
 use crate::diagnostics::{Diagnostic, codes};
-use crate::opcodes::{ArgKind, Flow};
+use crate::opcodes::{ArgKind, DepthMerge, Flow};
 use crate::resolve::constants::PoolConst;
 use crate::resolve::{Arg, ResolvedCode};
 
@@ -73,7 +73,11 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         if i >= n {
             continue; // reported by check_targets / the fall-through check below
         }
-        if let (Some(existing), true) = (depth[i], code.version.block_stack) {
+        if let (Some(existing), DepthMerge::First) = (depth[i], code.version.depth_merge) {
+            let _ = existing;
+            continue;
+        }
+        if let (Some(existing), DepthMerge::Larger) = (depth[i], code.version.depth_merge) {
             if d <= existing as i64 {
                 continue;
             }
@@ -145,7 +149,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
         };
         if d < needs || after < 0 {
-            if code.version.block_stack {
+            if code.version.depth_merge != DepthMerge::Equal {
                 // A larger depth may still arrive (see above); decided when the walk ends.
                 maybe_underflow.push(i);
             } else {
@@ -161,7 +165,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         let mut push_jump = |work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
             if let Some(t) = target {
                 let jd = d + ins.op.jump_stack.eval(oparg);
-                if jd < 0 && code.version.block_stack {
+                if jd < 0 && code.version.depth_merge != DepthMerge::Equal {
                     maybe_underflow.push(i);
                 } else if jd < 0 {
                     diags.push(underflow());
@@ -173,7 +177,16 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         };
         match ins.op.flow {
             Flow::Next | Flow::Branch => {
-                if ins.op.flow == Flow::Branch {
+                // The work list is a stack: with DepthMerge::First the jump goes on last so
+                // that it is followed first.
+                let jump_first = code.version.depth_merge == DepthMerge::First;
+                if ins.op.flow == Flow::Branch && !jump_first {
+                    push_jump(&mut work, &mut max);
+                }
+                if i + 1 < n {
+                    work.push((i + 1, after, Some(i)));
+                }
+                if ins.op.flow == Flow::Branch && jump_first {
                     push_jump(&mut work, &mut max);
                 }
                 if i + 1 == n {
@@ -183,8 +196,6 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                             .with_secondary(code.end_span, "the code object ends here")
                             .with_help("end every path with RETURN_VALUE, RAISE_VARARGS, RERAISE or a jump"),
                     );
-                } else {
-                    work.push((i + 1, after, Some(i)));
                 }
             }
             Flow::Jump => push_jump(&mut work, &mut max),
