@@ -81,19 +81,6 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             if d <= existing as i64 {
                 continue;
             }
-            // 3.6–3.7: CONTINUE_LOOP unwinds the block stack, and the stack with it, down to
-            // its loop's level (from inside an `except` block: three values more). The
-            // compilers never let it raise the depth of the loop's head (3.6's walk does not
-            // re-enter a block on its current path), and neither does this one.
-            if from.is_some_and(|f| code.instrs[f].op.name == "CONTINUE_LOOP") {
-                continue;
-            }
-            // 3.6's walk is depth-first and skips a block already on its path: a larger depth
-            // carried around a loop (a `with` or `try` block's cleanup leaves more behind on
-            // the handler path) never reaches the loop's head again.
-            if code.version.version == crate::version::PythonVersion::new(3, 6) && from.is_some_and(|f| f >= i) {
-                continue;
-            }
             raises_left = raises_left.saturating_sub(1);
             if raises_left == 0 {
                 diags.push(
