@@ -12,10 +12,20 @@
 //! 5. pyasm marshals each code object again (`dump_code_for`); the interpreter loads the result
 //!    and compares it with the original field by field, constants type-exact
 //!    (`tools/roundtrip/compare.py`): all must be equal. How many are byte-identical is
-//!    printed; see the floors in [`IDENTICAL_FLOOR`] and the writer's docs for why not all.
+//!    printed, with a floor ([`IDENTICAL_FLOOR`]); see below for why not all.
 //!
 //! Each test prints its figures (run with `--nocapture` to see them).
 //! `PYASM_ROUNDTRIP_WORKDIR=DIR` keeps the files (DIR/old_marshal_3.X/…).
+//!
+//! Measured over the whole library (`PYASM_ROUNDTRIP_ALL=1`, release): every module loads, every
+//! code object's fields agree with the interpreter, every line table is reproduced and every
+//! re-marshalled module is equal — 3.6: 1560 modules, 61223 code objects; 3.7: 1606, 65006;
+//! 3.8: 1642, 69038; 3.9: 1674, 71433; 3.10: 1696, 73771. Byte-identical: 36, 46, 50, 51 and
+//! 51 modules (about 3 %): these versions set `FLAG_REF` on an interned name only when its
+//! reference count is above one, and that counts references held anywhere in the compiling
+//! process (a builtin's name, a method name of a loaded type, …), which the pyc alone does not
+//! show. The writer flags names used twice and the cached one-character strings; see
+//! `src/emit/marshal.rs`.
 
 mod support;
 
@@ -28,9 +38,9 @@ use std::path::{Path, PathBuf};
 /// Files in the default sample.
 const SAMPLE: usize = 150;
 
-/// Byte-identical re-marshalled modules required, in percent of the sample (see the report
-/// printed by each test for the measured figure).
-const IDENTICAL_FLOOR: f64 = 0.0;
+/// Byte-identical re-marshalled modules required, in percent of the sample: a floor under the
+/// measured 4–7 % of the default sample (see the module docs for why it is not 100 %).
+const IDENTICAL_FLOOR: f64 = 3.0;
 
 #[test]
 fn old_marshal_3_6() {
