@@ -12,10 +12,20 @@
 //! 5. pyasm marshals each code object again (`dump_code_for`); the interpreter loads the result
 //!    and compares it with the original field by field, constants type-exact
 //!    (`tools/roundtrip/compare.py`): all must be equal. How many are byte-identical is
-//!    printed; see the floors in [`IDENTICAL_FLOOR`] and the writer's docs for why not all.
+//!    printed, with a floor ([`IDENTICAL_FLOOR`]); see below for why not all.
 //!
 //! Each test prints its figures (run with `--nocapture` to see them).
 //! `PYASM_ROUNDTRIP_WORKDIR=DIR` keeps the files (DIR/old_marshal_3.X/…).
+//!
+//! Measured over the whole library (`PYASM_ROUNDTRIP_ALL=1`, release): every module loads, every
+//! code object's fields agree with the interpreter, every line table is reproduced and every
+//! re-marshalled module is equal — 3.6: 1560 modules, 61223 code objects; 3.7: 1606, 65006;
+//! 3.8: 1642, 69038; 3.9: 1674, 71433; 3.10: 1696, 73771. Byte-identical: 36, 46, 50, 51 and
+//! 51 modules (about 3 %): these versions set `FLAG_REF` on an interned name only when its
+//! reference count is above one, and that counts references held anywhere in the compiling
+//! process (a builtin's name, a method name of a loaded type, …), which the pyc alone does not
+//! show. The writer flags names used twice and the cached one-character strings; see
+//! `src/emit/marshal.rs`.
 
 mod support;
 
@@ -28,9 +38,9 @@ use std::path::{Path, PathBuf};
 /// Files in the default sample.
 const SAMPLE: usize = 150;
 
-/// Byte-identical re-marshalled modules required, in percent of the sample (see the report
-/// printed by each test for the measured figure).
-const IDENTICAL_FLOOR: f64 = 0.0;
+/// Byte-identical re-marshalled modules required, in percent of the sample: a floor under the
+/// measured 4–7 % of the default sample (see the module docs for why it is not 100 %).
+const IDENTICAL_FLOOR: f64 = 3.0;
 
 #[test]
 fn old_marshal_3_6() {
@@ -215,4 +225,73 @@ fn check(version: &str) {
     assert!(out.status.success() && summary.starts_with(&format!("equal {n}/{n}")), "re-marshalled code differs:\n{compared}");
     let rate = 100.0 * identical as f64 / n as f64;
     assert!(rate >= IDENTICAL_FLOOR, "byte-identical {identical}/{n} ({rate:.1}%) is below {IDENTICAL_FLOOR}%");
+}
+
+/// A small 3.6–3.10 code object written by pyasm loads back equal with its version's layout;
+/// every truncation is an error and no corruption of one byte panics (the reader's
+/// hostile-input guarantees hold for the old layouts too).
+#[test]
+fn old_layouts_load_back_and_refuse_damage() {
+    use pyasm::object::LocalSlot;
+    let slot = |name: &str, kind: u8| LocalSlot { name: PyStr::from(name), kind };
+    let inner = CodeObject {
+        argcount: 0,
+        posonlyargcount: 0,
+        kwonlyargcount: 0,
+        nlocals: 0,
+        stacksize: 1,
+        flags: 0x13,
+        code: vec![0x88, 0, 0x53, 0],
+        consts: vec![Constant::None],
+        names: vec![],
+        localsplus: vec![slot("x", KIND_FREE)],
+        filename: PyStr::from("m.py"),
+        name: PyStr::from("g"),
+        qualname: PyStr::default(),
+        firstlineno: 3,
+        linetable: vec![0, 1],
+        exceptiontable: vec![],
+    };
+    for minor in 6..=10u8 {
+        let v = PythonVersion::new(3, minor);
+        let outer = CodeObject {
+            argcount: 2,
+            posonlyargcount: if minor >= 8 { 1 } else { 0 },
+            kwonlyargcount: 1,
+            nlocals: 4,
+            stacksize: 3,
+            flags: 0x3,
+            code: vec![0x64, 0, 0x53, 0],
+            consts: vec![Constant::None, Constant::Code(Box::new(inner.clone())), Constant::Str(PyStr::from("f.<locals>.g"))],
+            names: vec![PyStr::from("print")],
+            // varnames a, x, k, y; x is also a cell.
+            localsplus: vec![
+                slot("a", KIND_LOCAL),
+                slot("x", KIND_LOCAL),
+                slot("k", KIND_LOCAL),
+                slot("y", KIND_LOCAL),
+                slot("x", KIND_CELL),
+            ],
+            filename: PyStr::from("m.py"),
+            name: PyStr::from("f"),
+            qualname: PyStr::default(),
+            firstlineno: 1,
+            linetable: vec![0, 1, 4, 1],
+            exceptiontable: vec![],
+        };
+        let layout = CodeLayout::for_version(v).unwrap();
+        let bytes = pyasm::emit::marshal::dump_code_for(&outer, v);
+        let (back, _) = load_code_layout(&bytes, layout).unwrap_or_else(|e| panic!("3.{minor}: {e}"));
+        assert_eq!(back, outer, "3.{minor}");
+        for cut in 0..bytes.len() {
+            assert!(load_code_layout(&bytes[..cut], layout).is_err(), "3.{minor}: {cut} bytes loaded");
+        }
+        for i in 0..bytes.len() {
+            for b in [0x00u8, 0x7f, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[i] = b;
+                let _ = load_code_layout(&damaged, layout);
+            }
+        }
+    }
 }

@@ -586,6 +586,12 @@ fn render_code(
             let _ = writeln!(out, "    {} {}", d.op.name, operand);
         }
     }
+    // Lines whose code the peephole optimizer removed at the very end.
+    for m in old_marks.as_ref().and_then(|marks| marks.get(instrs.len())).map_or(&[][..], Vec::as_slice) {
+        if let LineMark::Line(l) = m {
+            let _ = writeln!(out, "    .line {l}");
+        }
+    }
     if let Some(label) = names.get(&code_len) {
         let _ = writeln!(out, "{label}:");
     }

@@ -139,6 +139,8 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             let mark = if ins.line_mark { line_mark(ins.loc.line) } else { LineMark::Inherit };
             marks.push((mark, 2 * size(i, args[i])));
         }
+        // After the last instruction: lines whose code was removed at the very end.
+        marks.extend(without_code.map(|(_, loc)| (line_mark(loc.line), 0)));
         encode_line_numbers(version.version, code.firstlineno, &marks)
     } else {
         encode_locations(code.firstlineno, &units)

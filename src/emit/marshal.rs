@@ -68,7 +68,13 @@
 //! flags and reference indexes — never in what `marshal.loads` returns.
 //!
 //! Consequence for callers: the element order of a [`Constant::FrozenSet`] is not preserved;
-//! elements are written in CPython's canonical order.
+//! elements are written in CPython's canonical order (3.11+; 3.6–3.10 keep the given order).
+//!
+//! 3.6–3.10 ([`dump_code_for`] with those versions) use their own code layout (co_varnames,
+//! co_freevars and co_cellvars instead of localsplus, co_nlocals, no qualname or exception
+//! table) and their own sharing rules, described at `Old` below. Every code object written so
+//! loads equal in its interpreter; byte identity is rarer there, because those versions flag
+//! an interned name only when the compiling process holds it elsewhere too.
 
 use crate::marshal_format::*;
 use crate::resolve::CO_NEWLOCALS;
@@ -698,10 +704,6 @@ impl Dumper {
         }
         self.bytes_obj(&co.code, Ident::Unique { flag: false });
 
-        let scoped = |d: &Dumper, key: Key| match old.merge {
-            Merge::Module => key,
-            _ => Key::Scoped(d.code_number, Box::new(key)),
-        };
         let consts_ident = match co.consts.iter().map(const_key).collect::<Option<Vec<_>>>() {
             Some(keys) if keys.is_empty() => Ident::Shared { key: Key::Tuple(keys), forced: true, held: false },
             Some(keys) if old.merge == Merge::Module => Ident::Shared { key: Key::Tuple(keys), forced: false, held: false },
@@ -727,11 +729,9 @@ impl Dumper {
         let of_kind = |kind: u8| co.localsplus.iter().filter(|s| s.kind & kind != 0).map(|s| &s.name).collect::<Vec<_>>();
         let names: Vec<&PyStr> = co.names.iter().collect();
         for tuple in [names, of_kind(crate::object::KIND_LOCAL), of_kind(crate::object::KIND_FREE), of_kind(crate::object::KIND_CELL)] {
+            // Before 3.8 only the empty tuple (a singleton) is shared.
             let ident = match name_tuple_ident(&tuple) {
-                Ident::Shared { key, forced: false, held } if old.merge != Merge::Module => {
-                    let _ = (key, held);
-                    Ident::Unique { flag: false }
-                }
+                Ident::Shared { forced: false, .. } if old.merge != Merge::Module => Ident::Unique { flag: false },
                 other => other,
             };
             if let Some(flag) = self.begin(ident) {
@@ -754,7 +754,6 @@ impl Dumper {
         let table = if co.linetable.is_empty() && old.empty_bytes_cached {
             table_ident(&co.linetable)
         } else {
-            let _ = scoped;
             Ident::Unique { flag: false }
         };
         self.bytes_obj(&co.linetable, table);

@@ -40,8 +40,10 @@
 //!   Latin-1, and so does this reader (byte 0xE9 becomes `é`, stored as `C3 A9`).
 //! * Frozenset elements are kept in the order written, duplicates included (CPython would
 //!   build a set: hash order, duplicates merged).
-//! * Code objects: the field types are checked (bytes, tuple, tuple of str, str), the two
-//!   localsplus fields must have the same length, and the five counts must not be negative
+//! * Code objects (each version's layout, [`CodeLayout`]; 3.6–3.10's three name tuples
+//!   become the model's localsplus, co_varnames ++ co_cellvars ++ co_freevars): the field
+//!   types are checked (bytes, tuple, tuple of str, str), 3.11+'s two localsplus fields must
+//!   have the same length, and the counts must not be negative
 //!   (the model holds them unsigned; CPython refuses negative ones too). CPython's further
 //!   semantic checks (`co_code` of odd length, `argcount < posonlyargcount`, too few
 //!   locals for the arguments) are left to the consumer: the model can represent those

@@ -867,6 +867,10 @@ fn resolve_block(
         );
     }
     // CPython's module always starts at line 1; other code at its first position.
+    // 3.6–3.10: `.line` after the last instruction: lines whose code was removed at the end.
+    if loc_pending && version.block_stack {
+        rc.lines_without_code.push((rc.instrs.len(), loc));
+    }
     if prefix_requests > 0 {
         diags.push(
             Diagnostic::error(codes::OPERAND, "`EXTENDED_ARG` without an instruction after it")
