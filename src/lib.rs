@@ -239,7 +239,12 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         argcount: code.argcount,
         posonlyargcount: code.posonlyargcount,
         kwonlyargcount: code.kwonlyargcount,
-        nlocals: 0,
+        // 3.6–3.10 store co_nlocals: the compilers write len(co_varnames).
+        nlocals: if code.version.block_stack {
+            code.localsplus.iter().filter(|s| s.kind & object::KIND_LOCAL != 0).count() as u32
+        } else {
+            0
+        },
         stacksize: code.stacksize_override.unwrap_or(analysis.stacksize),
         flags: code.final_flags(),
         code: l.code,

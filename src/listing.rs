@@ -46,7 +46,7 @@ pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, f
             (ArgKind::Local | ArgKind::Free, _) => {
                 code.localsplus.get(index).map(|s| format!("fast[{index}] = {}", text::name(&s.name))).unwrap_or_default()
             }
-            (ArgKind::JumpForward | ArgKind::JumpBackward, Arg::Target(t)) => format!("to offset {}", layout.offsets[t] * 2),
+            (ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute, Arg::Target(t)) => format!("to offset {}", layout.offsets[t] * 2),
             (ArgKind::Compare, _) => code.version.compare_ops.get(index).map(|c| c.symbol.to_string()).unwrap_or_default(),
             (ArgKind::LocalPair, _) => {
                 let slot = |i: usize| code.localsplus.get(i).map(|s| text::name(&s.name)).unwrap_or_default();

@@ -470,6 +470,13 @@ fn assemble_one(c: &CommonArgs, output: Option<PathBuf>, hash: Option<HashMode>)
         Ok(x) => x,
         Err(code) => return code,
     };
+    if hash.is_some() && !pyasm::emit::pyc::supports_hash(out.version.magic) {
+        eprintln!(
+            "error: Python {} pycs cannot be hash-based (PEP 552 came with 3.7); leave out --hash",
+            out.version.version
+        );
+        return ExitCode::FAILURE;
+    }
     let bytes = out.to_pyc(&header_for(&source, &c.file, out.version.magic, hash));
     let target = match output {
         Some(t) => t,

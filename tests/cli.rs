@@ -67,7 +67,7 @@ fn usage_and_io_errors_exit_2() {
 #[test]
 fn version_lists_the_targets() {
     let out = pyasm(&["--version"], "");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.11"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("targets Python 3.6, 3.7, 3.8, 3.9, 3.10, 3.11"));
 }
 
 #[test]
@@ -231,4 +231,19 @@ fn run_without_an_interpreter_says_how_to_get_one_and_installs_nothing() {
         assert!(stderr.contains(hint), "no {hint:?} in:\n{stderr}");
     }
     assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0, "nothing is installed unasked");
+}
+
+#[test]
+fn python_36_pycs_have_a_12_byte_header_and_no_hash() {
+    let prog = ".python 3.6\n.code <module>\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n";
+    let out = pyasm(&["-", "-o", "-"], prog);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // 3.6's magic number 3379, then mtime and size (no flags word), then the code object.
+    assert_eq!(&out.stdout[..4], b"\x33\x0d\r\n");
+    assert_eq!(out.stdout[12] & 0x7f, b'c');
+    let out = pyasm(&["--hash", "checked", "-", "-o", "-"], prog);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Python 3.6 pycs cannot be hash-based"), "{stderr}");
+    assert!(out.stdout.is_empty());
 }

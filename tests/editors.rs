@@ -35,7 +35,7 @@ fn word_lists() -> Vec<(&'static str, Vec<String>)> {
         for op in t.opcodes {
             opcodes.insert(op.name.to_string());
             match op.arg {
-                ArgKind::JumpForward | ArgKind::JumpBackward => {
+                ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute => {
                     jumps.insert(op.name.to_string());
                 }
                 ArgKind::Compare | ArgKind::BinaryOp => {

@@ -69,6 +69,9 @@ fn main() {
 
 fn round_trip(v: PythonVersion) -> Result<(), Failed> {
     let test = format!("stdlib round trip {v}");
+    if support::round_trip_not_ready(&v.to_string(), &test) {
+        return Ok(());
+    }
     let Some(python) = support::python_for_test(&v.to_string(), &test) else { return Ok(()) };
     let all = std::env::var("PYASM_ROUNDTRIP_ALL").is_ok_and(|x| !x.is_empty() && x != "0");
     let temp;

@@ -222,6 +222,22 @@ _RULES_3_11 = {
     # How the compiler's jump-offset fixed point starts: from zero (3.11, 3.12), or from each
     # jump's target instruction index (3.13+; seen as EXTENDED_ARGs a smaller layout avoids).
     "jumps_start_at_index": False,
+    # Versions whose dis.stack_effect has no `jump=` keyword (3.6, 3.7): the two effects of
+    # each instruction whose exits differ, (falls through, jumps). See _JUMP_EFFECTS_3_7.
+    "jump_effects": {},
+    # ... and those of them whose single dis.stack_effect number is not the larger of the two.
+    "rebooked_jumps": set(),
+    # Values on the stack when a generator or coroutine starts: 3.10's compiler counts the
+    # first sent value, which GEN_START pops; other versions push nothing at the start.
+    "generator_entry_depth": 0,
+    # Where paths meet with different depths (DepthMerge in src/opcodes/mod.rs): "Equal"
+    # (3.11+), "Larger" (3.7–3.10 compilers keep the larger), "First" (3.6, see _RULES_3_6).
+    "depth_merge": "Equal",
+    # 3.6: co_stacksize by the compiler's own path walk, which moves a jump's target depth by
+    # these amounts after the instruction's one booked effect (FOR_ITER drops its iterator and
+    # the value it did not push; SETUP_EXCEPT/SETUP_FINALLY add 3 to their 6). None: the
+    # version has no such walk.
+    "path_walk_targets": None,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -367,7 +383,236 @@ _RULES_3_15 = _with(
     pops=_POPS_3_15,
 )
 
+# ---------------------------------------------------------------------------------------------
+# 3.6 – 3.10: the block stack (no exception table), separate binary-operator opcodes, absolute
+# jumps, jump arguments in bytes (3.6–3.9) or instructions (3.10), no inline caches.
+# ---------------------------------------------------------------------------------------------
+
+_FLAGS_3_6 = {
+    "MAKE_FUNCTION": [("defaults", 1), ("kwdefaults", 2), ("annotations", 4), ("closure", 8)],
+    "FORMAT_VALUE": [("str", 1), ("repr", 2), ("ascii", 3), ("spec", 4)],
+    "RAISE_VARARGS": [("reraise", 0), ("exc", 1), ("exc_from", 2)],
+}
+
+_BINARY_OPCODES = (
+    "BINARY_MATRIX_MULTIPLY", "INPLACE_MATRIX_MULTIPLY", "BINARY_POWER", "BINARY_MULTIPLY",
+    "BINARY_MODULO", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_SUBSCR", "BINARY_FLOOR_DIVIDE",
+    "BINARY_TRUE_DIVIDE", "INPLACE_FLOOR_DIVIDE", "INPLACE_TRUE_DIVIDE", "INPLACE_ADD",
+    "INPLACE_SUBTRACT", "INPLACE_MULTIPLY", "INPLACE_MODULO", "BINARY_LSHIFT", "BINARY_RSHIFT",
+    "BINARY_AND", "BINARY_XOR", "BINARY_OR", "INPLACE_POWER", "INPLACE_LSHIFT",
+    "INPLACE_RSHIFT", "INPLACE_AND", "INPLACE_XOR", "INPLACE_OR",
+)
+
+_POPS_3_6 = {
+    **dict.fromkeys(
+        (
+            # take one value
+            "POP_TOP", "PRINT_EXPR", "RETURN_VALUE", "IMPORT_STAR", "STORE_NAME", "STORE_GLOBAL",
+            "STORE_FAST", "STORE_DEREF", "DELETE_ATTR", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE",
+            "STORE_ANNOTATION",
+            # replace or read the top value
+            "UNARY_POSITIVE", "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", "GET_ITER",
+            "GET_YIELD_FROM_ITER", "GET_AITER", "GET_ANEXT", "GET_AWAITABLE", "LOAD_ATTR",
+            "YIELD_VALUE", "IMPORT_FROM", "UNPACK_SEQUENCE", "UNPACK_EX", "DUP_TOP",
+            "BEFORE_ASYNC_WITH",
+            # the context manager (SETUP_WITH) or __aenter__'s result (SETUP_ASYNC_WITH)
+            "SETUP_WITH", "SETUP_ASYNC_WITH",
+            # exits differ: keep or drop the top value
+            "FOR_ITER", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP",
+        ),
+        1,
+    ),
+    **dict.fromkeys(_BINARY_OPCODES, 2),
+    **dict.fromkeys(
+        ("COMPARE_OP", "IMPORT_NAME", "STORE_ATTR", "DELETE_SUBSCR", "ROT_TWO", "DUP_TOP_TWO",
+         "YIELD_FROM",
+         # __exit__ and what the `finally` block was entered with (the normal path's None)
+         "WITH_CLEANUP_START"),
+        2,
+    ),
+    **dict.fromkeys(("STORE_SUBSCR", "ROT_THREE", "WITH_CLEANUP_FINISH", "POP_EXCEPT"), 3),
+    # the six values an exception handler is entered with (as the compilers book it)
+    "END_FINALLY": 6,
+    "CALL_FUNCTION": times_arg(1, plus=1),  # the callable and oparg arguments
+    "CALL_FUNCTION_KW": times_arg(1, plus=2),  # ... and the tuple of keyword names
+    # the callable, the positional tuple, and the keyword dict when bit 0 is set
+    "CALL_FUNCTION_EX": formula(2, arg_bit(0)),
+    # the code object and the qualified name, plus one value per flag bit
+    "MAKE_FUNCTION": formula(2, arg_bit(0), arg_bit(1), arg_bit(2), arg_bit(3)),
+    "FORMAT_VALUE": formula(1, arg_bit(2)),
+    "BUILD_SLICE": formula(2, exceptions={3: 3}),
+    "RAISE_VARARGS": times_arg(1),
+    "BUILD_TUPLE": times_arg(1),
+    "BUILD_LIST": times_arg(1),
+    "BUILD_SET": times_arg(1),
+    "BUILD_STRING": times_arg(1),
+    "BUILD_MAP": times_arg(2),
+    "BUILD_CONST_KEY_MAP": times_arg(1, plus=1),
+    "BUILD_TUPLE_UNPACK": times_arg(1),
+    "BUILD_LIST_UNPACK": times_arg(1),
+    "BUILD_SET_UNPACK": times_arg(1),
+    "BUILD_MAP_UNPACK": times_arg(1),
+    # the error messages name the callable below the iterables / mappings
+    "BUILD_TUPLE_UNPACK_WITH_CALL": times_arg(1, plus=1),
+    "BUILD_MAP_UNPACK_WITH_CALL": times_arg(1, plus=2),
+    "LIST_APPEND": times_arg(1, plus=1),
+    "SET_ADD": times_arg(1, plus=1),
+    "MAP_ADD": times_arg(1, plus=2),
+}
+
+# How the 3.7+ compilers book the block-stack instructions: (falls through, jumps). 3.6 and
+# 3.7 have no `jump=` keyword on dis.stack_effect, which there gives one number: for 3.7 the
+# larger of the two (checked), for 3.6 see the 3.6 rules below.
+_JUMP_EFFECTS_3_7 = {
+    "SETUP_LOOP": (0, 0),
+    # nothing on the normal path; the handler is entered with 6 values (3 for the exception
+    # being handled, 3 for the one it replaces)
+    "SETUP_EXCEPT": (0, 6),
+    "SETUP_FINALLY": (0, 6),
+    # replaces the context manager with __exit__ and __enter__'s result; the handler has
+    # __exit__ and the 6 values
+    "SETUP_WITH": (1, 6),
+    # __aenter__'s awaited result stays on the normal path; the handler loses it
+    "SETUP_ASYNC_WITH": (0, 5),
+    "FOR_ITER": (1, -1),  # pushes the next value, or drops the exhausted iterator and jumps
+    "JUMP_IF_FALSE_OR_POP": (-1, 0),
+    "JUMP_IF_TRUE_OR_POP": (-1, 0),
+}
+
+_RULES_3_7 = _with(
+    _RULES_3_11,
+    flags=_FLAGS_3_6,
+    shift={},
+    kinds={},
+    skip=set(),
+    # BREAK_LOOP and CONTINUE_LOOP leave through the block stack (unwinding `finally` blocks
+    # on the way), popping a varying number of values; the compilers follow neither: the
+    # loop's SETUP_LOOP edge and its start already have their depths.
+    exit={"RETURN_VALUE", "RAISE_VARARGS", "BREAK_LOOP", "CONTINUE_LOOP"},
+    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE"},
+    backward_marks=(),
+    direction_words=(),
+    pseudo_extra={},
+    # dis.stack_effect rejects these two here (the compiler never books them); neither
+    # changes the stack
+    effect_overrides={"NOP": 0, "EXTENDED_ARG": 0},
+    override_sequences=[],
+    jump_effects=_JUMP_EFFECTS_3_7,
+    depth_merge="Larger",
+    pops={
+        **_POPS_3_6,
+        "LOAD_METHOD": 1,  # the object; pushes the method and self (or NULL and the attribute)
+        "CALL_METHOD": times_arg(1, plus=2),  # method or NULL, self or callable, the arguments
+    },
+)
+del _RULES_3_7["pops"]["STORE_ANNOTATION"]
+
+# 3.6: its compiler books the block-stack instructions differently from 3.7 (SETUP_* add
+# their handler's values on the normal path too, END_FINALLY -1, POP_EXCEPT 0, ...) and walks
+# every path keeping the largest depth, which over-counts. The interpreter runs these
+# instructions as 3.7's does, so pyasm books them as 3.7's compiler does (checked against
+# 3.7's interpreter by tests/opcode_tables.rs); the stack size of a 3.6 code object with
+# `try` or `with` may then be smaller than 3.6's compiler writes (`.stacksize` keeps it).
+_RULES_3_6 = _with(
+    _RULES_3_7,
+    pops={k: v for k, v in _RULES_3_7["pops"].items() if k not in ("LOAD_METHOD", "CALL_METHOD")},
+    effect_overrides={
+        **_RULES_3_7["effect_overrides"],
+        "END_FINALLY": -6,
+        "POP_EXCEPT": -3,
+        "WITH_CLEANUP_START": 2,
+        "WITH_CLEANUP_FINISH": -3,
+    },
+    # whose single dis.stack_effect number is not the larger of the two (3.6's own booking)
+    rebooked_jumps={"SETUP_WITH", "SETUP_ASYNC_WITH"},
+    # With 3.7's booking, 3.6's `except E as e` code leaves three values more around a loop
+    # (its POP_EXCEPT comes before the cleanup, 3.7's after): the first depth stays.
+    depth_merge="First",
+    path_walk_targets={"FOR_ITER": -2, "SETUP_EXCEPT": 3, "SETUP_FINALLY": 3},
+)
+_RULES_3_6["pops"]["STORE_ANNOTATION"] = 1
+
+# 3.8: SETUP_LOOP, SETUP_EXCEPT, BREAK_LOOP and CONTINUE_LOOP are gone (loops are plain
+# jumps); finally blocks are entered by BEGIN_FINALLY or CALL_FINALLY and left by
+# POP_FINALLY; dis.stack_effect takes `jump=`.
+_POPS_3_8 = dict(_RULES_3_7["pops"])
+_POPS_3_8.update(
+    {
+        "ROT_FOUR": 4,
+        "END_ASYNC_FOR": 7,  # the async iterator and the 6 exception values
+        "POP_FINALLY": 6,  # what the finally block was entered with, as the compiler books it
+    }
+)
+_RULES_3_8 = _with(
+    _RULES_3_7,
+    exit={"RETURN_VALUE", "RAISE_VARARGS"},
+    always_jump={"JUMP_FORWARD", "JUMP_ABSOLUTE"},
+    # CALL_FINALLY runs the finally block and comes back after itself (POP_FINALLY or
+    # END_FINALLY return there); the compiler does not follow its target, whose depth the
+    # block's other entries fix.
+    no_jump={"CALL_FINALLY"},
+    effect_overrides={},
+    jump_effects={},
+    pops=_POPS_3_8,
+)
+
+# 3.9: RERAISE, WITH_EXCEPT_START, JUMP_IF_NOT_EXC_MATCH, IS_OP, CONTAINS_OP,
+# LIST_EXTEND and friends; BEGIN_FINALLY, END_FINALLY, CALL_FINALLY, POP_FINALLY,
+# WITH_CLEANUP_* and the *_UNPACK builders are gone.
+_POPS_3_9 = {
+    k: v for k, v in _POPS_3_8.items()
+    if k not in ("END_FINALLY", "POP_FINALLY", "WITH_CLEANUP_START", "WITH_CLEANUP_FINISH")
+    and not k.endswith("_UNPACK") and not k.endswith("_UNPACK_WITH_CALL")
+}
+_POPS_3_9.update(
+    {
+        **dict.fromkeys(("LIST_TO_TUPLE",), 1),
+        **dict.fromkeys(("IS_OP", "CONTAINS_OP", "JUMP_IF_NOT_EXC_MATCH"), 2),
+        "RERAISE": 3,  # the exception's three values
+        "WITH_EXCEPT_START": 7,  # __exit__ below the 6 exception values
+        "LIST_EXTEND": times_arg(1, plus=1),
+        "SET_UPDATE": times_arg(1, plus=1),
+        "DICT_UPDATE": times_arg(1, plus=1),
+        "DICT_MERGE": times_arg(1, plus=3),  # its error message names the callable
+    }
+)
+_RULES_3_9 = _with(
+    _RULES_3_8,
+    flags={
+        **_FLAGS_3_6,
+        "IS_OP": [("is", 0), ("is_not", 1)],
+        "CONTAINS_OP": [("in", 0), ("not_in", 1)],
+    },
+    exit={"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"},
+    no_jump=set(),
+    pops=_POPS_3_9,
+)
+
+# 3.10: jump arguments count instructions, pattern matching, ROT_N, GEN_START, RERAISE takes
+# an argument (whether to restore f_lasti).
+_POPS_3_10 = dict(_POPS_3_9)
+_POPS_3_10.update(
+    {
+        **dict.fromkeys(("GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "GEN_START"), 1),
+        **dict.fromkeys(("MATCH_KEYS", "COPY_DICT_WITHOUT_KEYS"), 2),
+        "MATCH_CLASS": 3,  # subject, class, attribute names
+        "ROT_N": times_arg(1),
+    }
+)
+_RULES_3_10 = _with(
+    _RULES_3_9,
+    kinds={"GEN_START": "Enum"},
+    generator_entry_depth=1,
+    flags={**_RULES_3_9["flags"], "GEN_START": [("generator", 0), ("coroutine", 1), ("async_generator", 2)]},
+    pops=_POPS_3_10,
+)
+
 RULES = {
+    (3, 6): _RULES_3_6,
+    (3, 7): _RULES_3_7,
+    (3, 8): _RULES_3_8,
+    (3, 9): _RULES_3_9,
+    (3, 10): _RULES_3_10,
     (3, 11): _RULES_3_11,
     (3, 12): _RULES_3_12,
     (3, 13): _RULES_3_13,
@@ -418,6 +663,70 @@ def cache_entries(code):
     return entries[code] if code < len(entries) else 0
 
 
+def jump_unit():
+    """Bytes per unit of a jump argument, measured on a compiled backward jump: 1 (3.6–3.9,
+    byte offsets) or 2 (3.10+, code units)."""
+    code = compile("while x:\n    y()\n", "<loop>", "exec")
+    for ins in dis.get_instructions(code):
+        if ins.opcode in opcode.hasjabs or ins.opcode in opcode.hasjrel:
+            if ins.arg:
+                offset = ins.argval if ins.opcode in opcode.hasjabs else ins.argval - ins.offset - 2
+                if ins.opcode in opcode.hasjrel and "BACKWARD" in ins.opname:
+                    offset = ins.offset + 2 - ins.argval
+                caches = 2 * cache_entries(ins.opcode)
+                if ins.opcode in opcode.hasjrel:
+                    offset -= caches if "BACKWARD" not in ins.opname else -caches
+                unit, rest = divmod(offset, ins.arg)
+                if rest or unit not in (1, 2):
+                    fail("cannot tell the jump unit from %s %d (offset %d)" % (ins.opname, ins.arg, offset))
+                return unit
+    fail("no jump found to measure the jump unit")
+
+
+def block_stack():
+    """Whether exceptions are handled by the block stack (SETUP_FINALLY is a real
+    instruction, ≤3.10) instead of an exception table."""
+    return opcode.opmap.get("SETUP_FINALLY", 256) < 256
+
+
+def nofree_flag():
+    """CO_NOFREE's bit where the compiler sets it on code without cell or free variables
+    (≤3.10), else 0: measured on a module with neither."""
+    flags = compile("pass", "<nofree>", "exec").co_flags
+    return flags & 0x40
+
+
+def pyc_header_len():
+    """Bytes before the marshalled code in a .pyc this interpreter writes."""
+    import importlib._bootstrap_external as external
+    code = compile("pass", "<pyc>", "exec")
+    if hasattr(external, "_code_to_timestamp_pyc"):
+        data = external._code_to_timestamp_pyc(code, 0, 0)
+    else:
+        data = external._code_to_bytecode(code, 0, 0)
+    return len(data) - len(marshal.dumps(code))
+
+
+def path_walk(entries, rules):
+    """(name, effect, target) where 3.6's compiler books an instruction differently from the
+    table (its one dis.stack_effect number against `stack`, or for jumps the larger of the
+    two exits), or moves a jump's target."""
+    targets = rules["path_walk_targets"]
+    if targets is None:
+        return []
+    result = []
+    for name, code, stack, jump_stack, _pops in entries:
+        if stack[1] or stack[2] or jump_stack[1] or jump_stack[2]:
+            continue  # argument-dependent: the table books these as dis does (checked)
+        measured = measure(code, 0 if takes_arg(code) else None, False)
+        if measured is None:
+            continue  # NOP, EXTENDED_ARG: never booked, and 0 in the table
+        ours = max(stack[0], jump_stack[0]) if is_jump(code) else stack[0]
+        if measured != ours or name in targets:
+            result.append((name, measured, targets.get(name, 0)))
+    return result
+
+
 def binary_ops():
     return list(getattr(opcode, "_nb_ops", ()))
 
@@ -457,7 +766,7 @@ def arg_kind(name, code, rules):
             return "JumpBackward"
         return "JumpForward"
     if code in opcode.hasjabs:
-        fail("%s is an absolute jump; add an ArgKind and a rule for it first" % name)
+        return "JumpAbsolute"
     if code in opcode.hascompare:
         return "Compare"
     if name == "BINARY_OP":
@@ -528,7 +837,15 @@ def compare_ops(rules):
     shift = rules["compare_shift"]
     result = []
     for index, symbol in enumerate(opcode.cmp_op):
-        code = compile("x = a %s b" % symbol, "<compare>", "exec")
+        try:
+            code = compile("x = a %s b" % symbol, "<compare>", "exec")
+        except SyntaxError:
+            # ≤3.8's `exception match` (written by `except` clauses) and `BAD`: no source
+            # comparison compiles to them, and with no shift there are no low bits to measure.
+            if shift:
+                fail("cannot measure the low bits of COMPARE_OP %r" % symbol)
+            result.append((symbol, 0))
+            continue
         args = [i.arg for i in dis.get_instructions(code) if i.opname == "COMPARE_OP"]
         if len(args) != 1 or args[0] >> shift != index:
             fail("compiling `a %s b` gave COMPARE_OP arguments %r; expected index %d << %d"
@@ -582,12 +899,26 @@ MEASURED_BITS = 30
 MAX_EXCEPTIONS = 4
 
 
+def _has_jump_keyword():
+    try:
+        dis.stack_effect(opcode.opmap["NOP"], jump=True)
+    except TypeError:
+        return False
+    return True
+
+
+# 3.8+: dis.stack_effect(..., jump=) tells the two exits apart; 3.6 and 3.7 give one number.
+HAS_JUMP_KEYWORD = _has_jump_keyword()
+
+
 def measure(code, arg, jump):
-    """dis.stack_effect at one argument, or None where the interpreter rejects the argument."""
+    """dis.stack_effect at one argument, or None where the interpreter rejects the argument.
+    Without the `jump=` keyword (3.6, 3.7) `jump` is ignored: the one number it gives."""
+    keywords = {"jump": jump} if HAS_JUMP_KEYWORD else {}
     try:
         if arg is None:
-            return dis.stack_effect(code, jump=jump)
-        return dis.stack_effect(code, arg, jump=jump)
+            return dis.stack_effect(code, **keywords)
+        return dis.stack_effect(code, arg, **keywords)
     except ValueError:
         return None
 
@@ -776,7 +1107,7 @@ def main():
     ops = real_opcodes(rules)
     names = {name for name, _ in ops}
     for table in ("flags", "shift", "kinds", "exit", "always_jump", "no_jump", "backward_names",
-                  "effect_overrides", "pops"):
+                  "effect_overrides", "pops", "jump_effects", "rebooked_jumps"):
         for name in rules[table]:
             if name not in names:
                 fail("rule %s mentions %s, which is not an opcode here" % (table, name))
@@ -785,6 +1116,13 @@ def main():
             if name not in rules["effect_overrides"]:
                 fail("override sequence %r: %s has no effect override" % (sequence, name))
 
+    if not HAS_JUMP_KEYWORD:
+        for name, code in ops:
+            if is_jump(code) and fit(name, code, False)[1:] != ([], []):
+                fail("%s is a jump whose effect depends on its argument; the two-effect rule "
+                     "cannot express it" % name)
+            if name in rules["jump_effects"] and not is_jump(code):
+                fail("RULES['jump_effects'] names %s, which does not jump" % name)
     entries = []
     for name, code in ops:
         if name in rules["effect_overrides"]:
@@ -792,6 +1130,15 @@ def main():
         else:
             stack = fit(name, code, False)
         jump_stack = fit(name, code, True) if is_jump(code) else stack
+        if not HAS_JUMP_KEYWORD and name in rules["jump_effects"]:
+            # One measured number; the two exits come from the rule, and the number must be
+            # the larger of them (what 3.7's compiler reports when not told which exit).
+            measured = fit(name, code, False)[0]
+            plain, taken = rules["jump_effects"][name]
+            if name not in rules["rebooked_jumps"] and measured != max(plain, taken):
+                fail("%s: dis.stack_effect says %d, but RULES['jump_effects'] gives (%d, %d)"
+                     % (name, measured, plain, taken))
+            stack, jump_stack = as_formula(plain), as_formula(taken)
         pops = as_formula(rules["pops"].get(name, 0))
         check_pops(name, code, pops, stack, jump_stack, rules)
         entries.append((name, code, stack, jump_stack, pops))
@@ -812,12 +1159,26 @@ def main():
     emit("    magic: %d," % magic)
     emit("    marshal_version: %d," % marshal.version)
     emit("    extended_arg: %d," % opcode.EXTENDED_ARG)
-    emit("    cache: %d," % opcode.opmap["CACHE"])
+    emit("    cache: %d," % opcode.opmap.get("CACHE", 0))
     emit("    hidden_locals: %s," % ("true" if rules["hidden_locals"] else "false"))
     emit("    param_kinds: %s," % ("true" if rules["param_kinds"] else "false"))
     emit("    merge_locations: %s," % ("true" if rules["merge_locations"] else "false"))
     emit("    docstring_flag: %s," % ("true" if rules["docstring_flag"] else "false"))
     emit("    jumps_start_at_index: %s," % ("true" if rules["jumps_start_at_index"] else "false"))
+    emit("    jump_unit: %d," % jump_unit())
+    emit("    block_stack: %s," % ("true" if block_stack() else "false"))
+    emit("    nofree_flag: 0x%x," % nofree_flag())
+    emit("    pyc_header_len: %d," % pyc_header_len())
+    emit("    generator_entry_depth: %d," % rules["generator_entry_depth"])
+    emit("    depth_merge: DepthMerge::%s," % rules["depth_merge"])
+    walk = path_walk(entries, rules)
+    if not walk:
+        emit("    path_walk: &[],")
+    else:
+        emit("    path_walk: &[")
+        for name, effect, target in walk:
+            emit("        PathWalk { name: %s, effect: %d, target: %d }," % (rust_str(name), effect, target))
+        emit("    ],")
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

@@ -11,6 +11,7 @@ pub mod text;
 use crate::diagnostics::SourceFiles;
 use crate::emit::exceptions::decode_exception_table;
 use crate::emit::linetable::{Location, decode_locations};
+use crate::emit::lnotab::{LineMark, decode_line_numbers, encode_line_numbers, with_sizes};
 use crate::object::{CodeObject, Constant, PyStr};
 use crate::opcodes::{ArgKind, OpInfo, VersionTable};
 use crate::resolve::{
@@ -46,6 +47,8 @@ struct Decoded<'a> {
     arg: u32,
     /// For jumps: the target offset.
     target: Option<u32>,
+    /// EXTENDED_ARG prefixes before it.
+    prefixes: u32,
     _code: &'a CodeObject,
 }
 
@@ -134,7 +137,25 @@ fn predict(code: &CodeObject, version: &'static VersionTable) -> Overrides {
     let consts_ok = order.len() == code.consts.len() && order.iter().enumerate().all(|(k, &i)| i == k);
     ov.consts = dup || leading_none_missing || !consts_ok;
     ov.names = seen_names.len() != code.names.len() || seen_names.iter().enumerate().any(|(k, &i)| i != k);
+    if version.block_stack {
+        ov.linetable = old_line_marks(code, &instrs, version).is_none();
+    }
     ov
+}
+
+/// 3.6–3.10: the line marks of each instruction (see [`crate::emit::lnotab`]), if they encode
+/// back to the code's own table; `None` when only the raw table can say it.
+fn old_line_marks(code: &CodeObject, instrs: &[Decoded], version: &VersionTable) -> Option<Vec<Vec<LineMark>>> {
+    let code_units = code.code.len() as u32 / 2;
+    let sizes: Vec<u32> = instrs
+        .iter()
+        .enumerate()
+        .map(|(k, d)| 2 * (instrs.get(k + 1).map_or(code_units, |n| n.offset) - d.offset))
+        .collect();
+    let marks = decode_line_numbers(version.version, code.firstlineno, &code.linetable, &sizes).ok()?;
+    // The assembler marks an instruction once per `.line` before it; several marks (lines whose
+    // code the peephole optimizer removed) become marks of size 0.
+    (encode_line_numbers(version.version, code.firstlineno, &with_sizes(&marks, &sizes)) == code.linetable).then_some(marks)
 }
 
 /// 3.14+: a flagged docstring, which the text writes with `.docstring`.
@@ -268,12 +289,17 @@ fn decode<'a>(code: &'a CodeObject, version: &'static VersionTable) -> Result<Ve
                 return Err(format!("{}: cache entry at offset {} is not zero", code.qualname, k * 2));
             }
         }
+        // Targets are code units; jump arguments count jump units (bytes up to 3.9), and an
+        // odd byte offset is no instruction.
+        let per_unit = 2 / u32::from(version.jump_unit);
+        let units_arg = if arg % per_unit == 0 { arg / per_unit } else { u32::MAX };
         let target = match op.arg {
-            ArgKind::JumpForward => Some((end as u32).saturating_add(arg)),
-            ArgKind::JumpBackward => (end as u32).checked_sub(arg).or(Some(u32::MAX)),
+            ArgKind::JumpForward => Some((end as u32).saturating_add(units_arg)),
+            ArgKind::JumpBackward => (end as u32).checked_sub(units_arg).or(Some(u32::MAX)),
+            ArgKind::JumpAbsolute => Some(units_arg),
             _ => None,
         };
-        out.push(Decoded { op, offset: start as u32, arg, target, _code: code });
+        out.push(Decoded { op, offset: start as u32, arg, target, prefixes, _code: code });
         i = end;
     }
     Ok(out)
@@ -501,9 +527,11 @@ fn render_code(
         );
     }
 
+    // 3.6–3.10: line marks, one `.line` (or `.loc none`) per mark.
+    let old_marks = if version.block_stack && !ov.linetable { old_line_marks(code, &instrs, version) } else { None };
     // Positions of each instruction (from the unit it starts at).
     let mut unit_locs: Vec<Location> = Vec::new();
-    if !ov.linetable {
+    if !ov.linetable && !version.block_stack {
         let decoded = decode_locations(code.firstlineno, &code.linetable).map_err(|e| format!("{}: location table: {e}", code.qualname))?;
         for (loc, n) in decoded {
             for _ in 0..n {
@@ -513,11 +541,25 @@ fn render_code(
     }
     let mut current: Option<Location> = None;
     let firsts = first_equal(&code.consts);
-    for d in &instrs {
+    for (k, d) in instrs.iter().enumerate() {
         if let Some(label) = names.get(&d.offset) {
             let _ = writeln!(out, "{label}:");
         }
-        if !ov.linetable {
+        if version.block_stack {
+            if let Some(marks) = &old_marks {
+                for m in &marks[k] {
+                    match m {
+                        LineMark::Line(l) => {
+                            let _ = writeln!(out, "    .line {l}");
+                        }
+                        LineMark::NoLine => {
+                            let _ = writeln!(out, "    .loc none");
+                        }
+                        LineMark::Inherit => {}
+                    }
+                }
+            }
+        } else if !ov.linetable {
             let loc = unit_locs.get(d.offset as usize).copied().unwrap_or(Location::NONE);
             if current != Some(loc) {
                 let _ = writeln!(out, "    .loc {}", fmt_loc(loc));
@@ -528,11 +570,26 @@ fn render_code(
             let _ = writeln!(out, "    .loc none");
             current = Some(Location::NONE);
         }
+        // 3.6–3.9: prefixes the peephole optimizer left after shortening the code, which the
+        // assembler's layout would not choose: more than the argument needs, or a jump's (a
+        // shorter layout might fit it without). Each `EXTENDED_ARG` line asks for one.
+        let natural = crate::emit::layout::prefixes(d.arg);
+        if version.block_stack && d.prefixes > 0 && (d.prefixes > natural || d.op.is_jump()) {
+            for _ in 0..d.prefixes {
+                let _ = writeln!(out, "    EXTENDED_ARG");
+            }
+        }
         let operand = operand(d, code, &firsts, &names, ids, version)?;
         if operand.is_empty() {
             let _ = writeln!(out, "    {}", d.op.name);
         } else {
             let _ = writeln!(out, "    {} {}", d.op.name, operand);
+        }
+    }
+    // Lines whose code the peephole optimizer removed at the very end.
+    for m in old_marks.as_ref().and_then(|marks| marks.get(instrs.len())).map_or(&[][..], Vec::as_slice) {
+        if let LineMark::Line(l) = m {
+            let _ = writeln!(out, "    .line {l}");
         }
     }
     if let Some(label) = names.get(&code_len) {
@@ -619,14 +676,24 @@ fn operand(
             Some(n) => with_flags(text::name(n), flags),
             None => String::new(),
         },
+        // 3.6–3.10: plain operands index co_varnames (the first slots), cell and free ones
+        // co_cellvars + co_freevars, by name the first cell or free slot of that name.
+        ArgKind::Free if version.block_stack => {
+            let varnames = code.localsplus.iter().filter(|s| s.kind & FAST_LOCAL != 0).count();
+            let derefs: Vec<&PyStr> = code.localsplus[varnames.min(code.localsplus.len())..].iter().map(|s| &s.name).collect();
+            match derefs.get(index) {
+                Some(n) if derefs.iter().position(|o| o == n) == Some(index) => text::name(n),
+                _ => raw(),
+            }
+        }
         ArgKind::Local | ArgKind::Free => slot_name(index).unwrap_or_else(raw),
-        ArgKind::JumpForward | ArgKind::JumpBackward => {
+        ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute => {
             let t = d.target.unwrap_or(u32::MAX);
             labels.get(&t).cloned().ok_or_else(|| format!("{}: jump at offset {} lands outside the code", code.qualname, d.offset as u64 * 2))?
         }
         ArgKind::Compare => match version.compare_ops.get(index) {
             // The operator's own bits must be there; any others must be flag words.
-            Some(c) if flags & c.bits == c.bits => with_flags(c.symbol.to_string(), flags & !c.bits),
+            Some(c) if flags & c.bits == c.bits => with_flags(crate::opcodes::operator_word(c.symbol), flags & !c.bits),
             _ => raw(),
         },
         ArgKind::Enum => op.flags.iter().find(|f| f.bits == d.arg).map(|f| f.word.to_string()).unwrap_or_else(|| d.arg.to_string()),
@@ -662,7 +729,7 @@ fn trial(
     };
     let index: HashMap<*const CodeObject, usize> = all.iter().enumerate().map(|(k, c)| (identity(c), k)).collect();
     let mut out = Vec::new();
-    compare_tree(module, &assembled.module, &index, overrides, &mut out);
+    compare_tree(module, &assembled.module, version, &index, overrides, &mut out);
     Ok(out)
 }
 
@@ -670,11 +737,12 @@ fn trial(
 fn compare_tree(
     a: &CodeObject,
     b: &CodeObject,
+    version: &VersionTable,
     index: &HashMap<*const CodeObject, usize>,
     overrides: &mut [Overrides],
     out: &mut Vec<(String, bool)>,
 ) {
-    let path = a.qualname.to_lossy();
+    let path = if a.qualname.as_wtf8().is_empty() { a.name.to_lossy() } else { a.qualname.to_lossy() };
     let ov = &mut overrides[index[&identity(a)]];
     let mut diff = |field: &str, set: &mut bool| {
         out.push((format!("{path}: {field}"), !*set));
@@ -686,7 +754,8 @@ fn compare_tree(
     if a.stacksize != b.stacksize {
         diff("co_stacksize", &mut ov.stacksize);
     }
-    if a.qualname != b.qualname {
+    // Before 3.11 there is no co_qualname (the loaded one is empty, the assembler's unused).
+    if a.qualname != b.qualname && !version.block_stack {
         diff("co_qualname", &mut ov.qualname);
     }
     if !consts_equal(&a.consts, &b.consts) {
@@ -707,6 +776,7 @@ fn compare_tree(
         ("co_posonlyargcount", a.posonlyargcount == b.posonlyargcount),
         ("co_kwonlyargcount", a.kwonlyargcount == b.kwonlyargcount),
         ("co_localsplus", a.localsplus == b.localsplus),
+        ("co_nlocals", a.nlocals == b.nlocals),
         ("co_filename", a.filename == b.filename),
         ("co_name", a.name == b.name),
         ("co_firstlineno", a.firstlineno == b.firstlineno),
@@ -720,7 +790,7 @@ fn compare_tree(
     if a.consts.len() == b.consts.len() {
         for (x, y) in a.consts.iter().zip(&b.consts) {
             if let (Constant::Code(x), Constant::Code(y)) = (x, y) {
-                compare_tree(x, y, index, overrides, out);
+                compare_tree(x, y, version, index, overrides, out);
             }
         }
     }

@@ -6,6 +6,7 @@
 use crate::diagnostics::{Diagnostic, codes};
 use crate::emit::exceptions::{ExceptionEntry, encode_exception_table};
 use crate::emit::linetable::encode_locations;
+use crate::emit::lnotab::{LineMark, encode_line_numbers};
 use crate::opcodes::{ArgKind, VersionTable};
 use crate::resolve::{Arg, ResolvedCode};
 use crate::verify::Analysis;
@@ -47,7 +48,15 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             Arg::Target(_) => 0,
         })
         .collect();
-    let size = |i: usize, arg: u32| prefixes(arg) + 1 + code.instrs[i].op.caches as u32;
+    let per_unit = 2 / u32::from(version.jump_unit);
+    let mut min_prefixes = vec![0u32; n];
+    for &(i, k) in &code.min_prefixes {
+        if let Some(m) = min_prefixes.get_mut(i) {
+            *m = k.min(3);
+        }
+    }
+    let prefixes_of = |i: usize, arg: u32| prefixes(arg).max(min_prefixes[i]);
+    let size = |i: usize, arg: u32| prefixes_of(i, arg) + 1 + code.instrs[i].op.caches as u32;
     let mut offsets = vec![0u32; n + 1];
     // From zero, sizes only grow from one round to the next, so this settles; from the
     // instruction indexes, as in CPython, it settles in practice, and where it would not, the
@@ -72,11 +81,15 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
                 if let Arg::Target(t) = ins.arg {
                     let end = offsets[i + 1];
                     let target = offsets[t];
-                    let new = match ins.op.arg {
-                        ArgKind::JumpForward => target - end,
-                        ArgKind::JumpBackward => end - target,
-                        _ => unreachable!("only jumps have targets"),
-                    };
+                    // Offsets are in code units; a jump argument counts jump units (bytes
+                    // up to 3.9).
+                    let new = per_unit
+                        * match ins.op.arg {
+                            ArgKind::JumpForward => target - end,
+                            ArgKind::JumpBackward => end - target,
+                            ArgKind::JumpAbsolute => target,
+                            _ => unreachable!("only jumps have targets"),
+                        };
                     if new != args[i] {
                         args[i] = new;
                         changed = true;
@@ -97,7 +110,7 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
     let mut units = Vec::with_capacity(n);
     for (i, ins) in code.instrs.iter().enumerate() {
         let arg = args[i];
-        let p = prefixes(arg);
+        let p = prefixes_of(i, arg);
         for k in (1..=p).rev() {
             bytes.push(version.extended_arg);
             bytes.push((arg >> (8 * k)) as u8);
@@ -113,7 +126,25 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             _ => units.push((ins.loc, size(i, arg))),
         }
     }
-    let linetable = encode_locations(code.firstlineno, &units);
+    let linetable = if version.block_stack {
+        // 3.6–3.10: line numbers only, marked where a `.line` starts a statement; a `.line`
+        // directly followed by another is a mark of size 0 (a line without code).
+        let line_mark = |line: i32| if line >= 0 { LineMark::Line(line) } else { LineMark::NoLine };
+        let mut without_code = code.lines_without_code.iter().peekable();
+        let mut marks: Vec<(LineMark, u32)> = Vec::with_capacity(code.instrs.len());
+        for (i, ins) in code.instrs.iter().enumerate() {
+            while let Some((_, loc)) = without_code.next_if(|(at, _)| *at == i) {
+                marks.push((line_mark(loc.line), 0));
+            }
+            let mark = if ins.line_mark { line_mark(ins.loc.line) } else { LineMark::Inherit };
+            marks.push((mark, 2 * size(i, args[i])));
+        }
+        // After the last instruction: lines whose code was removed at the very end.
+        marks.extend(without_code.map(|(_, loc)| (line_mark(loc.line), 0)));
+        encode_line_numbers(version.version, code.firstlineno, &marks)
+    } else {
+        encode_locations(code.firstlineno, &units)
+    };
     let entries = exception_entries(code, analysis, &offsets)?;
     Ok(Layout { code: bytes, offsets, args, linetable, exceptiontable: encode_exception_table(&entries) })
 }

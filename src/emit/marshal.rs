@@ -68,7 +68,13 @@
 //! flags and reference indexes — never in what `marshal.loads` returns.
 //!
 //! Consequence for callers: the element order of a [`Constant::FrozenSet`] is not preserved;
-//! elements are written in CPython's canonical order.
+//! elements are written in CPython's canonical order (3.11+; 3.6–3.10 keep the given order).
+//!
+//! 3.6–3.10 ([`dump_code_for`] with those versions) use their own code layout (co_varnames,
+//! co_freevars and co_cellvars instead of localsplus, co_nlocals, no qualname or exception
+//! table) and their own sharing rules, described at `Old` below. Every code object written so
+//! loads equal in its interpreter; byte identity is rarer there, because those versions flag
+//! an interned name only when the compiling process holds it elsewhere too.
 
 use crate::marshal_format::*;
 use crate::resolve::CO_NEWLOCALS;
@@ -100,11 +106,78 @@ struct Policy {
     /// `<…>` names too), and every one-character latin-1 str is an interned singleton (measured
     /// on 3.13.0 and 3.14.2).
     intern_code_names: bool,
+    /// 3.6–3.10 (`None` from 3.11): their layout and sharing rules, see [`Old`].
+    old: Option<Old>,
+}
+
+/// How 3.6–3.10 lay out and share (measured on 3.6.15, 3.7.16, 3.8.18, 3.9.18 and 3.10.13 by
+/// annotating `marshal.dumps` of compiled modules; see the module docs of `tests/old_marshal.rs`
+/// for the byte-identity figures):
+///
+/// * `co_code` and `co_lnotab`/`co_linetable` are fresh objects held only by their code
+///   object: no `FLAG_REF`, never shared. An empty line table is the cached empty bytes from
+///   3.7 on (always flagged, shared with `b''` constants); 3.6 resizes a fresh one to zero.
+/// * Constants: 3.8+ merge equal constants across the module (the const cache, as 3.11), and
+///   also the `co_names`/`co_varnames`/`co_freevars`/`co_cellvars` tuples. 3.6 and 3.7 merge
+///   only within one code object: 3.6's peephole optimizer folds constant tuples out of the
+///   code object's own constants (so a str inside a folded tuple is the same object as an equal
+///   top-level constant), 3.7's AST optimizer builds fresh objects for folded tuples.
+/// * Interned strings are shared process-wide, but `FLAG_REF` follows the real reference
+///   count: a name used once in the module is flagged only if something else in the
+///   compiling interpreter holds it (a builtin's name, an attribute of a loaded module, …),
+///   which a file alone does not tell. Flagged here: names occurring more than once, and
+///   the one-character latin-1 strs (cached singletons).
+/// * Frozensets are written in the order of the model (their iteration order, which for strs
+///   depends on the hash seed: not reproducible at all), elements not held.
+/// * The compiler's static names are shared and flagged: `<module>` and `<lambda>` interned,
+///   the comprehension names (`<listcomp>`, …) from 3.8 on; `.0` is an interned static.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Old {
+    /// 3.8–3.10 write co_posonlyargcount.
+    posonly: bool,
+    /// How far equal constants (and name tuples) are merged.
+    merge: Merge,
+    /// 3.7+: an empty bytes object is the cached singleton.
+    empty_bytes_cached: bool,
+    /// 3.8+: the comprehension names (`<listcomp>`, …) are interned like `<lambda>`.
+    comprehension_names_interned: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Merge {
+    /// 3.6: within a code object, folded tuples included.
+    CodeObject,
+    /// 3.7: top-level constants of a code object are distinct by construction; folded tuples
+    /// hold fresh objects.
+    Nothing,
+    /// 3.8–3.10: across the module, name tuples included.
+    Module,
 }
 
 impl Policy {
     fn for_version(v: crate::version::PythonVersion) -> Policy {
-        Policy { intern_code_names: v >= crate::version::PythonVersion::new(3, 13) }
+        let old = match (v.major, v.minor) {
+            (3, 6) => Some(Old {
+                posonly: false,
+                merge: Merge::CodeObject,
+                empty_bytes_cached: false,
+                comprehension_names_interned: false,
+            }),
+            (3, 7) => Some(Old {
+                posonly: false,
+                merge: Merge::Nothing,
+                empty_bytes_cached: true,
+                comprehension_names_interned: false,
+            }),
+            (3, 8..=10) => Some(Old {
+                posonly: true,
+                merge: Merge::Module,
+                empty_bytes_cached: true,
+                comprehension_names_interned: true,
+            }),
+            _ => None,
+        };
+        Policy { intern_code_names: v >= crate::version::PythonVersion::new(3, 13), old }
     }
 }
 
@@ -133,11 +206,14 @@ fn run_with(interned_chars: HashSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut
         refs: HashMap::new(),
         next_ref: 0,
         out: Vec::new(),
+        code_number: 0,
+        code_count: 0,
     };
     walk(&mut d);
     d.writing = true;
     d.out.clear();
     d.seen_strs.clear();
+    d.code_count = 0;
     walk(&mut d);
     d.out
 }
@@ -191,6 +267,8 @@ enum Key {
     Slice(Vec<Key>),
     Filename(Vec<u8>),
     StaticName(Vec<u8>),
+    /// 3.6: a constant merged only within the code object of this number.
+    Scoped(u32, Box<Key>),
 }
 
 /// How one occurrence of an object takes part in reference sharing.
@@ -218,6 +296,9 @@ struct Dumper {
     refs: HashMap<Key, u32>,
     next_ref: u32,
     out: Vec<u8>,
+    /// Number of the code object being written, counted in traversal order (3.6's scopes).
+    code_number: u32,
+    code_count: u32,
 }
 
 /// Whether a str constant is interned by the 3.11 compiler. Besides name-like strings, the
@@ -311,6 +392,18 @@ fn name_tuple_ident(names: &[&PyStr]) -> Ident {
         held: false,
     }
 }
+
+/// The 3.6–3.10 compilers' own names, held by the compiler (so always flagged), and whether
+/// each is interned in 3.6 and 3.7 (from 3.8 all are).
+const OLD_STATIC_NAMES: [(&str, bool); 7] = [
+    ("<module>", true),
+    ("<lambda>", true),
+    (".0", true),
+    ("<listcomp>", false),
+    ("<setcomp>", false),
+    ("<dictcomp>", false),
+    ("<genexpr>", false),
+];
 
 /// `co_linetable`, `co_exceptiontable`: merged by value; only the empty one is a singleton.
 fn table_ident(b: &[u8]) -> Ident {
@@ -456,8 +549,44 @@ impl Dumper {
         }
     }
 
+    /// [`const_ident`], adjusted to the merging of 3.6–3.10 (`nested`: inside a constant tuple
+    /// or frozenset).
+    fn old_const_ident(&self, c: &Constant, top: bool, in_set: bool, nested: bool) -> Ident {
+        let ident = const_ident(c, top, in_set && self.policy.old.is_none());
+        let Some(old) = self.policy.old else { return ident };
+        match ident {
+            Ident::Shared { key, forced, held } if !forced => match old.merge {
+                Merge::Module => Ident::Shared { key, forced, held },
+                Merge::CodeObject => Ident::Shared { key: Key::Scoped(self.code_number, Box::new(key)), forced, held },
+                Merge::Nothing if !nested => Ident::Shared { key: Key::Scoped(self.code_number, Box::new(key)), forced, held },
+                Merge::Nothing => Ident::Unique { flag: held },
+            },
+            // Interned strs are process-wide objects but only flagged when used twice.
+            Ident::Shared { key, forced: true, held } => {
+                let singleton = match c {
+                    Constant::Str(s) => is_latin1_char(s),
+                    Constant::Bytes(b) => !b.is_empty() || old.empty_bytes_cached,
+                    _ => true,
+                };
+                if singleton {
+                    Ident::Shared { key, forced: true, held }
+                } else if matches!(c, Constant::Str(_)) {
+                    Ident::Shared { key, forced: false, held }
+                } else {
+                    Ident::Shared { key: Key::Scoped(self.code_number, Box::new(key)), forced: false, held }
+                }
+            }
+            other => other,
+        }
+    }
+
     fn constant(&mut self, c: &Constant, top: bool, in_set: bool) {
-        let ident = const_ident(c, top, in_set);
+        self.constant_in(c, top, in_set, false, false)
+    }
+
+    /// `fresh`: a distinct object whatever its value (3.6–3.8's peephole-folded tuples).
+    fn constant_in(&mut self, c: &Constant, top: bool, in_set: bool, nested: bool, fresh: bool) {
+        let ident = if fresh { Ident::Unique { flag: top } } else { self.old_const_ident(c, top, in_set, nested) };
         let Some(flag) = self.begin(ident) else { return };
         match c {
             Constant::None => self.byte(TYPE_NONE),
@@ -492,7 +621,7 @@ impl Dumper {
             Constant::Tuple(items) => {
                 self.tuple_header(items.len(), flag);
                 for item in items {
-                    self.constant(item, false, false);
+                    self.constant_in(item, false, false, true, false);
                 }
             }
             Constant::Slice(items) => {
@@ -505,14 +634,14 @@ impl Dumper {
                 self.byte(flag | TYPE_FROZENSET);
                 self.size(items.len());
                 let mut order: Vec<&Constant> = items.iter().collect();
-                if self.writing {
+                if self.writing && self.policy.old.is_none() {
                     let mut keyed: Vec<(Vec<u8>, &Constant)> =
                         items.iter().map(|item| (self.standalone_dump(item), item)).collect();
                     keyed.sort_by(|a, b| a.0.cmp(&b.0));
                     order = keyed.into_iter().map(|(_, item)| item).collect();
                 }
                 for item in order {
-                    self.constant(item, false, true);
+                    self.constant_in(item, false, true, true, false);
                 }
             }
             Constant::Code(code) => self.code_body(code, flag),
@@ -533,6 +662,8 @@ impl Dumper {
             refs: HashMap::new(),
             next_ref: 0,
             out: Vec::new(),
+            code_number: self.code_number,
+            code_count: self.code_count,
         };
         sub.constant(item, false, false);
         self.counts = std::mem::take(&mut sub.counts);
@@ -548,6 +679,94 @@ impl Dumper {
     }
 
     fn code_body(&mut self, co: &CodeObject, flag: u8) {
+        let outer = self.code_number;
+        self.code_number = self.code_count;
+        self.code_count += 1;
+        match self.policy.old {
+            Some(old) => self.old_code_body(co, flag, old),
+            None => self.new_code_body(co, flag),
+        }
+        self.code_number = outer;
+    }
+
+    /// A 3.6–3.10 code object (Python/marshal.c `w_complex_object` of those versions): the
+    /// counts (argcount, [posonlyargcount,] kwonlyargcount, nlocals, stacksize, flags), code,
+    /// consts, names, varnames, freevars, cellvars, filename, name, firstlineno, lnotab (3.10:
+    /// linetable).
+    fn old_code_body(&mut self, co: &CodeObject, flag: u8, old: Old) {
+        self.byte(flag | TYPE_CODE);
+        self.long(co.argcount as i32);
+        if old.posonly {
+            self.long(co.posonlyargcount as i32);
+        }
+        for v in [co.kwonlyargcount, co.nlocals, co.stacksize, co.flags] {
+            self.long(v as i32);
+        }
+        self.bytes_obj(&co.code, Ident::Unique { flag: false });
+
+        let consts_ident = match co.consts.iter().map(const_key).collect::<Option<Vec<_>>>() {
+            Some(keys) if keys.is_empty() => Ident::Shared { key: Key::Tuple(keys), forced: true, held: false },
+            Some(keys) if old.merge == Merge::Module => Ident::Shared { key: Key::Tuple(keys), forced: false, held: false },
+            _ => Ident::Unique { flag: false },
+        };
+        // An equal tuple twice in one co_consts: the compiler's table would have merged them, so
+        // these are tuples that 3.6–3.8's peephole optimizer folded (defaults, say) and appended
+        // as new objects, each time.
+        let mut seen: HashMap<Key, u32> = HashMap::new();
+        for c in &co.consts {
+            if let (Constant::Tuple(_), Some(k)) = (c, const_key(c)) {
+                *seen.entry(k).or_insert(0) += 1;
+            }
+        }
+        if let Some(flag) = self.begin(consts_ident) {
+            self.tuple_header(co.consts.len(), flag);
+            for c in &co.consts {
+                let fresh = matches!(c, Constant::Tuple(_)) && const_key(c).is_some_and(|k| seen.get(&k).is_some_and(|&n| n > 1));
+                self.constant_in(c, false, false, false, fresh);
+            }
+        }
+
+        let of_kind = |kind: u8| co.localsplus.iter().filter(|s| s.kind & kind != 0).map(|s| &s.name).collect::<Vec<_>>();
+        let names: Vec<&PyStr> = co.names.iter().collect();
+        for tuple in [names, of_kind(crate::object::KIND_LOCAL), of_kind(crate::object::KIND_FREE), of_kind(crate::object::KIND_CELL)] {
+            // Before 3.8 only the empty tuple (a singleton) is shared.
+            let ident = match name_tuple_ident(&tuple) {
+                Ident::Shared { forced: false, .. } if old.merge != Merge::Module => Ident::Unique { flag: false },
+                other => other,
+            };
+            if let Some(flag) = self.begin(ident) {
+                self.tuple_header(tuple.len(), flag);
+                for n in &tuple {
+                    self.old_name(n);
+                }
+            }
+        }
+        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true, held: false };
+        self.str_obj(&co.filename, false, filename);
+        if let Some(&(_, interned)) = OLD_STATIC_NAMES.iter().find(|(n, _)| n.as_bytes() == co.name.as_wtf8()) {
+            let interned = interned || old.comprehension_names_interned;
+            let key = Key::StaticName(co.name.as_wtf8().to_vec());
+            self.str_obj(&co.name, interned, Ident::Shared { key, forced: true, held: false });
+        } else {
+            self.old_name(&co.name);
+        }
+        self.long(co.firstlineno);
+        let table = if co.linetable.is_empty() && old.empty_bytes_cached {
+            table_ident(&co.linetable)
+        } else {
+            Ident::Unique { flag: false }
+        };
+        self.bytes_obj(&co.linetable, table);
+    }
+
+    /// An interned name (3.6–3.10): shared by value, flagged when used twice or a cached
+    /// one-character str, or one of the compiler's interned statics.
+    fn old_name(&mut self, n: &PyStr) {
+        let forced = is_latin1_char(n) || OLD_STATIC_NAMES.iter().any(|(s, i)| *i && s.as_bytes() == n.as_wtf8());
+        self.str_obj(n, true, Ident::Shared { key: str_key(n, true), forced, held: false });
+    }
+
+    fn new_code_body(&mut self, co: &CodeObject, flag: u8) {
         // Field order of 3.11's w_complex_object for code objects (checked against 3.11.7
         // output): the five counts, code, consts, names, localsplusnames, localspluskinds,
         // filename, name, qualname, firstlineno, linetable, exceptiontable.

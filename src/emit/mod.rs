@@ -3,6 +3,7 @@
 
 pub mod exceptions;
 pub mod linetable;
+pub mod lnotab;
 pub mod marshal;
 pub mod pyc;
 pub mod layout;

@@ -34,11 +34,25 @@ pub const PYC_HEADER_LEN: usize = 16;
 const FLAG_HASH_BASED: u32 = 1;
 const FLAG_CHECK_SOURCE: u32 = 2;
 
-/// Builds a complete .pyc: header followed by the already-marshalled code object.
+/// Builds a complete .pyc: header followed by the already-marshalled code object. The header's
+/// length is a fact of the version with this magic number (`VersionTable::pyc_header_len`): 16
+/// bytes from 3.7, 12 for 3.6 (magic, mtime, source size — no flags word, no hash-based pycs;
+/// a [`PycHeader::Hash`] cannot be written there, callers refuse it first, see
+/// [`supports_hash`]; it is written as mtime 0, size 0).
 pub fn write_pyc(magic: u16, header: &PycHeader, marshalled_code: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PYC_HEADER_LEN + marshalled_code.len());
     out.extend_from_slice(&magic.to_le_bytes());
     out.extend_from_slice(b"\r\n");
+    if header_len(magic) == 12 {
+        let (mtime, size) = match *header {
+            PycHeader::Timestamp { mtime, source_size } => (mtime, source_size),
+            PycHeader::Hash { .. } => (0, 0),
+        };
+        out.extend_from_slice(&mtime.to_le_bytes());
+        out.extend_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(marshalled_code);
+        return out;
+    }
     match *header {
         PycHeader::Timestamp { mtime, source_size } => {
             out.extend_from_slice(&0u32.to_le_bytes());
@@ -53,6 +67,17 @@ pub fn write_pyc(magic: u16, header: &PycHeader, marshalled_code: &[u8]) -> Vec<
     }
     out.extend_from_slice(marshalled_code);
     out
+}
+
+/// The header length of the version with this magic number (16 for magic numbers pyasm has no
+/// table for: every version since 3.7).
+fn header_len(magic: u16) -> usize {
+    crate::opcodes::TABLES.iter().find(|t| t.magic == magic).map_or(PYC_HEADER_LEN, |t| t.pyc_header_len as usize)
+}
+
+/// Whether pycs of the version with this magic number can be hash-based (PEP 552, 3.7+).
+pub fn supports_hash(magic: u16) -> bool {
+    header_len(magic) == PYC_HEADER_LEN
 }
 
 /// The magic number of the first 3.11 alpha (3450). The keyed source hash switched from
@@ -152,6 +177,18 @@ mod tests {
         assert_eq!(&pyc[4..8], &[3, 0, 0, 0]);
         pyc[4] = 2;
         assert_eq!(read_pyc_header(&pyc), Ok((3495, PycHeader::Timestamp { mtime: 0, source_size: 0 }, 16)));
+    }
+
+    #[test]
+    fn python_36_header_is_12_bytes() {
+        // 3379 is 3.6's magic number: magic, \r\n, mtime, size.
+        let pyc = write_pyc(3379, &PycHeader::Timestamp { mtime: 0x0102_0304, source_size: 7 }, b"\xe3rest");
+        assert_eq!(pyc, b"\x33\x0d\r\n\x04\x03\x02\x01\x07\x00\x00\x00\xe3rest");
+        assert!(!supports_hash(3379));
+        assert!(supports_hash(3394));
+        let loaded = crate::load::load_pyc(&write_pyc(3379, &PycHeader::Timestamp { mtime: 5, source_size: 6 }, b"N"));
+        // `N` is no code object, but the header was read: the error is at byte 12.
+        assert_eq!(loaded.unwrap_err().offset, 12);
     }
 
     #[test]

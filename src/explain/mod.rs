@@ -375,6 +375,7 @@ fn operand_text(op: &OpInfo, name: &str, table: &VersionTable) -> String {
         ArgKind::Free => format!("a cell or free variable (`.cells` / `.freevars` name) (`{} x`)", op.name),
         ArgKind::JumpForward => format!("a label after this instruction (`{} done`); pyasm computes the offset", op.name),
         ArgKind::JumpBackward => format!("a label before this instruction (`{} top`); pyasm computes the offset", op.name),
+        ArgKind::JumpAbsolute => format!("a label anywhere in the code (`{} top`); pyasm computes its offset", op.name),
         ArgKind::Compare => {
             let symbols: Vec<&str> = table.compare_ops.iter().map(|c| c.symbol).collect();
             let flags = if op.flags.is_empty() {
@@ -502,6 +503,7 @@ fn kind_word(k: ArgKind) -> &'static str {
         ArgKind::Free => "cell/free",
         ArgKind::JumpForward => "label >",
         ArgKind::JumpBackward => "label <",
+        ArgKind::JumpAbsolute => "label",
         ArgKind::Compare => "compare",
         ArgKind::BinaryOp => "operator",
     }

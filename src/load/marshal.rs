@@ -40,8 +40,10 @@
 //!   Latin-1, and so does this reader (byte 0xE9 becomes `é`, stored as `C3 A9`).
 //! * Frozenset elements are kept in the order written, duplicates included (CPython would
 //!   build a set: hash order, duplicates merged).
-//! * Code objects: the field types are checked (bytes, tuple, tuple of str, str), the two
-//!   localsplus fields must have the same length, and the five counts must not be negative
+//! * Code objects (each version's layout, [`CodeLayout`]; 3.6–3.10's three name tuples
+//!   become the model's localsplus, co_varnames ++ co_cellvars ++ co_freevars): the field
+//!   types are checked (bytes, tuple, tuple of str, str), 3.11+'s two localsplus fields must
+//!   have the same length, and the counts must not be negative
 //!   (the model holds them unsigned; CPython refuses negative ones too). CPython's further
 //!   semantic checks (`co_code` of odd length, `argcount < posonlyargcount`, too few
 //!   locals for the arguments) are left to the consumer: the model can represent those
@@ -49,7 +51,7 @@
 
 use crate::marshal_format::*;
 use super::LoadError;
-use crate::object::{CodeObject, Constant, LocalSlot, PyStr, push_code_point};
+use crate::object::{CodeObject, Constant, KIND_CELL, KIND_FREE, KIND_LOCAL, LocalSlot, PyStr, push_code_point};
 use crate::version::PythonVersion;
 use num_bigint::{BigInt, BigUint, Sign};
 
@@ -74,6 +76,13 @@ pub const PAYLOAD_ALLOWANCE: u64 = 16 << 20;
 /// versions map onto them in [`CodeLayout::for_version`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeLayout {
+    /// 3.6–3.7: argcount, kwonlyargcount, nlocals, stacksize, flags (five 32-bit ints), code,
+    /// consts, names, varnames, freevars, cellvars, filename, name, firstlineno (32-bit int),
+    /// lnotab. (`w_complex_object` in Python/marshal.c of 3.6.15 and 3.7.16.)
+    V36,
+    /// 3.8–3.10: as [`CodeLayout::V36`] with posonlyargcount after argcount (six ints); 3.10's
+    /// last field is co_linetable, in the same place as co_lnotab.
+    V38,
     /// 3.11–3.15: argcount, posonlyargcount, kwonlyargcount, stacksize, flags (five 32-bit ints),
     /// code, consts, names, localsplusnames, localspluskinds, filename, name, qualname,
     /// firstlineno (32-bit int), linetable, exceptiontable.
@@ -81,9 +90,36 @@ pub enum CodeLayout {
 }
 
 impl CodeLayout {
+    /// The 32-bit counts at the start of a code object, in order.
+    fn counts(self) -> &'static [&'static str] {
+        match self {
+            CodeLayout::V36 => &["co_argcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize", "co_flags"],
+            CodeLayout::V38 => {
+                &["co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize", "co_flags"]
+            }
+            CodeLayout::V311 => &["co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_stacksize", "co_flags"],
+        }
+    }
+    /// The object fields, in order, and what each must be.
+    fn fields(self) -> &'static [(&'static str, FieldKind)] {
+        match self {
+            CodeLayout::V36 | CodeLayout::V38 => &CODE_FIELDS_36,
+            CodeLayout::V311 => &CODE_FIELDS_311,
+        }
+    }
+    /// `co_firstlineno` (a raw 32-bit int) comes before the object field of this index.
+    fn firstlineno_before(self) -> usize {
+        match self {
+            CodeLayout::V36 | CodeLayout::V38 => 8,
+            CodeLayout::V311 => 8,
+        }
+    }
+
     /// The layout of a version's code objects, if this reader knows it.
     pub fn for_version(v: PythonVersion) -> Option<CodeLayout> {
         match (v.major, v.minor) {
+            (3, 6..=7) => Some(CodeLayout::V36),
+            (3, 8..=10) => Some(CodeLayout::V38),
             // 3.12–3.15 kept 3.11's layout.
             (3, 11..=15) => Some(CodeLayout::V311),
             _ => None,
@@ -130,6 +166,12 @@ pub fn load_code_with_refs(data: &[u8]) -> Result<(CodeObject, RefStats), LoadEr
 /// that object.
 pub fn load_constant(data: &[u8]) -> Result<Constant, LoadError> {
     read(data, 0, CodeLayout::V311).map(|(c, _)| c)
+}
+
+/// Reads a marshalled code object of the given layout (see [`CodeLayout::for_version`]), also
+/// reporting `FLAG_REF`/`TYPE_REF` use; the data must hold exactly that object.
+pub fn load_code_layout(data: &[u8], layout: CodeLayout) -> Result<(CodeObject, RefStats), LoadError> {
+    read_code(data, 0, layout)
 }
 
 /// Reads a code object from `data`, reporting offsets as `base + position in data`.
@@ -250,8 +292,9 @@ struct SeqFrame {
 struct CodeFrame {
     start: usize,
     slot: Option<usize>,
-    /// argcount, posonlyargcount, kwonlyargcount, stacksize, flags.
-    counts: [u32; 5],
+    layout: CodeLayout,
+    /// The layout's counts, in its order (see [`CodeLayout::counts`]).
+    counts: [u32; 6],
     firstlineno: Option<i32>,
     /// The object fields read so far, in layout order.
     fields: Vec<Constant>,
@@ -271,8 +314,19 @@ const CODE_FIELDS_311: [(&str, FieldKind); 10] = [
     ("co_linetable", FieldKind::Bytes),
     ("co_exceptiontable", FieldKind::Bytes),
 ];
-/// `co_firstlineno` (a raw 32-bit int) comes before this object field.
-const FIRSTLINENO_BEFORE_311: usize = 8;
+/// The object fields of a 3.6–3.10 code object, in order (co_firstlineno comes before the
+/// last one, co_lnotab or 3.10's co_linetable).
+const CODE_FIELDS_36: [(&str, FieldKind); 9] = [
+    ("co_code", FieldKind::Bytes),
+    ("co_consts", FieldKind::Tuple),
+    ("co_names", FieldKind::StrTuple),
+    ("co_varnames", FieldKind::StrTuple),
+    ("co_freevars", FieldKind::StrTuple),
+    ("co_cellvars", FieldKind::StrTuple),
+    ("co_filename", FieldKind::Str),
+    ("co_name", FieldKind::Str),
+    ("co_lnotab", FieldKind::Bytes),
+];
 
 #[derive(Clone, Copy)]
 enum FieldKind {
@@ -286,7 +340,7 @@ impl Frame {
     fn is_complete(&self) -> bool {
         match self {
             Frame::Seq(s) => s.items.len() == s.want,
-            Frame::Code(c) => c.fields.len() == CODE_FIELDS_311.len(),
+            Frame::Code(c) => c.fields.len() == c.layout.fields().len(),
         }
     }
 }
@@ -303,7 +357,6 @@ struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     base: usize,
-    #[allow(dead_code)] // one layout so far; later versions dispatch on it
     layout: CodeLayout,
     slots: Vec<Slot>,
     /// Containers being filled, innermost last.
@@ -429,7 +482,7 @@ impl<'a> Reader<'a> {
     fn object_with(&mut self, stack: &mut Vec<Frame>) -> Result<Constant, LoadError> {
         loop {
             if let Some(Frame::Code(cf)) = stack.last_mut() {
-                if cf.fields.len() == FIRSTLINENO_BEFORE_311 && cf.firstlineno.is_none() {
+                if cf.fields.len() == cf.layout.firstlineno_before() && cf.firstlineno.is_none() {
                     let v = self.i32("co_firstlineno")?;
                     // Re-borrow: `self.i32` needed `self` mutably.
                     if let Some(Frame::Code(cf)) = stack.last_mut() {
@@ -460,7 +513,7 @@ impl<'a> Reader<'a> {
                     Frame::Code(c) => {
                         c.cost.add_child(cost);
                         let field = c.fields.len();
-                        if let Err(m) = check_field(field, &value, &c.fields) {
+                        if let Err(m) = check_field(c.layout, field, &value, &c.fields) {
                             drop_iteratively(value);
                             return Err(self.err(at, m));
                         }
@@ -492,7 +545,7 @@ impl<'a> Reader<'a> {
                 (v, s.cost, s.slot)
             }
             Frame::Code(c) => {
-                let CodeFrame { counts, firstlineno, fields, cost, slot, .. } = *c;
+                let CodeFrame { layout, counts, firstlineno, fields, cost, slot, .. } = *c;
                 let mut it = fields.into_iter();
                 let mut next = || it.next().expect("all fields read");
                 let bytes = |c: Constant| match c {
@@ -510,21 +563,55 @@ impl<'a> Reader<'a> {
                 let code = bytes(next());
                 let consts = tuple(next());
                 let names: Vec<PyStr> = tuple(next()).into_iter().map(string).collect();
-                let lp_names: Vec<PyStr> = tuple(next()).into_iter().map(string).collect();
-                let kinds = bytes(next());
-                let localsplus = lp_names.into_iter().zip(kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
-                let filename = string(next());
-                let name = string(next());
-                let qualname = string(next());
-                let linetable = bytes(next());
-                let exceptiontable = bytes(next());
+                let strings = |c: Constant| -> Vec<PyStr> { tuple(c).into_iter().map(string).collect() };
+                let (localsplus, filename, name, qualname, linetable, exceptiontable);
+                let [argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags];
+                match layout {
+                    CodeLayout::V36 | CodeLayout::V38 => {
+                        let varnames = strings(next());
+                        let freevars = strings(next());
+                        let cellvars = strings(next());
+                        // The model's order: co_varnames ++ co_cellvars ++ co_freevars.
+                        let slot = |kind: u8| move |name: PyStr| LocalSlot { name, kind };
+                        localsplus = varnames
+                            .into_iter()
+                            .map(slot(KIND_LOCAL))
+                            .chain(cellvars.into_iter().map(slot(KIND_CELL)))
+                            .chain(freevars.into_iter().map(slot(KIND_FREE)))
+                            .collect();
+                        filename = string(next());
+                        name = string(next());
+                        qualname = PyStr::default();
+                        linetable = bytes(next());
+                        exceptiontable = Vec::new();
+                        [argcount, posonlyargcount, kwonlyargcount, nlocals, stacksize, flags] = if layout == CodeLayout::V36 {
+                            [counts[0], 0, counts[1], counts[2], counts[3], counts[4]]
+                        } else {
+                            counts
+                        };
+                    }
+                    CodeLayout::V311 => {
+                        let lp_names = strings(next());
+                        let kinds = bytes(next());
+                        localsplus =
+                            lp_names.into_iter().zip(kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
+                        filename = string(next());
+                        name = string(next());
+                        qualname = string(next());
+                        linetable = bytes(next());
+                        exceptiontable = bytes(next());
+                        [argcount, posonlyargcount, kwonlyargcount, stacksize, flags] =
+                            [counts[0], counts[1], counts[2], counts[3], counts[4]];
+                        nlocals = 0;
+                    }
+                }
                 let co = CodeObject {
-                    argcount: counts[0],
-                    posonlyargcount: counts[1],
-                    kwonlyargcount: counts[2],
-                    nlocals: 0,
-                    stacksize: counts[3],
-                    flags: counts[4],
+                    argcount,
+                    posonlyargcount,
+                    kwonlyargcount,
+                    nlocals,
+                    stacksize,
+                    flags,
                     code,
                     consts,
                     names,
@@ -668,9 +755,9 @@ impl<'a> Reader<'a> {
             }
             TYPE_CODE => {
                 let slot = flag.then(|| self.reserve(start, "code object"));
-                let mut counts = [0u32; 5];
-                let names = ["co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_stacksize", "co_flags"];
-                for (c, name) in counts.iter_mut().zip(names) {
+                let layout = self.layout;
+                let mut counts = [0u32; 6];
+                for (c, name) in counts.iter_mut().zip(layout.counts()) {
                     let at = self.pos;
                     let v = self.i32(name)?;
                     *c = u32::try_from(v).map_err(|_| self.err(at, format!("{name} is negative ({v})")))?;
@@ -679,9 +766,10 @@ impl<'a> Reader<'a> {
                 stack.push(Frame::Code(Box::new(CodeFrame {
                     start,
                     slot,
+                    layout,
                     counts,
                     firstlineno: None,
-                    fields: Vec::with_capacity(CODE_FIELDS_311.len()),
+                    fields: Vec::with_capacity(layout.fields().len()),
                     cost: Cost::leaf(0),
                 })));
                 Ok(Step::Opened)
@@ -934,8 +1022,8 @@ fn drop_iteratively(root: Constant) {
 }
 
 /// Checks a code object's object field as it arrives, so the error names that field's offset.
-fn check_field(index: usize, value: &Constant, earlier: &[Constant]) -> Result<(), String> {
-    let (name, kind) = CODE_FIELDS_311[index];
+fn check_field(layout: CodeLayout, index: usize, value: &Constant, earlier: &[Constant]) -> Result<(), String> {
+    let (name, kind) = layout.fields()[index];
     let ok = match kind {
         FieldKind::Bytes => matches!(value, Constant::Bytes(_)),
         FieldKind::Tuple => matches!(value, Constant::Tuple(_)),

@@ -18,7 +18,6 @@ pub use marshal::{CodeLayout, MAX_DEPTH, RefStats, load_code, load_code_with_ref
 use crate::emit::pyc::{PYC_HEADER_LEN, PycHeader, read_pyc_header};
 use crate::object::CodeObject;
 use crate::opcodes::{TABLES, VersionTable};
-use crate::version::PythonVersion;
 
 /// Why a file could not be loaded, and where: `offset` is a byte offset into the input
 /// (the whole file for [`load_pyc`], the marshal data for [`load_code`]).
@@ -99,7 +98,7 @@ fn read_header(bytes: &[u8]) -> Result<(u16, &'static VersionTable, PycHeader, u
         ));
     }
     let table = version_for_magic(magic).ok_or_else(|| err(0, unknown_magic(magic)))?;
-    let header_len = if table.version >= PythonVersion::new(3, 7) { PYC_HEADER_LEN } else { 12 };
+    let header_len = table.pyc_header_len as usize;
     if bytes.len() < header_len {
         return Err(err(
             bytes.len(),

@@ -6,6 +6,11 @@
 //! are written by `tools/gen_opcodes.py` run under that version's own interpreter and checked
 //! against it by `tests/opcode_tables.rs`. Nothing else in pyasm spells an opcode number.
 
+mod v3_6;
+mod v3_7;
+mod v3_8;
+mod v3_9;
+mod v3_10;
 mod v3_11;
 mod v3_12;
 mod v3_13;
@@ -34,10 +39,15 @@ pub enum ArgKind {
     Local,
     /// Index into localsplus of a cell or free variable (LOAD_DEREF and friends).
     Free,
-    /// Relative jump forward, in code units past this instruction's caches.
+    /// Relative jump forward, in jump units (see `VersionTable::jump_unit`) past this
+    /// instruction's caches. The block-setup instructions of 3.6–3.10 (SETUP_FINALLY,
+    /// SETUP_WITH, …) are relative jumps to their handler.
     JumpForward,
     /// Relative jump backward, in code units back from the end of this instruction's caches.
     JumpBackward,
+    /// Absolute jump (3.6–3.10: JUMP_ABSOLUTE, POP_JUMP_IF_TRUE, …): the target's offset
+    /// from the start of the code, in jump units.
+    JumpAbsolute,
     /// Index into the version's comparison operators (`<`, `==`, …), shifted left by the
     /// instruction's `shift`, with the operator's own low bits (`CompareOp::bits`) below it.
     Compare,
@@ -129,7 +139,7 @@ impl OpInfo {
         self.arg != ArgKind::None
     }
     pub fn is_jump(&self) -> bool {
-        matches!(self.arg, ArgKind::JumpForward | ArgKind::JumpBackward)
+        matches!(self.arg, ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute)
     }
 }
 
@@ -152,6 +162,29 @@ pub struct CompareOp {
     pub bits: u32,
 }
 
+/// How an operator symbol is written as an operand: as itself, except that the words of a
+/// several-word comparison (≤3.8: `not in`, `is not`, `exception match`) are joined by `_`
+/// (`COMPARE_OP exception_match`), as IS_OP and CONTAINS_OP name theirs.
+pub fn operator_word(symbol: &str) -> String {
+    symbol.replace(' ', "_")
+}
+
+/// What the stack analysis does where paths reach one instruction with different depths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepthMerge {
+    /// They must agree (3.11+: the exception table gives each handler its depth).
+    Equal,
+    /// The larger wins and the walk goes on from there with it, as the 3.7–3.10 compilers
+    /// compute co_stacksize (a `finally` block's normal entry has fewer values than its
+    /// exception entry, and what follows inherits the difference).
+    Larger,
+    /// The first depth stays (3.6). 3.6's compiler walks every path separately, cutting
+    /// cycles, with bookings that do not balance around loops (an `except … as` clause leaves
+    /// three values more than it found); pyasm follows jumps before falling through, so each
+    /// handler is first reached from its SETUP instruction, with its full depth.
+    First,
+}
+
 /// A binary operator of BINARY_OP: its index is the oparg.
 #[derive(Clone, Copy, Debug)]
 pub struct BinaryOp {
@@ -170,6 +203,8 @@ pub struct VersionTable {
     pub binary_ops: &'static [BinaryOp],
     pub compare_ops: &'static [CompareOp],
     pub extended_arg: u8,
+    /// The CACHE opcode (3.11+); 0 where the version has none (3.6–3.10), where no instruction
+    /// has caches either.
     pub cache: u8,
     /// Locals may be marked hidden (3.12+: variables of inlined comprehensions).
     pub hidden_locals: bool,
@@ -186,6 +221,36 @@ pub struct VersionTable {
     /// fixed point), 3.13+ with each jump's argument set to its target's instruction index, so
     /// that a jump may keep an EXTENDED_ARG that a smaller layout would not need.
     pub jumps_start_at_index: bool,
+    /// Bytes per unit of a jump argument: 1 (3.6–3.9 count bytes), 2 (3.10+ count code units).
+    pub jump_unit: u8,
+    /// Exceptions are handled by the block stack (SETUP_FINALLY, SETUP_WITH, POP_BLOCK, …;
+    /// 3.6–3.10) instead of an exception table: `.try`/`.exception` do not exist, and a
+    /// handler's entry depth is its SETUP instruction's jump effect.
+    pub block_stack: bool,
+    /// CO_NOFREE's bit, which the compiler sets on code objects without cell or free
+    /// variables (3.6–3.10), or 0 where the flag does not exist.
+    pub nofree_flag: u32,
+    /// Bytes of the .pyc header before the marshalled code: 12 (3.6: magic, mtime, size) or
+    /// 16 (3.7+: magic, flags, mtime or hash, size).
+    pub pyc_header_len: u8,
+    /// Values on the stack when a generator, coroutine or async generator starts running:
+    /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
+    pub generator_entry_depth: u8,
+    pub depth_merge: DepthMerge,
+    /// 3.6 only: co_stacksize comes from its compiler's own walk (see
+    /// `verify::stacksize_by_paths`), with these bookings where they differ from the table's
+    /// (the table's `stack`, or for jumps the larger of `stack` and `jump_stack`). Empty for
+    /// other versions, whose co_stacksize is the analysis' largest depth.
+    pub path_walk: &'static [PathWalk],
+}
+
+/// One instruction as 3.6's compiler books it for co_stacksize: every exit moves the depth by
+/// `effect`, and a jump's target gets `target` more.
+#[derive(Clone, Copy, Debug)]
+pub struct PathWalk {
+    pub name: &'static str,
+    pub effect: i32,
+    pub target: i32,
 }
 
 impl VersionTable {
@@ -201,7 +266,18 @@ impl VersionTable {
 }
 
 /// Every version pyasm can target, oldest first.
-pub static TABLES: &[&VersionTable] = &[&v3_11::TABLE, &v3_12::TABLE, &v3_13::TABLE, &v3_14::TABLE, &v3_15::TABLE];
+pub static TABLES: &[&VersionTable] = &[
+    &v3_6::TABLE,
+    &v3_7::TABLE,
+    &v3_8::TABLE,
+    &v3_9::TABLE,
+    &v3_10::TABLE,
+    &v3_11::TABLE,
+    &v3_12::TABLE,
+    &v3_13::TABLE,
+    &v3_14::TABLE,
+    &v3_15::TABLE,
+];
 
 pub fn table_for(version: PythonVersion) -> Option<&'static VersionTable> {
     TABLES.iter().copied().find(|t| t.version == version)

@@ -15,6 +15,13 @@ pub static TABLE: VersionTable = VersionTable {
     merge_locations: true,
     docstring_flag: false,
     jumps_start_at_index: true,
+    jump_unit: 2,
+    block_stack: false,
+    nofree_flag: 0x0,
+    pyc_header_len: 16,
+    generator_entry_depth: 0,
+    depth_merge: DepthMerge::Equal,
+    path_walk: &[],
     opcodes: &[
         OpInfo {
             name: "CACHE", code: 0, arg: ArgKind::None, shift: 0,

@@ -56,6 +56,8 @@ pub const CO_NEWLOCALS: u32 = 0x2;
 pub const CO_VARARGS: u32 = 0x4;
 pub const CO_VARKEYWORDS: u32 = 0x8;
 pub const CO_NESTED: u32 = 0x10;
+/// 3.6–3.10: no cell or free variables (inferred; the version table says whether it exists).
+pub const CO_NOFREE: u32 = 0x40;
 /// 3.14+: co_consts[0] is the docstring.
 pub const CO_HAS_DOCSTRING: u32 = 0x400_0000;
 /// 3.14+: a function defined directly in a class body.
@@ -78,6 +80,7 @@ pub const FLAG_WORDS: &[(&str, u32)] = &[
     ("async_generator", CO_ASYNC_GENERATOR),
     ("has_docstring", CO_HAS_DOCSTRING),
     ("method", CO_METHOD),
+    ("nofree", CO_NOFREE),
 ];
 
 /// How deep code objects may nest (module = 0).
@@ -118,6 +121,9 @@ pub struct Instr {
     pub placeholder: bool,
     /// The span of the main operand (the instruction's span when it has none).
     pub operand_span: Span,
+    /// A `.line`/`.loc` directive comes right before it (since the previous instruction):
+    /// 3.6–3.10 line tables mark such instructions, the compilers' statement starts.
+    pub line_mark: bool,
 }
 
 /// A `.try` region.
@@ -167,6 +173,16 @@ pub struct ResolvedCode {
     pub names: Vec<PyStr>,
     pub localsplus: Vec<LocalSlot>,
     pub instrs: Vec<Instr>,
+    /// 3.6–3.10: `.line` directives followed by another `.line` before any instruction, as
+    /// (index of the next instruction, position): lines whose code 3.6–3.9's peephole optimizer
+    /// removed, kept in the line table as marks of size 0 (see `emit::lnotab`).
+    pub lines_without_code: Vec<(usize, Location)>,
+    /// `EXTENDED_ARG` lines without an operand before an instruction, as (its index, how many):
+    /// it is written with at least that many prefixes, carrying its argument's high bytes (zero
+    /// where the argument is small). 3.6–3.9's peephole optimizer shortens code after the
+    /// layout and keeps every instruction's size, leaving prefixes the argument does not need
+    /// (`EXTENDED_ARG 0`) or that a fresh layout would not choose.
+    pub min_prefixes: Vec<(usize, u32)>,
     pub regions: Vec<Region>,
     pub entries: Vec<ExplicitEntry>,
     /// Some instruction could not be identified, so stack effects are unknown.
@@ -438,7 +454,15 @@ impl CodeBuilder<'_> {
     fn declare_local(&mut self, name: PyStr, kind: u8, span: Option<Span>, diags: &mut Vec<Diagnostic>) {
         if let Some(i) = self.locals.get_index_of(&name) {
             let what = |k: u8| if k & FAST_FREE != 0 { "a free variable" } else if k & FAST_CELL != 0 && k & FAST_LOCAL == 0 { "a cell" } else { "a local" };
-            // A parameter may also be declared a cell.
+            // A parameter may also be declared a cell: 3.6–3.10 list it in both co_varnames
+            // and co_cellvars (two slots, the cell's in the order `.cells` gives), 3.11+ give
+            // its one slot both kinds.
+            if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL && self.version.block_stack && !self.locals.is_doubled(&name) {
+                self.locals.insert(name);
+                self.kinds.push(kind);
+                self.local_spans.push(span);
+                return;
+            }
             if kind == FAST_CELL && self.kinds[i] == FAST_LOCAL {
                 self.kinds[i] |= FAST_CELL;
                 return;
@@ -520,6 +544,8 @@ fn resolve_block(
         entries: Vec::new(),
         unknown_effects: false,
         linetable_override: None,
+        lines_without_code: Vec::new(),
+        min_prefixes: Vec::new(),
         exceptiontable_override: None,
     };
     let mut firstlineno = None;
@@ -549,6 +575,7 @@ fn resolve_block(
         }
         let Some(stmt) = &line.statement else { continue };
         match &stmt.node {
+            Statement::Instruction(i) if is_prefix_request(i) => {}
             Statement::Instruction(_) => index += 1,
             Statement::Directive(d) => {
                 let args = &d.args;
@@ -728,6 +755,9 @@ fn resolve_block(
 
     // Pass 2: instructions, positions and exception regions, in order.
     let mut loc = Location::NONE;
+    let mut loc_pending = false;
+    // `EXTENDED_ARG` lines (no operand) since the last instruction.
+    let mut prefix_requests = 0u32;
     let mut open_regions: Vec<usize> = Vec::new();
     for line in &b.body {
         let Some(stmt) = &line.statement else { continue };
@@ -738,10 +768,21 @@ fn resolve_block(
                         if firstlineno.is_none() && l.line >= 1 {
                             firstlineno = Some(l.line);
                         }
+                        if loc_pending && version.block_stack {
+                            rc.lines_without_code.push((rc.instrs.len(), loc));
+                        }
                         loc = l;
+                        loc_pending = true;
                     }
                     Err(e) => diags.push(e),
                 },
+                "try" | "end_try" | "exception" if version.block_stack => {
+                    let mut e = directive_error(d, &format!("`.{}` needs an exception table, which Python {} does not have", d.name.node, version.version));
+                    e.code = codes::EXCEPTION_REGION;
+                    diags.push(e.with_help(
+                        "before 3.11 handlers are set up at run time: SETUP_FINALLY (or SETUP_WITH, SETUP_EXCEPT, …) LABEL, then POP_BLOCK where the protected code ends",
+                    ));
+                }
                 "try" => match parse_try(d, &labels) {
                     Ok(mut r) => {
                         r.first = None;
@@ -767,8 +808,12 @@ fn resolve_block(
                 },
                 _ => {}
             },
+            Statement::Instruction(ins) if is_prefix_request(ins) => prefix_requests += 1,
             Statement::Instruction(ins) => {
                 let here = rc.instrs.len();
+                if prefix_requests > 0 {
+                    rc.min_prefixes.push((here, std::mem::take(&mut prefix_requests)));
+                }
                 let region = open_regions.iter().rev().copied().find(|&r| r != BROKEN_REGION);
                 if let Some(r) = region {
                     if rc.regions[r].first.is_none() {
@@ -781,6 +826,12 @@ fn resolve_block(
                     let l = line.line_no as i32;
                     Location { line: l, end_line: l, col: -1, end_col: -1 }
                 };
+                // Without `.line` directives each source line of the .pyasm file is a line.
+                let line_mark = if has_loc {
+                    std::mem::take(&mut loc_pending)
+                } else {
+                    rc.instrs.last().is_none_or(|p: &Instr| p.loc.line != instr_loc.line)
+                };
                 let operand_span = ins.operands.first().map_or(stmt.span, |o| o.span);
                 let result = if ins.recovered {
                     // Its operands were lost with its syntax error: keep the opcode only.
@@ -792,7 +843,7 @@ fn resolve_block(
                     resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref).map_err(|e| (version.by_name(&ins.opname.node), e))
                 };
                 match result {
-                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span }),
+                    Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span, line_mark }),
                     Err((known, mut es)) => {
                         diags.append(&mut es);
                         // Keep the instruction (with argument 0) so that later indexes stay
@@ -801,7 +852,7 @@ fn resolve_block(
                             rc.unknown_effects = true;
                             version.by_name("NOP").expect("every version has NOP")
                         });
-                        rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region, placeholder: true, operand_span });
+                        rc.instrs.push(Instr { op, arg: Arg::Value(0), span: stmt.span, loc: instr_loc, region, placeholder: true, operand_span, line_mark });
                     }
                 }
             }
@@ -816,6 +867,17 @@ fn resolve_block(
         );
     }
     // CPython's module always starts at line 1; other code at its first position.
+    // 3.6–3.10: `.line` after the last instruction: lines whose code was removed at the end.
+    if loc_pending && version.block_stack {
+        rc.lines_without_code.push((rc.instrs.len(), loc));
+    }
+    if prefix_requests > 0 {
+        diags.push(
+            Diagnostic::error(codes::OPERAND, "`EXTENDED_ARG` without an instruction after it")
+                .with_primary(b.end_span, "the code ends here")
+                .with_help("`EXTENDED_ARG` (no operand) asks for one more prefix on the next instruction"),
+        );
+    }
     let module = b.code.id.node.0 == PyStr::from("<module>");
     let first = if module { explicit_firstlineno } else { firstlineno };
     rc.firstlineno = first.unwrap_or(if has_loc || module { 1 } else { b.header_line as i32 });
@@ -839,6 +901,10 @@ fn resolve_block(
         }
     }
     rc.localsplus = cb.locals.names.into_iter().zip(cb.kinds).map(|(name, kind)| LocalSlot { name, kind }).collect();
+    // 3.6–3.10 flag code without cell or free variables (CO_NOFREE).
+    if !rc.localsplus.iter().any(|s| s.kind & (FAST_CELL | FAST_FREE) != 0) {
+        rc.flags |= version.nofree_flag;
+    }
     rc
 }
 
@@ -1012,6 +1078,15 @@ fn signature(
 /// GENERATOR / COROUTINE / ASYNC_GENERATOR from the instructions used.
 fn infer_kind_flags(instrs: &[Instr]) -> u32 {
     let has = |name: &str| instrs.iter().any(|i| i.op.name == name);
+    // 3.10: GEN_START's argument says the kind (0 generator, 1 coroutine, 2 async generator),
+    // also for a coroutine that never awaits.
+    if let Some(start) = instrs.iter().find(|i| i.op.name == "GEN_START") {
+        return match start.arg {
+            Arg::Value(1) => CO_COROUTINE,
+            Arg::Value(2) => CO_ASYNC_GENERATOR,
+            _ => CO_GENERATOR,
+        };
+    }
     if has("ASYNC_GEN_WRAP") {
         CO_ASYNC_GENERATOR
     } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
@@ -1144,8 +1219,16 @@ fn resolve_instruction(
         return Err(one(
             Diagnostic::error(codes::OPERAND, format!("{} is inserted by the assembler", op.name))
                 .with_primary(ins.opname.span, "do not write this by hand")
-                .with_help("write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries"),
+                .with_help(
+                    "write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries \
+                     (`EXTENDED_ARG` without an operand asks for one more prefix than the argument needs)",
+                ),
         ));
+    }
+    // A raw argument is taken as it is, even for an instruction that ignores it (before 3.11
+    // the compilers leave arguments on some, `NOP $2`).
+    if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
+        return Ok((op, Arg::Value(*r)));
     }
     if op.arg == ArgKind::None {
         if let Some(extra) = ops.first() {
@@ -1154,10 +1237,6 @@ fn resolve_instruction(
             ));
         }
         return Ok((op, Arg::Value(0)));
-    }
-    // A raw argument is taken as it is.
-    if let [Spanned { node: Value::Raw(r), .. }] = ops.as_slice() {
-        return Ok((op, Arg::Value(*r)));
     }
     // Numbers and named values (Enum) are all operands; other kinds have a main operand
     // (LocalPair: two) followed by flag words.
@@ -1269,6 +1348,7 @@ fn resolve_instruction(
             None => Err(Diagnostic::error(codes::OPERAND, format!("{} takes a name", op.name)).with_primary(main.span, "not a name")),
         },
         ArgKind::Local | ArgKind::Free => local_index(op, main, cb),
+        ArgKind::JumpAbsolute => label_index(main, labels).map(Arg::Target),
         ArgKind::JumpForward | ArgKind::JumpBackward => label_index(main, labels).and_then(|t| {
             let forward = op.arg == ArgKind::JumpForward;
             if forward == (t > here) {
@@ -1287,8 +1367,14 @@ fn resolve_instruction(
                     }, if forward { "behind" } else { "ahead of" }),
                 )
                 .with_primary(main.span, "label in the other direction");
+                let absolute = version.opcodes.iter().find(|o| o.arg == ArgKind::JumpAbsolute && o.flow == crate::opcodes::Flow::Jump);
                 if let Some(g) = generic {
                     e = e.with_help(format!("write `{g}` and pyasm picks the direction"));
+                } else if let (true, Some(abs)) = (forward, absolute) {
+                    e = e.with_help(format!(
+                        "relative jumps only go forward in Python {}; jump back with {} (an absolute jump)",
+                        version.version, abs.name
+                    ));
                 } else if forward {
                     e = e.with_help(format!(
                         "Python {} has no backward form of {}: branch forward to a `JUMP {}` (which goes back)",
@@ -1335,7 +1421,7 @@ fn expected_operand(kind: ArgKind) -> &'static str {
         ArgKind::Name => "a name",
         ArgKind::Local => "a local variable",
         ArgKind::Free => "a cell or free variable",
-        ArgKind::JumpForward | ArgKind::JumpBackward => "a label",
+        ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute => "a label",
         ArgKind::Compare => "a comparison operator",
         ArgKind::BinaryOp => "an operator",
         ArgKind::Number => "a number",
@@ -1377,13 +1463,31 @@ fn local_index(op: &OpInfo, v: &Spanned<Value>, cb: &CodeBuilder) -> Result<Arg,
     let Some(name) = name_of(v) else {
         return Err(Diagnostic::error(codes::OPERAND, format!("{} takes a variable name", op.name)).with_primary(v.span, ""));
     };
-    match cb.locals.get_index_of(&name) {
+    // 3.6–3.10: a parameter that is also a cell has a second slot; cell and free operands
+    // count from the first cell (co_cellvars + co_freevars), plain ones index co_varnames.
+    let found = cb.locals.get_index_of(&name).map(|first| {
+        if cb.version.block_stack && op.arg == ArgKind::Free {
+            (first..cb.locals.len()).find(|&j| cb.locals.get_index(j) == Some(&name) && cb.kinds[j] & (FAST_CELL | FAST_FREE) != 0).unwrap_or(first)
+        } else {
+            first
+        }
+    });
+    match found {
         Some(i) => {
             let kind = cb.kinds[i];
             if op.arg == ArgKind::Free && kind & (FAST_CELL | FAST_FREE) == 0 {
                 return Err(Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is a plain local, but {} needs a cell or free variable", op.name))
                     .with_primary(v.span, "")
                     .with_help(format!("declare it with `.cells {name}` (or `.freevars {name}` in an inner function)")));
+            }
+            if cb.version.block_stack && op.arg == ArgKind::Local && kind & FAST_LOCAL == 0 {
+                return Err(Diagnostic::error(codes::UNKNOWN_LOCAL, format!("`{name}` is a cell or free variable, but {} indexes co_varnames", op.name))
+                    .with_primary(v.span, "")
+                    .with_help("use LOAD_DEREF / STORE_DEREF for cells and free variables, or also declare it with `.locals`"));
+            }
+            if cb.version.block_stack && op.arg == ArgKind::Free {
+                let varnames = cb.kinds.iter().filter(|k| *k & FAST_LOCAL != 0).count();
+                return Ok(Arg::Value((i - varnames) as u32));
             }
             Ok(Arg::Value(i as u32))
         }
@@ -1431,12 +1535,18 @@ fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item
         Value::Word(w) => w.clone(),
         _ => String::new(),
     };
-    match symbols.clone().position(|s| s == text) {
+    // Operators of several words (≤3.8's `not in`, `exception match`) are one operand word.
+    match symbols.clone().position(|s| crate::opcodes::operator_word(s) == text) {
         Some(i) => Ok(Arg::Value(i as u32)),
         None => Err(Diagnostic::error(codes::OPERAND, format!("`{text}` is not an operator of {}", op.name))
             .with_primary(v.span, "")
-            .with_help(format!("one of: {}", symbols.collect::<Vec<_>>().join(" ")))),
+            .with_help(format!("one of: {}", symbols.map(crate::opcodes::operator_word).collect::<Vec<_>>().join(" ")))),
     }
+}
+
+/// `EXTENDED_ARG` with no operand: a request for one more prefix on the next instruction.
+fn is_prefix_request(ins: &crate::syntax::ast::Instruction) -> bool {
+    ins.opname.node == "EXTENDED_ARG" && ins.operands.is_empty() && !ins.recovered
 }
 
 /// Finds, for each code object, who references it; checks for cycles; fills in qualnames,

@@ -3,7 +3,7 @@
 //! where paths meet, execution running off the end, and arguments that index past a table.
 
 use crate::diagnostics::{Diagnostic, codes};
-use crate::opcodes::{ArgKind, Flow};
+use crate::opcodes::{ArgKind, DepthMerge, Flow};
 use crate::resolve::constants::PoolConst;
 use crate::resolve::{Arg, ResolvedCode};
 
@@ -35,7 +35,9 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut max: i64 = 0;
     let mut reported_mismatch = vec![false; n];
     if n > 0 {
-        work.push((0, 0, None));
+        let generator = code.final_flags() & (crate::resolve::CO_GENERATOR | crate::resolve::CO_COROUTINE | crate::resolve::CO_ASYNC_GENERATOR) != 0;
+        let entry = if generator { i64::from(code.version.generator_entry_depth) } else { 0 };
+        work.push((0, entry, None));
     }
     let seed_handler = |r: usize, d: u32, work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
         let region = &code.regions[r];
@@ -60,9 +62,35 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         max = max.max(hd);
         work.push((e.target, hd, None));
     }
+    // 3.6–3.10 (block stack): the compilers let paths meet with different depths — a handler
+    // is entered with the values its SETUP_* jump pushes, a `finally` block's normal entry
+    // with fewer, and what follows inherits the difference — and keep the larger depth,
+    // walking again from where it grew. So does this analysis there, with a bound on the
+    // walks in case some loop made the depth grow forever.
+    let mut raises_left: usize = 64 * n + 1024;
+    let mut maybe_underflow: Vec<usize> = Vec::new();
     while let Some((i, d, from)) = work.pop() {
         if i >= n {
             continue; // reported by check_targets / the fall-through check below
+        }
+        if let (Some(existing), DepthMerge::First) = (depth[i], code.version.depth_merge) {
+            let _ = existing;
+            continue;
+        }
+        if let (Some(existing), DepthMerge::Larger) = (depth[i], code.version.depth_merge) {
+            if d <= existing as i64 {
+                continue;
+            }
+            raises_left = raises_left.saturating_sub(1);
+            if raises_left == 0 {
+                diags.push(
+                    Diagnostic::error(codes::STACK_MISMATCH, "the stack depth keeps growing around a loop")
+                        .with_primary(code.instrs[i].span, format!("reached again with depth {d}, more than {existing} before"))
+                        .with_note("each pass through the loop must leave the stack as deep as it found it"),
+                );
+                break;
+            }
+            depth[i] = None; // walk on from here with the larger depth
         }
         if let Some(existing) = depth[i] {
             if existing as i64 != d && !reported_mismatch[i] {
@@ -108,7 +136,12 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
         };
         if d < needs || after < 0 {
-            diags.push(underflow());
+            if code.version.depth_merge != DepthMerge::Equal {
+                // A larger depth may still arrive (see above); decided when the walk ends.
+                maybe_underflow.push(i);
+            } else {
+                diags.push(underflow());
+            }
             continue;
         }
         max = max.max(after);
@@ -119,7 +152,9 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         let mut push_jump = |work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
             if let Some(t) = target {
                 let jd = d + ins.op.jump_stack.eval(oparg);
-                if jd < 0 {
+                if jd < 0 && code.version.depth_merge != DepthMerge::Equal {
+                    maybe_underflow.push(i);
+                } else if jd < 0 {
                     diags.push(underflow());
                 } else {
                     *max = (*max).max(jd);
@@ -129,7 +164,16 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         };
         match ins.op.flow {
             Flow::Next | Flow::Branch => {
-                if ins.op.flow == Flow::Branch {
+                // The work list is a stack: with DepthMerge::First the jump goes on last so
+                // that it is followed first.
+                let jump_first = code.version.depth_merge == DepthMerge::First;
+                if ins.op.flow == Flow::Branch && !jump_first {
+                    push_jump(&mut work, &mut max);
+                }
+                if i + 1 < n {
+                    work.push((i + 1, after, Some(i)));
+                }
+                if ins.op.flow == Flow::Branch && jump_first {
                     push_jump(&mut work, &mut max);
                 }
                 if i + 1 == n {
@@ -139,12 +183,35 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                             .with_secondary(code.end_span, "the code object ends here")
                             .with_help("end every path with RETURN_VALUE, RAISE_VARARGS, RERAISE or a jump"),
                     );
-                } else {
-                    work.push((i + 1, after, Some(i)));
                 }
             }
             Flow::Jump => push_jump(&mut work, &mut max),
             Flow::Exit => {}
+        }
+    }
+    // Block stack: an underflow counts where even the largest depth reaching it is too small.
+    maybe_underflow.sort_unstable();
+    maybe_underflow.dedup();
+    for i in maybe_underflow {
+        let ins = &code.instrs[i];
+        let oparg = match ins.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        };
+        let d = depth[i].map_or(0, i64::from);
+        let needs = ins.op.pops.eval(oparg);
+        let worst = ins.op.stack.eval(oparg).min(if ins.op.is_jump() { ins.op.jump_stack.eval(oparg) } else { 0 });
+        if d < needs || d + worst < 0 {
+            let held = match d {
+                0 => "the stack is empty here".to_string(),
+                1 => "the stack holds only 1 value here".to_string(),
+                _ => format!("the stack holds only {d} values here"),
+            };
+            diags.push(
+                Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {} value(s)", ins.op.name, needs.max(-worst)))
+                    .with_primary(ins.span, held)
+                    .with_help(format!("push the operand(s) of {} before it", ins.op.name)),
+            );
         }
     }
     if n == 0 {
@@ -184,8 +251,101 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help("check the depth(N) of .try regions and the depths of .exception entries"),
         );
     }
-    let analysis = Analysis { stacksize: max.clamp(0, i32::MAX as i64) as u32, depth_before: depth, region_depth };
+    let mut stacksize = max.clamp(0, i32::MAX as i64) as u32;
+    if !code.version.path_walk.is_empty() && !diags.iter().any(|d| d.is_error()) {
+        if let Some(s) = stacksize_by_paths(code) {
+            stacksize = s;
+        }
+    }
+    let analysis = Analysis { stacksize, depth_before: depth, region_depth };
     (analysis, diags)
+}
+
+/// co_stacksize the way 3.6's compiler computes it: a depth-first walk of every path from
+/// the start, cutting a path where it comes back to a block it is still inside or reaches a
+/// block it entered before at least as deep, with that version's own bookings
+/// (`VersionTable::path_walk`: SETUP_FINALLY adds its handler's values on both exits, …).
+/// Each path counts, so code after a `try` can count more than it holds. Blocks start at
+/// jump targets and after jumps and exits; only JUMP_FORWARD and JUMP_ABSOLUTE (the
+/// unconditional jumps) end a path — after a return the walk goes on into the code that
+/// follows, as the compiler's does. `None` if the walk takes too long (a hostile file).
+pub fn stacksize_by_paths(code: &ResolvedCode) -> Option<u32> {
+    enum Step {
+        Enter(usize, i64),
+        Resume(usize, usize, i64),
+        Leave(usize),
+    }
+    let n = code.instrs.len();
+    let mut leader = vec![false; n + 1];
+    if n > 0 {
+        leader[0] = true;
+    }
+    for (i, ins) in code.instrs.iter().enumerate() {
+        if let Arg::Target(t) = ins.arg {
+            leader[t.min(n)] = true;
+        }
+        if ins.op.is_jump() || ins.op.flow != Flow::Next {
+            leader[i + 1] = true;
+        }
+    }
+    let booking = |ins: &crate::resolve::Instr| -> (i64, i64) {
+        let oparg = match ins.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        };
+        // (falls through, jumps): a listed instruction moves both exits by its booked
+        // effect, and the target by `target` more; the others as the table books them.
+        match code.version.path_walk.iter().find(|p| p.name == ins.op.name) {
+            Some(p) => (i64::from(p.effect), i64::from(p.effect) + i64::from(p.target)),
+            None => (ins.op.stack.eval(oparg), ins.op.jump_stack.eval(oparg)),
+        }
+    };
+    let mut seen = vec![false; n];
+    let mut start_depth = vec![i64::MIN; n];
+    let mut max: i64 = 0;
+    let mut budget: u64 = 20_000_000;
+    let mut steps = vec![Step::Enter(0, 0)];
+    while let Some(step) = steps.pop() {
+        budget = budget.checked_sub(1)?;
+        match step {
+            Step::Enter(b, d) => {
+                if b >= n || seen[b] || start_depth[b] >= d {
+                    continue;
+                }
+                seen[b] = true;
+                start_depth[b] = d;
+                steps.push(Step::Leave(b));
+                steps.push(Step::Resume(b, b, d));
+            }
+            Step::Leave(b) => seen[b] = false,
+            Step::Resume(b, mut i, mut d) => loop {
+                budget = budget.checked_sub(1)?;
+                if i >= n {
+                    break;
+                }
+                if i != b && leader[i] {
+                    steps.push(Step::Enter(i, d));
+                    break;
+                }
+                let ins = &code.instrs[i];
+                let (effect, jump_effect) = booking(ins);
+                let before = d;
+                d += effect;
+                max = max.max(d);
+                if let (true, Arg::Target(t)) = (ins.op.is_jump(), ins.arg) {
+                    let td = before + jump_effect;
+                    max = max.max(td);
+                    if ins.op.flow != Flow::Jump {
+                        steps.push(Step::Resume(b, i + 1, d));
+                    }
+                    steps.push(Step::Enter(t, td));
+                    break;
+                }
+                i += 1;
+            },
+        }
+    }
+    Some(max.clamp(0, i32::MAX as i64) as u32)
 }
 
 fn version_len(code: &ResolvedCode, f: impl Fn(&crate::opcodes::VersionTable) -> usize) -> usize {
@@ -259,6 +419,16 @@ fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
             ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
+            // A raw jump argument counting bytes (3.6–3.9) must land on an instruction.
+            ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_unit == 1 && v % 2 == 1 => {
+                diags.push(
+                    Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} is an odd byte offset", ins.op.name))
+                        .with_primary(ins.operand_span, "no instruction starts there")
+                        .with_note(format!("Python {} counts jumps in bytes, and every instruction takes 2", code.version.version))
+                        .with_help("jump to a label instead of a raw number"),
+                );
+                continue;
+            }
             _ => continue,
         };
         if index >= len {

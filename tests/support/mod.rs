@@ -82,3 +82,18 @@ pub fn pyasm_bin() -> PathBuf {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Versions pyasm has tables for but whose round trip (`pyasm dis` then `pyasm`, to equal code
+/// objects) is not implemented yet: issue 7 brings 3.6–3.10 in stages. Tests that go over every
+/// supported version (the stdlib round trip, the examples' minimum count, …) skip these with a
+/// printed notice instead of failing. The one list: shrink it as each version lands.
+pub const ROUND_TRIP_NOT_READY: &[&str] = &[];
+
+/// True (after printing a notice naming `test`) where `version` is in [`ROUND_TRIP_NOT_READY`].
+pub fn round_trip_not_ready(version: &str, test: &str) -> bool {
+    let skip = ROUND_TRIP_NOT_READY.contains(&version);
+    if skip {
+        eprintln!("SKIPPED {test} for Python {version}: its round trip is not implemented yet (tests/support ROUND_TRIP_NOT_READY)");
+    }
+    skip
+}

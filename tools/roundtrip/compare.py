@@ -25,13 +25,14 @@ import struct
 import sys
 
 # Every co_ attribute that holds data (not a method); each is compared when this Python has it.
-# co_lnotab is left out: where it exists beside co_linetable it is computed from it.
+# co_lnotab only before 3.10: from 3.10 on, where it exists beside co_linetable, it is computed
+# from it.
 FIELDS = (
     "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
     "co_flags", "co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
     "co_filename", "co_name", "co_qualname", "co_firstlineno", "co_linetable",
     "co_exceptiontable",
-)
+) + (("co_lnotab",) if sys.version_info < (3, 10) else ())
 
 HEADER = 16 if sys.version_info >= (3, 7) else 12
 CodeType = type(compile("", "", "exec"))
