@@ -527,8 +527,16 @@ fn render_code(
         );
     }
 
-    // 3.6–3.10: line marks, one `.line` (or `.loc none`) per mark.
-    let old_marks = if version.block_stack && !ov.linetable { old_line_marks(code, &instrs, version) } else { None };
+    // 3.6–3.10: line marks, one `.line` (or `.loc none`) per mark. A table without any (all
+    // code on the first line) still needs one `.line`, or the assembler would number the
+    // instructions by their lines in the text; one for co_firstlineno at the start writes
+    // nothing in any version's table.
+    let mut old_marks = if version.block_stack && !ov.linetable { old_line_marks(code, &instrs, version) } else { None };
+    if let Some(marks) = old_marks.as_mut() {
+        if !instrs.is_empty() && marks.iter().all(Vec::is_empty) {
+            marks[0].push(LineMark::Line(code.firstlineno));
+        }
+    }
     // Positions of each instruction (from the unit it starts at).
     let mut unit_locs: Vec<Location> = Vec::new();
     if !ov.linetable && !version.block_stack {
@@ -764,7 +772,9 @@ fn compare_tree(
     if a.names != b.names {
         diff("co_names", &mut ov.names);
     }
-    if a.linetable != b.linetable {
+    // The line table follows the code's layout: judge it once co_code is right (wrong
+    // constant or name indexes change argument sizes, and with them every offset).
+    if a.linetable != b.linetable && a.code == b.code {
         diff("co_linetable", &mut ov.linetable);
     }
     if a.exceptiontable != b.exceptiontable {
