@@ -87,8 +87,8 @@
     "__aenter__" "__aexit__" "__enter__" "__exit__" "all" "annotate" "annotations" "any" "ascii"
     "async_generator" "await" "bool" "closure" "coroutine" "defaults" "depth1" "eager" "exc"
     "exc_from" "generator" "has_docstring" "in" "is" "is_not" "iterable_coroutine" "kwdefaults"
-    "lazy" "list" "method" "nested" "newlocals" "not_in" "null" "optimized" "repr" "reraise" "set"
-    "spec" "start" "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
+    "lazy" "list" "method" "nested" "newlocals" "nofree" "not_in" "null" "optimized" "repr" "reraise"
+    "set" "spec" "start" "str" "tuple" "two_args" "varargs" "varkeywords" "yield" "yield_from")
   "Flag words: instruction flags and code object flags.")
 (defconst pyasm-directives
   '("add_flags" "cells" "code" "consts" "docstring" "end" "end_try" "exception" "exceptiontable"

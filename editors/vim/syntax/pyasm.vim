@@ -119,8 +119,8 @@ syn keyword pyasmFlag contained INTRINSIC_UNARY_POSITIVE NotImplementedError __a
 syn keyword pyasmFlag contained __enter__ __exit__ all annotate annotations any ascii async_generator
 syn keyword pyasmFlag contained await bool closure coroutine defaults depth1 eager exc exc_from
 syn keyword pyasmFlag contained generator has_docstring in is is_not iterable_coroutine kwdefaults
-syn keyword pyasmFlag contained lazy list method nested newlocals not_in null optimized repr reraise
-syn keyword pyasmFlag contained set spec start str tuple two_args varargs varkeywords yield
+syn keyword pyasmFlag contained lazy list method nested newlocals nofree not_in null optimized repr
+syn keyword pyasmFlag contained reraise set spec start str tuple two_args varargs varkeywords yield
 syn keyword pyasmFlag contained yield_from
 syn match pyasmDirective "\.\%(exceptiontable\|remove_flags\|firstlineno\|add_flags\|docstring\|exception\|linetable\|stacksize\|filename\|freevars\|qualname\|end_try\|consts\|hidden\|locals\|python\|cells\|flags\|names\|code\|line\|name\|end\|loc\|try\)\>"
 " END generated
