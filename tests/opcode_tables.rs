@@ -404,6 +404,19 @@ fn check_against_interpreter(table: &'static VersionTable, python: &Interpreter)
         }
     }
     let older = table_for(PythonVersion::new(3, 7)).expect("pyasm has no 3.7 table");
+    // 3.6's own bookings for its co_stacksize walk are its dis.stack_effect numbers.
+    for p in table.path_walk {
+        let Some(op) = table.by_name(p.name) else {
+            check(false, format!("path_walk names {}, which is not in the table", p.name));
+            continue;
+        };
+        let plain = facts.effects.iter().find(|e| e.0 == op.code && e.1.unwrap_or(0) == 0).map(|e| e.2);
+        check(plain == Some(i64::from(p.effect)), format!("path_walk {}: effect {} but python says {plain:?}", p.name, p.effect));
+    }
+    check(
+        table.path_walk.is_empty() || table.version == PythonVersion::new(3, 6),
+        format!("{}: only 3.6 computes co_stacksize by its own path walk", table.version),
+    );
     // arg -> dis.stack_effect of (PRECALL, CALL) there.
     let mut call_pair: BTreeMap<u32, (Option<i64>, Option<i64>)> = BTreeMap::new();
     for &(code, arg, plain, taken) in &facts.effects {

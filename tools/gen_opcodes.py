@@ -233,6 +233,11 @@ _RULES_3_11 = {
     # Where paths meet with different depths (DepthMerge in src/opcodes/mod.rs): "Equal"
     # (3.11+), "Larger" (3.7–3.10 compilers keep the larger), "First" (3.6, see _RULES_3_6).
     "depth_merge": "Equal",
+    # 3.6: co_stacksize by the compiler's own path walk, which moves a jump's target depth by
+    # these amounts after the instruction's one booked effect (FOR_ITER drops its iterator and
+    # the value it did not push; SETUP_EXCEPT/SETUP_FINALLY add 3 to their 6). None: the
+    # version has no such walk.
+    "path_walk_targets": None,
 }
 
 # 3.12: PRECALL is gone (CALL takes the whole call), conditional jumps only go forward,
@@ -523,6 +528,7 @@ _RULES_3_6 = _with(
     # With 3.7's booking, 3.6's `except E as e` code leaves three values more around a loop
     # (its POP_EXCEPT comes before the cleanup, 3.7's after): the first depth stays.
     depth_merge="First",
+    path_walk_targets={"FOR_ITER": -2, "SETUP_EXCEPT": 3, "SETUP_FINALLY": 3},
 )
 _RULES_3_6["pops"]["STORE_ANNOTATION"] = 1
 
@@ -699,6 +705,26 @@ def pyc_header_len():
     else:
         data = external._code_to_bytecode(code, 0, 0)
     return len(data) - len(marshal.dumps(code))
+
+
+def path_walk(entries, rules):
+    """(name, effect, target) where 3.6's compiler books an instruction differently from the
+    table (its one dis.stack_effect number against `stack`, or for jumps the larger of the
+    two exits), or moves a jump's target."""
+    targets = rules["path_walk_targets"]
+    if targets is None:
+        return []
+    result = []
+    for name, code, stack, jump_stack, _pops in entries:
+        if stack[1] or stack[2] or jump_stack[1] or jump_stack[2]:
+            continue  # argument-dependent: the table books these as dis does (checked)
+        measured = measure(code, 0 if takes_arg(code) else None, False)
+        if measured is None:
+            continue  # NOP, EXTENDED_ARG: never booked, and 0 in the table
+        ours = max(stack[0], jump_stack[0]) if is_jump(code) else stack[0]
+        if measured != ours or name in targets:
+            result.append((name, measured, targets.get(name, 0)))
+    return result
 
 
 def binary_ops():
@@ -1145,6 +1171,14 @@ def main():
     emit("    pyc_header_len: %d," % pyc_header_len())
     emit("    generator_entry_depth: %d," % rules["generator_entry_depth"])
     emit("    depth_merge: DepthMerge::%s," % rules["depth_merge"])
+    walk = path_walk(entries, rules)
+    if not walk:
+        emit("    path_walk: &[],")
+    else:
+        emit("    path_walk: &[")
+        for name, effect, target in walk:
+            emit("        PathWalk { name: %s, effect: %d, target: %d }," % (rust_str(name), effect, target))
+        emit("    ],")
     emit("    opcodes: &[")
     for name, code, stack, jump_stack, pops in entries:
         kind = arg_kind(name, code, rules)

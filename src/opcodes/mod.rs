@@ -237,6 +237,20 @@ pub struct VersionTable {
     /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
     pub generator_entry_depth: u8,
     pub depth_merge: DepthMerge,
+    /// 3.6 only: co_stacksize comes from its compiler's own walk (see
+    /// `verify::stacksize_by_paths`), with these bookings where they differ from the table's
+    /// (the table's `stack`, or for jumps the larger of `stack` and `jump_stack`). Empty for
+    /// other versions, whose co_stacksize is the analysis' largest depth.
+    pub path_walk: &'static [PathWalk],
+}
+
+/// One instruction as 3.6's compiler books it for co_stacksize: every exit moves the depth by
+/// `effect`, and a jump's target gets `target` more.
+#[derive(Clone, Copy, Debug)]
+pub struct PathWalk {
+    pub name: &'static str,
+    pub effect: i32,
+    pub target: i32,
 }
 
 impl VersionTable {

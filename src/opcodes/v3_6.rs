@@ -21,6 +21,17 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 12,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::First,
+    path_walk: &[
+        PathWalk { name: "WITH_CLEANUP_START", effect: 1, target: 0 },
+        PathWalk { name: "WITH_CLEANUP_FINISH", effect: -1, target: 0 },
+        PathWalk { name: "END_FINALLY", effect: -1, target: 0 },
+        PathWalk { name: "POP_EXCEPT", effect: 0, target: 0 },
+        PathWalk { name: "FOR_ITER", effect: 1, target: -2 },
+        PathWalk { name: "SETUP_EXCEPT", effect: 6, target: 3 },
+        PathWalk { name: "SETUP_FINALLY", effect: 6, target: 3 },
+        PathWalk { name: "SETUP_WITH", effect: 7, target: 0 },
+        PathWalk { name: "SETUP_ASYNC_WITH", effect: 6, target: 0 },
+    ],
     opcodes: &[
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,

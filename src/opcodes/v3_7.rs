@@ -21,6 +21,7 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Larger,
+    path_walk: &[],
     opcodes: &[
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,

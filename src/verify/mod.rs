@@ -251,8 +251,101 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
                 .with_help("check the depth(N) of .try regions and the depths of .exception entries"),
         );
     }
-    let analysis = Analysis { stacksize: max.clamp(0, i32::MAX as i64) as u32, depth_before: depth, region_depth };
+    let mut stacksize = max.clamp(0, i32::MAX as i64) as u32;
+    if !code.version.path_walk.is_empty() && !diags.iter().any(|d| d.is_error()) {
+        if let Some(s) = stacksize_by_paths(code) {
+            stacksize = s;
+        }
+    }
+    let analysis = Analysis { stacksize, depth_before: depth, region_depth };
     (analysis, diags)
+}
+
+/// co_stacksize the way 3.6's compiler computes it: a depth-first walk of every path from
+/// the start, cutting a path where it comes back to a block it is still inside or reaches a
+/// block it entered before at least as deep, with that version's own bookings
+/// (`VersionTable::path_walk`: SETUP_FINALLY adds its handler's values on both exits, …).
+/// Each path counts, so code after a `try` can count more than it holds. Blocks start at
+/// jump targets and after jumps and exits; only JUMP_FORWARD and JUMP_ABSOLUTE (the
+/// unconditional jumps) end a path — after a return the walk goes on into the code that
+/// follows, as the compiler's does. `None` if the walk takes too long (a hostile file).
+pub fn stacksize_by_paths(code: &ResolvedCode) -> Option<u32> {
+    enum Step {
+        Enter(usize, i64),
+        Resume(usize, usize, i64),
+        Leave(usize),
+    }
+    let n = code.instrs.len();
+    let mut leader = vec![false; n + 1];
+    if n > 0 {
+        leader[0] = true;
+    }
+    for (i, ins) in code.instrs.iter().enumerate() {
+        if let Arg::Target(t) = ins.arg {
+            leader[t.min(n)] = true;
+        }
+        if ins.op.is_jump() || ins.op.flow != Flow::Next {
+            leader[i + 1] = true;
+        }
+    }
+    let booking = |ins: &crate::resolve::Instr| -> (i64, i64) {
+        let oparg = match ins.arg {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        };
+        // (falls through, jumps): a listed instruction moves both exits by its booked
+        // effect, and the target by `target` more; the others as the table books them.
+        match code.version.path_walk.iter().find(|p| p.name == ins.op.name) {
+            Some(p) => (i64::from(p.effect), i64::from(p.effect) + i64::from(p.target)),
+            None => (ins.op.stack.eval(oparg), ins.op.jump_stack.eval(oparg)),
+        }
+    };
+    let mut seen = vec![false; n];
+    let mut start_depth = vec![i64::MIN; n];
+    let mut max: i64 = 0;
+    let mut budget: u64 = 20_000_000;
+    let mut steps = vec![Step::Enter(0, 0)];
+    while let Some(step) = steps.pop() {
+        budget = budget.checked_sub(1)?;
+        match step {
+            Step::Enter(b, d) => {
+                if b >= n || seen[b] || start_depth[b] >= d {
+                    continue;
+                }
+                seen[b] = true;
+                start_depth[b] = d;
+                steps.push(Step::Leave(b));
+                steps.push(Step::Resume(b, b, d));
+            }
+            Step::Leave(b) => seen[b] = false,
+            Step::Resume(b, mut i, mut d) => loop {
+                budget = budget.checked_sub(1)?;
+                if i >= n {
+                    break;
+                }
+                if i != b && leader[i] {
+                    steps.push(Step::Enter(i, d));
+                    break;
+                }
+                let ins = &code.instrs[i];
+                let (effect, jump_effect) = booking(ins);
+                let before = d;
+                d += effect;
+                max = max.max(d);
+                if let (true, Arg::Target(t)) = (ins.op.is_jump(), ins.arg) {
+                    let td = before + jump_effect;
+                    max = max.max(td);
+                    if ins.op.flow != Flow::Jump {
+                        steps.push(Step::Resume(b, i + 1, d));
+                    }
+                    steps.push(Step::Enter(t, td));
+                    break;
+                }
+                i += 1;
+            },
+        }
+    }
+    Some(max.clamp(0, i32::MAX as i64) as u32)
 }
 
 fn version_len(code: &ResolvedCode, f: impl Fn(&crate::opcodes::VersionTable) -> usize) -> usize {
