@@ -39,6 +39,9 @@ struct Overrides {
     names: bool,
     linetable: bool,
     exceptiontable: bool,
+    /// 3.6–3.9: jumps keep the EXTENDED_ARG prefixes they had, where the assembler's own
+    /// layout would drop some (the peephole optimizer shortened the code after its layout).
+    jump_prefixes: bool,
 }
 
 struct Decoded<'a> {
@@ -527,8 +530,16 @@ fn render_code(
         );
     }
 
-    // 3.6–3.10: line marks, one `.line` (or `.loc none`) per mark.
-    let old_marks = if version.block_stack && !ov.linetable { old_line_marks(code, &instrs, version) } else { None };
+    // 3.6–3.10: line marks, one `.line` (or `.loc none`) per mark. A table without any (all
+    // code on the first line) still needs one `.line`, or the assembler would number the
+    // instructions by their lines in the text; one for co_firstlineno at the start writes
+    // nothing in any version's table.
+    let mut old_marks = if version.block_stack && !ov.linetable { old_line_marks(code, &instrs, version) } else { None };
+    if let Some(marks) = old_marks.as_mut() {
+        if !instrs.is_empty() && marks.iter().all(Vec::is_empty) {
+            marks[0].push(LineMark::Line(code.firstlineno));
+        }
+    }
     // Positions of each instruction (from the unit it starts at).
     let mut unit_locs: Vec<Location> = Vec::new();
     if !ov.linetable && !version.block_stack {
@@ -571,10 +582,11 @@ fn render_code(
             current = Some(Location::NONE);
         }
         // 3.6–3.9: prefixes the peephole optimizer left after shortening the code, which the
-        // assembler's layout would not choose: more than the argument needs, or a jump's (a
-        // shorter layout might fit it without). Each `EXTENDED_ARG` line asks for one.
+        // assembler's layout would not choose: more than the argument needs, or (when a trial
+        // showed it) a jump's that a shorter layout fits without. Each `EXTENDED_ARG` line
+        // asks for one.
         let natural = crate::emit::layout::prefixes(d.arg);
-        if version.block_stack && d.prefixes > 0 && (d.prefixes > natural || d.op.is_jump()) {
+        if version.block_stack && d.prefixes > 0 && (d.prefixes > natural || (d.op.is_jump() && ov.jump_prefixes)) {
             for _ in 0..d.prefixes {
                 let _ = writeln!(out, "    EXTENDED_ARG");
             }
@@ -744,6 +756,7 @@ fn compare_tree(
 ) {
     let path = if a.qualname.as_wtf8().is_empty() { a.name.to_lossy() } else { a.qualname.to_lossy() };
     let ov = &mut overrides[index[&identity(a)]];
+    let start = out.len();
     let mut diff = |field: &str, set: &mut bool| {
         out.push((format!("{path}: {field}"), !*set));
         *set = true;
@@ -764,14 +777,25 @@ fn compare_tree(
     if a.names != b.names {
         diff("co_names", &mut ov.names);
     }
-    if a.linetable != b.linetable {
+    // The line table follows the code's layout: judge it once co_code is right (wrong
+    // constant or name indexes change argument sizes, and with them every offset).
+    if a.linetable != b.linetable && a.code == b.code {
         diff("co_linetable", &mut ov.linetable);
     }
     if a.exceptiontable != b.exceptiontable {
         diff("co_exceptiontable", &mut ov.exceptiontable);
     }
+    // 3.6–3.9: a layout the assembler settles differently (see `Overrides::jump_prefixes`),
+    // once the constants and names are right.
+    let judged_code = !out[start..].iter().any(|(_, fixable)| *fixable);
+    let mut code_fixable = false;
+    if a.code != b.code && judged_code && version.block_stack && !ov.jump_prefixes {
+        out.push((format!("{path}: co_code"), true));
+        ov.jump_prefixes = true;
+        code_fixable = true;
+    }
     let fixed_fields = [
-        ("co_code", a.code == b.code),
+        ("co_code", a.code == b.code || code_fixable),
         ("co_argcount", a.argcount == b.argcount),
         ("co_posonlyargcount", a.posonlyargcount == b.posonlyargcount),
         ("co_kwonlyargcount", a.kwonlyargcount == b.kwonlyargcount),

@@ -114,9 +114,10 @@ struct Policy {
 /// annotating `marshal.dumps` of compiled modules; see the module docs of `tests/old_marshal.rs`
 /// for the byte-identity figures):
 ///
-/// * `co_code` and `co_lnotab`/`co_linetable` are fresh objects held only by their code
-///   object: no `FLAG_REF`, never shared. An empty line table is the cached empty bytes from
-///   3.7 on (always flagged, shared with `b''` constants); 3.6 resizes a fresh one to zero.
+/// * `co_code` and `co_lnotab` are fresh objects held only by their code object: no
+///   `FLAG_REF`, never shared. An empty line table is the cached empty bytes from 3.7 on
+///   (always flagged, shared with `b''` constants); 3.6 resizes a fresh one to zero. 3.10
+///   passes co_code and co_linetable through the const cache: shared by value.
 /// * Constants: 3.8+ merge equal constants across the module (the const cache, as 3.11), and
 ///   also the `co_names`/`co_varnames`/`co_freevars`/`co_cellvars` tuples. 3.6 and 3.7 merge
 ///   only within one code object: 3.6's peephole optimizer folds constant tuples out of the
@@ -141,6 +142,9 @@ struct Old {
     empty_bytes_cached: bool,
     /// 3.8+: the comprehension names (`<listcomp>`, …) are interned like `<lambda>`.
     comprehension_names_interned: bool,
+    /// 3.10: co_code and co_linetable go through the const cache too (shared by value with
+    /// each other's equals and with equal bytes constants).
+    merge_code_and_table: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,18 +166,21 @@ impl Policy {
                 merge: Merge::CodeObject,
                 empty_bytes_cached: false,
                 comprehension_names_interned: false,
+                merge_code_and_table: false,
             }),
             (3, 7) => Some(Old {
                 posonly: false,
                 merge: Merge::Nothing,
                 empty_bytes_cached: true,
                 comprehension_names_interned: false,
+                merge_code_and_table: false,
             }),
             (3, 8..=10) => Some(Old {
                 posonly: true,
                 merge: Merge::Module,
                 empty_bytes_cached: true,
                 comprehension_names_interned: true,
+                merge_code_and_table: v.minor >= 10,
             }),
             _ => None,
         };
@@ -605,9 +612,12 @@ impl Dumper {
                 self.out.extend_from_slice(&im.to_le_bytes());
             }
             Constant::Str(s) => {
+                // 3.6–3.10 processes have also interned "\n" and "." by the time they compile
+                // (measured over each version's stdlib: always interned, no other punctuation is).
                 let interned = const_str_interned(s)
                     || self.interned_chars.contains(s.as_wtf8())
-                    || (self.policy.intern_code_names && is_latin1_char(s));
+                    || (self.policy.intern_code_names && is_latin1_char(s))
+                    || (self.policy.old.is_some() && matches!(s.as_wtf8(), b"\n" | b"."));
                 if !interned {
                     self.seen_strs.insert(s.as_wtf8().to_vec());
                 }
@@ -702,7 +712,8 @@ impl Dumper {
         for v in [co.kwonlyargcount, co.nlocals, co.stacksize, co.flags] {
             self.long(v as i32);
         }
-        self.bytes_obj(&co.code, Ident::Unique { flag: false });
+        let code_ident = if old.merge_code_and_table { table_ident(&co.code) } else { Ident::Unique { flag: false } };
+        self.bytes_obj(&co.code, code_ident);
 
         let consts_ident = match co.consts.iter().map(const_key).collect::<Option<Vec<_>>>() {
             Some(keys) if keys.is_empty() => Ident::Shared { key: Key::Tuple(keys), forced: true, held: false },
@@ -751,7 +762,7 @@ impl Dumper {
             self.old_name(&co.name);
         }
         self.long(co.firstlineno);
-        let table = if co.linetable.is_empty() && old.empty_bytes_cached {
+        let table = if (co.linetable.is_empty() && old.empty_bytes_cached) || old.merge_code_and_table {
             table_ident(&co.linetable)
         } else {
             Ident::Unique { flag: false }

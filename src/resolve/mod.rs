@@ -1219,10 +1219,12 @@ fn resolve_instruction(
         return Err(one(
             Diagnostic::error(codes::OPERAND, format!("{} is inserted by the assembler", op.name))
                 .with_primary(ins.opname.span, "do not write this by hand")
-                .with_help(
+                .with_help(if op.name == "EXTENDED_ARG" {
                     "write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries \
-                     (`EXTENDED_ARG` without an operand asks for one more prefix than the argument needs)",
-                ),
+                     (`EXTENDED_ARG` without an operand asks for one more prefix than the argument needs)"
+                } else {
+                    "write the instruction with its full argument; pyasm adds EXTENDED_ARG prefixes and CACHE entries"
+                }),
         ));
     }
     // A raw argument is taken as it is, even for an instruction that ignores it (before 3.11
