@@ -916,6 +916,12 @@ fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
         }
     }
     modules.sort_by(|a, b| a.0.cmp(&b.0));
+    // As for a folder (`pyc_files`): an archive may hold 65,535 members, far more than an
+    // application needs, and each is disassembled.
+    if modules.len() > pyasm::link::modules::MAX_MODULES {
+        eprintln!("error: {}: more than {} modules", input.display(), pyasm::link::modules::MAX_MODULES);
+        return ExitCode::from(1);
+    }
     if modules.is_empty() {
         eprintln!("error: {}: no .pyc modules in it", input.display());
         return ExitCode::from(1);
