@@ -303,3 +303,55 @@ fn run_takes_several_files() {
     let out = ok(pyasm(&args, &repo_root()), "pyasm run of three files");
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected("program.out"));
 }
+
+/// Writes `files` (name, text) into a fresh temporary folder.
+fn write_files(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = tmp(name);
+    for (n, t) in files {
+        let p = dir.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, t).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn macro_body_labels_rename_only_jump_operands_and_params_work_after_at() {
+    let Some(python) = python_for_test("3.11", "macro_body_labels_rename_only_jump_operands_and_params_work_after_at") else { return };
+    // The body's label `print` must not turn `LOAD_NAME print` into another name (it would be
+    // a NameError); `@f` takes the argument as a code object; `nop` is a macro, not `NOP`.
+    let dir = write_files(
+        "macro-words",
+        &[(
+            "m.pyasm",
+            ".python 3.11\n\
+             .macro nop\n    NOP\n.endmacro\n\
+             .macro call_code(f)\n    PUSH_NULL\n    LOAD_NAME print\n    JUMP_FORWARD print\nprint:\n    PUSH_NULL\n    LOAD_CONST @f\n    MAKE_FUNCTION 0\n    PRECALL 0\n    CALL 0\n    PRECALL 1\n    CALL 1\n    POP_TOP\n.endmacro\n\
+             .code <module>\n    RESUME 0\n    nop\n    call_code hello\n    call_code @hello\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n\
+             .code hello()\n    RESUME 0\n    LOAD_CONST \"hi\"\n    RETURN_VALUE\n.end\n",
+        )],
+    );
+    ok(pyasm(&["m.pyasm", "-o", "m.pyc"], &dir), "assembling");
+    assert_eq!(run(&python, &["m.pyc"], &dir), "hi\nhi\n");
+}
+
+#[test]
+fn included_instructions_take_the_include_line() {
+    let Some(python) = python_for_test("3.11", "included_instructions_take_the_include_line") else { return };
+    // A traceback from an instruction included into a code body names the including file
+    // (its co_filename) and the `.include` line, not the line in the other file.
+    let dir = write_files(
+        "include-lines",
+        &[
+            (
+                "main.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    NOP\n    .include \"boom.pyasm\"\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+            ("boom.pyasm", "# line 1\n# line 2\n# line 3\n# line 4\n# line 5\n# line 6\n# line 7\n    LOAD_NAME no_such_name\n    POP_TOP\n"),
+        ],
+    );
+    ok(pyasm(&["main.pyasm", "-o", "main.pyc"], &dir), "assembling");
+    let out = python.command().arg("main.pyc").current_dir(&dir).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("main.pyasm\", line 5") && err.contains("NameError"), "{err}");
+}
