@@ -89,10 +89,33 @@ fn is_pyasm(p: &Path) -> bool {
     p.is_file() && p.extension().is_some_and(|x| x == "pyasm")
 }
 
-/// A `.pyasm` file found in a folder is a module when it defines a code object; one that
-/// does not is there to be included.
+/// A `.pyasm` file found in a folder is a module when it defines a code object, itself or
+/// through the files it includes; one that does not is there to be included. Decided from
+/// the parsed lines (a `.code` header, not text that starts with `.code`), following
+/// `.include` as the linker does, to the same depth.
 fn is_module_file(p: &Path) -> bool {
-    is_pyasm(p) && std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with(".code")))
+    is_pyasm(p) && defines_code(p, &mut Vec::new())
+}
+
+fn defines_code(p: &Path, reading: &mut Vec<PathBuf>) -> bool {
+    use crate::syntax::ast::{Spanned, Statement, Value};
+    let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if reading.contains(&key) || reading.len() >= super::expand::MAX_INCLUDE_DEPTH {
+        return false; // A cycle or too deep: the linker reports it when it reads the file.
+    }
+    let Ok(text) = std::fs::read_to_string(p) else { return false };
+    let (lines, _) = crate::syntax::parse(0, &text);
+    reading.push(key);
+    let found = lines.iter().any(|l| match &l.statement {
+        Some(Spanned { node: Statement::Code(_), .. }) => true,
+        Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "include" => match d.args.as_slice() {
+            [Spanned { node: Value::Str(s), .. }] => defines_code(&p.parent().unwrap_or(Path::new(".")).join(s.to_lossy()), reading),
+            _ => false,
+        },
+        _ => false,
+    });
+    reading.pop();
+    found
 }
 
 fn package(dir: &Path, name: &str, out: &mut Vec<Source>) -> Result<(), String> {
@@ -277,5 +300,22 @@ mod tests {
         for bad in ["../x.pyc", "../../etc/x.pyc", "/etc/x.pyc", "a//b.pyc", "a.b/c.pyc", "./x.pyc", ".pyc", "x y.pyc", "a\\..\\b.pyc"] {
             assert_eq!(module_of_member(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_file_that_includes_its_code_is_a_module() {
+        let dir = std::env::temp_dir().join(format!("pyasm-modules-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.pyasm"), ".python 3.11\n.include \"body.inc\"\n").unwrap();
+        std::fs::write(dir.join("body.inc"), ".code <module>\n    RESUME 0\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n").unwrap();
+        // `.codefoo` is not a `.code` header; a cycle ends.
+        std::fs::write(dir.join("shared.pyasm"), ".codefoo\n.include \"shared.pyasm\"\n").unwrap();
+        assert!(is_module_file(&dir.join("main.pyasm")));
+        assert!(!is_module_file(&dir.join("shared.pyasm")));
+        let found = discover(&[dir.clone()]).unwrap();
+        let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["main"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
