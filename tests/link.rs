@@ -355,3 +355,25 @@ fn included_instructions_take_the_include_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("main.pyasm\", line 5") && err.contains("NameError"), "{err}");
 }
+
+#[test]
+fn a_module_with_a_non_ascii_name_is_imported_from_a_pyz() {
+    let Some(python) = python_for_test("3.11", "a_module_with_a_non_ascii_name_is_imported_from_a_pyz") else { return };
+    // The member name `café.pyc` is UTF-8: without the zip's UTF-8 flag zipimport reads it as
+    // code page 437 and `import café` fails.
+    let dir = write_files(
+        "non-ascii",
+        &[
+            (
+                "main.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    LOAD_CONST 0\n    LOAD_CONST None\n    IMPORT_NAME \"café\"\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+            (
+                "café.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    PUSH_NULL\n    LOAD_NAME print\n    LOAD_CONST \"crème\"\n    PRECALL 1\n    CALL 1\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+        ],
+    );
+    ok(pyasm(&["link", "main.pyasm", "café.pyasm", "-o", "app.pyz"], &dir), "linking");
+    assert_eq!(run(&python, &["app.pyz"], &dir), "crème\n");
+}

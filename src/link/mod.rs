@@ -125,13 +125,34 @@ fn module_name(lines: &[Line], diags: &mut Vec<Diagnostic>) -> Option<Spanned<St
     found
 }
 
-/// `a`, `a.b.c`: identifiers joined by dots.
+/// `a`, `a.b.c`: Python identifiers joined by dots, each already in NFKC form. Python reads
+/// an identifier in source as its NFKC normalization (`import ﬁle` imports `file`), so a
+/// module stored under a name that is not NFKC-stable could never be imported by name.
 pub fn is_dotted_name(s: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+            chars.next().is_some_and(|c| c == '_' || unicode_ident::is_xid_start(c))
+                && chars.all(unicode_ident::is_xid_continue)
+                && part.nfkc().eq(part.chars())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dotted_name;
+
+    #[test]
+    fn module_names_are_nfkc_stable_identifiers() {
+        for good in ["a", "_x", "pkg.mod", "café", "naïve.π", "x1"] {
+            assert!(is_dotted_name(good), "{good}");
+        }
+        // `ﬁle` (a ligature) reads as `file` in Python source; `²` is not XID; `1a` starts with a digit.
+        for bad in ["", "a..b", ".a", "ﬁle", "x²", "1a", "a-b", "a b", "cafe\u{301}"] {
+            assert!(!is_dotted_name(bad), "{bad}");
+        }
+    }
 }
 
 /// Gives each code object from a file other than the module's first file that file's name as

@@ -41,10 +41,12 @@ pub fn write(prefix: &[u8], members: &[(String, Vec<u8>)]) -> Result<Vec<u8>, St
         let size = u32::try_from(data.len()).map_err(|_| format!("{name} is larger than 4 GB"))?;
         let name_len = u16::try_from(name.len()).map_err(|_| format!("member name too long: {name}"))?;
         let crc = crc32(data);
+        // Bit 11: the name is UTF-8 (without it, readers take it as code page 437).
+        let flags: u16 = if name.is_ascii() { 0 } else { 0x0800 };
         let put32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
         let put16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
         put32(&mut out, LOCAL_SIG);
-        for x in [20, 0, 0, DOS_TIME, DOS_DATE] {
+        for x in [20, flags, 0, DOS_TIME, DOS_DATE] {
             put16(&mut out, x); // version needed, flags, method (stored), time, date
         }
         for x in [crc, size, size] {
@@ -56,7 +58,7 @@ pub fn write(prefix: &[u8], members: &[(String, Vec<u8>)]) -> Result<Vec<u8>, St
         out.extend_from_slice(data);
 
         put32(&mut central, CENTRAL_SIG);
-        for x in [0x0314, 20, 0, 0, DOS_TIME, DOS_DATE] {
+        for x in [0x0314, 20, flags, 0, DOS_TIME, DOS_DATE] {
             put16(&mut central, x); // made by (Unix, 2.0), needed, flags, method, time, date
         }
         for x in [crc, size, size] {
