@@ -31,15 +31,30 @@ pub struct Source {
     pub given_as_file: bool,
 }
 
-/// The module sources of the inputs, in order (folders sorted by name).
-pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
-    let mut out = Vec::new();
+/// The module sources of the inputs, in order (folders sorted by name). `warnings` gets what
+/// is allowed but may not be what was meant.
+///
+/// A folder given directly without `__init__.pyasm` is a source root (its files top-level
+/// modules), whatever it is called — the same rule as for `pyasm link DIR`, whose
+/// subfolders without `__init__.pyasm` are refused because there they can only be meant as
+/// packages. Given beside a file of its parent folder (`main.pyasm pkg/`), it looks meant as
+/// a package: a warning says what it is taken as.
+pub fn discover(inputs: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Source>, String> {
+    let mut out: Vec<Source> = Vec::new();
     for input in inputs {
         if input.is_dir() {
             if input.join("__init__.pyasm").is_file() {
                 let name = folder_name(input)?;
                 package(input, &name, &mut out)?;
             } else {
+                let parent = canonical(input).parent().map(Path::to_path_buf);
+                let beside_a_file = inputs.iter().any(|i| i.is_file() && canonical(i).parent().map(Path::to_path_buf) == parent);
+                if beside_a_file {
+                    warnings.push(format!(
+                        "{}: no __init__.pyasm, so its files are top-level modules, not a package (add an __init__.pyasm to make it one)",
+                        input.display()
+                    ));
+                }
                 root(input, &mut out)?;
             }
         } else {
@@ -50,7 +65,21 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
             return Err(format!("more than {MAX_MODULES} modules"));
         }
     }
+    // One file, two modules (given twice, or as a file and inside a given folder): say so
+    // plainly rather than as two modules of one name.
+    let mut seen: Vec<PathBuf> = Vec::with_capacity(out.len());
+    for src in &out {
+        let key = canonical(&src.path);
+        if seen.contains(&key) {
+            return Err(format!("{}: this file is given twice (directly or inside a given folder)", src.path.display()));
+        }
+        seen.push(key);
+    }
     Ok(out)
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn stem(p: &Path) -> Result<String, String> {
@@ -171,11 +200,15 @@ pub struct ModuleInfo {
 }
 
 /// Checks the modules of an application together and picks the main one: `Ok(index)`.
-pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Diagnostic>> {
+/// `pyz`: the main module is stored as `__main__`, so its own name need not be a module name
+/// (`pyasm link my-prog.pyasm -o app.pyz`); in a folder it is run as `python -m NAME`.
+pub fn check(modules: &[ModuleInfo], main: Option<&str>, pyz: bool) -> Result<usize, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let how = |m: &ModuleInfo| if m.named_by_directive { "named here" } else { "named after this file" };
+    let default_main = || modules.iter().position(|m| m.given_as_file).or_else(|| modules.iter().position(|m| m.name == "__main__"));
+    let stored_as_main = if pyz { main.map_or_else(default_main, |n| modules.iter().position(|m| m.name == n)) } else { None };
     for (i, m) in modules.iter().enumerate() {
-        if !super::is_dotted_name(&m.name) {
+        if !super::is_dotted_name(&m.name) && stored_as_main != Some(i) {
             diags.push(
                 Diagnostic::error(codes::APPLICATION, format!("`{}` is not a module name", m.name))
                     .with_primary(m.name_span, how(m))
@@ -228,10 +261,7 @@ pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Di
             }
         },
         None => {
-            let found = modules
-                .iter()
-                .position(|m| m.given_as_file)
-                .or_else(|| modules.iter().position(|m| m.name == "__main__"));
+            let found = default_main();
             if found.is_none() {
                 diags.push(
                     Diagnostic::error(codes::NO_MAIN, "which module is the main one?")
@@ -313,7 +343,7 @@ mod tests {
         std::fs::write(dir.join("shared.pyasm"), ".codefoo\n.include \"shared.pyasm\"\n").unwrap();
         assert!(is_module_file(&dir.join("main.pyasm")));
         assert!(!is_module_file(&dir.join("shared.pyasm")));
-        let found = discover(&[dir.clone()]).unwrap();
+        let found = discover(&[dir.clone()], &mut Vec::new()).unwrap();
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["main"]);
         let _ = std::fs::remove_dir_all(&dir);
