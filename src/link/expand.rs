@@ -315,7 +315,7 @@ impl Includer<'_> {
         if let Some(prev) = self.out.macros.get(&m.name.node) {
             self.diags.push(
                 Diagnostic::error(codes::MACRO, format!("macro `{}` is defined twice", m.name.node))
-                    .with_primary(m.name.span, "second definition")
+                    .with_primary(m.name.span, "defined again here")
                     .with_secondary(prev.name.span, "first defined here"),
             );
             return;

@@ -220,9 +220,9 @@ pub fn resolve(
     for (i, b) in blocks.iter().enumerate() {
         if let Some(&prev) = ids.get(&b.code.id.node.0) {
             diags.push(
-                Diagnostic::error(codes::DUPLICATE_CODE, format!("code object `{}` is defined twice", b.code.id.node.text()))
-                    .with_primary(b.code.id.span, "second definition")
-                    .with_secondary(blocks[prev].code.id.span, "first definition")
+                Diagnostic::error(codes::DUPLICATE_CODE, format!("code object `{}` is defined more than once", b.code.id.node.text()))
+                    .with_primary(b.code.id.span, "defined again here")
+                    .with_secondary(blocks[prev].code.id.span, "first defined here")
                     .with_help("give one of them another ID and set its co_name with .name"),
             );
         } else {
@@ -540,8 +540,8 @@ fn resolve_block(
             if let Some((_, prev)) = labels.get(&label.node) {
                 diags.push(
                     Diagnostic::error(codes::DUPLICATE_LABEL, format!("label `{}` is defined twice", label.node))
-                        .with_primary(label.span, "second definition")
-                        .with_secondary(*prev, "first definition"),
+                        .with_primary(label.span, "defined again here")
+                        .with_secondary(*prev, "first defined here"),
                 );
             } else {
                 labels.insert(label.node.clone(), (index, label.span));
