@@ -801,7 +801,7 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         .iter()
         .map(|(src, out, _, id)| modules::ModuleInfo {
             name: out.module_name.as_ref().map_or_else(|| src.name.clone(), |n| n.node.clone()),
-            name_span: out.module_name.as_ref().map_or(pyasm::syntax::ast::Span::new(*id, 0, 0), |n| n.span),
+            name_span: out.module_name.as_ref().map_or_else(|| first_line(&files, *id), |n| n.span),
             named_by_directive: out.module_name.is_some(),
             is_package: src.is_package,
             given_as_file: src.given_as_file,
@@ -870,6 +870,21 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The first non-blank line of a file (where "named after this file" points), or its start.
+fn first_line(files: &SourceFiles, id: u32) -> pyasm::syntax::ast::Span {
+    let text = files.text(id);
+    let mut at = 0usize;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if !trimmed.trim_start().is_empty() {
+            let start = at + (trimmed.len() - trimmed.trim_start().len());
+            return pyasm::syntax::ast::Span::new(id, start, at + trimmed.len());
+        }
+        at += line.len();
+    }
+    pyasm::syntax::ast::Span::new(id, 0, 0)
 }
 
 /// Whether `path` ends in `.EXT`, in any case (`APP.PYZ` is a zip application too).
