@@ -15,7 +15,7 @@
 //! name the use it was expanded from (`Expansions::add_use_labels`, which then points the
 //! diagnostic back into the real file).
 
-use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, nearest};
+use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, did_you_mean, nearest};
 use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -391,8 +391,8 @@ impl Includer<'_> {
                     .collect();
                 let wanted = Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let near = nearest(&wanted, siblings.iter().map(|s| s.as_str()));
-                if !near.is_empty() {
-                    diag = diag.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                if let Some(hint) = did_you_mean(&near, str::to_string) {
+                    diag = diag.with_help(hint);
                 }
                 self.diags.push(diag);
                 return;

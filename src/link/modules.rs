@@ -13,7 +13,7 @@
 //! together: every name once, the package of each submodule present, one Python version, a
 //! main module that exists.
 
-use crate::diagnostics::{Diagnostic, codes, nearest};
+use crate::diagnostics::{Diagnostic, codes, did_you_mean, nearest};
 use crate::syntax::ast::Span;
 use std::path::{Path, PathBuf};
 
@@ -249,8 +249,8 @@ pub fn check(modules: &[ModuleInfo], main: Option<&str>, pyz: bool) -> Result<us
             None => {
                 let mut d = Diagnostic::error(codes::NO_MAIN, format!("--main names `{name}`, which is not a module of the application"));
                 let near = nearest(name, modules.iter().map(|m| m.name.as_str()));
-                if !near.is_empty() {
-                    d = d.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                if let Some(hint) = did_you_mean(&near, str::to_string) {
+                    d = d.with_help(hint);
                 }
                 for m in modules.iter().filter(|m| near.contains(&m.name.as_str())) {
                     d = d.with_secondary(m.name_span, format!("module `{}`", m.name));

@@ -706,7 +706,7 @@ fn resolve_block(
             let names: Vec<String> = ids.keys().map(|k| k.to_lossy()).collect();
             let near = nearest(&text, names.iter().map(|s| s.as_str()));
             if !near.is_empty() {
-                e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`@{n}`")).collect::<Vec<_>>().join(" or ")));
+                e = e.with_help(crate::diagnostics::did_you_mean(&near, |n| format!("@{n}")).unwrap_or_default());
             }
             e
         })
@@ -1368,7 +1368,7 @@ fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
     let candidates = version.opcodes.iter().map(|o| o.name).chain(version.pseudo_jumps.iter().map(|p| p.name));
     let near = nearest(name, candidates);
     if !near.is_empty() {
-        e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+        e = e.with_help(crate::diagnostics::did_you_mean(&near, str::to_string).unwrap_or_default());
     }
     e
 }
