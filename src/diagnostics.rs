@@ -39,6 +39,7 @@ pub mod codes {
     pub const DUPLICATE_MODULE: &str = "E0407";
     pub const NO_MAIN: &str = "E0408";
     pub const APPLICATION: &str = "E0409";
+    pub const MACRO_EXPANSION_LIMIT: &str = "E0410";
     pub const UNREACHABLE: &str = "W0301";
     pub const UNUSED_CODE: &str = "W0302";
     pub const UNUSED_MACRO: &str = "W0303";

@@ -546,8 +546,9 @@ impl Expander<'_> {
         if self.lines_out > MAX_EXPANDED_LINES {
             self.over_limit = true;
             self.diags.push(
-                Diagnostic::error(codes::MACRO_RECURSION, format!("macro expansion makes more than {MAX_EXPANDED_LINES} lines"))
-                    .with_primary(ins.opname.span, "stopped here"),
+                Diagnostic::error(codes::MACRO_EXPANSION_LIMIT, format!("macro expansion makes more than {MAX_EXPANDED_LINES} lines"))
+                    .with_primary(ins.opname.span, "stopped here")
+                    .with_help("macros that use macros multiply: use them fewer times, or write a loop in the code instead"),
             );
             return;
         }
