@@ -2,14 +2,17 @@
 //!
 //! Include: the included file's lines take the place of the directive (a file is read once
 //! per module: a second `.include` of it, or of one of the module's own files, adds nothing,
-//! so shared declarations can be included by every file that needs them). Its spans keep
-//! pointing into that file. A missing file and an include cycle are errors at the directive.
+//! so shared declarations can be included by every file that needs them — except inside a
+//! code body, where dropping it would drop instructions: an error there). Its spans keep
+//! pointing into that file; lines included into a code body take the `.include` line's
+//! number. A missing file and an include cycle are errors at the directive.
 //!
 //! Macros: `.macro NAME(p, q)` … `.endmacro` defines, an instruction line `NAME a, b` uses.
 //! Definitions belong to the whole module (any file, any order). A use is replaced by the
-//! body with each parameter, written as a whole operand (or inside a tuple), replaced by the
-//! argument; labels defined in the body are renamed for each expansion, so that two uses do
-//! not define the same label. An expansion's lines point into the macro body: each expansion
+//! body with each parameter, written as a whole operand (or inside a tuple), or after `@`,
+//! replaced by the argument; labels defined in the body are renamed for each expansion, in
+//! the operands that take labels (jumps, `.try`/`.exception`, macro arguments), so that two
+//! uses do not define the same label. An expansion's lines point into the macro body: each expansion
 //! gets its own copy of the defining file in `SourceFiles` (same name, same line numbers,
 //! the text before the macro reduced to its newlines), so that a diagnostic in the body can
 //! name the use it was expanded from (`Expansions::add_use_labels`, which then points the
