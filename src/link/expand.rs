@@ -430,11 +430,10 @@ fn is_instruction(name: &str) -> bool {
 }
 
 /// Whether an instruction's operand is a label in some supported version (a jump).
+/// Checked in every table: the version may be set by `--python` or a `.python` line that
+/// the resolver reads later, and an instruction name is a jump wherever it exists.
 fn takes_label(opname: &str) -> bool {
-    use crate::opcodes::ArgKind;
-    crate::opcodes::TABLES.iter().any(|t| {
-        t.pseudo_jump(opname).is_some() || t.by_name(opname).is_some_and(|op| matches!(op.arg, ArgKind::JumpForward | ArgKind::JumpBackward))
-    })
+    crate::opcodes::TABLES.iter().any(|t| t.pseudo_jump(opname).is_some() || t.by_name(opname).is_some_and(|op| op.is_jump()))
 }
 
 /// The end of the line holding byte `at` (after its newline).
