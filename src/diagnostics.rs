@@ -39,6 +39,7 @@ pub mod codes {
     pub const DUPLICATE_MODULE: &str = "E0407";
     pub const NO_MAIN: &str = "E0408";
     pub const APPLICATION: &str = "E0409";
+    pub const MACRO_EXPANSION_LIMIT: &str = "E0410";
     pub const UNREACHABLE: &str = "W0301";
     pub const UNUSED_CODE: &str = "W0302";
     pub const UNUSED_MACRO: &str = "W0303";
@@ -233,6 +234,16 @@ pub fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// "did you mean `a` or `b`?" for the nearest candidates, each written as `shown` gives
+/// it (`@name`, `.directive`, …); `None` when there are none.
+pub fn did_you_mean<S: AsRef<str>>(near: &[S], shown: impl Fn(&str) -> String) -> Option<String> {
+    if near.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = near.iter().map(|n| format!("`{}`", shown(n.as_ref()))).collect();
+    Some(format!("did you mean {}?", words.join(" or ")))
+}
+
 /// A JSON string literal.
 pub fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -255,6 +266,13 @@ pub fn json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn did_you_mean_lists_the_nearest() {
+        assert_eq!(did_you_mean::<&str>(&[], str::to_string), None);
+        assert_eq!(did_you_mean(&["a"], |n| format!("@{n}")).as_deref(), Some("did you mean `@a`?"));
+        assert_eq!(did_you_mean(&["a", "b"], str::to_string).as_deref(), Some("did you mean `a` or `b`?"));
+    }
 
     #[test]
     fn json_has_positions_and_escapes() {

@@ -423,8 +423,7 @@ fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) ->
 }
 
 fn cmd_assemble(a: AssembleArgs) -> ExitCode {
-    let is_pyz = a.output.as_ref().is_some_and(|o| o.extension().is_some_and(|x| x == "pyz"));
-    if is_pyz {
+    if a.output.as_deref().is_some_and(is_pyz) {
         let c = &a.common;
         return cmd_link(LinkArgs {
             inputs: c.inputs(),
@@ -656,7 +655,16 @@ fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".pyasm-").suffix(".tmp").tempfile_in(&dir)?;
+    // A temporary file is created private (0600); what the compiler writes is an ordinary
+    // file: 0666 less the umask (the OS applies it to the mode given at creation).
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".pyasm-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(&dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(target).map_err(|e| e.error)?;
@@ -755,10 +763,23 @@ fn cmd_python(p: PythonArgs) -> ExitCode {
 
 fn cmd_link(l: LinkArgs) -> ExitCode {
     use pyasm::link::modules;
-    let sources = match modules::discover(&l.inputs) {
+    if has_extension(&l.output, "pyc") || has_extension(&l.output, "pyasm") {
+        return fail_io(format!(
+            "-o {}: an application is written as APP.pyz or as a folder, not as one .pyc or .pyasm file \
+             (to assemble several files into one module, use `pyasm FILE… -o OUT.pyc`)",
+            l.output.display()
+        ));
+    }
+    let mut warnings = Vec::new();
+    let sources = match modules::discover(&l.inputs, &mut warnings) {
         Ok(s) => s,
         Err(e) => return fail_io(e),
     };
+    if !l.quiet {
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     let c = CommonArgs {
         file: PathBuf::new(),
         more: Vec::new(),
@@ -787,14 +808,14 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         .iter()
         .map(|(src, out, _, id)| modules::ModuleInfo {
             name: out.module_name.as_ref().map_or_else(|| src.name.clone(), |n| n.node.clone()),
-            name_span: out.module_name.as_ref().map_or(pyasm::syntax::ast::Span::new(*id, 0, 0), |n| n.span),
+            name_span: out.module_name.as_ref().map_or_else(|| first_line(&files, *id), |n| n.span),
             named_by_directive: out.module_name.is_some(),
             is_package: src.is_package,
             given_as_file: src.given_as_file,
             version: out.version.version,
         })
         .collect();
-    let main = match modules::check(&infos, l.main.as_deref()) {
+    let main = match modules::check(&infos, l.main.as_deref(), is_pyz(&l.output)) {
         Ok(i) => i,
         Err(diags) => {
             print_diags(&files, &diags, &c);
@@ -805,11 +826,15 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let pyz = l.output.extension().is_some_and(|x| x == "pyz");
+    let pyz = is_pyz(&l.output);
     let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     for (i, ((src, out, bytes, _), info)) in built.iter().zip(&infos).enumerate() {
         // In a .pyz, the main module is `__main__`, which `python app.pyz` runs; in a folder
-        // it keeps its name, for `python -m NAME`.
+        // it keeps its name, for `python -m NAME`. A main module that also has a dotted name
+        // (`--main pkg.x`) is stored only as `__main__.pyc`, not also as `pkg/x.pyc`: a second
+        // copy would be a second, separately initialised module (`import pkg.x` from the
+        // running `__main__` would run its top level again), which is what `python -m pkg.x`
+        // avoids too. Its package's `__init__` is still there, so relative imports work.
         let path = if pyz && i == main { "__main__.pyc".to_string() } else { modules::member_path(&info.name, info.is_package) };
         if members.iter().any(|(p, _)| *p == path) {
             return fail_io(format!("two modules would both be written as {path}"));
@@ -854,9 +879,34 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The first non-blank line of a file (where "named after this file" points), or its start.
+fn first_line(files: &SourceFiles, id: u32) -> pyasm::syntax::ast::Span {
+    let text = files.text(id);
+    let mut at = 0usize;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if !trimmed.trim_start().is_empty() {
+            let start = at + (trimmed.len() - trimmed.trim_start().len());
+            return pyasm::syntax::ast::Span::new(id, start, at + trimmed.len());
+        }
+        at += line.len();
+    }
+    pyasm::syntax::ast::Span::new(id, 0, 0)
+}
+
+/// Whether `path` ends in `.EXT`, in any case (`APP.PYZ` is a zip application too).
+fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension().is_some_and(|x| x.to_string_lossy().eq_ignore_ascii_case(ext))
+}
+
+/// Whether `-o path` (or an input) names a zip application: the one rule for `.pyz`.
+fn is_pyz(path: &Path) -> bool {
+    has_extension(path, "pyz")
+}
+
 /// Whether `path` is an application (a folder, or a zip with or without a `#!` line).
 fn is_application(path: &Path) -> bool {
-    if path.is_dir() || path.extension().is_some_and(|x| x == "pyz") {
+    if path.is_dir() || is_pyz(path) {
         return true;
     }
     let mut head = [0u8; 4];
@@ -892,6 +942,12 @@ fn pyc_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Resul
 /// Disassembles every module of an application: into `target` (a folder, one .pyasm per
 /// module in the package layout `pyasm link` reads), or to stdout under `# module` headers.
 fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
+    if let Some(t) = target.filter(|t| has_extension(t, "pyasm") || has_extension(t, "pyc") || is_pyz(t)) {
+        return fail_io(format!(
+            "-o {}: an application disassembles into a folder (one .pyasm per module): give -o DIR, or no -o for stdout",
+            t.display()
+        ));
+    }
     let mut owned: Vec<(String, Vec<u8>)> = Vec::new();
     let archive;
     let members: Vec<(String, &[u8])> = if input.is_dir() {
@@ -923,6 +979,12 @@ fn dis_application(input: &Path, target: Option<&Path>) -> ExitCode {
         }
     }
     modules.sort_by(|a, b| a.0.cmp(&b.0));
+    // As for a folder (`pyc_files`): an archive may hold 65,535 members, far more than an
+    // application needs, and each is disassembled.
+    if modules.len() > pyasm::link::modules::MAX_MODULES {
+        eprintln!("error: {}: more than {} modules", input.display(), pyasm::link::modules::MAX_MODULES);
+        return ExitCode::from(1);
+    }
     if modules.is_empty() {
         eprintln!("error: {}: no .pyc modules in it", input.display());
         return ExitCode::from(1);

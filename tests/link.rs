@@ -303,3 +303,157 @@ fn run_takes_several_files() {
     let out = ok(pyasm(&args, &repo_root()), "pyasm run of three files");
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected("program.out"));
 }
+
+/// Writes `files` (name, text) into a fresh temporary folder.
+fn write_files(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = tmp(name);
+    for (n, t) in files {
+        let p = dir.join(n);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, t).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn macro_body_labels_rename_only_jump_operands_and_params_work_after_at() {
+    let Some(python) = python_for_test("3.11", "macro_body_labels_rename_only_jump_operands_and_params_work_after_at") else { return };
+    // The body's label `print` must not turn `LOAD_NAME print` into another name (it would be
+    // a NameError); `@f` takes the argument as a code object; `nop` is a macro, not `NOP`.
+    let dir = write_files(
+        "macro-words",
+        &[(
+            "m.pyasm",
+            ".python 3.11\n\
+             .macro nop\n    NOP\n.endmacro\n\
+             .macro call_code(f)\n    PUSH_NULL\n    LOAD_NAME print\n    JUMP_FORWARD print\nprint:\n    PUSH_NULL\n    LOAD_CONST @f\n    MAKE_FUNCTION 0\n    PRECALL 0\n    CALL 0\n    PRECALL 1\n    CALL 1\n    POP_TOP\n.endmacro\n\
+             .code <module>\n    RESUME 0\n    nop\n    call_code hello\n    call_code @hello\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n\
+             .code hello()\n    RESUME 0\n    LOAD_CONST \"hi\"\n    RETURN_VALUE\n.end\n",
+        )],
+    );
+    ok(pyasm(&["m.pyasm", "-o", "m.pyc"], &dir), "assembling");
+    assert_eq!(run(&python, &["m.pyc"], &dir), "hi\nhi\n");
+}
+
+#[test]
+fn included_instructions_take_the_include_line() {
+    let Some(python) = python_for_test("3.11", "included_instructions_take_the_include_line") else { return };
+    // A traceback from an instruction included into a code body names the including file
+    // (its co_filename) and the `.include` line, not the line in the other file.
+    let dir = write_files(
+        "include-lines",
+        &[
+            (
+                "main.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    NOP\n    .include \"boom.pyasm\"\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+            ("boom.pyasm", "# line 1\n# line 2\n# line 3\n# line 4\n# line 5\n# line 6\n# line 7\n    LOAD_NAME no_such_name\n    POP_TOP\n"),
+        ],
+    );
+    ok(pyasm(&["main.pyasm", "-o", "main.pyc"], &dir), "assembling");
+    let out = python.command().arg("main.pyc").current_dir(&dir).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("main.pyasm\", line 5") && err.contains("NameError"), "{err}");
+}
+
+#[test]
+fn a_module_with_a_non_ascii_name_is_imported_from_a_pyz() {
+    let Some(python) = python_for_test("3.11", "a_module_with_a_non_ascii_name_is_imported_from_a_pyz") else { return };
+    // The member name `café.pyc` is UTF-8: without the zip's UTF-8 flag zipimport reads it as
+    // code page 437 and `import café` fails.
+    let dir = write_files(
+        "non-ascii",
+        &[
+            (
+                "main.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    LOAD_CONST 0\n    LOAD_CONST None\n    IMPORT_NAME \"café\"\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+            (
+                "café.pyasm",
+                ".python 3.11\n.code <module>\n    RESUME 0\n    PUSH_NULL\n    LOAD_NAME print\n    LOAD_CONST \"crème\"\n    PRECALL 1\n    CALL 1\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n",
+            ),
+        ],
+    );
+    ok(pyasm(&["link", "main.pyasm", "café.pyasm", "-o", "app.pyz"], &dir), "linking");
+    assert_eq!(run(&python, &["app.pyz"], &dir), "crème\n");
+}
+
+fn hello_module(name: &str) -> (String, String) {
+    (
+        name.to_string(),
+        ".python 3.11\n.code <module>\n    RESUME 0\n    PUSH_NULL\n    LOAD_NAME print\n    LOAD_CONST \"hello\"\n    PRECALL 1\n    CALL 1\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n"
+            .to_string(),
+    )
+}
+
+#[test]
+fn output_names_follow_one_case_insensitive_rule() {
+    let Some(python) = python_for_test("3.11", "output_names_follow_one_case_insensitive_rule") else { return };
+    let (n, t) = hello_module("my-prog.pyasm");
+    let dir = write_files("outputs", &[(&n, &t)]);
+    // A main module whose file stem is no module name is fine in a .pyz (stored as
+    // __main__.pyc), and `.PYZ` is a zip application like `.pyz`.
+    ok(pyasm(&["link", "my-prog.pyasm", "-o", "APP.PYZ"], &dir), "linking to APP.PYZ");
+    assert_eq!(run(&python, &["APP.PYZ"], &dir), "hello\n");
+    ok(pyasm(&["my-prog.pyasm", "-o", "app2.Pyz"], &dir), "assembling to app2.Pyz");
+    assert_eq!(run(&python, &["app2.Pyz"], &dir), "hello\n");
+    // …but not in a folder, where `python -m my-prog` cannot work.
+    let out = pyasm(&["link", "my-prog.pyasm", "-o", "folder"], &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("E0409"));
+    // An application is not written as one .pyc / .pyasm file, nor disassembled into one.
+    for bad in ["new.pyc", "new.PYC", "x.pyasm"] {
+        let out = pyasm(&["link", "my-prog.pyasm", "-o", bad], &dir);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("APP.pyz or as a folder"), "{bad}");
+        assert!(!dir.join(bad).exists(), "{bad} was created");
+    }
+    let out = pyasm(&["dis", "APP.PYZ", "-o", "out.pyasm"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give -o DIR"));
+    assert!(!dir.join("out.pyasm").exists());
+}
+
+#[test]
+fn written_files_get_ordinary_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let (n, t) = hello_module("hello.pyasm");
+    let dir = write_files("modes", &[(&n, &t)]);
+    // Under umask 022 a compiler's output is rw-r--r--, not the temporary file's rw-------.
+    let script = format!(
+        "umask 022 && '{0}' link hello.pyasm -o app && '{0}' hello.pyasm -o one.pyc && '{0}' dis one.pyc -o one.pyasm",
+        pyasm_bin().display()
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).current_dir(&dir).output().unwrap();
+    ok(out, "writing under umask 022");
+    for f in ["app/hello.pyc", "one.pyc", "one.pyasm"] {
+        let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{f}: {mode:o}");
+    }
+}
+
+#[test]
+fn one_file_given_twice_is_a_usage_error_naming_it() {
+    let (n, t) = hello_module("hello.pyasm");
+    let dir = write_files("twice", &[(&n, &t)]);
+    let out = pyasm(&["link", "hello.pyasm", "./hello.pyasm", "-o", "app.pyz"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("hello.pyasm: this file is given twice"), "{err}");
+}
+
+#[test]
+fn a_folder_given_without_init_is_a_source_root_with_a_warning() {
+    let Some(python) = python_for_test("3.11", "a_folder_given_without_init_is_a_source_root_with_a_warning") else { return };
+    let (_, t) = hello_module("x");
+    let main = ".python 3.11\n.code <module>\n    RESUME 0\n    LOAD_CONST 0\n    LOAD_CONST None\n    IMPORT_NAME mod\n    POP_TOP\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n";
+    let dir = write_files("source-root", &[("p1/main.pyasm", main), ("p1/pkg/mod.pyasm", &t)]);
+    let out = ok(pyasm(&["link", "p1/main.pyasm", "p1/pkg", "-o", "p1.pyz"], &dir), "linking");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning: p1/pkg: no __init__.pyasm, so its files are top-level modules"), "{err}");
+    assert_eq!(run(&python, &["p1.pyz"], &dir), "hello\n");
+    // `pyasm link p1` reads p1/pkg as a package (a subfolder), which needs its __init__.
+    let out = pyasm(&["link", "p1", "-o", "p1b.pyz"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an __init__.pyasm"));
+}

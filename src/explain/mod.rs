@@ -231,7 +231,7 @@ pub fn explain(name: &str, table: &'static VersionTable) -> Result<String, Strin
             let mut msg = format!("`{name}` is not an instruction pyasm knows");
             let near = nearest(&name, candidates.into_iter());
             if !near.is_empty() {
-                let _ = write!(msg, "; did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "));
+                let _ = write!(msg, "; {}", crate::diagnostics::did_you_mean(&near, str::to_string).unwrap_or_default());
             }
             msg.push_str("\n(`pyasm explain --list` lists the instructions of a version)");
             return Err(msg);

@@ -2,20 +2,23 @@
 //!
 //! Include: the included file's lines take the place of the directive (a file is read once
 //! per module: a second `.include` of it, or of one of the module's own files, adds nothing,
-//! so shared declarations can be included by every file that needs them). Its spans keep
-//! pointing into that file. A missing file and an include cycle are errors at the directive.
+//! so shared declarations can be included by every file that needs them — except inside a
+//! code body, where dropping it would drop instructions: an error there). Its spans keep
+//! pointing into that file; lines included into a code body take the `.include` line's
+//! number. A missing file and an include cycle are errors at the directive.
 //!
 //! Macros: `.macro NAME(p, q)` … `.endmacro` defines, an instruction line `NAME a, b` uses.
 //! Definitions belong to the whole module (any file, any order). A use is replaced by the
-//! body with each parameter, written as a whole operand (or inside a tuple), replaced by the
-//! argument; labels defined in the body are renamed for each expansion, so that two uses do
-//! not define the same label. An expansion's lines point into the macro body: each expansion
+//! body with each parameter, written as a whole operand (or inside a tuple), or after `@`,
+//! replaced by the argument; labels defined in the body are renamed for each expansion, in
+//! the operands that take labels (jumps, `.try`/`.exception`, macro arguments), so that two
+//! uses do not define the same label. An expansion's lines point into the macro body: each expansion
 //! gets its own copy of the defining file in `SourceFiles` (same name, same line numbers,
 //! the text before the macro reduced to its newlines), so that a diagnostic in the body can
 //! name the use it was expanded from (`Expansions::add_use_labels`, which then points the
 //! diagnostic back into the real file).
 
-use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, nearest};
+use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, did_you_mean, nearest};
 use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -112,14 +115,21 @@ pub struct Gathered {
     pub macros: HashMap<String, MacroDef>,
     /// Definition order, for deterministic reports.
     macro_order: Vec<String>,
+    /// Macros whose header was wrong (and reported): their uses are dropped, not reported
+    /// again as unknown instructions.
+    broken: HashSet<String>,
     pub expansions: Expansions,
 }
 
 struct Includer<'a> {
     files: &'a mut SourceFiles,
     diags: &'a mut Vec<Diagnostic>,
-    /// Files read so far (canonical paths).
-    seen: HashSet<PathBuf>,
+    /// Files read so far (canonical paths), with the `.include` that first read each (none
+    /// for the module's own files).
+    seen: HashMap<PathBuf, Option<Span>>,
+    /// Whether the lines gathered so far end inside a code object's body (after a `.code`
+    /// and before its `.end`): an include there contributes instructions.
+    in_code: bool,
     /// The chain of files being read: each file and the directive that included it (none
     /// for the module's own files).
     stack: Vec<(PathBuf, Option<Span>)>,
@@ -128,12 +138,12 @@ struct Includer<'a> {
 
 /// Parses the module's files in order, splicing in includes and collecting macros.
 pub fn gather(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diagnostic>) -> Gathered {
-    let mut seen = HashSet::new();
+    let mut seen = HashMap::new();
     for &f in inputs {
-        seen.insert(canonical(Path::new(files.name(f))));
+        seen.insert(canonical(Path::new(files.name(f))), None);
     }
-    let out = Gathered { lines: Vec::new(), macros: HashMap::new(), macro_order: Vec::new(), expansions: Expansions::default() };
-    let mut inc = Includer { files, diags, seen, stack: Vec::new(), out };
+    let out = Gathered { lines: Vec::new(), macros: HashMap::new(), macro_order: Vec::new(), broken: HashSet::new(), expansions: Expansions::default() };
+    let mut inc = Includer { files, diags, seen, in_code: false, stack: Vec::new(), out };
     for &f in inputs {
         inc.stack.push((canonical(Path::new(inc.files.name(f))), None));
         inc.read(f);
@@ -166,22 +176,25 @@ impl Includer<'_> {
                 (Some(("macro", span)), true) => self.diags.push(
                     Diagnostic::error(codes::MACRO, "a macro cannot be defined inside another")
                         .with_primary(span, "")
-                        .with_secondary(open.as_ref().expect("open").header, "this macro has no `.endmacro` before it")
+                        .with_secondary(open.as_ref().map_or(span, |m| m.header), "this macro has no `.endmacro` before it")
                         .with_help("end the first macro with `.endmacro`"),
                 ),
                 (Some(("macro", span)), false) => open = self.macro_header(&line, span, &text),
                 (Some(("endmacro", span)), true) => {
-                    let mut m = open.take().expect("open");
-                    m.text.end = line_end(&text, span.end as usize);
-                    if !m.broken {
-                        self.define(m);
+                    if let Some(mut m) = open.take() {
+                        m.text.end = line_end(&text, span.end as usize);
+                        if !m.broken {
+                            self.define(m);
+                        } else if !m.name.node.is_empty() {
+                            self.out.broken.insert(m.name.node);
+                        }
                     }
                 }
                 (Some(("endmacro", span)), false) => self.diags.push(
                     Diagnostic::error(codes::MACRO, "`.endmacro` without a `.macro`").with_primary(span, ""),
                 ),
                 (_, true) => {
-                    let m = open.as_mut().expect("open");
+                    let Some(m) = open.as_mut() else { continue };
                     if let Some(stmt) = &line.statement {
                         let bad = match &stmt.node {
                             Statement::Code(_) => Some("`.code`"),
@@ -211,10 +224,18 @@ impl Includer<'_> {
                     m.body.push(line);
                 }
                 (Some(("include", span)), false) => {
-                    let (d, _) = directive_of(&line).expect("a directive");
-                    self.include(file, d, span);
+                    if let Some((d, _)) = directive_of(&line) {
+                        self.include(file, d, span, line.line_no);
+                    }
                 }
-                _ => self.out.lines.push(line),
+                _ => {
+                    match &line.statement {
+                        Some(Spanned { node: Statement::Code(_), .. }) => self.in_code = true,
+                        Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "end" => self.in_code = false,
+                        _ => {}
+                    }
+                    self.out.lines.push(line)
+                }
             }
         }
         if let Some(m) = open.filter(|m| !m.broken) {
@@ -230,8 +251,8 @@ impl Includer<'_> {
     /// so that its body does not spill into the code around it.
     fn macro_header(&mut self, line: &Line, span: Span, text: &str) -> Option<MacroDef> {
         let start = text[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
-        let mut def = self.parse_macro_header(line, span).unwrap_or_else(|| MacroDef {
-            name: Spanned::new(String::new(), span),
+        let mut def = self.parse_macro_header(line, span).unwrap_or_else(|name| MacroDef {
+            name: Spanned::new(name.unwrap_or_default(), span),
             params: Vec::new(),
             header: span,
             body: Vec::new(),
@@ -243,15 +264,17 @@ impl Includer<'_> {
         Some(def)
     }
 
-    fn parse_macro_header(&mut self, line: &Line, span: Span) -> Option<MacroDef> {
-        let (d, _) = directive_of(line)?;
-        let bad = |diags: &mut Vec<Diagnostic>| {
+    /// The definition, or (after reporting the mistake) the macro's name when there is one
+    /// whose uses should not be reported again.
+    fn parse_macro_header(&mut self, line: &Line, span: Span) -> Result<MacroDef, Option<String>> {
+        let Some((d, _)) = directive_of(line) else { return Err(None) };
+        let bad = |diags: &mut Vec<Diagnostic>, name: Option<&str>| {
             diags.push(
                 Diagnostic::error(codes::MACRO, "`.macro` takes a name and, in parentheses, its parameters")
                     .with_primary(span, "")
                     .with_help("write `.macro NAME` or `.macro NAME(a, b)`"),
             );
-            None
+            Err(name.map(str::to_string))
         };
         let (name, params) = match d.args.as_slice() {
             [Spanned { node: Value::Word(w), span }] => (Spanned::new(w.clone(), *span), Vec::new()),
@@ -266,36 +289,36 @@ impl Includer<'_> {
                                         .with_primary(a.span, "")
                                         .with_secondary(prev.span, "first here"),
                                 );
-                                return None;
+                                return Err(Some(n.node.clone()));
                             }
                             params.push(Spanned::new(w.clone(), a.span))
                         }
-                        _ => return bad(self.diags),
+                        _ => return bad(self.diags, Some(&n.node)),
                     }
                 }
                 (n.clone(), params)
             }
-            _ => return bad(self.diags),
+            _ => return bad(self.diags, None),
         };
-        let is_opcode = crate::opcodes::TABLES
-            .iter()
-            .any(|t| t.by_name(&name.node.to_ascii_uppercase()).is_some() || t.pseudo_jump(&name.node.to_ascii_uppercase()).is_some());
-        if is_opcode {
+        // Instruction names are case-sensitive (`nop` is not `NOP`): only an exact match
+        // would make a use ambiguous.
+        if is_instruction(&name.node) {
             self.diags.push(
                 Diagnostic::error(codes::MACRO, format!("macro `{}` has the name of an instruction", name.node))
                     .with_primary(name.span, "")
                     .with_help("give the macro a name no Python version uses for an instruction, e.g. in lower case"),
             );
-            return None;
+            // Its uses are the instruction's: nothing to suppress.
+            return Err(None);
         }
-        Some(MacroDef { name, params, header: span, body: Vec::new(), labels: HashSet::new(), text: 0..0, broken: false })
+        Ok(MacroDef { name, params, header: span, body: Vec::new(), labels: HashSet::new(), text: 0..0, broken: false })
     }
 
     fn define(&mut self, m: MacroDef) {
         if let Some(prev) = self.out.macros.get(&m.name.node) {
             self.diags.push(
                 Diagnostic::error(codes::MACRO, format!("macro `{}` is defined twice", m.name.node))
-                    .with_primary(m.name.span, "second definition")
+                    .with_primary(m.name.span, "defined again here")
                     .with_secondary(prev.name.span, "first defined here"),
             );
             return;
@@ -304,7 +327,7 @@ impl Includer<'_> {
         self.out.macros.insert(m.name.node.clone(), m);
     }
 
-    fn include(&mut self, from: u32, d: &crate::syntax::ast::Directive, span: Span) {
+    fn include(&mut self, from: u32, d: &crate::syntax::ast::Directive, span: Span, line_no: u32) {
         let rel = match d.args.as_slice() {
             [Spanned { node: Value::Str(s), .. }] => s.to_lossy(),
             _ => {
@@ -330,8 +353,20 @@ impl Includer<'_> {
             self.diags.push(e.with_help("include shared declarations from one file that includes nothing back"));
             return;
         }
-        if self.seen.contains(&key) {
-            return; // Once per module.
+        if let Some(first) = self.seen.get(&key) {
+            // Once per module: declarations (macros, `.python`, code objects) included again
+            // add nothing. Inside a code body an include contributes instructions and labels,
+            // which a silent skip would drop and a second copy would define twice: an error.
+            if self.in_code {
+                let mut e = Diagnostic::error(codes::INCLUDE, format!("`{}` is included again inside a code object", path.display()))
+                    .with_primary(span, "included again here");
+                e = match first {
+                    Some(f) => e.with_secondary(*f, "first included here"),
+                    None => e.with_note(format!("`{}` is one of the module's own files", path.display())),
+                };
+                self.diags.push(e.with_help("a file is read once per module: put the shared lines in a macro and use it in each place"));
+            }
+            return;
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             self.diags.push(
@@ -359,8 +394,8 @@ impl Includer<'_> {
                     .collect();
                 let wanted = Path::new(&rel).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let near = nearest(&wanted, siblings.iter().map(|s| s.as_str()));
-                if !near.is_empty() {
-                    diag = diag.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                if let Some(hint) = did_you_mean(&near, str::to_string) {
+                    diag = diag.with_help(hint);
                 }
                 self.diags.push(diag);
                 return;
@@ -372,12 +407,33 @@ impl Includer<'_> {
             );
             return;
         };
-        self.seen.insert(key.clone());
+        self.seen.insert(key.clone(), Some(span));
         let id = self.files.add(path.display().to_string(), text);
+        let (first_line, in_code) = (self.out.lines.len(), self.in_code);
         self.stack.push((key, Some(span)));
         self.read(id);
         self.stack.pop();
+        if in_code {
+            // The lines become part of a code object whose co_filename is the including
+            // file: they take the `.include` line's number (as a macro's lines take the use's),
+            // so that a traceback points at a line of that file.
+            for l in &mut self.out.lines[first_line..] {
+                l.line_no = line_no;
+            }
+        }
     }
+}
+
+/// Whether some supported version has an instruction (or pseudo-instruction) of this name.
+fn is_instruction(name: &str) -> bool {
+    crate::opcodes::TABLES.iter().any(|t| t.by_name(name).is_some() || t.pseudo_jump(name).is_some())
+}
+
+/// Whether an instruction's operand is a label in some supported version (a jump).
+/// Checked in every table: the version may be set by `--python` or a `.python` line that
+/// the resolver reads later, and an instruction name is a jump wherever it exists.
+fn takes_label(opname: &str) -> bool {
+    crate::opcodes::TABLES.iter().any(|t| t.pseudo_jump(opname).is_some() || t.by_name(opname).is_some_and(|op| op.is_jump()))
 }
 
 /// The end of the line holding byte `at` (after its newline).
@@ -389,6 +445,7 @@ struct Expander<'a> {
     files: &'a mut SourceFiles,
     diags: &'a mut Vec<Diagnostic>,
     macros: &'a HashMap<String, MacroDef>,
+    broken: &'a HashSet<String>,
     expansions: &'a mut Expansions,
     /// The macros being expanded, with their uses.
     stack: Vec<(String, Span)>,
@@ -402,13 +459,14 @@ struct Expander<'a> {
 /// Replaces every macro use by the macro's body.
 pub fn expand_macros(files: &mut SourceFiles, g: &mut Gathered, diags: &mut Vec<Diagnostic>) -> Vec<Line> {
     let lines = std::mem::take(&mut g.lines);
-    if g.macros.is_empty() {
+    if g.macros.is_empty() && g.broken.is_empty() {
         return lines;
     }
     let mut ex = Expander {
         files,
         diags,
         macros: &g.macros,
+        broken: &g.broken,
         expansions: &mut g.expansions,
         stack: Vec::new(),
         count: 0,
@@ -440,7 +498,11 @@ impl Expander<'_> {
             return;
         };
         let Some(m) = self.macros.get(&ins.opname.node) else {
-            out.push(line);
+            // A use of a macro whose definition was wrong (and reported) is not an
+            // "unknown instruction" too.
+            if !self.broken.contains(&ins.opname.node) {
+                out.push(line);
+            }
             return;
         };
         let use_span = *span;
@@ -486,8 +548,9 @@ impl Expander<'_> {
         if self.lines_out > MAX_EXPANDED_LINES {
             self.over_limit = true;
             self.diags.push(
-                Diagnostic::error(codes::MACRO_RECURSION, format!("macro expansion makes more than {MAX_EXPANDED_LINES} lines"))
-                    .with_primary(ins.opname.span, "stopped here"),
+                Diagnostic::error(codes::MACRO_EXPANSION_LIMIT, format!("macro expansion makes more than {MAX_EXPANDED_LINES} lines"))
+                    .with_primary(ins.opname.span, "stopped here")
+                    .with_help("macros that use macros multiply: use them fewer times, or write a loop in the code instead"),
             );
             return;
         }
@@ -510,7 +573,16 @@ impl Expander<'_> {
             (def_file, 0)
         };
         let args: HashMap<&str, &Spanned<Value>> = m.params.iter().map(|p| p.node.as_str()).zip(ins.operands.iter()).collect();
-        let sub = Substitution { args, labels: &m.labels, suffix: format!("@{}.{n}", m.name.node), file, delta, def_file };
+        let sub = Substitution {
+            args,
+            labels: &m.labels,
+            macros: self.macros,
+            suffix: format!("@{}.{n}", m.name.node),
+            file,
+            delta,
+            def_file,
+            errors: Default::default(),
+        };
         let mut expanded = Vec::with_capacity(m.body.len() + 1);
         if let Some(l) = &line.label {
             expanded.push(Line { label: Some(l.clone()), statement: None, line_no: line.line_no });
@@ -518,6 +590,7 @@ impl Expander<'_> {
         for body in &m.body {
             expanded.push(sub.line(body, line.line_no));
         }
+        self.diags.append(&mut sub.errors.borrow_mut());
         self.stack.push((m.name.node.clone(), use_span));
         for l in expanded {
             self.line(l, out);
@@ -529,10 +602,13 @@ impl Expander<'_> {
 struct Substitution<'a> {
     args: HashMap<&'a str, &'a Spanned<Value>>,
     labels: &'a HashSet<String>,
+    macros: &'a HashMap<String, MacroDef>,
     suffix: String,
     file: u32,
     delta: u32,
     def_file: u32,
+    /// Arguments that do not fit where the body puts them.
+    errors: std::cell::RefCell<Vec<Diagnostic>>,
 }
 
 impl Substitution<'_> {
@@ -551,15 +627,24 @@ impl Substitution<'_> {
         use crate::syntax::ast::{Directive, Instruction};
         let statement = l.statement.as_ref().map(|s| {
             let node = match &s.node {
-                Statement::Instruction(i) => Statement::Instruction(Instruction {
-                    opname: Spanned::new(i.opname.node.clone(), self.span(i.opname.span)),
-                    operands: i.operands.iter().map(|v| self.value(v)).collect(),
-                    recovered: i.recovered,
-                }),
-                Statement::Directive(d) => Statement::Directive(Directive {
-                    name: Spanned::new(d.name.node.clone(), self.span(d.name.span)),
-                    args: d.args.iter().map(|v| self.value(v)).collect(),
-                }),
+                Statement::Instruction(i) => {
+                    // Body labels are renamed only where a label is expected: a jump's
+                    // operand, or an argument to a macro (which may pass it to a jump).
+                    // Elsewhere a word spelled like a label is a name (`LOAD_NAME done`).
+                    let labels = takes_label(&i.opname.node) || self.macros.contains_key(&i.opname.node);
+                    Statement::Instruction(Instruction {
+                        opname: Spanned::new(i.opname.node.clone(), self.span(i.opname.span)),
+                        operands: i.operands.iter().map(|v| self.value(v, labels)).collect(),
+                        recovered: i.recovered,
+                    })
+                }
+                Statement::Directive(d) => {
+                    let labels = ["try", "exception"].contains(&d.name.node.as_str());
+                    Statement::Directive(Directive {
+                        name: Spanned::new(d.name.node.clone(), self.span(d.name.span)),
+                        args: d.args.iter().map(|v| self.value(v, labels)).collect(),
+                    })
+                }
                 // Refused when the macro was defined.
                 Statement::Code(h) => Statement::Code(h.clone()),
             };
@@ -568,19 +653,37 @@ impl Substitution<'_> {
         Line { label: l.label.as_ref().map(|x| Spanned::new(self.label(&x.node), self.span(x.span))), statement, line_no }
     }
 
-    fn value(&self, v: &Spanned<Value>) -> Spanned<Value> {
+    /// An operand with the arguments put in; `labels`: whether body labels are renamed in it.
+    fn value(&self, v: &Spanned<Value>, labels: bool) -> Spanned<Value> {
         let node = match &v.node {
             Value::Word(w) => {
                 if let Some(arg) = self.args.get(w.as_str()) {
                     // The argument as written at the use, pointing there.
                     return (*arg).clone();
                 }
-                Value::Word(self.label(w))
+                Value::Word(if labels { self.label(w) } else { w.clone() })
             }
-            Value::Tuple(items) => Value::Tuple(items.iter().map(|x| self.value(x)).collect()),
-            Value::Set(items) => Value::Set(items.iter().map(|x| self.value(x)).collect()),
+            Value::CodeRef(crate::syntax::ast::Name(n)) => match self.args.get(n.to_lossy().as_str()) {
+                // `@param`: the argument names a code object, written `name` or `@name`.
+                Some(arg) => match &arg.node {
+                    Value::Word(w) => return Spanned::new(Value::CodeRef(crate::syntax::ast::Name(crate::object::PyStr::from(w.as_str()))), arg.span),
+                    Value::CodeRef(_) => return (*arg).clone(),
+                    _ => {
+                        self.errors.borrow_mut().push(
+                            Diagnostic::error(codes::MACRO_ARITY, "this argument is used as `@NAME` in the macro, but is not a code object's name")
+                                .with_primary(arg.span, "expected a name, or `@name`")
+                                .with_secondary(self.span(v.span), "used here as a code object reference"),
+                        );
+                        // The argument as it is (reported once, here, not again as an unknown `@f`).
+                        return (*arg).clone();
+                    }
+                },
+                None => v.node.clone(),
+            },
+            Value::Tuple(items) => Value::Tuple(items.iter().map(|x| self.value(x, labels)).collect()),
+            Value::Set(items) => Value::Set(items.iter().map(|x| self.value(x, labels)).collect()),
             Value::Call(f, items) => {
-                Value::Call(Spanned::new(f.node.clone(), self.span(f.span)), items.iter().map(|x| self.value(x)).collect())
+                Value::Call(Spanned::new(f.node.clone(), self.span(f.span)), items.iter().map(|x| self.value(x, labels)).collect())
             }
             other => other.clone(),
         };

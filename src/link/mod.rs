@@ -125,13 +125,34 @@ fn module_name(lines: &[Line], diags: &mut Vec<Diagnostic>) -> Option<Spanned<St
     found
 }
 
-/// `a`, `a.b.c`: identifiers joined by dots.
+/// `a`, `a.b.c`: Python identifiers joined by dots, each already in NFKC form. Python reads
+/// an identifier in source as its NFKC normalization (`import ﬁle` imports `file`), so a
+/// module stored under a name that is not NFKC-stable could never be imported by name.
 pub fn is_dotted_name(s: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
     !s.is_empty()
         && s.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c == '_' || c.is_alphabetic()) && chars.all(|c| c == '_' || c.is_alphanumeric())
+            chars.next().is_some_and(|c| c == '_' || unicode_ident::is_xid_start(c))
+                && chars.all(unicode_ident::is_xid_continue)
+                && part.nfkc().eq(part.chars())
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dotted_name;
+
+    #[test]
+    fn module_names_are_nfkc_stable_identifiers() {
+        for good in ["a", "_x", "pkg.mod", "café", "naïve.π", "x1"] {
+            assert!(is_dotted_name(good), "{good}");
+        }
+        // `ﬁle` (a ligature) reads as `file` in Python source; `²` is not XID; `1a` starts with a digit.
+        for bad in ["", "a..b", ".a", "ﬁle", "x²", "1a", "a-b", "a b", "cafe\u{301}"] {
+            assert!(!is_dotted_name(bad), "{bad}");
+        }
+    }
 }
 
 /// Gives each code object from a file other than the module's first file that file's name as
@@ -168,8 +189,9 @@ pub fn filenames_per_file(files: &SourceFiles, lines: &mut Vec<Line>, main_file:
 /// Adds to the resolver's and verifier's diagnostics what only the linker knows:
 /// * a label in a macro expansion gets a secondary label at each use it was expanded from;
 /// * "no code object is named" gets the places where the nearest names are defined;
-/// * "there is no `.code <module>`" over several files points at each file's first code object.
-pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags: &mut [Diagnostic]) {
+/// * "there is no `.code <module>`" over several files points at each file's first code object;
+/// * one mistake in a macro body, found once per use, is shown once with a label per use.
+pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags: &mut Vec<Diagnostic>) {
     let code_ids: Vec<(String, Span)> = linked
         .lines
         .iter()
@@ -207,4 +229,60 @@ pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags:
         }
         linked.expansions.add_use_labels(d);
     }
+    merge_macro_repeats(diags);
+}
+
+/// How many "in this use of macro" labels one merged diagnostic shows.
+const MAX_USE_LABELS: usize = 5;
+
+/// A mistake in a macro body is found in each expansion: the same message at the same place
+/// in the body, differing only in the use labels. One diagnostic per body mistake remains,
+/// with (up to `MAX_USE_LABELS`) labels at the uses and a note counting the rest.
+fn merge_macro_repeats(diags: &mut Vec<Diagnostic>) {
+    let is_use = |l: &Label| !l.primary && l.message.starts_with("in this use of macro");
+    let key = |d: &Diagnostic| {
+        let other: Vec<&Label> = d.labels.iter().filter(|l| !is_use(l)).collect();
+        (d.severity, d.code, d.message.clone(), format!("{other:?}"), d.notes.clone())
+    };
+    let mut kept: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    // For each kept diagnostic from a macro body: the key and how many uses were left off.
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    let mut keys: Vec<Option<_>> = Vec::new();
+    for d in diags.drain(..) {
+        if !d.labels.iter().any(is_use) {
+            keys.push(None);
+            kept.push(d);
+            continue;
+        }
+        let k = key(&d);
+        match keys.iter().position(|x| x.as_ref() == Some(&k)) {
+            Some(i) => {
+                let mut left = 0;
+                for l in d.labels.into_iter().filter(is_use) {
+                    if kept[i].labels.iter().any(|x| x.span == l.span) {
+                        continue;
+                    }
+                    if kept[i].labels.iter().filter(|x| is_use(x)).count() >= MAX_USE_LABELS {
+                        left += 1;
+                    } else {
+                        kept[i].labels.push(l);
+                    }
+                }
+                match merged.iter_mut().find(|(at, _)| *at == i) {
+                    Some((_, n)) => *n += left,
+                    None => merged.push((i, left)),
+                }
+            }
+            None => {
+                keys.push(Some(k));
+                kept.push(d);
+            }
+        }
+    }
+    for (i, left) in merged {
+        if left > 0 {
+            kept[i].notes.push(format!("and {left} more use{} of the macro", if left == 1 { "" } else { "s" }));
+        }
+    }
+    *diags = kept;
 }

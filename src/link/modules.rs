@@ -13,7 +13,7 @@
 //! together: every name once, the package of each submodule present, one Python version, a
 //! main module that exists.
 
-use crate::diagnostics::{Diagnostic, codes, nearest};
+use crate::diagnostics::{Diagnostic, codes, did_you_mean, nearest};
 use crate::syntax::ast::Span;
 use std::path::{Path, PathBuf};
 
@@ -31,15 +31,30 @@ pub struct Source {
     pub given_as_file: bool,
 }
 
-/// The module sources of the inputs, in order (folders sorted by name).
-pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
-    let mut out = Vec::new();
+/// The module sources of the inputs, in order (folders sorted by name). `warnings` gets what
+/// is allowed but may not be what was meant.
+///
+/// A folder given directly without `__init__.pyasm` is a source root (its files top-level
+/// modules), whatever it is called — the same rule as for `pyasm link DIR`, whose
+/// subfolders without `__init__.pyasm` are refused because there they can only be meant as
+/// packages. Given beside a file of its parent folder (`main.pyasm pkg/`), it looks meant as
+/// a package: a warning says what it is taken as.
+pub fn discover(inputs: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Source>, String> {
+    let mut out: Vec<Source> = Vec::new();
     for input in inputs {
         if input.is_dir() {
             if input.join("__init__.pyasm").is_file() {
                 let name = folder_name(input)?;
                 package(input, &name, &mut out)?;
             } else {
+                let parent = canonical(input).parent().map(Path::to_path_buf);
+                let beside_a_file = inputs.iter().any(|i| i.is_file() && canonical(i).parent().map(Path::to_path_buf) == parent);
+                if beside_a_file {
+                    warnings.push(format!(
+                        "{}: no __init__.pyasm, so its files are top-level modules, not a package (add an __init__.pyasm to make it one)",
+                        input.display()
+                    ));
+                }
                 root(input, &mut out)?;
             }
         } else {
@@ -50,7 +65,21 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Source>, String> {
             return Err(format!("more than {MAX_MODULES} modules"));
         }
     }
+    // One file, two modules (given twice, or as a file and inside a given folder): say so
+    // plainly rather than as two modules of one name.
+    let mut seen: Vec<PathBuf> = Vec::with_capacity(out.len());
+    for src in &out {
+        let key = canonical(&src.path);
+        if seen.contains(&key) {
+            return Err(format!("{}: this file is given twice (directly or inside a given folder)", src.path.display()));
+        }
+        seen.push(key);
+    }
     Ok(out)
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn stem(p: &Path) -> Result<String, String> {
@@ -89,10 +118,33 @@ fn is_pyasm(p: &Path) -> bool {
     p.is_file() && p.extension().is_some_and(|x| x == "pyasm")
 }
 
-/// A `.pyasm` file found in a folder is a module when it defines a code object; one that
-/// does not is there to be included.
+/// A `.pyasm` file found in a folder is a module when it defines a code object, itself or
+/// through the files it includes; one that does not is there to be included. Decided from
+/// the parsed lines (a `.code` header, not text that starts with `.code`), following
+/// `.include` as the linker does, to the same depth.
 fn is_module_file(p: &Path) -> bool {
-    is_pyasm(p) && std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with(".code")))
+    is_pyasm(p) && defines_code(p, &mut Vec::new())
+}
+
+fn defines_code(p: &Path, reading: &mut Vec<PathBuf>) -> bool {
+    use crate::syntax::ast::{Spanned, Statement, Value};
+    let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if reading.contains(&key) || reading.len() >= super::expand::MAX_INCLUDE_DEPTH {
+        return false; // A cycle or too deep: the linker reports it when it reads the file.
+    }
+    let Ok(text) = std::fs::read_to_string(p) else { return false };
+    let (lines, _) = crate::syntax::parse(0, &text);
+    reading.push(key);
+    let found = lines.iter().any(|l| match &l.statement {
+        Some(Spanned { node: Statement::Code(_), .. }) => true,
+        Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "include" => match d.args.as_slice() {
+            [Spanned { node: Value::Str(s), .. }] => defines_code(&p.parent().unwrap_or(Path::new(".")).join(s.to_lossy()), reading),
+            _ => false,
+        },
+        _ => false,
+    });
+    reading.pop();
+    found
 }
 
 fn package(dir: &Path, name: &str, out: &mut Vec<Source>) -> Result<(), String> {
@@ -148,11 +200,15 @@ pub struct ModuleInfo {
 }
 
 /// Checks the modules of an application together and picks the main one: `Ok(index)`.
-pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Diagnostic>> {
+/// `pyz`: the main module is stored as `__main__`, so its own name need not be a module name
+/// (`pyasm link my-prog.pyasm -o app.pyz`); in a folder it is run as `python -m NAME`.
+pub fn check(modules: &[ModuleInfo], main: Option<&str>, pyz: bool) -> Result<usize, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let how = |m: &ModuleInfo| if m.named_by_directive { "named here" } else { "named after this file" };
+    let default_main = || modules.iter().position(|m| m.given_as_file).or_else(|| modules.iter().position(|m| m.name == "__main__"));
+    let stored_as_main = if pyz { main.map_or_else(default_main, |n| modules.iter().position(|m| m.name == n)) } else { None };
     for (i, m) in modules.iter().enumerate() {
-        if !super::is_dotted_name(&m.name) {
+        if !super::is_dotted_name(&m.name) && stored_as_main != Some(i) {
             diags.push(
                 Diagnostic::error(codes::APPLICATION, format!("`{}` is not a module name", m.name))
                     .with_primary(m.name_span, how(m))
@@ -193,8 +249,8 @@ pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Di
             None => {
                 let mut d = Diagnostic::error(codes::NO_MAIN, format!("--main names `{name}`, which is not a module of the application"));
                 let near = nearest(name, modules.iter().map(|m| m.name.as_str()));
-                if !near.is_empty() {
-                    d = d.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+                if let Some(hint) = did_you_mean(&near, str::to_string) {
+                    d = d.with_help(hint);
                 }
                 for m in modules.iter().filter(|m| near.contains(&m.name.as_str())) {
                     d = d.with_secondary(m.name_span, format!("module `{}`", m.name));
@@ -205,10 +261,7 @@ pub fn check(modules: &[ModuleInfo], main: Option<&str>) -> Result<usize, Vec<Di
             }
         },
         None => {
-            let found = modules
-                .iter()
-                .position(|m| m.given_as_file)
-                .or_else(|| modules.iter().position(|m| m.name == "__main__"));
+            let found = default_main();
             if found.is_none() {
                 diags.push(
                     Diagnostic::error(codes::NO_MAIN, "which module is the main one?")
@@ -277,5 +330,22 @@ mod tests {
         for bad in ["../x.pyc", "../../etc/x.pyc", "/etc/x.pyc", "a//b.pyc", "a.b/c.pyc", "./x.pyc", ".pyc", "x y.pyc", "a\\..\\b.pyc"] {
             assert_eq!(module_of_member(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_file_that_includes_its_code_is_a_module() {
+        let dir = std::env::temp_dir().join(format!("pyasm-modules-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("main.pyasm"), ".python 3.11\n.include \"body.inc\"\n").unwrap();
+        std::fs::write(dir.join("body.inc"), ".code <module>\n    RESUME 0\n    LOAD_CONST None\n    RETURN_VALUE\n.end\n").unwrap();
+        // `.codefoo` is not a `.code` header; a cycle ends.
+        std::fs::write(dir.join("shared.pyasm"), ".codefoo\n.include \"shared.pyasm\"\n").unwrap();
+        assert!(is_module_file(&dir.join("main.pyasm")));
+        assert!(!is_module_file(&dir.join("shared.pyasm")));
+        let found = discover(&[dir.clone()], &mut Vec::new()).unwrap();
+        let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["main"]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -236,9 +236,9 @@ pub fn resolve(
     for (i, b) in blocks.iter().enumerate() {
         if let Some(&prev) = ids.get(&b.code.id.node.0) {
             diags.push(
-                Diagnostic::error(codes::DUPLICATE_CODE, format!("code object `{}` is defined twice", b.code.id.node.text()))
-                    .with_primary(b.code.id.span, "second definition")
-                    .with_secondary(blocks[prev].code.id.span, "first definition")
+                Diagnostic::error(codes::DUPLICATE_CODE, format!("code object `{}` is defined more than once", b.code.id.node.text()))
+                    .with_primary(b.code.id.span, "defined again here")
+                    .with_secondary(blocks[prev].code.id.span, "first defined here")
                     .with_help("give one of them another ID and set its co_name with .name"),
             );
         } else {
@@ -566,8 +566,8 @@ fn resolve_block(
             if let Some((_, prev)) = labels.get(&label.node) {
                 diags.push(
                     Diagnostic::error(codes::DUPLICATE_LABEL, format!("label `{}` is defined twice", label.node))
-                        .with_primary(label.span, "second definition")
-                        .with_secondary(*prev, "first definition"),
+                        .with_primary(label.span, "defined again here")
+                        .with_secondary(*prev, "first defined here"),
                 );
             } else {
                 labels.insert(label.node.clone(), (index, label.span));
@@ -733,7 +733,7 @@ fn resolve_block(
             let names: Vec<String> = ids.keys().map(|k| k.to_lossy()).collect();
             let near = nearest(&text, names.iter().map(|s| s.as_str()));
             if !near.is_empty() {
-                e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`@{n}`")).collect::<Vec<_>>().join(" or ")));
+                e = e.with_help(crate::diagnostics::did_you_mean(&near, |n| format!("@{n}")).unwrap_or_default());
             }
             e
         })
@@ -1456,7 +1456,7 @@ fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
     let candidates = version.opcodes.iter().map(|o| o.name).chain(version.pseudo_jumps.iter().map(|p| p.name));
     let near = nearest(name, candidates);
     if !near.is_empty() {
-        e = e.with_help(format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")));
+        e = e.with_help(crate::diagnostics::did_you_mean(&near, str::to_string).unwrap_or_default());
     }
     e
 }
