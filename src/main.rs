@@ -122,18 +122,25 @@ struct CommonArgs {
     /// Target Python version (overrides the file's `.python`), e.g. 3.11.
     #[arg(long, value_name = "X.Y")]
     python: Option<PythonVersion>,
+    /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
+    #[arg(long)]
+    listing: bool,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// How a command reports: shared by every command that assembles.
+#[derive(Args, Clone, Copy)]
+struct ReportArgs {
     /// When to use colour in diagnostics.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Say which version is targeted and why.
+    /// Say which version is targeted and why (for link: and what is written).
     #[arg(short, long)]
     verbose: bool,
     /// Do not print warnings (errors are always printed).
     #[arg(short, long)]
     quiet: bool,
-    /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
-    #[arg(long)]
-    listing: bool,
     /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     message_format: MessageFormat,
@@ -178,18 +185,8 @@ struct LinkArgs {
     /// Write hash-based pycs (PEP 552) instead of timestamp-based ones.
     #[arg(long, value_enum)]
     hash: Option<HashMode>,
-    /// When to use colour in diagnostics.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    color: ColorChoice,
-    /// Say which version is targeted and what is written.
-    #[arg(short, long)]
-    verbose: bool,
-    /// Do not print warnings (errors are always printed).
-    #[arg(short, long)]
-    quiet: bool,
-    /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
-    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
-    message_format: MessageFormat,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 #[derive(Args)]
@@ -338,15 +335,15 @@ fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], c: &CommonArgs) -
         return Err(code);
     }
     let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python")));
-    let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.verbose)) } else { None };
+    let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.report.verbose)) } else { None };
     let opts = pyasm::Options { version: c.python, default_version, filename: None, listing: c.listing };
     let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     match pyasm::assemble_files(files, &ids, &opts) {
         Ok(out) => {
-            if !c.quiet {
+            if !c.report.quiet {
                 print_diags(files, &out.warnings, c);
             }
-            if c.verbose {
+            if c.report.verbose {
                 eprintln!("pyasm: assembled {shown} for Python {}", out.version.version);
             }
             Ok((out, source, ids[0]))
@@ -354,7 +351,7 @@ fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], c: &CommonArgs) -
         Err(diags) => {
             print_diags(files, &diags, c);
             let n = diags.iter().filter(|d| d.is_error()).count();
-            if matches!(c.message_format, MessageFormat::Human) {
+            if matches!(c.report.message_format, MessageFormat::Human) {
                 eprintln!("error: {shown} not assembled: {n} error{}", if n == 1 { "" } else { "s" });
             }
             Err(ExitCode::from(1))
@@ -372,8 +369,8 @@ fn print_diags(files: &SourceFiles, diags: &[Diagnostic], c: &CommonArgs) {
     if diags.is_empty() {
         return;
     }
-    let text = match c.message_format {
-        MessageFormat::Human => files.render(diags, use_color(c.color)),
+    let text = match c.report.message_format {
+        MessageFormat::Human => files.render(diags, use_color(c.report.color)),
         MessageFormat::Json => diags.iter().map(|d| files.to_json(d) + "\n").collect(),
     };
     let _ = std::io::stderr().write_all(text.as_bytes());
@@ -431,10 +428,7 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
             main: None,
             python: c.python,
             hash: a.hash,
-            color: c.color,
-            verbose: c.verbose,
-            quiet: c.quiet,
-            message_format: c.message_format,
+            report: c.report,
         });
     }
     let Some(dir) = a.batch.out_dir.clone() else {
@@ -454,11 +448,8 @@ fn cmd_assemble(a: AssembleArgs) -> ExitCode {
             file: file.to_path_buf(),
             more: Vec::new(),
             python: common.python,
-            color: common.color,
-            verbose: common.verbose,
-            quiet: common.quiet,
-            message_format: common.message_format,
             listing: common.listing,
+            report: common.report,
         };
         assemble_one(&c, Some(target), a.hash)
     })
@@ -689,7 +680,7 @@ fn cmd_run(r: RunArgs) -> ExitCode {
         Err(code) => return code,
     };
     let v = out.version.version;
-    let python = match interpreter_for(v, r.install_interpreter, r.common.verbose) {
+    let python = match interpreter_for(v, r.install_interpreter, r.common.report.verbose) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -775,7 +766,7 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail_io(e),
     };
-    if !l.quiet {
+    if !l.report.quiet {
         for w in &warnings {
             eprintln!("warning: {w}");
         }
@@ -784,11 +775,8 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         file: PathBuf::new(),
         more: Vec::new(),
         python: l.python,
-        color: l.color,
-        verbose: l.verbose,
-        quiet: l.quiet,
         listing: false,
-        message_format: l.message_format,
+        report: l.report,
     };
     let mut files = SourceFiles::new();
     let mut built = Vec::new();
@@ -819,7 +807,7 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         Ok(i) => i,
         Err(diags) => {
             print_diags(&files, &diags, &c);
-            if matches!(c.message_format, MessageFormat::Human) {
+            if matches!(c.report.message_format, MessageFormat::Human) {
                 let n = diags.len();
                 eprintln!("error: not linked: {n} error{}", if n == 1 { "" } else { "s" });
             }
@@ -842,7 +830,7 @@ fn cmd_link(l: LinkArgs) -> ExitCode {
         members.push((path, out.to_pyc(&header_for(bytes, &src.path, out.version.magic, l.hash))));
     }
     let version = infos[main].version;
-    if l.verbose {
+    if l.report.verbose {
         eprintln!("pyasm: {} modules, main module `{}`, Python {version}", members.len(), infos[main].name);
     }
     if pyz {
