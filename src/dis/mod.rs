@@ -294,8 +294,7 @@ fn decode<'a>(code: &'a CodeObject, version: &'static VersionTable) -> Result<Ve
         }
         // Targets are code units; jump arguments count jump units (bytes up to 3.9), and an
         // odd byte offset is no instruction.
-        let per_unit = 2 / u32::from(version.jump_unit);
-        let units_arg = if arg % per_unit == 0 { arg / per_unit } else { u32::MAX };
+        let units_arg = version.jump_code_units(arg).unwrap_or(u32::MAX);
         let target = match op.arg {
             ArgKind::JumpForward => Some((end as u32).saturating_add(units_arg)),
             ArgKind::JumpBackward => (end as u32).checked_sub(units_arg).or(Some(u32::MAX)),

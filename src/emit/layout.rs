@@ -48,7 +48,6 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
             Arg::Target(_) => 0,
         })
         .collect();
-    let per_unit = 2 / u32::from(version.jump_unit);
     let mut min_prefixes = vec![0u32; n];
     for &(i, k) in &code.min_prefixes {
         if let Some(m) = min_prefixes.get_mut(i) {
@@ -83,13 +82,12 @@ pub fn layout(code: &ResolvedCode, analysis: &Analysis, version: &VersionTable) 
                     let target = offsets[t];
                     // Offsets are in code units; a jump argument counts jump units (bytes
                     // up to 3.9).
-                    let new = per_unit
-                        * match ins.op.arg {
-                            ArgKind::JumpForward => target - end,
-                            ArgKind::JumpBackward => end - target,
-                            ArgKind::JumpAbsolute => target,
-                            _ => unreachable!("only jumps have targets"),
-                        };
+                    let new = version.jump_arg(match ins.op.arg {
+                        ArgKind::JumpForward => target - end,
+                        ArgKind::JumpBackward => end - target,
+                        ArgKind::JumpAbsolute => target,
+                        _ => unreachable!("only jumps have targets"),
+                    });
                     if new != args[i] {
                         args[i] = new;
                         changed = true;

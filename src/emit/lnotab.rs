@@ -288,7 +288,11 @@ fn decode_linetable_310(firstlineno: i32, table: &[u8], sizes: &[u32]) -> Result
         while r < ranges.len() && ranges[r].1 <= start {
             r += 1;
         }
-        let Some(&(lo, hi, l)) = ranges.get(r) else { break };
+        let Some(&(lo, hi, l)) = ranges.get(r) else {
+            // Unreachable while the ranges cover the code (checked above); an error, not a
+            // short list, keeps the caller's one-mark-per-instruction promise either way.
+            return Err(format!("no line range covers the instruction at byte {start}"));
+        };
         if lo > start || hi < start + size as u64 {
             return Err(format!("a line range boundary falls inside the instruction at byte {start}"));
         }
@@ -325,25 +329,6 @@ pub fn with_sizes(marks: &[Vec<LineMark>], sizes: &[u32]) -> Vec<(LineMark, u32)
         out.extend(trailing.iter().map(|&m| (m, 0)));
     }
     out
-}
-
-/// The line of every instruction as `co_lines()`/`dis` would report it, from marks: for
-/// listings and tests. `None` where 3.10 says "no line".
-pub fn lines_of(firstlineno: i32, marks: &[Vec<LineMark>]) -> Vec<Option<i32>> {
-    let mut current = Some(firstlineno);
-    marks
-        .iter()
-        .map(|ms| {
-            for m in ms {
-                match *m {
-                    LineMark::Inherit => {}
-                    LineMark::Line(l) => current = Some(l),
-                    LineMark::NoLine => current = None,
-                }
-            }
-            current
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -107,12 +107,11 @@ impl CodeLayout {
             CodeLayout::V311 => &CODE_FIELDS_311,
         }
     }
-    /// `co_firstlineno` (a raw 32-bit int) comes before the object field of this index.
+    /// `co_firstlineno` (a raw 32-bit int) comes before the object field of this index: the
+    /// same in every layout so far (after co_qualname in 3.11+, after co_name in 3.6–3.10,
+    /// the eighth object field in both lists).
     fn firstlineno_before(self) -> usize {
-        match self {
-            CodeLayout::V36 | CodeLayout::V38 => 8,
-            CodeLayout::V311 => 8,
-        }
+        8
     }
 
     /// The layout of a version's code objects, if this reader knows it.
@@ -159,7 +158,7 @@ pub fn load_code(data: &[u8]) -> Result<CodeObject, LoadError> {
 
 /// [`load_code`], also reporting which objects carried `FLAG_REF` and where `TYPE_REF` was used.
 pub fn load_code_with_refs(data: &[u8]) -> Result<(CodeObject, RefStats), LoadError> {
-    read_code(data, 0, CodeLayout::V311)
+    load_code_layout(data, CodeLayout::V311)
 }
 
 /// Reads one marshalled constant (code objects use 3.11's layout); the data must hold exactly

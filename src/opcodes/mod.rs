@@ -254,6 +254,17 @@ pub struct PathWalk {
 }
 
 impl VersionTable {
+    /// A jump argument for a distance (or, for absolute jumps, an offset) in code units:
+    /// 3.6–3.9 count bytes, two per code unit.
+    pub fn jump_arg(&self, code_units: u32) -> u32 {
+        code_units * (2 / u32::from(self.jump_unit))
+    }
+    /// The distance in code units a jump argument stands for; `None` for an odd byte count,
+    /// which lands inside an instruction.
+    pub fn jump_code_units(&self, arg: u32) -> Option<u32> {
+        let per_unit = 2 / u32::from(self.jump_unit);
+        (arg % per_unit == 0).then_some(arg / per_unit)
+    }
     pub fn by_name(&self, name: &str) -> Option<&'static OpInfo> {
         self.opcodes.iter().find(|o| o.name == name)
     }

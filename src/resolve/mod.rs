@@ -109,6 +109,16 @@ pub enum Arg {
     Target(usize),
 }
 
+impl Arg {
+    /// The argument as far as stack effects go: a jump's offset never changes its effect.
+    pub fn oparg(self) -> u32 {
+        match self {
+            Arg::Value(v) => v,
+            Arg::Target(_) => 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Instr {
     pub op: &'static OpInfo,

@@ -73,8 +73,7 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
         if i >= n {
             continue; // reported by check_targets / the fall-through check below
         }
-        if let (Some(existing), DepthMerge::First) = (depth[i], code.version.depth_merge) {
-            let _ = existing;
+        if depth[i].is_some() && code.version.depth_merge == DepthMerge::First {
             continue;
         }
         if let (Some(existing), DepthMerge::Larger) = (depth[i], code.version.depth_merge) {
@@ -116,25 +115,12 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
             }
         }
         let ins = &code.instrs[i];
-        let oparg = match ins.arg {
-            Arg::Value(v) => v,
-            Arg::Target(_) => 0,
-        };
+        let oparg = ins.arg.oparg();
         let after = d + ins.op.stack.eval(oparg);
         // The version table says how many values each instruction reads (pops); that is
         // the depth it needs, whatever it leaves behind.
         let needs = ins.op.pops.eval(oparg);
-        let underflow = || {
-            let held = match d {
-                0 => "the stack is empty here".to_string(),
-                1 => "the stack holds only 1 value here".to_string(),
-                _ => format!("the stack holds only {d} values here"),
-            };
-            let values = if needs == 1 { "1 value".to_string() } else { format!("{needs} values") };
-            Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {values}", ins.op.name))
-                .with_primary(ins.span, held)
-                .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
-        };
+        let underflow = || underflow_diagnostic(ins, d, needs);
         if d < needs || after < 0 {
             if code.version.depth_merge != DepthMerge::Equal {
                 // A larger depth may still arrive (see above); decided when the walk ends.
@@ -194,24 +180,12 @@ pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     maybe_underflow.dedup();
     for i in maybe_underflow {
         let ins = &code.instrs[i];
-        let oparg = match ins.arg {
-            Arg::Value(v) => v,
-            Arg::Target(_) => 0,
-        };
+        let oparg = ins.arg.oparg();
         let d = depth[i].map_or(0, i64::from);
         let needs = ins.op.pops.eval(oparg);
         let worst = ins.op.stack.eval(oparg).min(if ins.op.is_jump() { ins.op.jump_stack.eval(oparg) } else { 0 });
         if d < needs || d + worst < 0 {
-            let held = match d {
-                0 => "the stack is empty here".to_string(),
-                1 => "the stack holds only 1 value here".to_string(),
-                _ => format!("the stack holds only {d} values here"),
-            };
-            diags.push(
-                Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {} value(s)", ins.op.name, needs.max(-worst)))
-                    .with_primary(ins.span, held)
-                    .with_help(format!("push the operand(s) of {} before it", ins.op.name)),
-            );
+            diags.push(underflow_diagnostic(ins, d, needs.max(-worst)));
         }
     }
     if n == 0 {
@@ -289,10 +263,7 @@ pub fn stacksize_by_paths(code: &ResolvedCode) -> Option<u32> {
         }
     }
     let booking = |ins: &crate::resolve::Instr| -> (i64, i64) {
-        let oparg = match ins.arg {
-            Arg::Value(v) => v,
-            Arg::Target(_) => 0,
-        };
+        let oparg = ins.arg.oparg();
         // (falls through, jumps): a listed instruction moves both exits by its booked
         // effect, and the target by `target` more; the others as the table books them.
         match code.version.path_walk.iter().find(|p| p.name == ins.op.name) {
@@ -420,7 +391,7 @@ fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
             }
             ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
             // A raw jump argument counting bytes (3.6–3.9) must land on an instruction.
-            ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_unit == 1 && v % 2 == 1 => {
+            ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_code_units(v).is_none() => {
                 diags.push(
                     Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} is an odd byte offset", ins.op.name))
                         .with_primary(ins.operand_span, "no instruction starts there")
@@ -472,4 +443,17 @@ fn check_targets(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// "stack underflow: OP needs N values", at an instruction reached with `depth` values.
+fn underflow_diagnostic(ins: &crate::resolve::Instr, depth: i64, needs: i64) -> Diagnostic {
+    let held = match depth {
+        0 => "the stack is empty here".to_string(),
+        1 => "the stack holds only 1 value here".to_string(),
+        _ => format!("the stack holds only {depth} values here"),
+    };
+    let values = if needs == 1 { "1 value".to_string() } else { format!("{needs} values") };
+    Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {values}", ins.op.name))
+        .with_primary(ins.span, held)
+        .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
 }
