@@ -241,7 +241,7 @@ fn code_object(code: &resolve::ResolvedCode, analysis: &verify::Analysis, l: emi
         kwonlyargcount: code.kwonlyargcount,
         // 3.6–3.10 store co_nlocals: the compilers write len(co_varnames).
         nlocals: if code.version.block_stack {
-            code.localsplus.iter().filter(|s| s.kind & object::KIND_LOCAL != 0).count() as u32
+            object::varnames_len(&code.localsplus) as u32
         } else {
             0
         },

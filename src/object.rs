@@ -185,6 +185,12 @@ pub const KIND_LOCAL: u8 = 0x20;
 pub const KIND_CELL: u8 = 0x40;
 pub const KIND_FREE: u8 = 0x80;
 
+/// 3.6–3.10: how many of the slots are co_varnames (they come first; see [`LocalSlot`]),
+/// which is also the co_nlocals the compilers write.
+pub fn varnames_len(slots: &[LocalSlot]) -> usize {
+    slots.iter().filter(|s| s.kind & KIND_LOCAL != 0).count()
+}
+
 /// A code object with every field a .pyc of 3.6–3.15 stores, already encoded. Fields a
 /// version does not have are left empty/zero (posonlyargcount before 3.8, qualname and
 /// exceptiontable before 3.11, nlocals from 3.11).

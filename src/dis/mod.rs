@@ -690,10 +690,9 @@ fn operand(
         // 3.6–3.10: plain operands index co_varnames (the first slots), cell and free ones
         // co_cellvars + co_freevars, by name the first cell or free slot of that name.
         ArgKind::Free if version.block_stack => {
-            let varnames = code.localsplus.iter().filter(|s| s.kind & FAST_LOCAL != 0).count();
-            let derefs: Vec<&PyStr> = code.localsplus[varnames.min(code.localsplus.len())..].iter().map(|s| &s.name).collect();
+            let derefs = &code.localsplus[crate::object::varnames_len(&code.localsplus)..];
             match derefs.get(index) {
-                Some(n) if derefs.iter().position(|o| o == n) == Some(index) => text::name(n),
+                Some(n) if derefs.iter().position(|o| o.name == n.name) == Some(index) => text::name(&n.name),
                 _ => raw(),
             }
         }
