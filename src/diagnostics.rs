@@ -30,6 +30,22 @@ pub mod codes {
     pub const FALLS_OFF_END: &str = "E0203";
     pub const EXCEPTION_REGION: &str = "E0204";
     pub const NO_MODULE: &str = "E0205";
+    /// A stack slot holds a kind of value the instruction cannot take (typed verifier).
+    pub const STACK_KIND: &str = "E0206";
+    /// A fast local read without a check may be unbound.
+    pub const UNBOUND_LOCAL: &str = "E0207";
+    /// A cell or free variable used before MAKE_CELL / COPY_FREE_VARS set it up.
+    pub const CELL_SETUP: &str = "E0208";
+    /// A call whose slots are not in the version's layout, or bad keyword names.
+    pub const CALL_LAYOUT: &str = "E0209";
+    /// RETURN_GENERATOR or a yield where the frame is not (or not yet) a generator.
+    pub const GENERATOR: &str = "E0210";
+    /// MAKE_FUNCTION without the closure its code object needs.
+    pub const CLOSURE: &str = "E0211";
+    /// An exception handler whose depth the covered instructions do not keep.
+    pub const HANDLER_DEPTH: &str = "E0212";
+    /// A loop instruction whose target is not the shape the version needs.
+    pub const LOOP_SHAPE: &str = "E0213";
     pub const INCLUDE: &str = "E0401";
     pub const INCLUDE_CYCLE: &str = "E0402";
     pub const MACRO: &str = "E0403";
@@ -43,6 +59,12 @@ pub mod codes {
     pub const UNREACHABLE: &str = "W0301";
     pub const UNUSED_CODE: &str = "W0302";
     pub const UNUSED_MACRO: &str = "W0303";
+    /// A value of a kind that works but likely misbehaves (a non-bool into 3.13+'s jumps).
+    pub const EXPECTED_KIND: &str = "W0304";
+    /// Values left on the stack below a return value.
+    pub const VALUES_LEFT: &str = "W0305";
+    /// Code flags that do not match the instructions used.
+    pub const FLAGS_MISMATCH: &str = "W0306";
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

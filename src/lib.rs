@@ -135,8 +135,9 @@ fn build(
     let Some(program) = program else { return Err(diags) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
     let mut listing = String::new();
-    for code in &program.codes {
-        let (analysis, mut vd) = verify::analyze(code);
+    let verified = verify::verify_program(&program, opts.listing);
+    for (code, v) in program.codes.iter().zip(verified) {
+        let verify::Verified { analysis, diags: mut vd, stacks } = v;
         let failed = vd.iter().any(|d| d.is_error());
         diags.append(&mut vd);
         if failed || diags.iter().any(|d| d.is_error()) {
@@ -146,7 +147,7 @@ fn build(
         match emit::layout::layout(code, &analysis, version) {
             Ok(l) => {
                 if opts.listing {
-                    listing.push_str(&listing::code_listing(code, &analysis, &l, code.final_flags(), &program.codes));
+                    listing.push_str(&listing::code_listing(code, &analysis, &stacks, &l, code.final_flags(), &program.codes));
                     listing.push('\n');
                 }
                 built.push(Some(code_object(code, &analysis, l)))

@@ -10,7 +10,14 @@ use crate::resolve::{Arg, ResolvedCode, constants::PoolConst};
 use crate::verify::Analysis;
 use std::fmt::Write;
 
-pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, flags: u32, codes: &[ResolvedCode]) -> String {
+pub fn code_listing(
+    code: &ResolvedCode,
+    analysis: &Analysis,
+    stacks: &[Option<(String, String)>],
+    layout: &Layout,
+    flags: u32,
+    codes: &[ResolvedCode],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -68,11 +75,37 @@ pub fn code_listing(code: &ResolvedCode, analysis: &Analysis, layout: &Layout, f
         } else {
             format!("{}:{}-{}:{}", l.line, l.col, l.end_line, l.end_col)
         };
-        let stack = match analysis.depth_before.get(i).copied().flatten() {
+        let mut stack = match analysis.depth_before.get(i).copied().flatten() {
             Some(d) => format!("{d} -> {}", d as i64 + ins.op.stack.eval(arg)),
             None => "unreachable".to_string(),
         };
+        // The kinds the typed verifier found, bottom first: before -> after.
+        if let Some(Some((before, after))) = stacks.get(i) {
+            stack = format!("{stack:<8} {before} -> {after}");
+        }
         let _ = writeln!(out, "  {:>6}  {:<23} {:<30} {:<34} {:<14} {}", start * 2, bytes, name, operand, position, stack);
     }
+    exception_table(&mut out, layout);
     out
+}
+
+/// The exception table as the interpreter reads it: each range of offsets, its handler, the
+/// depth it unwinds to and whether it pushes the raising offset.
+fn exception_table(out: &mut String, layout: &Layout) {
+    let Ok(entries) = crate::emit::exceptions::decode_exception_table(&layout.exceptiontable) else { return };
+    if entries.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  exception table:");
+    for e in entries {
+        let _ = writeln!(
+            out,
+            "    {} to {} -> {} depth {}{}",
+            e.start * 2,
+            e.end * 2,
+            e.target * 2,
+            e.depth,
+            if e.lasti { " lasti" } else { "" }
+        );
+    }
 }

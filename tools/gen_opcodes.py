@@ -30,7 +30,10 @@ import dis
 import importlib.util
 import marshal
 import opcode
+import re
 import sys
+
+import signatures
 
 VERSION = sys.version_info[:2]
 
@@ -1037,6 +1040,234 @@ def check_override_sequences(effects, ops, rules):
 
 
 # ---------------------------------------------------------------------------------------------
+# Typed signatures (tools/signatures.py): parsing and checking against the interpreter
+# ---------------------------------------------------------------------------------------------
+
+# The kind words of tools/signatures.py; each is a constant of `kind` in
+# src/opcodes/signature.rs (the Rust compiler checks the names).
+KIND_WORDS = {
+    "obj", "any", "null", "bool", "int", "none", "str", "tuple", "list", "set", "dict", "code",
+    "func", "cell", "iter", "exc", "exc_class", "other", "saved_exc", "index",
+    "return_address", "why",
+}
+
+
+def fit_function(label, f, with_arg):
+    """(base, terms, exceptions) reproducing f(oparg) over the sampled arguments: a formula
+    from the weights of single bits, else (for counts like `max(oparg - 1, 0)`) one whose
+    base is extrapolated from arguments 1 and 2, with argument 0 among the exceptions."""
+    if not with_arg:
+        return (f(0), [], [])
+    samples = {arg: f(arg) for arg in SAMPLE_ARGS}
+    if len(set(samples.values())) == 1:
+        return (samples[0], [], [])
+    for base in (samples[0], 2 * samples[1] - samples[2]):
+        weights = []
+        for bit in range(32):
+            weights.append(f(1 << bit) - base if bit < MEASURED_BITS else (2 * weights[-1] if weights else 0))
+        terms = []
+        bit = 0
+        while bit < 32:
+            coef = weights[bit]
+            if coef == 0:
+                bit += 1
+                continue
+            start = bit
+            bit += 1
+            while bit < 32 and weights[bit] == 2 * weights[bit - 1]:
+                bit += 1
+            terms.append((start, (1 << (bit - start)) - 1, coef))
+        exceptions = [(arg, v) for arg, v in sorted(samples.items()) if evaluate((base, terms, []), arg) != v]
+        if len(exceptions) <= MAX_EXCEPTIONS:
+            return (base, terms, exceptions)
+    fail("%s does not fit the formula shape" % label)
+
+
+def split_slots(text):
+    """Slot tokens separated by spaces, keeping spaces inside [] and ()."""
+    tokens, depth, current = [], 0, ""
+    for ch in text:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch.isspace() and depth == 0:
+            if current:
+                tokens.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        tokens.append(current)
+    return tokens
+
+
+SLOT_RE = re.compile(
+    r"^(?P<name>[A-Za-z_][A-Za-z_0-9]*)(=(?P<src>[A-Za-z_][A-Za-z_0-9]*))?"
+    r"(:(?P<kinds>[^/\[]+))?(/(?P<expect>[^\[]+))?(\[(?P<count>.*)\])?$"
+)
+
+
+def kinds_expr(label, text):
+    """`obj?`, `exc|none` → a Rust expression of `kind::` constants."""
+    parts = []
+    for word in text.split("|"):
+        optional = word.endswith("?")
+        word = word.rstrip("?")
+        if word not in KIND_WORDS:
+            fail("%s: unknown kind %r" % (label, word))
+        parts.append("kind::" + word.upper())
+        if optional:
+            parts.append("kind::NULL")
+    return " | ".join(parts)
+
+
+def parse_slot(label, token, is_input, inputs):
+    m = SLOT_RE.match(token)
+    if not m:
+        fail("%s: cannot read slot %r" % (label, token))
+    name, kinds = m.group("name"), m.group("kinds")
+    slot = {"name": name, "kinds": None, "expect": None, "when": None, "same_as": -1,
+            "count": m.group("count") or "1", "len": None}
+    if kinds and "#" in kinds:
+        kinds, slot["len"] = kinds.split("#", 1)
+    if kinds and kinds.startswith("("):
+        cond = re.match(r"^\(bit(\d+)\?([^:]+):(.+)\)$", kinds)
+        if not cond or is_input:
+            fail("%s: cannot read conditional kinds %r" % (label, kinds))
+        slot["when"] = (int(cond.group(1)), kinds_expr(label, cond.group(2)))
+        kinds = cond.group(3)
+    if is_input:
+        if m.group("src"):
+            fail("%s: `=` is for outputs" % label)
+        default = "any" if name == "_" else "obj"
+        slot["kinds"] = kinds_expr(label, kinds or default)
+        slot["expect"] = kinds_expr(label, m.group("expect")) if m.group("expect") else None
+        return slot
+    if m.group("expect"):
+        fail("%s: an output has no expected kinds" % label)
+    source = m.group("src") or (name if name != "_" and not kinds else None)
+    names = [s["name"] for s in inputs]
+    if source is not None:
+        if source not in names:
+            if m.group("src"):
+                fail("%s: output %s copies %s, which is not an input" % (label, name, source))
+            source = None
+        else:
+            if kinds:
+                fail("%s: output %s is input %s; it keeps its kinds" % (label, name, source))
+            slot["same_as"] = names.index(source)
+            slot["count"] = inputs[slot["same_as"]]["count"]
+            slot["kinds"] = inputs[slot["same_as"]]["kinds"]
+    if slot["same_as"] < 0 and name != "_":
+        slot["kinds"] = kinds_expr(label, kinds or "obj")
+    return slot
+
+
+def parse_signature(label, text):
+    if "--" not in text:
+        fail("%s: a signature needs `--`" % label)
+    ins_text, rest = text.split("--", 1)
+    jump_text = None
+    if ";" in rest:
+        rest, jump_text = rest.split(";", 1)
+        jump_text = jump_text.strip()
+        if not jump_text.startswith("jump:"):
+            fail("%s: expected `; jump:` in %r" % (label, text))
+        jump_text = jump_text[len("jump:"):]
+    inputs = [parse_slot(label, t, True, None) for t in split_slots(ins_text)]
+
+    def outputs(part):
+        outs = [parse_slot(label, t, False, inputs) for t in split_slots(part)]
+        # `_` groups pass through in order: the k-th output `_` is the k-th input `_`.
+        unused_in = [i for i, s in enumerate(inputs) if s["name"] == "_"]
+        unused_out = [s for s in outs if s["name"] == "_"]
+        if len(unused_out) > len(unused_in):
+            fail("%s: more `_` outputs than inputs" % label)
+        for slot, source in zip(unused_out, unused_in):
+            slot["same_as"] = source
+            slot["count"] = inputs[source]["count"]
+            slot["kinds"] = inputs[source]["kinds"]
+        return outs
+
+    outs = outputs(rest)
+    jump_outs = outputs(jump_text) if jump_text is not None else outs
+    return {"inputs": inputs, "outputs": outs, "jump_outputs": jump_outs}
+
+
+def count_function(label, expr):
+    code = compile(expr, label, "eval")
+    return lambda oparg: int(eval(code, {"min": min, "max": max}, {"oparg": oparg}))
+
+
+def total(slots, arg, label):
+    values = [count_function(label, s["count"])(arg) for s in slots]
+    return None if any(v < 0 for v in values) else sum(values)
+
+
+def check_signature(label, code, sig, stack, jump_stack, pops):
+    """The signature's slot counts must be the interpreter's stack effects (both exits) and
+    the instruction's `pops` rule, at every sampled argument where no count is negative
+    (there the argument is invalid, and the verifier refuses it)."""
+    checked = 0
+    for arg in (SAMPLE_ARGS if takes_arg(code) else [0]):
+        taken = total(sig["inputs"], arg, label)
+        left = total(sig["outputs"], arg, label)
+        left_jump = total(sig["jump_outputs"], arg, label)
+        if None in (taken, left, left_jump):
+            continue
+        checked += 1
+        for what, n, effect in (("falls through", left, stack), ("jumps", left_jump, jump_stack)):
+            if n - taken != evaluate(effect, arg):
+                fail("%s at argument %d %s leaving %d of %d values, but the stack effect is %d"
+                     % (label, arg, what, n, taken, evaluate(effect, arg)))
+        if taken != evaluate(pops, arg):
+            fail("%s at argument %d takes %d values, but RULES['pops'] says %d" % (label, arg, taken, evaluate(pops, arg)))
+    if not checked:
+        fail("%s: no argument gives every slot group a count of 0 or more" % label)
+
+
+def typed_rules():
+    """(signatures, effects, no_raise) for this version, or None where it has none yet."""
+    return signatures.TYPED.get(VERSION)
+
+
+def signature_of(name, code, stack, jump_stack, pops, rules, typed):
+    """(main signature, [(oparg, signature)] variants, effect, no_raise) for one opcode."""
+    sigs, effects, no_raise = typed
+    if name not in sigs:
+        fail("no typed signature for %s in tools/signatures.py" % name)
+    spec = sigs[name]
+    variants = []
+    if isinstance(spec, dict):
+        words = dict(flag_words(name, rules))
+        for word in spec:
+            if word != "*" and word not in words:
+                fail("signature of %s names %r, which is not one of its values" % (name, word))
+        main = parse_signature(name, spec["*"])
+        check_signature(name, code, main, stack, jump_stack, pops)
+        for word, text in spec.items():
+            if word == "*":
+                continue
+            sig = parse_signature("%s %s" % (name, word), text)
+            check_signature("%s %s" % (name, word), code, sig, stack, jump_stack, pops)
+            variants.append((words[word], sig))
+    else:
+        main = parse_signature(name, spec)
+        check_signature(name, code, main, stack, jump_stack, pops)
+    return main, variants, effects.get(name, "None"), name in no_raise
+
+
+def check_typed_names(ops, typed):
+    names = {name for name, _ in ops}
+    sigs, effects, no_raise = typed
+    for table, entries in (("signatures", sigs), ("effects", effects), ("no_raise", no_raise)):
+        for name in entries:
+            if name not in names:
+                fail("tools/signatures.py %s mention %s, which is not an opcode here" % (table, name))
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing Rust
 # ---------------------------------------------------------------------------------------------
 
@@ -1091,6 +1322,57 @@ def rust_flags(indent, words):
     return ["%sflags: &[" % pad] + ["%s    %s," % (pad, item) for item in items] + [pad + "],"]
 
 
+def rust_formula(effect):
+    base, terms, exceptions = effect
+    terms_rs = "&[%s]" % ", ".join("(%d, %s, %d)" % (s, rust_mask(m), c) for s, m, c in terms)
+    exc_rs = "&[%s]" % ", ".join("(%d, %d)" % e for e in exceptions)
+    return "StackEffect { base: %d, terms: %s, exceptions: %s }" % (base, terms_rs, exc_rs)
+
+
+def rust_slot(slot, label, with_arg):
+    """One SlotSpec, writing only what differs from SlotSpec::ONE."""
+    fields = [("name", rust_str(slot["name"]))]
+    if slot["kinds"] != "kind::OBJ":
+        fields.append(("kinds", slot["kinds"]))
+    if slot["expect"] is not None:
+        fields.append(("expect", slot["expect"]))
+    elif slot["kinds"] != "kind::OBJ":
+        fields.append(("expect", slot["kinds"]))
+    if slot["when"]:
+        fields.append(("when_bit", "%d" % slot["when"][0]))
+        fields.append(("when_kinds", slot["when"][1]))
+    if slot["same_as"] >= 0:
+        fields.append(("same_as", "%d" % slot["same_as"]))
+    count = fit_function("%s slot %s" % (label, slot["name"]), count_function(label, slot["count"]), with_arg)
+    if count != (1, [], []):
+        fields.append(("count", rust_formula(count)))
+    if slot["len"] is not None:
+        length = fit_function("%s length of %s" % (label, slot["name"]), count_function(label, slot["len"]), with_arg)
+        fields.append(("len", "Some(%s)" % rust_formula(length)))
+    return "SlotSpec { %s, ..SlotSpec::ONE }" % ", ".join("%s: %s" % f for f in fields)
+
+
+def rust_signature(indent, head, sig, effect, no_raise, label, with_arg, suffix=","):
+    pad = " " * indent
+    lines = ["%s%sSignature {" % (pad, head)]
+    for key in ("inputs", "outputs", "jump_outputs"):
+        if key == "jump_outputs" and sig["jump_outputs"] is sig["outputs"]:
+            lines.append("%s    jump_outputs: None," % pad)
+            continue
+        slots = [rust_slot(s, label, with_arg) for s in sig[key]]
+        wrap = ("Some(&[", "])") if key == "jump_outputs" else ("&[", "]")
+        one = "%s    %s: %s%s%s," % (pad, key, wrap[0], ", ".join(slots), wrap[1])
+        if len(one) <= WIDTH:
+            lines.append(one)
+        else:
+            lines.append("%s    %s: %s" % (pad, key, wrap[0]))
+            lines += ["%s        %s," % (pad, s) for s in slots]
+            lines.append("%s    %s," % (pad, wrap[1]))
+    lines.append("%s    effect: Effect::%s, no_raise: %s," % (pad, effect, "true" if no_raise else "false"))
+    lines.append("%s}%s" % (pad, suffix))
+    return lines
+
+
 def fail(message):
     sys.stderr.write("gen_opcodes.py: error: %s\n" % message)
     sys.exit(1)
@@ -1143,6 +1425,9 @@ def main():
         check_pops(name, code, pops, stack, jump_stack, rules)
         entries.append((name, code, stack, jump_stack, pops))
     check_override_sequences({e[0]: e[2] for e in entries}, ops, rules)
+    typed = typed_rules()
+    if typed:
+        check_typed_names(ops, typed)
 
     version_full = "%d.%d.%d" % sys.version_info[:3]
     magic = int.from_bytes(importlib.util.MAGIC_NUMBER[:2], "little")
@@ -1171,6 +1456,9 @@ def main():
     emit("    pyc_header_len: %d," % pyc_header_len())
     emit("    generator_entry_depth: %d," % rules["generator_entry_depth"])
     emit("    depth_merge: DepthMerge::%s," % rules["depth_merge"])
+    emit("    typed: %s," % ("true" if typed else "false"))
+    skips = signatures.FOR_ITER_SKIPS.get(VERSION, ())
+    emit("    for_iter_skips: &[%s]," % ", ".join(rust_str(n) for n in skips))
     walk = path_walk(entries, rules)
     if not walk:
         emit("    path_walk: &[],")
@@ -1193,6 +1481,18 @@ def main():
         lines.extend(rust_effect(12, "stack", stack))
         lines.extend(rust_effect(12, "jump_stack", jump_stack))
         lines.extend(rust_effect(12, "pops", pops))
+        if typed:
+            main_sig, variants, effect, no_raise = signature_of(name, code, stack, jump_stack, pops, rules, typed)
+            lines.extend(rust_signature(12, "sig: ", main_sig, effect, no_raise, name, takes_arg(code)))
+            if variants:
+                emit("            variants: &[")
+                for value, sig in variants:
+                    lines.extend(rust_signature(16, "(%d, " % value, sig, effect, no_raise, name, takes_arg(code), suffix="),"))
+                emit("            ],")
+            else:
+                emit("            variants: &[],")
+        else:
+            emit("            sig: Signature::UNTYPED, variants: &[],")
         emit("        },")
     emit("    ],")
     emit("    pseudo_jumps: &[")

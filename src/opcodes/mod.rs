@@ -16,7 +16,9 @@ mod v3_12;
 mod v3_13;
 mod v3_14;
 mod v3_15;
+mod signature;
 
+pub use signature::{Effect, Kinds, Signature, SlotSpec, describe as describe_kinds, kind};
 use crate::version::PythonVersion;
 
 /// What an instruction's argument means, and so how its operand is written in .pyasm.
@@ -132,9 +134,19 @@ pub struct OpInfo {
     /// `tools/gen_opcodes.py`, since the interpreter does not expose it.
     pub pops: StackEffect,
     pub flow: Flow,
+    /// What the instruction reads and writes, as kinds (see `signature`); `Signature::UNTYPED`
+    /// in a table whose version has no signatures yet (`VersionTable::typed`).
+    pub sig: Signature,
+    /// Signatures for particular argument values (the intrinsics of CALL_INTRINSIC_1, the
+    /// attributes of SET_FUNCTION_ATTRIBUTE); `sig` covers the other values.
+    pub variants: &'static [(u32, Signature)],
 }
 
 impl OpInfo {
+    /// The signature that applies at argument `oparg`.
+    pub fn signature(&self, oparg: u32) -> &Signature {
+        self.variants.iter().find(|(v, _)| *v == oparg).map_or(&self.sig, |(_, s)| s)
+    }
     pub fn has_arg(&self) -> bool {
         self.arg != ArgKind::None
     }
@@ -237,6 +249,11 @@ pub struct VersionTable {
     /// 1 in 3.10 (the first sent value, which GEN_START pops), else 0.
     pub generator_entry_depth: u8,
     pub depth_merge: DepthMerge,
+    /// The opcodes carry typed signatures (`OpInfo::sig`), which the verifier checks.
+    pub typed: bool,
+    /// The instructions FOR_ITER jumps past when its iterator is exhausted: the jump's target
+    /// must be these (3.12: END_FOR; 3.13: END_FOR, POP_TOP).
+    pub for_iter_skips: &'static [&'static str],
     /// 3.6 only: co_stacksize comes from its compiler's own walk (see
     /// `verify::stacksize_by_paths`), with these bookings where they differ from the table's
     /// (the table's `stack`, or for jumps the larger of `stack` and `jump_stack`). Empty for

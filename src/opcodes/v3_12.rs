@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
+    typed: true,
+    for_iter_skips: &["END_FOR"],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -30,6 +32,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 1, arg: ArgKind::None, shift: 0,
@@ -38,6 +47,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 2, arg: ArgKind::None, shift: 0,
@@ -46,6 +62,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 4, arg: ArgKind::None, shift: 0,
@@ -54,6 +79,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 5, arg: ArgKind::None, shift: 0,
@@ -62,6 +97,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value", same_as: 1, ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOP", code: 9, arg: ArgKind::None, shift: 0,
@@ -70,6 +115,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 11, arg: ArgKind::None, shift: 0,
@@ -78,6 +130,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 12, arg: ArgKind::None, shift: 0,
@@ -86,6 +145,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 15, arg: ArgKind::None, shift: 0,
@@ -94,6 +162,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 25, arg: ArgKind::None, shift: 0,
@@ -102,6 +177,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 26, arg: ArgKind::None, shift: 0,
@@ -110,6 +195,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 27, arg: ArgKind::None, shift: 0,
@@ -118,6 +214,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 30, arg: ArgKind::None, shift: 0,
@@ -126,6 +234,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "obj", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "len_o", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 31, arg: ArgKind::None, shift: 0,
@@ -134,6 +252,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 32, arg: ArgKind::None, shift: 0,
@@ -142,6 +270,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 33, arg: ArgKind::None, shift: 0,
@@ -150,6 +288,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "values_or_none", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 35, arg: ArgKind::None, shift: 0,
@@ -158,6 +310,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "prev_exc", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 36, arg: ArgKind::None, shift: 0,
@@ -166,6 +330,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "left", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 37, arg: ArgKind::None, shift: 0,
@@ -174,6 +351,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match_type", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "rest", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 49, arg: ArgKind::None, shift: 0,
@@ -182,6 +372,24 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exit_func", ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "exit_func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 50, arg: ArgKind::None, shift: 0,
@@ -190,6 +398,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 51, arg: ArgKind::None, shift: 0,
@@ -198,6 +413,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "aiter", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "aiter", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 52, arg: ArgKind::None, shift: 0,
@@ -206,6 +431,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BEFORE_WITH", code: 53, arg: ArgKind::None, shift: 0,
@@ -214,6 +449,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 54, arg: ArgKind::None, shift: 0,
@@ -222,6 +467,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 55, arg: ArgKind::None, shift: 0,
@@ -230,6 +485,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "sub_iter", ..SlotSpec::ONE },
+                    SlotSpec { name: "last_sent_val", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc_value", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "none", kinds: kind::NONE, expect: kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 60, arg: ArgKind::None, shift: 0,
@@ -238,6 +507,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 61, arg: ArgKind::None, shift: 0,
@@ -246,6 +526,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 68, arg: ArgKind::None, shift: 0,
@@ -254,6 +544,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 69, arg: ArgKind::None, shift: 0,
@@ -262,6 +561,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 71, arg: ArgKind::None, shift: 0,
@@ -270,6 +576,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "bc", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ASSERTION_ERROR", code: 74, arg: ArgKind::None, shift: 0,
@@ -278,6 +591,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 75, arg: ArgKind::None, shift: 0,
@@ -286,6 +606,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::ReturnGenerator, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 83, arg: ArgKind::None, shift: 0,
@@ -294,6 +621,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 85, arg: ArgKind::None, shift: 0,
@@ -302,6 +636,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 87, arg: ArgKind::None, shift: 0,
@@ -310,6 +651,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "locals", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 89, arg: ArgKind::None, shift: 0,
@@ -318,6 +666,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 90, arg: ArgKind::Name, shift: 0,
@@ -326,6 +683,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 91, arg: ArgKind::Name, shift: 0,
@@ -334,6 +698,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 92, arg: ArgKind::Number, shift: 0,
@@ -342,6 +713,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 93, arg: ArgKind::JumpForward, shift: 0,
@@ -350,6 +730,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::ForIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 94, arg: ArgKind::Number, shift: 0,
@@ -366,6 +761,17 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "after", count: StackEffect { base: 0, terms: &[(8, 0xFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "rest", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "before", count: StackEffect { base: 0, terms: &[(0, 0xFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 95, arg: ArgKind::Name, shift: 0,
@@ -374,6 +780,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "owner", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 96, arg: ArgKind::Name, shift: 0,
@@ -382,6 +798,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 97, arg: ArgKind::Name, shift: 0,
@@ -390,6 +813,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 98, arg: ArgKind::Name, shift: 0,
@@ -398,6 +828,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 99, arg: ArgKind::Number, shift: 0,
@@ -406,6 +843,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 100, arg: ArgKind::Const, shift: 0,
@@ -414,6 +866,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadConst, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 101, arg: ArgKind::Name, shift: 0,
@@ -422,6 +881,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -430,6 +896,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::BuildTuple, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 103, arg: ArgKind::Number, shift: 0,
@@ -438,6 +915,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 104, arg: ArgKind::Number, shift: 0,
@@ -446,6 +934,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 105, arg: ArgKind::Number, shift: 0,
@@ -454,6 +953,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 106, arg: ArgKind::Name, shift: 1,
@@ -462,6 +972,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "method", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 107, arg: ArgKind::Compare, shift: 4,
@@ -470,6 +990,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Compare, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 108, arg: ArgKind::Name, shift: 0,
@@ -478,6 +1008,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "level", ..SlotSpec::ONE },
+                    SlotSpec { name: "fromlist", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 109, arg: ArgKind::Name, shift: 0,
@@ -486,6 +1026,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "from", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 110, arg: ArgKind::JumpForward, shift: 0,
@@ -494,6 +1044,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 114, arg: ArgKind::JumpForward, shift: 0,
@@ -502,6 +1059,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 115, arg: ArgKind::JumpForward, shift: 0,
@@ -510,6 +1074,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 116, arg: ArgKind::Name, shift: 1,
@@ -518,6 +1089,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 117, arg: ArgKind::Number, shift: 0,
@@ -526,6 +1107,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 118, arg: ArgKind::Number, shift: 0,
@@ -534,6 +1127,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -542,6 +1147,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INT, expect: kind::INT, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INT, expect: kind::INT, same_as: 0, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY", code: 120, arg: ArgKind::Number, shift: 0,
@@ -550,6 +1169,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "bottom", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_CONST", code: 121, arg: ArgKind::Const, shift: 0,
@@ -558,6 +1191,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 122, arg: ArgKind::BinaryOp, shift: 0,
@@ -566,6 +1206,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SEND", code: 123, arg: ArgKind::JumpForward, shift: 0,
@@ -574,6 +1224,22 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 124, arg: ArgKind::Local, shift: 0,
@@ -582,6 +1248,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 125, arg: ArgKind::Local, shift: 0,
@@ -590,6 +1263,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 126, arg: ArgKind::Local, shift: 0,
@@ -598,6 +1280,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteFast, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 127, arg: ArgKind::Local, shift: 0,
@@ -606,6 +1295,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: true }, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 128, arg: ArgKind::JumpForward, shift: 0,
@@ -614,6 +1310,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 129, arg: ArgKind::JumpForward, shift: 0,
@@ -622,6 +1325,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 130, arg: ArgKind::Number, shift: 0,
@@ -634,6 +1344,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 131, arg: ArgKind::Number, shift: 0,
@@ -642,6 +1361,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 132, arg: ArgKind::Number, shift: 0,
@@ -667,6 +1393,21 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0x1, 1), (1, 0x1, 1), (2, 0x1, 1), (3, 0x1, 1)],
                 exceptions: &[],
             },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "defaults", kinds: kind::TUPLE, expect: kind::TUPLE, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwdefaults", kinds: kind::DICT, expect: kind::DICT, count: StackEffect { base: 0, terms: &[(1, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "annotations", kinds: kind::TUPLE | kind::DICT, expect: kind::TUPLE | kind::DICT, count: StackEffect { base: 0, terms: &[(2, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "closure", kinds: kind::TUPLE, expect: kind::TUPLE, count: StackEffect { base: 0, terms: &[(3, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "codeobj", kinds: kind::CODE, expect: kind::CODE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::MakeFunction, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 133, arg: ArgKind::Number, shift: 0,
@@ -675,6 +1416,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                    SlotSpec { name: "step", count: StackEffect { base: 0, terms: &[], exceptions: &[(3, 1)] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "slice", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 134, arg: ArgKind::JumpBackward, shift: 0,
@@ -683,6 +1435,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 135, arg: ArgKind::Free, shift: 0,
@@ -691,6 +1450,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::MakeCell, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CLOSURE", code: 136, arg: ArgKind::Free, shift: 0,
@@ -699,6 +1465,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::CELL, expect: kind::CELL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadClosure, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 137, arg: ArgKind::Free, shift: 0,
@@ -707,6 +1482,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 138, arg: ArgKind::Free, shift: 0,
@@ -715,6 +1497,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 139, arg: ArgKind::Free, shift: 0,
@@ -723,6 +1512,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 140, arg: ArgKind::JumpBackward, shift: 0,
@@ -731,6 +1527,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 141, arg: ArgKind::Name, shift: 2,
@@ -739,6 +1542,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "global_super", ..SlotSpec::ONE },
+                    SlotSpec { name: "class", ..SlotSpec::ONE },
+                    SlotSpec { name: "self", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "method", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 142, arg: ArgKind::Number, shift: 0,
@@ -747,6 +1564,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "callargs", ..SlotSpec::ONE },
+                    SlotSpec { name: "kwargs", kinds: kind::DICT, expect: kind::DICT, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 143, arg: ArgKind::Local, shift: 0,
@@ -755,6 +1584,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastAndClear, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 144, arg: ArgKind::Number, shift: 0,
@@ -763,6 +1601,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 145, arg: ArgKind::Number, shift: 0,
@@ -771,6 +1616,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 146, arg: ArgKind::Number, shift: 0,
@@ -779,6 +1638,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 147, arg: ArgKind::Number, shift: 0,
@@ -787,6 +1660,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "key", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 149, arg: ArgKind::Number, shift: 0,
@@ -795,6 +1683,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::CopyFreeVars, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 150, arg: ArgKind::Number, shift: 0,
@@ -803,6 +1698,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 151, arg: ArgKind::Number, shift: 0,
@@ -816,6 +1718,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 152, arg: ArgKind::Number, shift: 0,
@@ -824,6 +1733,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "type", ..SlotSpec::ONE },
+                    SlotSpec { name: "names", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attrs", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_VALUE", code: 155, arg: ArgKind::Number, shift: 0,
@@ -837,6 +1759,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(2, 0x1, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "fmt_spec", count: StackEffect { base: 0, terms: &[(2, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "result", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 156, arg: ArgKind::Number, shift: 0,
@@ -845,6 +1779,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 157, arg: ArgKind::Number, shift: 0,
@@ -853,6 +1799,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "pieces", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "str", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 162, arg: ArgKind::Number, shift: 0,
@@ -861,6 +1818,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_UPDATE", code: 163, arg: ArgKind::Number, shift: 0,
@@ -869,6 +1840,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 164, arg: ArgKind::Number, shift: 0,
@@ -877,6 +1862,24 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "callable", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 3, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 165, arg: ArgKind::Number, shift: 0,
@@ -885,6 +1888,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL", code: 171, arg: ArgKind::Number, shift: 0,
@@ -893,6 +1910,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "method", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "KW_NAMES", code: 172, arg: ArgKind::Const, shift: 0,
@@ -901,6 +1929,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::KwNames, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 173, arg: ArgKind::Enum, shift: 0,
@@ -922,6 +1957,40 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (3, Signature {
+                    inputs: &[
+                        SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (6, Signature {
+                    inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (11, Signature {
+                    inputs: &[
+                        SlotSpec { name: "args", kinds: kind::TUPLE, expect: kind::TUPLE, len: Some(StackEffect { base: 3, terms: &[], exceptions: &[] }), ..SlotSpec::ONE },
+                    ],
+                    outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 174, arg: ArgKind::Enum, shift: 0,
@@ -936,6 +2005,39 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "orig", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                        SlotSpec { name: "excs", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                        SlotSpec { name: "params", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::FUNC, expect: kind::FUNC, same_as: 0, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 175, arg: ArgKind::Name, shift: 0,
@@ -944,6 +2046,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mod_or_class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 176, arg: ArgKind::Free, shift: 0,
@@ -952,6 +2061,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
     ],
     pseudo_jumps: &[

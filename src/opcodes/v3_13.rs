@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
+    typed: true,
+    for_iter_skips: &["END_FOR", "POP_TOP"],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -30,6 +32,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 1, arg: ArgKind::None, shift: 0,
@@ -38,6 +47,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BEFORE_WITH", code: 2, arg: ArgKind::None, shift: 0,
@@ -46,6 +65,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 4, arg: ArgKind::None, shift: 0,
@@ -54,6 +83,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 5, arg: ArgKind::None, shift: 0,
@@ -62,6 +102,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 6, arg: ArgKind::None, shift: 0,
@@ -70,6 +120,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match_type", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "rest", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 7, arg: ArgKind::None, shift: 0,
@@ -78,6 +141,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "left", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 8, arg: ArgKind::None, shift: 0,
@@ -86,6 +162,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "sub_iter", ..SlotSpec::ONE },
+                    SlotSpec { name: "last_sent_val", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc_value", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "none", kinds: kind::NONE, expect: kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 9, arg: ArgKind::None, shift: 0,
@@ -94,6 +184,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 10, arg: ArgKind::None, shift: 0,
@@ -102,6 +202,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 11, arg: ArgKind::None, shift: 0,
@@ -110,6 +220,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 12, arg: ArgKind::None, shift: 0,
@@ -118,6 +235,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value", same_as: 1, ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXIT_INIT_CHECK", code: 13, arg: ArgKind::None, shift: 0,
@@ -126,6 +253,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "should_be_none", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_SIMPLE", code: 14, arg: ArgKind::None, shift: 0,
@@ -134,6 +268,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_WITH_SPEC", code: 15, arg: ArgKind::None, shift: 0,
@@ -142,6 +285,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "fmt_spec", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 16, arg: ArgKind::None, shift: 0,
@@ -150,6 +305,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 18, arg: ArgKind::None, shift: 0,
@@ -158,6 +320,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "aiter", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "aiter", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 19, arg: ArgKind::None, shift: 0,
@@ -166,6 +338,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 20, arg: ArgKind::None, shift: 0,
@@ -174,6 +355,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "obj", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "len_o", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 21, arg: ArgKind::None, shift: 0,
@@ -182,6 +373,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ASSERTION_ERROR", code: 23, arg: ArgKind::None, shift: 0,
@@ -190,6 +388,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 24, arg: ArgKind::None, shift: 0,
@@ -198,6 +403,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "bc", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 25, arg: ArgKind::None, shift: 0,
@@ -206,6 +418,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "locals", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 26, arg: ArgKind::None, shift: 0,
@@ -214,6 +433,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "codeobj", kinds: kind::CODE, expect: kind::CODE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::MakeFunction, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 27, arg: ArgKind::None, shift: 0,
@@ -222,6 +452,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "values_or_none", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 28, arg: ArgKind::None, shift: 0,
@@ -230,6 +474,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 29, arg: ArgKind::None, shift: 0,
@@ -238,6 +492,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOP", code: 30, arg: ArgKind::None, shift: 0,
@@ -246,6 +510,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 31, arg: ArgKind::None, shift: 0,
@@ -254,6 +525,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 32, arg: ArgKind::None, shift: 0,
@@ -262,6 +542,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 33, arg: ArgKind::None, shift: 0,
@@ -270,6 +557,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "prev_exc", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 34, arg: ArgKind::None, shift: 0,
@@ -278,6 +577,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 35, arg: ArgKind::None, shift: 0,
@@ -286,6 +594,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::ReturnGenerator, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 36, arg: ArgKind::None, shift: 0,
@@ -294,6 +609,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 37, arg: ArgKind::None, shift: 0,
@@ -302,6 +624,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 38, arg: ArgKind::None, shift: 0,
@@ -310,6 +639,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 39, arg: ArgKind::None, shift: 0,
@@ -318,6 +659,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "TO_BOOL", code: 40, arg: ArgKind::None, shift: 0,
@@ -326,6 +678,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 41, arg: ArgKind::None, shift: 0,
@@ -334,6 +695,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 42, arg: ArgKind::None, shift: 0,
@@ -342,6 +710,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 43, arg: ArgKind::None, shift: 0,
@@ -350,6 +725,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 44, arg: ArgKind::None, shift: 0,
@@ -358,6 +742,24 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exit_func", ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "exit_func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 45, arg: ArgKind::BinaryOp, shift: 0,
@@ -366,6 +768,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 46, arg: ArgKind::Number, shift: 0,
@@ -374,6 +786,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, len: Some(StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }), ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 47, arg: ArgKind::Number, shift: 0,
@@ -382,6 +806,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 48, arg: ArgKind::Number, shift: 0,
@@ -390,6 +825,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 49, arg: ArgKind::Number, shift: 0,
@@ -398,6 +844,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 50, arg: ArgKind::Number, shift: 0,
@@ -406,6 +863,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                    SlotSpec { name: "step", count: StackEffect { base: 0, terms: &[], exceptions: &[(3, 1)] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "slice", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 51, arg: ArgKind::Number, shift: 0,
@@ -414,6 +882,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "pieces", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "str", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 52, arg: ArgKind::Number, shift: 0,
@@ -422,6 +901,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::BuildTuple, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL", code: 53, arg: ArgKind::Number, shift: 0,
@@ -430,6 +920,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 54, arg: ArgKind::Number, shift: 0,
@@ -438,6 +939,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "callargs", ..SlotSpec::ONE },
+                    SlotSpec { name: "kwargs", kinds: kind::DICT, expect: kind::DICT, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 55, arg: ArgKind::Enum, shift: 0,
@@ -459,6 +972,40 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (3, Signature {
+                    inputs: &[
+                        SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (6, Signature {
+                    inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (11, Signature {
+                    inputs: &[
+                        SlotSpec { name: "args", kinds: kind::TUPLE, expect: kind::TUPLE, len: Some(StackEffect { base: 3, terms: &[], exceptions: &[] }), ..SlotSpec::ONE },
+                    ],
+                    outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 56, arg: ArgKind::Enum, shift: 0,
@@ -474,6 +1021,39 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "orig", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                        SlotSpec { name: "excs", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                        SlotSpec { name: "params", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::FUNC, expect: kind::FUNC, same_as: 0, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_KW", code: 57, arg: ArgKind::Number, shift: 0,
@@ -482,6 +1062,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwnames", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 58, arg: ArgKind::Compare, shift: 5,
@@ -490,6 +1082,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", when_bit: 4, when_kinds: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::Compare, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 59, arg: ArgKind::Number, shift: 0,
@@ -498,6 +1102,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONVERT_VALUE", code: 60, arg: ArgKind::Enum, shift: 0,
@@ -510,6 +1126,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY", code: 61, arg: ArgKind::Number, shift: 0,
@@ -518,6 +1141,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "bottom", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 62, arg: ArgKind::Number, shift: 0,
@@ -526,6 +1163,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::CopyFreeVars, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 63, arg: ArgKind::Name, shift: 0,
@@ -534,6 +1178,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 64, arg: ArgKind::Free, shift: 0,
@@ -542,6 +1193,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 65, arg: ArgKind::Local, shift: 0,
@@ -550,6 +1208,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteFast, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 66, arg: ArgKind::Name, shift: 0,
@@ -558,6 +1223,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 67, arg: ArgKind::Name, shift: 0,
@@ -566,6 +1238,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 68, arg: ArgKind::Number, shift: 0,
@@ -574,6 +1253,26 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "callable", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 4, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 69, arg: ArgKind::Number, shift: 0,
@@ -582,6 +1281,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 71, arg: ArgKind::Number, shift: 0,
@@ -590,6 +1303,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 72, arg: ArgKind::JumpForward, shift: 0,
@@ -598,6 +1318,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::ForIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 73, arg: ArgKind::Number, shift: 0,
@@ -606,6 +1341,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 74, arg: ArgKind::Name, shift: 0,
@@ -614,6 +1356,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "from", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 75, arg: ArgKind::Name, shift: 0,
@@ -622,6 +1374,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "level", ..SlotSpec::ONE },
+                    SlotSpec { name: "fromlist", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 76, arg: ArgKind::Number, shift: 0,
@@ -630,6 +1392,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 77, arg: ArgKind::JumpBackward, shift: 0,
@@ -638,6 +1412,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 78, arg: ArgKind::JumpBackward, shift: 0,
@@ -646,6 +1427,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 79, arg: ArgKind::JumpForward, shift: 0,
@@ -654,6 +1442,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 80, arg: ArgKind::Number, shift: 0,
@@ -662,6 +1457,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 81, arg: ArgKind::Number, shift: 0,
@@ -670,6 +1479,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 82, arg: ArgKind::Name, shift: 1,
@@ -678,6 +1501,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 83, arg: ArgKind::Const, shift: 0,
@@ -686,6 +1519,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadConst, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 84, arg: ArgKind::Free, shift: 0,
@@ -694,6 +1534,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 85, arg: ArgKind::Local, shift: 0,
@@ -702,6 +1549,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 86, arg: ArgKind::Local, shift: 0,
@@ -710,6 +1564,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastAndClear, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 87, arg: ArgKind::Local, shift: 0,
@@ -718,6 +1581,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: true }, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_LOAD_FAST", code: 88, arg: ArgKind::LocalPair, shift: 0,
@@ -726,6 +1596,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 89, arg: ArgKind::Free, shift: 0,
@@ -734,6 +1614,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 90, arg: ArgKind::Name, shift: 0,
@@ -742,6 +1629,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mod_or_class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 91, arg: ArgKind::Name, shift: 1,
@@ -750,6 +1644,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 92, arg: ArgKind::Name, shift: 0,
@@ -758,6 +1662,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 93, arg: ArgKind::Name, shift: 2,
@@ -766,6 +1677,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "global_super", ..SlotSpec::ONE },
+                    SlotSpec { name: "class", ..SlotSpec::ONE },
+                    SlotSpec { name: "self", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 94, arg: ArgKind::Free, shift: 0,
@@ -774,6 +1699,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::MakeCell, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 95, arg: ArgKind::Number, shift: 0,
@@ -782,6 +1714,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "key", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 96, arg: ArgKind::Number, shift: 0,
@@ -790,6 +1737,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "type", ..SlotSpec::ONE },
+                    SlotSpec { name: "names", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attrs", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 97, arg: ArgKind::JumpForward, shift: 0,
@@ -798,6 +1758,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 98, arg: ArgKind::JumpForward, shift: 0,
@@ -806,6 +1773,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 99, arg: ArgKind::JumpForward, shift: 0,
@@ -814,6 +1788,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 100, arg: ArgKind::JumpForward, shift: 0,
@@ -822,6 +1803,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 101, arg: ArgKind::Number, shift: 0,
@@ -834,6 +1822,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -842,6 +1839,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INT, expect: kind::INT, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INT, expect: kind::INT, same_as: 0, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_CONST", code: 103, arg: ArgKind::Const, shift: 0,
@@ -850,6 +1861,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SEND", code: 104, arg: ArgKind::JumpForward, shift: 0,
@@ -858,6 +1876,22 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 105, arg: ArgKind::Number, shift: 0,
@@ -866,6 +1900,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_FUNCTION_ATTRIBUTE", code: 106, arg: ArgKind::Enum, shift: 0,
@@ -879,6 +1927,63 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::SetFunctionAttribute, no_raise: false,
+            },
+            variants: &[
+                (8, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (2, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE | kind::DICT, expect: kind::TUPLE | kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "SET_UPDATE", code: 107, arg: ArgKind::Number, shift: 0,
@@ -887,6 +1992,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 108, arg: ArgKind::Name, shift: 0,
@@ -895,6 +2014,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "owner", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 109, arg: ArgKind::Free, shift: 0,
@@ -903,6 +2032,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 110, arg: ArgKind::Local, shift: 0,
@@ -911,6 +2047,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_LOAD_FAST", code: 111, arg: ArgKind::LocalPair, shift: 0,
@@ -919,6 +2064,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value2", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::StoreFastLoadFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_STORE_FAST", code: 112, arg: ArgKind::LocalPair, shift: 0,
@@ -927,6 +2081,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 113, arg: ArgKind::Name, shift: 0,
@@ -935,6 +2099,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 114, arg: ArgKind::Name, shift: 0,
@@ -943,6 +2114,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 115, arg: ArgKind::Number, shift: 0,
@@ -951,6 +2129,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 116, arg: ArgKind::Number, shift: 0,
@@ -967,6 +2160,17 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "after", count: StackEffect { base: 0, terms: &[(8, 0xFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "rest", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "before", count: StackEffect { base: 0, terms: &[(0, 0xFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 117, arg: ArgKind::Number, shift: 0,
@@ -975,6 +2179,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 118, arg: ArgKind::Number, shift: 0,
@@ -983,6 +2196,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 149, arg: ArgKind::Number, shift: 0,
@@ -997,6 +2217,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
     ],
     pseudo_jumps: &[

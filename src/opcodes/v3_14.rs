@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
+    typed: false,
+    for_iter_skips: &[],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -30,6 +32,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 1, arg: ArgKind::None, shift: 0,
@@ -38,6 +41,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TEMPLATE", code: 2, arg: ArgKind::None, shift: 0,
@@ -46,6 +50,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 4, arg: ArgKind::None, shift: 0,
@@ -54,6 +59,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 5, arg: ArgKind::None, shift: 0,
@@ -62,6 +68,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 6, arg: ArgKind::None, shift: 0,
@@ -70,6 +77,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 7, arg: ArgKind::None, shift: 0,
@@ -78,6 +86,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 8, arg: ArgKind::None, shift: 0,
@@ -86,6 +95,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 9, arg: ArgKind::None, shift: 0,
@@ -94,6 +104,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 10, arg: ArgKind::None, shift: 0,
@@ -102,6 +113,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXIT_INIT_CHECK", code: 11, arg: ArgKind::None, shift: 0,
@@ -110,6 +122,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_SIMPLE", code: 12, arg: ArgKind::None, shift: 0,
@@ -118,6 +131,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_WITH_SPEC", code: 13, arg: ArgKind::None, shift: 0,
@@ -126,6 +140,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 14, arg: ArgKind::None, shift: 0,
@@ -134,6 +149,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 15, arg: ArgKind::None, shift: 0,
@@ -142,6 +158,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 16, arg: ArgKind::None, shift: 0,
@@ -150,6 +167,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 18, arg: ArgKind::None, shift: 0,
@@ -158,6 +176,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 19, arg: ArgKind::None, shift: 0,
@@ -166,6 +185,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 21, arg: ArgKind::None, shift: 0,
@@ -174,6 +194,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 22, arg: ArgKind::None, shift: 0,
@@ -182,6 +203,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 23, arg: ArgKind::None, shift: 0,
@@ -190,6 +212,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 24, arg: ArgKind::None, shift: 0,
@@ -198,6 +221,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 25, arg: ArgKind::None, shift: 0,
@@ -206,6 +230,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 26, arg: ArgKind::None, shift: 0,
@@ -214,6 +239,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOP", code: 27, arg: ArgKind::None, shift: 0,
@@ -222,6 +248,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOT_TAKEN", code: 28, arg: ArgKind::None, shift: 0,
@@ -230,6 +257,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 29, arg: ArgKind::None, shift: 0,
@@ -238,6 +266,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_ITER", code: 30, arg: ArgKind::None, shift: 0,
@@ -246,6 +275,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 31, arg: ArgKind::None, shift: 0,
@@ -254,6 +284,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 32, arg: ArgKind::None, shift: 0,
@@ -262,6 +293,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 33, arg: ArgKind::None, shift: 0,
@@ -270,6 +302,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 34, arg: ArgKind::None, shift: 0,
@@ -278,6 +311,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 35, arg: ArgKind::None, shift: 0,
@@ -286,6 +320,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 36, arg: ArgKind::None, shift: 0,
@@ -294,6 +329,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 37, arg: ArgKind::None, shift: 0,
@@ -302,6 +338,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 38, arg: ArgKind::None, shift: 0,
@@ -310,6 +347,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "TO_BOOL", code: 39, arg: ArgKind::None, shift: 0,
@@ -318,6 +356,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 40, arg: ArgKind::None, shift: 0,
@@ -326,6 +365,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 41, arg: ArgKind::None, shift: 0,
@@ -334,6 +374,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 42, arg: ArgKind::None, shift: 0,
@@ -342,6 +383,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 43, arg: ArgKind::None, shift: 0,
@@ -350,6 +392,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 5, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 44, arg: ArgKind::BinaryOp, shift: 0,
@@ -358,6 +401,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_INTERPOLATION", code: 45, arg: ArgKind::Number, shift: 0,
@@ -366,6 +410,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 46, arg: ArgKind::Number, shift: 0,
@@ -374,6 +419,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 47, arg: ArgKind::Number, shift: 0,
@@ -382,6 +428,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 48, arg: ArgKind::Number, shift: 0,
@@ -390,6 +437,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 49, arg: ArgKind::Number, shift: 0,
@@ -398,6 +446,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 50, arg: ArgKind::Number, shift: 0,
@@ -406,6 +455,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 51, arg: ArgKind::Number, shift: 0,
@@ -414,6 +464,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL", code: 52, arg: ArgKind::Number, shift: 0,
@@ -422,6 +473,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 53, arg: ArgKind::Enum, shift: 0,
@@ -443,6 +495,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 54, arg: ArgKind::Enum, shift: 0,
@@ -458,6 +511,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_KW", code: 55, arg: ArgKind::Number, shift: 0,
@@ -466,6 +520,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 56, arg: ArgKind::Compare, shift: 5,
@@ -474,6 +529,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 57, arg: ArgKind::Number, shift: 0,
@@ -482,6 +538,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONVERT_VALUE", code: 58, arg: ArgKind::Enum, shift: 0,
@@ -494,6 +551,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COPY", code: 59, arg: ArgKind::Number, shift: 0,
@@ -502,6 +560,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 60, arg: ArgKind::Number, shift: 0,
@@ -510,6 +569,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 61, arg: ArgKind::Name, shift: 0,
@@ -518,6 +578,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 62, arg: ArgKind::Free, shift: 0,
@@ -526,6 +587,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 63, arg: ArgKind::Local, shift: 0,
@@ -534,6 +596,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 64, arg: ArgKind::Name, shift: 0,
@@ -542,6 +605,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 65, arg: ArgKind::Name, shift: 0,
@@ -550,6 +614,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 66, arg: ArgKind::Number, shift: 0,
@@ -558,6 +623,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 67, arg: ArgKind::Number, shift: 0,
@@ -566,6 +632,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 68, arg: ArgKind::JumpBackward, shift: 0,
@@ -574,6 +641,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 69, arg: ArgKind::Number, shift: 0,
@@ -582,6 +650,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 70, arg: ArgKind::JumpForward, shift: 0,
@@ -590,6 +659,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 71, arg: ArgKind::Number, shift: 0,
@@ -598,6 +668,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 72, arg: ArgKind::Name, shift: 0,
@@ -606,6 +677,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 73, arg: ArgKind::Name, shift: 0,
@@ -614,6 +686,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 74, arg: ArgKind::Number, shift: 0,
@@ -622,6 +695,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 75, arg: ArgKind::JumpBackward, shift: 0,
@@ -630,6 +704,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 76, arg: ArgKind::JumpBackward, shift: 0,
@@ -638,6 +713,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 77, arg: ArgKind::JumpForward, shift: 0,
@@ -646,6 +722,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 78, arg: ArgKind::Number, shift: 0,
@@ -654,6 +731,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 79, arg: ArgKind::Number, shift: 0,
@@ -662,6 +740,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 80, arg: ArgKind::Name, shift: 1,
@@ -670,6 +749,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_COMMON_CONSTANT", code: 81, arg: ArgKind::Enum, shift: 0,
@@ -684,6 +764,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 82, arg: ArgKind::Const, shift: 0,
@@ -692,6 +773,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 83, arg: ArgKind::Free, shift: 0,
@@ -700,6 +782,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 84, arg: ArgKind::Local, shift: 0,
@@ -708,6 +791,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 85, arg: ArgKind::Local, shift: 0,
@@ -716,6 +800,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW", code: 86, arg: ArgKind::Local, shift: 0,
@@ -724,6 +809,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW_LOAD_FAST_BORROW", code: 87, arg: ArgKind::LocalPair, shift: 0,
@@ -732,6 +818,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 88, arg: ArgKind::Local, shift: 0,
@@ -740,6 +827,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_LOAD_FAST", code: 89, arg: ArgKind::LocalPair, shift: 0,
@@ -748,6 +836,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 90, arg: ArgKind::Free, shift: 0,
@@ -756,6 +845,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 91, arg: ArgKind::Name, shift: 0,
@@ -764,6 +854,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 92, arg: ArgKind::Name, shift: 1,
@@ -772,6 +863,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 93, arg: ArgKind::Name, shift: 0,
@@ -780,6 +872,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SMALL_INT", code: 94, arg: ArgKind::Number, shift: 0,
@@ -788,6 +881,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SPECIAL", code: 95, arg: ArgKind::Enum, shift: 0,
@@ -801,6 +895,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 96, arg: ArgKind::Name, shift: 2,
@@ -809,6 +904,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 97, arg: ArgKind::Free, shift: 0,
@@ -817,6 +913,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 98, arg: ArgKind::Number, shift: 0,
@@ -825,6 +922,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 99, arg: ArgKind::Number, shift: 0,
@@ -833,6 +931,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 100, arg: ArgKind::JumpForward, shift: 0,
@@ -841,6 +940,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 101, arg: ArgKind::JumpForward, shift: 0,
@@ -849,6 +949,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 102, arg: ArgKind::JumpForward, shift: 0,
@@ -857,6 +958,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 103, arg: ArgKind::JumpForward, shift: 0,
@@ -865,6 +967,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 104, arg: ArgKind::Number, shift: 0,
@@ -877,6 +980,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 105, arg: ArgKind::Number, shift: 0,
@@ -885,6 +989,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SEND", code: 106, arg: ArgKind::JumpForward, shift: 0,
@@ -893,6 +998,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 107, arg: ArgKind::Number, shift: 0,
@@ -901,6 +1007,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_FUNCTION_ATTRIBUTE", code: 108, arg: ArgKind::Enum, shift: 0,
@@ -915,6 +1022,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_UPDATE", code: 109, arg: ArgKind::Number, shift: 0,
@@ -923,6 +1031,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 110, arg: ArgKind::Name, shift: 0,
@@ -931,6 +1040,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 111, arg: ArgKind::Free, shift: 0,
@@ -939,6 +1049,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 112, arg: ArgKind::Local, shift: 0,
@@ -947,6 +1058,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_LOAD_FAST", code: 113, arg: ArgKind::LocalPair, shift: 0,
@@ -955,6 +1067,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_STORE_FAST", code: 114, arg: ArgKind::LocalPair, shift: 0,
@@ -963,6 +1076,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 115, arg: ArgKind::Name, shift: 0,
@@ -971,6 +1085,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 116, arg: ArgKind::Name, shift: 0,
@@ -979,6 +1094,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 117, arg: ArgKind::Number, shift: 0,
@@ -987,6 +1103,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 118, arg: ArgKind::Number, shift: 0,
@@ -1003,6 +1120,7 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -1011,6 +1129,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 120, arg: ArgKind::Number, shift: 0,
@@ -1019,6 +1138,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 128, arg: ArgKind::Number, shift: 0,
@@ -1033,6 +1153,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
     ],
     pseudo_jumps: &[

@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
+    typed: false,
+    for_iter_skips: &[],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -30,6 +32,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 1, arg: ArgKind::None, shift: 0,
@@ -38,6 +41,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TEMPLATE", code: 2, arg: ArgKind::None, shift: 0,
@@ -46,6 +50,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 4, arg: ArgKind::None, shift: 0,
@@ -54,6 +59,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 5, arg: ArgKind::None, shift: 0,
@@ -62,6 +68,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 6, arg: ArgKind::None, shift: 0,
@@ -70,6 +77,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 7, arg: ArgKind::None, shift: 0,
@@ -78,6 +86,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 8, arg: ArgKind::None, shift: 0,
@@ -86,6 +95,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 9, arg: ArgKind::None, shift: 0,
@@ -94,6 +104,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 10, arg: ArgKind::None, shift: 0,
@@ -102,6 +113,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXIT_INIT_CHECK", code: 11, arg: ArgKind::None, shift: 0,
@@ -110,6 +122,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_SIMPLE", code: 12, arg: ArgKind::None, shift: 0,
@@ -118,6 +131,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_WITH_SPEC", code: 13, arg: ArgKind::None, shift: 0,
@@ -126,6 +140,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 14, arg: ArgKind::None, shift: 0,
@@ -134,6 +149,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 15, arg: ArgKind::None, shift: 0,
@@ -142,6 +158,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 16, arg: ArgKind::None, shift: 0,
@@ -150,6 +167,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 19, arg: ArgKind::None, shift: 0,
@@ -158,6 +176,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 20, arg: ArgKind::None, shift: 0,
@@ -166,6 +185,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 21, arg: ArgKind::None, shift: 0,
@@ -174,6 +194,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 22, arg: ArgKind::None, shift: 0,
@@ -182,6 +203,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 23, arg: ArgKind::None, shift: 0,
@@ -190,6 +212,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 24, arg: ArgKind::None, shift: 0,
@@ -198,6 +221,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOP", code: 25, arg: ArgKind::None, shift: 0,
@@ -206,6 +230,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOT_TAKEN", code: 26, arg: ArgKind::None, shift: 0,
@@ -214,6 +239,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 27, arg: ArgKind::None, shift: 0,
@@ -222,6 +248,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_ITER", code: 28, arg: ArgKind::None, shift: 0,
@@ -230,6 +257,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 29, arg: ArgKind::None, shift: 0,
@@ -238,6 +266,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 30, arg: ArgKind::None, shift: 0,
@@ -246,6 +275,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 31, arg: ArgKind::None, shift: 0,
@@ -254,6 +284,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 32, arg: ArgKind::None, shift: 0,
@@ -262,6 +293,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 33, arg: ArgKind::None, shift: 0,
@@ -270,6 +302,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 34, arg: ArgKind::None, shift: 0,
@@ -278,6 +311,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 35, arg: ArgKind::None, shift: 0,
@@ -286,6 +320,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 36, arg: ArgKind::None, shift: 0,
@@ -294,6 +329,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "TO_BOOL", code: 37, arg: ArgKind::None, shift: 0,
@@ -302,6 +338,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 38, arg: ArgKind::None, shift: 0,
@@ -310,6 +347,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 39, arg: ArgKind::None, shift: 0,
@@ -318,6 +356,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 40, arg: ArgKind::None, shift: 0,
@@ -326,6 +365,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 41, arg: ArgKind::None, shift: 0,
@@ -334,6 +374,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 5, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 42, arg: ArgKind::BinaryOp, shift: 0,
@@ -342,6 +383,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_INTERPOLATION", code: 43, arg: ArgKind::Number, shift: 0,
@@ -350,6 +392,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 44, arg: ArgKind::Number, shift: 0,
@@ -358,6 +401,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 45, arg: ArgKind::Number, shift: 0,
@@ -366,6 +410,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 46, arg: ArgKind::Number, shift: 0,
@@ -374,6 +419,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 47, arg: ArgKind::Number, shift: 0,
@@ -382,6 +428,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 48, arg: ArgKind::Number, shift: 0,
@@ -390,6 +437,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 49, arg: ArgKind::Number, shift: 0,
@@ -398,6 +446,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL", code: 50, arg: ArgKind::Number, shift: 0,
@@ -406,6 +455,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 51, arg: ArgKind::Enum, shift: 0,
@@ -427,6 +477,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 52, arg: ArgKind::Enum, shift: 0,
@@ -442,6 +493,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_KW", code: 53, arg: ArgKind::Number, shift: 0,
@@ -450,6 +502,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 54, arg: ArgKind::Compare, shift: 5,
@@ -458,6 +511,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 55, arg: ArgKind::Number, shift: 0,
@@ -466,6 +520,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONVERT_VALUE", code: 56, arg: ArgKind::Enum, shift: 0,
@@ -478,6 +533,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COPY", code: 57, arg: ArgKind::Number, shift: 0,
@@ -486,6 +542,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 58, arg: ArgKind::Number, shift: 0,
@@ -494,6 +551,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 59, arg: ArgKind::Name, shift: 0,
@@ -502,6 +560,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 60, arg: ArgKind::Free, shift: 0,
@@ -510,6 +569,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 61, arg: ArgKind::Local, shift: 0,
@@ -518,6 +578,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 62, arg: ArgKind::Name, shift: 0,
@@ -526,6 +587,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 63, arg: ArgKind::Name, shift: 0,
@@ -534,6 +596,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 64, arg: ArgKind::Number, shift: 0,
@@ -542,6 +605,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 65, arg: ArgKind::Number, shift: 0,
@@ -550,6 +614,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 66, arg: ArgKind::JumpBackward, shift: 0,
@@ -558,6 +623,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 67, arg: ArgKind::Number, shift: 0,
@@ -566,6 +632,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 68, arg: ArgKind::JumpForward, shift: 0,
@@ -574,6 +641,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 69, arg: ArgKind::Number, shift: 0,
@@ -582,6 +650,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 70, arg: ArgKind::Number, shift: 0,
@@ -590,6 +659,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 71, arg: ArgKind::Name, shift: 0,
@@ -598,6 +668,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 72, arg: ArgKind::Name, shift: 2,
@@ -606,6 +677,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 73, arg: ArgKind::Number, shift: 0,
@@ -614,6 +686,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 74, arg: ArgKind::JumpBackward, shift: 0,
@@ -622,6 +695,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 75, arg: ArgKind::JumpBackward, shift: 0,
@@ -630,6 +704,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 76, arg: ArgKind::JumpForward, shift: 0,
@@ -638,6 +713,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 77, arg: ArgKind::Number, shift: 0,
@@ -646,6 +722,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 78, arg: ArgKind::Number, shift: 0,
@@ -654,6 +731,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 79, arg: ArgKind::Name, shift: 1,
@@ -662,6 +740,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_COMMON_CONSTANT", code: 80, arg: ArgKind::Enum, shift: 0,
@@ -683,6 +762,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 81, arg: ArgKind::Const, shift: 0,
@@ -691,6 +771,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 82, arg: ArgKind::Free, shift: 0,
@@ -699,6 +780,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 83, arg: ArgKind::Local, shift: 0,
@@ -707,6 +789,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 84, arg: ArgKind::Local, shift: 0,
@@ -715,6 +798,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW", code: 85, arg: ArgKind::Local, shift: 0,
@@ -723,6 +807,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW_LOAD_FAST_BORROW", code: 86, arg: ArgKind::LocalPair, shift: 0,
@@ -731,6 +816,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 87, arg: ArgKind::Local, shift: 0,
@@ -739,6 +825,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_LOAD_FAST", code: 88, arg: ArgKind::LocalPair, shift: 0,
@@ -747,6 +834,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 89, arg: ArgKind::Free, shift: 0,
@@ -755,6 +843,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 90, arg: ArgKind::Name, shift: 0,
@@ -763,6 +852,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 91, arg: ArgKind::Name, shift: 1,
@@ -771,6 +861,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 92, arg: ArgKind::Name, shift: 0,
@@ -779,6 +870,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SMALL_INT", code: 93, arg: ArgKind::Number, shift: 0,
@@ -787,6 +879,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SPECIAL", code: 94, arg: ArgKind::Enum, shift: 0,
@@ -800,6 +893,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 95, arg: ArgKind::Name, shift: 2,
@@ -808,6 +902,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 96, arg: ArgKind::Free, shift: 0,
@@ -816,6 +911,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 97, arg: ArgKind::Number, shift: 0,
@@ -824,6 +920,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 98, arg: ArgKind::Number, shift: 0,
@@ -832,6 +929,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 99, arg: ArgKind::JumpForward, shift: 0,
@@ -840,6 +938,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 100, arg: ArgKind::JumpForward, shift: 0,
@@ -848,6 +947,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 101, arg: ArgKind::JumpForward, shift: 0,
@@ -856,6 +956,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 102, arg: ArgKind::JumpForward, shift: 0,
@@ -864,6 +965,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 103, arg: ArgKind::Number, shift: 0,
@@ -876,6 +978,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 104, arg: ArgKind::Number, shift: 0,
@@ -884,6 +987,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SEND", code: 105, arg: ArgKind::JumpForward, shift: 0,
@@ -892,6 +996,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 106, arg: ArgKind::Number, shift: 0,
@@ -900,6 +1005,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_FUNCTION_ATTRIBUTE", code: 107, arg: ArgKind::Enum, shift: 0,
@@ -914,6 +1020,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_UPDATE", code: 108, arg: ArgKind::Number, shift: 0,
@@ -922,6 +1029,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 109, arg: ArgKind::Name, shift: 0,
@@ -930,6 +1038,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 110, arg: ArgKind::Free, shift: 0,
@@ -938,6 +1047,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 111, arg: ArgKind::Local, shift: 0,
@@ -946,6 +1056,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_LOAD_FAST", code: 112, arg: ArgKind::LocalPair, shift: 0,
@@ -954,6 +1065,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_STORE_FAST", code: 113, arg: ArgKind::LocalPair, shift: 0,
@@ -962,6 +1074,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 114, arg: ArgKind::Name, shift: 0,
@@ -970,6 +1083,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 115, arg: ArgKind::Name, shift: 0,
@@ -978,6 +1092,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 116, arg: ArgKind::Number, shift: 0,
@@ -986,6 +1101,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 117, arg: ArgKind::Number, shift: 0,
@@ -1002,6 +1118,7 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 118, arg: ArgKind::Number, shift: 0,
@@ -1010,6 +1127,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -1018,6 +1136,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 128, arg: ArgKind::Number, shift: 0,
@@ -1032,6 +1151,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
     ],
     pseudo_jumps: &[

@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 12,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::First,
+    typed: false,
+    for_iter_skips: &[],
     path_walk: &[
         PathWalk { name: "WITH_CLEANUP_START", effect: 1, target: 0 },
         PathWalk { name: "WITH_CLEANUP_FINISH", effect: -1, target: 0 },
@@ -40,6 +42,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "ROT_TWO", code: 2, arg: ArgKind::None, shift: 0,
@@ -48,6 +51,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "ROT_THREE", code: 3, arg: ArgKind::None, shift: 0,
@@ -56,6 +60,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DUP_TOP", code: 4, arg: ArgKind::None, shift: 0,
@@ -64,6 +69,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DUP_TOP_TWO", code: 5, arg: ArgKind::None, shift: 0,
@@ -72,6 +78,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOP", code: 9, arg: ArgKind::None, shift: 0,
@@ -80,6 +87,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_POSITIVE", code: 10, arg: ArgKind::None, shift: 0,
@@ -88,6 +96,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 11, arg: ArgKind::None, shift: 0,
@@ -96,6 +105,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 12, arg: ArgKind::None, shift: 0,
@@ -104,6 +114,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 15, arg: ArgKind::None, shift: 0,
@@ -112,6 +123,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MATRIX_MULTIPLY", code: 16, arg: ArgKind::None, shift: 0,
@@ -120,6 +132,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MATRIX_MULTIPLY", code: 17, arg: ArgKind::None, shift: 0,
@@ -128,6 +141,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_POWER", code: 19, arg: ArgKind::None, shift: 0,
@@ -136,6 +150,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MULTIPLY", code: 20, arg: ArgKind::None, shift: 0,
@@ -144,6 +159,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MODULO", code: 22, arg: ArgKind::None, shift: 0,
@@ -152,6 +168,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_ADD", code: 23, arg: ArgKind::None, shift: 0,
@@ -160,6 +177,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBTRACT", code: 24, arg: ArgKind::None, shift: 0,
@@ -168,6 +186,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 25, arg: ArgKind::None, shift: 0,
@@ -176,6 +195,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_FLOOR_DIVIDE", code: 26, arg: ArgKind::None, shift: 0,
@@ -184,6 +204,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_TRUE_DIVIDE", code: 27, arg: ArgKind::None, shift: 0,
@@ -192,6 +213,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_FLOOR_DIVIDE", code: 28, arg: ArgKind::None, shift: 0,
@@ -200,6 +222,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_TRUE_DIVIDE", code: 29, arg: ArgKind::None, shift: 0,
@@ -208,6 +231,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 50, arg: ArgKind::None, shift: 0,
@@ -216,6 +240,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 51, arg: ArgKind::None, shift: 0,
@@ -224,6 +249,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 52, arg: ArgKind::None, shift: 0,
@@ -232,6 +258,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_ADD", code: 55, arg: ArgKind::None, shift: 0,
@@ -240,6 +267,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_SUBTRACT", code: 56, arg: ArgKind::None, shift: 0,
@@ -248,6 +276,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MULTIPLY", code: 57, arg: ArgKind::None, shift: 0,
@@ -256,6 +285,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MODULO", code: 59, arg: ArgKind::None, shift: 0,
@@ -264,6 +294,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 60, arg: ArgKind::None, shift: 0,
@@ -272,6 +303,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 61, arg: ArgKind::None, shift: 0,
@@ -280,6 +312,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_LSHIFT", code: 62, arg: ArgKind::None, shift: 0,
@@ -288,6 +321,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_RSHIFT", code: 63, arg: ArgKind::None, shift: 0,
@@ -296,6 +330,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_AND", code: 64, arg: ArgKind::None, shift: 0,
@@ -304,6 +339,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_XOR", code: 65, arg: ArgKind::None, shift: 0,
@@ -312,6 +348,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_OR", code: 66, arg: ArgKind::None, shift: 0,
@@ -320,6 +357,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_POWER", code: 67, arg: ArgKind::None, shift: 0,
@@ -328,6 +366,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 68, arg: ArgKind::None, shift: 0,
@@ -336,6 +375,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 69, arg: ArgKind::None, shift: 0,
@@ -344,6 +384,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PRINT_EXPR", code: 70, arg: ArgKind::None, shift: 0,
@@ -352,6 +393,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 71, arg: ArgKind::None, shift: 0,
@@ -360,6 +402,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_FROM", code: 72, arg: ArgKind::None, shift: 0,
@@ -368,6 +411,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 73, arg: ArgKind::None, shift: 0,
@@ -376,6 +420,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_LSHIFT", code: 75, arg: ArgKind::None, shift: 0,
@@ -384,6 +429,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_RSHIFT", code: 76, arg: ArgKind::None, shift: 0,
@@ -392,6 +438,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_AND", code: 77, arg: ArgKind::None, shift: 0,
@@ -400,6 +447,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_XOR", code: 78, arg: ArgKind::None, shift: 0,
@@ -408,6 +456,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_OR", code: 79, arg: ArgKind::None, shift: 0,
@@ -416,6 +465,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BREAK_LOOP", code: 80, arg: ArgKind::None, shift: 0,
@@ -424,6 +474,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "WITH_CLEANUP_START", code: 81, arg: ArgKind::None, shift: 0,
@@ -432,6 +483,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "WITH_CLEANUP_FINISH", code: 82, arg: ArgKind::None, shift: 0,
@@ -440,6 +492,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 83, arg: ArgKind::None, shift: 0,
@@ -448,6 +501,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_STAR", code: 84, arg: ArgKind::None, shift: 0,
@@ -456,6 +510,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 85, arg: ArgKind::None, shift: 0,
@@ -464,6 +519,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 86, arg: ArgKind::None, shift: 0,
@@ -472,6 +528,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_BLOCK", code: 87, arg: ArgKind::None, shift: 0,
@@ -480,6 +537,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_FINALLY", code: 88, arg: ArgKind::None, shift: 0,
@@ -488,6 +546,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -6, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 6, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 89, arg: ArgKind::None, shift: 0,
@@ -496,6 +555,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 90, arg: ArgKind::Name, shift: 0,
@@ -504,6 +564,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 91, arg: ArgKind::Name, shift: 0,
@@ -512,6 +573,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 92, arg: ArgKind::Number, shift: 0,
@@ -520,6 +582,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 93, arg: ArgKind::JumpForward, shift: 0,
@@ -528,6 +591,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 94, arg: ArgKind::Number, shift: 0,
@@ -544,6 +608,7 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 95, arg: ArgKind::Name, shift: 0,
@@ -552,6 +617,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 96, arg: ArgKind::Name, shift: 0,
@@ -560,6 +626,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 97, arg: ArgKind::Name, shift: 0,
@@ -568,6 +635,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 98, arg: ArgKind::Name, shift: 0,
@@ -576,6 +644,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 100, arg: ArgKind::Const, shift: 0,
@@ -584,6 +653,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 101, arg: ArgKind::Name, shift: 0,
@@ -592,6 +662,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -600,6 +671,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 103, arg: ArgKind::Number, shift: 0,
@@ -608,6 +680,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 104, arg: ArgKind::Number, shift: 0,
@@ -616,6 +689,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 105, arg: ArgKind::Number, shift: 0,
@@ -624,6 +698,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 106, arg: ArgKind::Name, shift: 0,
@@ -632,6 +707,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 107, arg: ArgKind::Compare, shift: 0,
@@ -640,6 +716,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 108, arg: ArgKind::Name, shift: 0,
@@ -648,6 +725,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 109, arg: ArgKind::Name, shift: 0,
@@ -656,6 +734,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 110, arg: ArgKind::JumpForward, shift: 0,
@@ -664,6 +743,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_FALSE_OR_POP", code: 111, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -672,6 +752,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_TRUE_OR_POP", code: 112, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -680,6 +761,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_ABSOLUTE", code: 113, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -688,6 +770,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 114, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -696,6 +779,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 115, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -704,6 +788,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 116, arg: ArgKind::Name, shift: 0,
@@ -712,6 +797,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONTINUE_LOOP", code: 119, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -720,6 +806,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_LOOP", code: 120, arg: ArgKind::JumpForward, shift: 0,
@@ -728,6 +815,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_EXCEPT", code: 121, arg: ArgKind::JumpForward, shift: 0,
@@ -736,6 +824,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_FINALLY", code: 122, arg: ArgKind::JumpForward, shift: 0,
@@ -744,6 +833,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 124, arg: ArgKind::Local, shift: 0,
@@ -752,6 +842,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 125, arg: ArgKind::Local, shift: 0,
@@ -760,6 +851,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 126, arg: ArgKind::Local, shift: 0,
@@ -768,6 +860,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_ANNOTATION", code: 127, arg: ArgKind::Name, shift: 0,
@@ -776,6 +869,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 130, arg: ArgKind::Number, shift: 0,
@@ -788,6 +882,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION", code: 131, arg: ArgKind::Number, shift: 0,
@@ -796,6 +891,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 132, arg: ArgKind::Number, shift: 0,
@@ -821,6 +917,7 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0x1, 1), (1, 0x1, 1), (2, 0x1, 1), (3, 0x1, 1)],
                 exceptions: &[],
             },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 133, arg: ArgKind::Number, shift: 0,
@@ -829,6 +926,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CLOSURE", code: 135, arg: ArgKind::Free, shift: 0,
@@ -837,6 +935,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 136, arg: ArgKind::Free, shift: 0,
@@ -845,6 +944,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 137, arg: ArgKind::Free, shift: 0,
@@ -853,6 +953,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 138, arg: ArgKind::Free, shift: 0,
@@ -861,6 +962,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_KW", code: 141, arg: ArgKind::Number, shift: 0,
@@ -869,6 +971,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 142, arg: ArgKind::Number, shift: 0,
@@ -877,6 +980,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_WITH", code: 143, arg: ArgKind::JumpForward, shift: 0,
@@ -885,6 +989,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 144, arg: ArgKind::Number, shift: 0,
@@ -893,6 +998,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 145, arg: ArgKind::Number, shift: 0,
@@ -901,6 +1007,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 146, arg: ArgKind::Number, shift: 0,
@@ -909,6 +1016,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 147, arg: ArgKind::Number, shift: 0,
@@ -917,6 +1025,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CLASSDEREF", code: 148, arg: ArgKind::Free, shift: 0,
@@ -925,6 +1034,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST_UNPACK", code: 149, arg: ArgKind::Number, shift: 0,
@@ -933,6 +1043,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP_UNPACK", code: 150, arg: ArgKind::Number, shift: 0,
@@ -941,6 +1052,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP_UNPACK_WITH_CALL", code: 151, arg: ArgKind::Number, shift: 0,
@@ -949,6 +1061,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE_UNPACK", code: 152, arg: ArgKind::Number, shift: 0,
@@ -957,6 +1070,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SET_UNPACK", code: 153, arg: ArgKind::Number, shift: 0,
@@ -965,6 +1079,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ASYNC_WITH", code: 154, arg: ArgKind::JumpForward, shift: 0,
@@ -973,6 +1088,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 5, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_VALUE", code: 155, arg: ArgKind::Number, shift: 0,
@@ -986,6 +1102,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(2, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 156, arg: ArgKind::Number, shift: 0,
@@ -994,6 +1111,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 157, arg: ArgKind::Number, shift: 0,
@@ -1002,6 +1120,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE_UNPACK_WITH_CALL", code: 158, arg: ArgKind::Number, shift: 0,
@@ -1010,6 +1129,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
     ],
     pseudo_jumps: &[

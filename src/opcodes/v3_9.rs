@@ -21,6 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Larger,
+    typed: false,
+    for_iter_skips: &[],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -30,6 +32,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "ROT_TWO", code: 2, arg: ArgKind::None, shift: 0,
@@ -38,6 +41,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "ROT_THREE", code: 3, arg: ArgKind::None, shift: 0,
@@ -46,6 +50,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DUP_TOP", code: 4, arg: ArgKind::None, shift: 0,
@@ -54,6 +59,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DUP_TOP_TWO", code: 5, arg: ArgKind::None, shift: 0,
@@ -62,6 +68,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "ROT_FOUR", code: 6, arg: ArgKind::None, shift: 0,
@@ -70,6 +77,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "NOP", code: 9, arg: ArgKind::None, shift: 0,
@@ -78,6 +86,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_POSITIVE", code: 10, arg: ArgKind::None, shift: 0,
@@ -86,6 +95,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 11, arg: ArgKind::None, shift: 0,
@@ -94,6 +104,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 12, arg: ArgKind::None, shift: 0,
@@ -102,6 +113,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 15, arg: ArgKind::None, shift: 0,
@@ -110,6 +122,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MATRIX_MULTIPLY", code: 16, arg: ArgKind::None, shift: 0,
@@ -118,6 +131,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MATRIX_MULTIPLY", code: 17, arg: ArgKind::None, shift: 0,
@@ -126,6 +140,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_POWER", code: 19, arg: ArgKind::None, shift: 0,
@@ -134,6 +149,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MULTIPLY", code: 20, arg: ArgKind::None, shift: 0,
@@ -142,6 +158,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_MODULO", code: 22, arg: ArgKind::None, shift: 0,
@@ -150,6 +167,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_ADD", code: 23, arg: ArgKind::None, shift: 0,
@@ -158,6 +176,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBTRACT", code: 24, arg: ArgKind::None, shift: 0,
@@ -166,6 +185,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 25, arg: ArgKind::None, shift: 0,
@@ -174,6 +194,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_FLOOR_DIVIDE", code: 26, arg: ArgKind::None, shift: 0,
@@ -182,6 +203,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_TRUE_DIVIDE", code: 27, arg: ArgKind::None, shift: 0,
@@ -190,6 +212,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_FLOOR_DIVIDE", code: 28, arg: ArgKind::None, shift: 0,
@@ -198,6 +221,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_TRUE_DIVIDE", code: 29, arg: ArgKind::None, shift: 0,
@@ -206,6 +230,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 48, arg: ArgKind::None, shift: 0,
@@ -214,6 +239,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 49, arg: ArgKind::None, shift: 0,
@@ -222,6 +248,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 7, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 50, arg: ArgKind::None, shift: 0,
@@ -230,6 +257,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 51, arg: ArgKind::None, shift: 0,
@@ -238,6 +266,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 52, arg: ArgKind::None, shift: 0,
@@ -246,6 +275,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 54, arg: ArgKind::None, shift: 0,
@@ -254,6 +284,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -7, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -7, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 7, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_ADD", code: 55, arg: ArgKind::None, shift: 0,
@@ -262,6 +293,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_SUBTRACT", code: 56, arg: ArgKind::None, shift: 0,
@@ -270,6 +302,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MULTIPLY", code: 57, arg: ArgKind::None, shift: 0,
@@ -278,6 +311,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_MODULO", code: 59, arg: ArgKind::None, shift: 0,
@@ -286,6 +320,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 60, arg: ArgKind::None, shift: 0,
@@ -294,6 +329,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 61, arg: ArgKind::None, shift: 0,
@@ -302,6 +338,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_LSHIFT", code: 62, arg: ArgKind::None, shift: 0,
@@ -310,6 +347,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_RSHIFT", code: 63, arg: ArgKind::None, shift: 0,
@@ -318,6 +356,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_AND", code: 64, arg: ArgKind::None, shift: 0,
@@ -326,6 +365,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_XOR", code: 65, arg: ArgKind::None, shift: 0,
@@ -334,6 +374,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BINARY_OR", code: 66, arg: ArgKind::None, shift: 0,
@@ -342,6 +383,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_POWER", code: 67, arg: ArgKind::None, shift: 0,
@@ -350,6 +392,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 68, arg: ArgKind::None, shift: 0,
@@ -358,6 +401,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 69, arg: ArgKind::None, shift: 0,
@@ -366,6 +410,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "PRINT_EXPR", code: 70, arg: ArgKind::None, shift: 0,
@@ -374,6 +419,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 71, arg: ArgKind::None, shift: 0,
@@ -382,6 +428,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_FROM", code: 72, arg: ArgKind::None, shift: 0,
@@ -390,6 +437,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 73, arg: ArgKind::None, shift: 0,
@@ -398,6 +446,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_ASSERTION_ERROR", code: 74, arg: ArgKind::None, shift: 0,
@@ -406,6 +455,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_LSHIFT", code: 75, arg: ArgKind::None, shift: 0,
@@ -414,6 +464,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_RSHIFT", code: 76, arg: ArgKind::None, shift: 0,
@@ -422,6 +473,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_AND", code: 77, arg: ArgKind::None, shift: 0,
@@ -430,6 +482,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_XOR", code: 78, arg: ArgKind::None, shift: 0,
@@ -438,6 +491,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "INPLACE_OR", code: 79, arg: ArgKind::None, shift: 0,
@@ -446,6 +500,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_TO_TUPLE", code: 82, arg: ArgKind::None, shift: 0,
@@ -454,6 +509,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 83, arg: ArgKind::None, shift: 0,
@@ -462,6 +518,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_STAR", code: 84, arg: ArgKind::None, shift: 0,
@@ -470,6 +527,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 85, arg: ArgKind::None, shift: 0,
@@ -478,6 +536,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 86, arg: ArgKind::None, shift: 0,
@@ -486,6 +545,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_BLOCK", code: 87, arg: ArgKind::None, shift: 0,
@@ -494,6 +554,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 89, arg: ArgKind::None, shift: 0,
@@ -502,6 +563,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 90, arg: ArgKind::Name, shift: 0,
@@ -510,6 +572,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 91, arg: ArgKind::Name, shift: 0,
@@ -518,6 +581,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 92, arg: ArgKind::Number, shift: 0,
@@ -526,6 +590,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 93, arg: ArgKind::JumpForward, shift: 0,
@@ -534,6 +599,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 94, arg: ArgKind::Number, shift: 0,
@@ -550,6 +616,7 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 95, arg: ArgKind::Name, shift: 0,
@@ -558,6 +625,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 96, arg: ArgKind::Name, shift: 0,
@@ -566,6 +634,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 97, arg: ArgKind::Name, shift: 0,
@@ -574,6 +643,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 98, arg: ArgKind::Name, shift: 0,
@@ -582,6 +652,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 100, arg: ArgKind::Const, shift: 0,
@@ -590,6 +661,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 101, arg: ArgKind::Name, shift: 0,
@@ -598,6 +670,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -606,6 +679,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 103, arg: ArgKind::Number, shift: 0,
@@ -614,6 +688,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 104, arg: ArgKind::Number, shift: 0,
@@ -622,6 +697,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 105, arg: ArgKind::Number, shift: 0,
@@ -630,6 +706,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 106, arg: ArgKind::Name, shift: 0,
@@ -638,6 +715,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 107, arg: ArgKind::Compare, shift: 0,
@@ -646,6 +724,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 108, arg: ArgKind::Name, shift: 0,
@@ -654,6 +733,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 109, arg: ArgKind::Name, shift: 0,
@@ -662,6 +742,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 110, arg: ArgKind::JumpForward, shift: 0,
@@ -670,6 +751,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_FALSE_OR_POP", code: 111, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -678,6 +760,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_TRUE_OR_POP", code: 112, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -686,6 +769,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_ABSOLUTE", code: 113, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -694,6 +778,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 114, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -702,6 +787,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 115, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -710,6 +796,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 116, arg: ArgKind::Name, shift: 0,
@@ -718,6 +805,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 117, arg: ArgKind::Number, shift: 0,
@@ -726,6 +814,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 118, arg: ArgKind::Number, shift: 0,
@@ -734,6 +823,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_NOT_EXC_MATCH", code: 121, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -742,6 +832,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_FINALLY", code: 122, arg: ArgKind::JumpForward, shift: 0,
@@ -750,6 +841,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 124, arg: ArgKind::Local, shift: 0,
@@ -758,6 +850,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 125, arg: ArgKind::Local, shift: 0,
@@ -766,6 +859,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 126, arg: ArgKind::Local, shift: 0,
@@ -774,6 +868,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 130, arg: ArgKind::Number, shift: 0,
@@ -786,6 +881,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION", code: 131, arg: ArgKind::Number, shift: 0,
@@ -794,6 +890,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 132, arg: ArgKind::Number, shift: 0,
@@ -819,6 +916,7 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0x1, 1), (1, 0x1, 1), (2, 0x1, 1), (3, 0x1, 1)],
                 exceptions: &[],
             },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 133, arg: ArgKind::Number, shift: 0,
@@ -827,6 +925,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CLOSURE", code: 135, arg: ArgKind::Free, shift: 0,
@@ -835,6 +934,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 136, arg: ArgKind::Free, shift: 0,
@@ -843,6 +943,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 137, arg: ArgKind::Free, shift: 0,
@@ -851,6 +952,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 138, arg: ArgKind::Free, shift: 0,
@@ -859,6 +961,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_KW", code: 141, arg: ArgKind::Number, shift: 0,
@@ -867,6 +970,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 142, arg: ArgKind::Number, shift: 0,
@@ -875,6 +979,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_WITH", code: 143, arg: ArgKind::JumpForward, shift: 0,
@@ -883,6 +988,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 144, arg: ArgKind::Number, shift: 0,
@@ -891,6 +997,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 145, arg: ArgKind::Number, shift: 0,
@@ -899,6 +1006,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 146, arg: ArgKind::Number, shift: 0,
@@ -907,6 +1015,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 147, arg: ArgKind::Number, shift: 0,
@@ -915,6 +1024,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_CLASSDEREF", code: 148, arg: ArgKind::Free, shift: 0,
@@ -923,6 +1033,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SETUP_ASYNC_WITH", code: 154, arg: ArgKind::JumpForward, shift: 0,
@@ -931,6 +1042,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 5, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "FORMAT_VALUE", code: 155, arg: ArgKind::Number, shift: 0,
@@ -944,6 +1056,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(2, 0x1, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 156, arg: ArgKind::Number, shift: 0,
@@ -952,6 +1065,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 157, arg: ArgKind::Number, shift: 0,
@@ -960,6 +1074,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LOAD_METHOD", code: 160, arg: ArgKind::Name, shift: 0,
@@ -968,6 +1083,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "CALL_METHOD", code: 161, arg: ArgKind::Number, shift: 0,
@@ -976,6 +1092,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 162, arg: ArgKind::Number, shift: 0,
@@ -984,6 +1101,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "SET_UPDATE", code: 163, arg: ArgKind::Number, shift: 0,
@@ -992,6 +1110,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 164, arg: ArgKind::Number, shift: 0,
@@ -1000,6 +1119,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 165, arg: ArgKind::Number, shift: 0,
@@ -1008,6 +1128,7 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
+            sig: Signature::UNTYPED, variants: &[],
         },
     ],
     pseudo_jumps: &[

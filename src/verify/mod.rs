@@ -1,11 +1,16 @@
-//! The verifier: follows every path through a resolved code object and tracks the stack
-//! depth, the way CPython computes `co_stacksize`. It reports underflow, depths that disagree
-//! where paths meet, execution running off the end, and arguments that index past a table.
+//! The verifier, in three passes over each resolved code object: `checks` (arguments,
+//! constants, targets), `depth` (the stack depth on every path, co_stacksize) and `typed`
+//! (what kind of value each stack slot and local holds, so that nothing pyasm accepts can
+//! crash the interpreter).
 
-use crate::diagnostics::{Diagnostic, codes};
-use crate::opcodes::{ArgKind, DepthMerge, Flow};
-use crate::resolve::constants::PoolConst;
-use crate::resolve::{Arg, ResolvedCode};
+mod checks;
+mod depth;
+pub mod typed;
+
+pub use depth::stacksize_by_paths;
+
+use crate::diagnostics::Diagnostic;
+use crate::resolve::ResolvedCode;
 
 #[derive(Clone, Debug, Default)]
 pub struct Analysis {
@@ -17,443 +22,89 @@ pub struct Analysis {
     pub region_depth: Vec<Option<u32>>,
 }
 
+/// The checks and the depth analysis of one code object (`typed` runs after, per program).
 pub fn analyze(code: &ResolvedCode) -> (Analysis, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let n = code.instrs.len();
-    check_indexes(code, &mut diags);
-    check_constant_types(code, &mut diags);
-    check_targets(code, &mut diags);
+    checks::check_indexes(code, &mut diags);
+    checks::check_constant_types(code, &mut diags);
+    checks::check_targets(code, &mut diags);
     // With an unidentified instruction the stack effects are unknown: checking would only
     // report errors that are consequences of the first one.
     if code.unknown_effects || diags.iter().any(|d| d.is_error()) {
         return (Analysis::default(), diags);
     }
-    let mut depth: Vec<Option<u32>> = vec![None; n];
-    let mut region_depth: Vec<Option<u32>> = code.regions.iter().map(|r| r.depth).collect();
-    // (instruction, depth, instruction we came from)
-    let mut work: Vec<(usize, i64, Option<usize>)> = Vec::new();
-    let mut max: i64 = 0;
-    let mut reported_mismatch = vec![false; n];
-    if n > 0 {
-        let generator = code.final_flags() & (crate::resolve::CO_GENERATOR | crate::resolve::CO_COROUTINE | crate::resolve::CO_ASYNC_GENERATOR) != 0;
-        let entry = if generator { i64::from(code.version.generator_entry_depth) } else { 0 };
-        work.push((0, entry, None));
-    }
-    let seed_handler = |r: usize, d: u32, work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
-        let region = &code.regions[r];
-        let hd = d as i64 + 1 + i64::from(region.lasti);
-        *max = (*max).max(hd);
-        work.push((region.handler, hd, None));
-    };
-    for (r, region) in code.regions.iter().enumerate() {
-        if let (Some(d), Some(_)) = (region.depth, region.first) {
-            seed_handler(r, d, &mut work, &mut max);
-        }
-    }
-    // The regions that start at each instruction, looked up once per instruction reached.
-    let mut starting_here: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
-    for (r, region) in code.regions.iter().enumerate() {
-        if let Some(first) = region.first {
-            starting_here.entry(first).or_default().push(r);
-        }
-    }
-    for e in &code.entries {
-        let hd = e.depth as i64 + 1 + i64::from(e.lasti);
-        max = max.max(hd);
-        work.push((e.target, hd, None));
-    }
-    // 3.6–3.10 (block stack): the compilers let paths meet with different depths — a handler
-    // is entered with the values its SETUP_* jump pushes, a `finally` block's normal entry
-    // with fewer, and what follows inherits the difference — and keep the larger depth,
-    // walking again from where it grew. So does this analysis there, with a bound on the
-    // walks in case some loop made the depth grow forever.
-    let mut raises_left: usize = 64 * n + 1024;
-    let mut maybe_underflow: Vec<usize> = Vec::new();
-    while let Some((i, d, from)) = work.pop() {
-        if i >= n {
-            continue; // reported by check_targets / the fall-through check below
-        }
-        if depth[i].is_some() && code.version.depth_merge == DepthMerge::First {
-            continue;
-        }
-        if let (Some(existing), DepthMerge::Larger) = (depth[i], code.version.depth_merge) {
-            if d <= existing as i64 {
-                continue;
-            }
-            raises_left = raises_left.saturating_sub(1);
-            if raises_left == 0 {
-                diags.push(
-                    Diagnostic::error(codes::STACK_MISMATCH, "the stack depth keeps growing around a loop")
-                        .with_primary(code.instrs[i].span, format!("reached again with depth {d}, more than {existing} before"))
-                        .with_note("each pass through the loop must leave the stack as deep as it found it"),
-                );
-                break;
-            }
-            depth[i] = None; // walk on from here with the larger depth
-        }
-        if let Some(existing) = depth[i] {
-            if existing as i64 != d && !reported_mismatch[i] {
-                reported_mismatch[i] = true;
-                let mut e = Diagnostic::error(
-                    codes::STACK_MISMATCH,
-                    format!("the stack depth here is {existing} on one path and {d} on another"),
-                )
-                .with_primary(code.instrs[i].span, "paths meet here with different depths");
-                if let Some(f) = from {
-                    e = e.with_secondary(code.instrs[f].span, format!("this path arrives with depth {d}"));
-                }
-                diags.push(e.with_note("every path to an instruction must leave the same number of values on the stack"));
-            }
-            continue;
-        }
-        depth[i] = Some(d as u32);
-        // Entering a region fixes its handler's depth, unless `depth(N)` gave it.
-        for &r in starting_here.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
-            if region_depth[r].is_none() {
-                region_depth[r] = Some(d as u32);
-                seed_handler(r, d as u32, &mut work, &mut max);
-            }
-        }
-        let ins = &code.instrs[i];
-        let oparg = ins.arg.oparg();
-        let after = d + ins.op.stack.eval(oparg);
-        // The version table says how many values each instruction reads (pops); that is
-        // the depth it needs, whatever it leaves behind.
-        let needs = ins.op.pops.eval(oparg);
-        let underflow = || underflow_diagnostic(ins, d, needs);
-        if d < needs || after < 0 {
-            if code.version.depth_merge != DepthMerge::Equal {
-                // A larger depth may still arrive (see above); decided when the walk ends.
-                maybe_underflow.push(i);
-            } else {
-                diags.push(underflow());
-            }
-            continue;
-        }
-        max = max.max(after);
-        let target = match ins.arg {
-            Arg::Target(t) => Some(t),
-            Arg::Value(_) => None,
-        };
-        let mut push_jump = |work: &mut Vec<(usize, i64, Option<usize>)>, max: &mut i64| {
-            if let Some(t) = target {
-                let jd = d + ins.op.jump_stack.eval(oparg);
-                if jd < 0 && code.version.depth_merge != DepthMerge::Equal {
-                    maybe_underflow.push(i);
-                } else if jd < 0 {
-                    diags.push(underflow());
-                } else {
-                    *max = (*max).max(jd);
-                    work.push((t, jd, Some(i)));
-                }
-            }
-        };
-        match ins.op.flow {
-            Flow::Next | Flow::Branch => {
-                // The work list is a stack: with DepthMerge::First the jump goes on last so
-                // that it is followed first.
-                let jump_first = code.version.depth_merge == DepthMerge::First;
-                if ins.op.flow == Flow::Branch && !jump_first {
-                    push_jump(&mut work, &mut max);
-                }
-                if i + 1 < n {
-                    work.push((i + 1, after, Some(i)));
-                }
-                if ins.op.flow == Flow::Branch && jump_first {
-                    push_jump(&mut work, &mut max);
-                }
-                if i + 1 == n {
-                    diags.push(
-                        Diagnostic::error(codes::FALLS_OFF_END, "execution can run past the last instruction")
-                            .with_primary(ins.span, "after this instruction there is nothing left to run")
-                            .with_secondary(code.end_span, "the code object ends here")
-                            .with_help("end every path with RETURN_VALUE, RAISE_VARARGS, RERAISE or a jump"),
-                    );
-                }
-            }
-            Flow::Jump => push_jump(&mut work, &mut max),
-            Flow::Exit => {}
-        }
-    }
-    // Block stack: an underflow counts where even the largest depth reaching it is too small.
-    maybe_underflow.sort_unstable();
-    maybe_underflow.dedup();
-    for i in maybe_underflow {
-        let ins = &code.instrs[i];
-        let oparg = ins.arg.oparg();
-        let d = depth[i].map_or(0, i64::from);
-        let needs = ins.op.pops.eval(oparg);
-        let worst = ins.op.stack.eval(oparg).min(if ins.op.is_jump() { ins.op.jump_stack.eval(oparg) } else { 0 });
-        if d < needs || d + worst < 0 {
-            diags.push(underflow_diagnostic(ins, d, needs.max(-worst)));
-        }
-    }
-    if n == 0 {
-        diags.push(
-            Diagnostic::error(codes::FALLS_OFF_END, format!("code object `{}` has no instructions", code.id.node.text()))
-                .with_primary(code.id.span, "")
-                .with_help("a code object needs at least RESUME 0, LOAD_CONST None, RETURN_VALUE"),
-        );
-    }
-    // One warning per run of unreachable instructions (not after errors, which stop paths).
-    let mut i = if diags.iter().any(|d| d.is_error()) { n } else { 0 };
-    while i < n {
-        if depth[i].is_none() {
-            let start = i;
-            while i < n && depth[i].is_none() {
-                i += 1;
-            }
-            let span = code.instrs[start].span.to(code.instrs[i - 1].span);
-            diags.push(
-                Diagnostic::warning(codes::UNREACHABLE, "unreachable instructions")
-                    .with_primary(span, "no path from the start of the code leads here"),
-            );
-        } else {
-            i += 1;
-        }
-    }
-    for (r, region) in code.regions.iter().enumerate() {
-        if region_depth[r].is_none() && region.first.is_some() && depth[region.first.unwrap()].is_none() {
-            // Unreachable region: its handler depth is unknown; use 0 so encoding can go on.
-            region_depth[r] = Some(0);
-        }
-    }
-    if max > i32::MAX as i64 {
-        diags.push(
-            Diagnostic::error(codes::OUT_OF_RANGE, format!("the stack would grow to {max} values, more than a code object can hold"))
-                .with_primary(code.id.span, "")
-                .with_help("check the depth(N) of .try regions and the depths of .exception entries"),
-        );
-    }
-    let mut stacksize = max.clamp(0, i32::MAX as i64) as u32;
-    if !code.version.path_walk.is_empty() && !diags.iter().any(|d| d.is_error()) {
-        if let Some(s) = stacksize_by_paths(code) {
-            stacksize = s;
-        }
-    }
-    let analysis = Analysis { stacksize, depth_before: depth, region_depth };
-    (analysis, diags)
+    depth::walk(code, diags)
 }
 
-/// co_stacksize the way 3.6's compiler computes it: a depth-first walk of every path from
-/// the start, cutting a path where it comes back to a block it is still inside or reaches a
-/// block it entered before at least as deep, with that version's own bookings
-/// (`VersionTable::path_walk`: SETUP_FINALLY adds its handler's values on both exits, …).
-/// Each path counts, so code after a `try` can count more than it holds. Blocks start at
-/// jump targets and after jumps and exits; only JUMP_FORWARD and JUMP_ABSOLUTE (the
-/// unconditional jumps) end a path — after a return the walk goes on into the code that
-/// follows, as the compiler's does. `None` if the walk takes too long (a hostile file).
-pub fn stacksize_by_paths(code: &ResolvedCode) -> Option<u32> {
-    enum Step {
-        Enter(usize, i64),
-        Resume(usize, usize, i64),
-        Leave(usize),
-    }
-    let n = code.instrs.len();
-    let mut leader = vec![false; n + 1];
-    if n > 0 {
-        leader[0] = true;
-    }
-    for (i, ins) in code.instrs.iter().enumerate() {
-        if let Arg::Target(t) = ins.arg {
-            leader[t.min(n)] = true;
+/// What the verifier says of one code object of a program.
+pub struct Verified {
+    pub analysis: Analysis,
+    pub diags: Vec<Diagnostic>,
+    /// For the listing: each instruction's stack before and after it, as kinds (when asked
+    /// for and the version has typed signatures).
+    pub stacks: Vec<Option<(String, String)>>,
+}
+
+/// Verifies every code object of a program. The typed pass goes from the module down, so
+/// that a function made and called at once (a comprehension) is checked knowing what its
+/// caller passes.
+pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool) -> Vec<Verified> {
+    use crate::resolve::constants::PoolConst;
+    let codes = &program.codes;
+    let mut out: Vec<Verified> = codes
+        .iter()
+        .map(|c| {
+            let (analysis, diags) = analyze(c);
+            Verified { analysis, diags, stacks: Vec::new() }
+        })
+        .collect();
+    // Parents before children: the code-object references form a DAG (cycles are refused).
+    let children: Vec<Vec<usize>> =
+        codes.iter().map(|c| c.consts.iter().filter_map(|k| if let PoolConst::Code(x) = k { Some(*x) } else { None }).collect()).collect();
+    let mut parents = vec![0usize; codes.len()];
+    for cs in &children {
+        for &c in cs {
+            parents[c] += 1;
         }
-        if ins.op.is_jump() || ins.op.flow != Flow::Next {
-            leader[i + 1] = true;
-        }
     }
-    let booking = |ins: &crate::resolve::Instr| -> (i64, i64) {
-        let oparg = ins.arg.oparg();
-        // (falls through, jumps): a listed instruction moves both exits by its booked
-        // effect, and the target by `target` more; the others as the table books them.
-        match code.version.path_walk.iter().find(|p| p.name == ins.op.name) {
-            Some(p) => (i64::from(p.effect), i64::from(p.effect) + i64::from(p.target)),
-            None => (ins.op.stack.eval(oparg), ins.op.jump_stack.eval(oparg)),
-        }
-    };
-    let mut seen = vec![false; n];
-    let mut start_depth = vec![i64::MIN; n];
-    let mut max: i64 = 0;
-    let mut budget: u64 = 20_000_000;
-    let mut steps = vec![Step::Enter(0, 0)];
-    while let Some(step) = steps.pop() {
-        budget = budget.checked_sub(1)?;
-        match step {
-            Step::Enter(b, d) => {
-                if b >= n || seen[b] || start_depth[b] >= d {
-                    continue;
-                }
-                seen[b] = true;
-                start_depth[b] = d;
-                steps.push(Step::Leave(b));
-                steps.push(Step::Resume(b, b, d));
-            }
-            Step::Leave(b) => seen[b] = false,
-            Step::Resume(b, mut i, mut d) => loop {
-                budget = budget.checked_sub(1)?;
-                if i >= n {
-                    break;
-                }
-                if i != b && leader[i] {
-                    steps.push(Step::Enter(i, d));
-                    break;
-                }
-                let ins = &code.instrs[i];
-                let (effect, jump_effect) = booking(ins);
-                let before = d;
-                d += effect;
-                max = max.max(d);
-                if let (true, Arg::Target(t)) = (ins.op.is_jump(), ins.arg) {
-                    let td = before + jump_effect;
-                    max = max.max(td);
-                    if ins.op.flow != Flow::Jump {
-                        steps.push(Step::Resume(b, i + 1, d));
+    let mut ready: Vec<usize> = (0..codes.len()).filter(|&c| parents[c] == 0).collect();
+    let mut calls: Vec<Option<Vec<crate::opcodes::Kinds>>> = vec![None; codes.len()];
+    let mut called = vec![false; codes.len()];
+    let mut escaped = vec![false; codes.len()];
+    while let Some(c) = ready.pop() {
+        if !out[c].diags.iter().any(|d| d.is_error()) {
+            let params = if called[c] && !escaped[c] { calls[c].clone() } else { None };
+            let cx = typed::Context { codes, params, region_depth: &out[c].analysis.region_depth, want_stacks };
+            let t = typed::check(&codes[c], &cx);
+            for (callee, kinds) in t.calls {
+                called[callee] = true;
+                let merged = match calls[callee].take() {
+                    None => kinds,
+                    Some(old) if old.len() == kinds.len() => old.iter().zip(&kinds).map(|(a, b)| a | b).collect(),
+                    Some(_) => {
+                        escaped[callee] = true;
+                        kinds
                     }
-                    steps.push(Step::Enter(t, td));
-                    break;
-                }
-                i += 1;
-            },
+                };
+                calls[callee] = Some(merged);
+            }
+            for e in t.escapes {
+                escaped[e] = true;
+            }
+            out[c].diags.extend(t.diags);
+            out[c].stacks = t.stacks;
+        } else {
+            // Unchecked: what it passes its children is unknown.
+            for &k in &children[c] {
+                escaped[k] = true;
+            }
         }
-    }
-    Some(max.clamp(0, i32::MAX as i64) as u32)
-}
-
-fn version_len(code: &ResolvedCode, f: impl Fn(&crate::opcodes::VersionTable) -> usize) -> usize {
-    f(code.version)
-}
-
-/// Slice constants exist from marshal version 5 (Python 3.14) on.
-fn check_constant_types(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
-    fn has_slice(c: &crate::object::Constant) -> bool {
-        use crate::object::Constant::*;
-        match c {
-            Slice(_) => true,
-            Tuple(items) | FrozenSet(items) => items.iter().any(has_slice),
-            _ => false,
-        }
-    }
-    if code.version.marshal_version >= 5 {
-        return;
-    }
-    let message = format!("slice constants need Python 3.14 or later (this file targets {})", code.version.version);
-    let help = "build the slice at run time with BUILD_SLICE";
-    let mut reported = vec![false; code.consts.len()];
-    // Point at an instruction that uses it where there is one …
-    for ins in code.instrs.iter().filter(|i| !i.placeholder && i.op.arg == ArgKind::Const) {
-        let Arg::Value(v) = ins.arg else { continue };
-        let index = (v >> ins.op.shift) as usize;
-        if let Some(PoolConst::Value(c)) = code.consts.get(index) {
-            if has_slice(c) && !reported[index] {
-                reported[index] = true;
-                diags.push(Diagnostic::error(codes::OPERAND, message.clone()).with_primary(ins.operand_span, "a slice constant").with_help(help));
+        for &k in &children[c] {
+            parents[k] -= 1;
+            if parents[k] == 0 {
+                ready.push(k);
             }
         }
     }
-    // … else (a declared constant nothing loads) at the code object: marshal would still write it.
-    for (i, c) in code.consts.iter().enumerate() {
-        if let PoolConst::Value(c) = c {
-            if has_slice(c) && !reported[i] {
-                diags.push(
-                    Diagnostic::error(codes::OPERAND, message.clone())
-                        .with_primary(code.id.span, format!("co_consts[{i}] of this code object is a slice"))
-                        .with_help(help),
-                );
-            }
-        }
-    }
-}
-
-/// Raw (`$N`) arguments must still index inside their tables.
-fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
-    for ins in code.instrs.iter().filter(|i| !i.placeholder) {
-        let Arg::Value(v) = ins.arg else { continue };
-        let index = (v >> ins.op.shift) as usize;
-        let (len, table, help) = match ins.op.arg {
-            ArgKind::Const => (code.consts.len(), "co_consts", "declare the constants with .consts, or write the constant itself"),
-            ArgKind::Name => (code.names.len(), "co_names", "declare the names with .names, or write the name itself"),
-            ArgKind::Local | ArgKind::Free => {
-                (code.localsplus.len(), "the fast locals", "declare the variables (.locals, .cells, .freevars), or write the name itself")
-            }
-            ArgKind::Compare => (version_len(code, |t| t.compare_ops.len()), "the comparison operators", "write the operator itself, like <="),
-            ArgKind::LocalPair => {
-                let len = code.localsplus.len();
-                let first = (v >> 4) as usize;
-                let (second, first_too) = ((v & 15) as usize, first >= len || v >> 8 != 0);
-                if first_too || second >= len {
-                    diags.push(
-                        Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} names a local that does not exist", ins.op.name))
-                            .with_primary(ins.operand_span, format!("it packs locals {first} and {second}; there are {len}"))
-                            .with_help("write the two names instead of a raw number"),
-                    );
-                }
-                continue;
-            }
-            ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
-            // A raw jump argument counting bytes (3.6–3.9) must land on an instruction.
-            ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_code_units(v).is_none() => {
-                diags.push(
-                    Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {v} is an odd byte offset", ins.op.name))
-                        .with_primary(ins.operand_span, "no instruction starts there")
-                        .with_note(format!("Python {} counts jumps in bytes, and every instruction takes 2", code.version.version))
-                        .with_help("jump to a label instead of a raw number"),
-                );
-                continue;
-            }
-            _ => continue,
-        };
-        if index >= len {
-            let entries = if len == 1 { "1 entry".to_string() } else { format!("{len} entries") };
-            diags.push(
-                Diagnostic::error(codes::OUT_OF_RANGE, format!("{} argument {index} is out of range", ins.op.name))
-                    .with_primary(ins.operand_span, format!("{table} have {entries} (0 to {})", len.saturating_sub(1)))
-                    .with_help(help),
-            );
-        }
-    }
-}
-
-fn check_targets(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
-    let n = code.instrs.len();
-    let past_end = |span, what: &str| {
-        Diagnostic::error(codes::UNDEFINED_LABEL, format!("{what} points past the last instruction"))
-            .with_primary(span, "")
-            .with_help("a label must be followed by an instruction")
-    };
-    for ins in &code.instrs {
-        if let Arg::Target(t) = ins.arg {
-            if t >= n {
-                diags.push(past_end(ins.span, "this jump's label"));
-            }
-        }
-    }
-    for r in &code.regions {
-        if r.handler >= n {
-            diags.push(past_end(r.span, "the handler label"));
-        }
-    }
-    for e in &code.entries {
-        if e.target >= n {
-            diags.push(past_end(e.span, "the handler label"));
-        }
-        if e.start >= e.end {
-            diags.push(
-                Diagnostic::error(codes::EXCEPTION_REGION, "an exception entry must cover at least one instruction")
-                    .with_primary(e.span, "its start label is not before its end label"),
-            );
-        }
-    }
-}
-
-/// "stack underflow: OP needs N values", at an instruction reached with `depth` values.
-fn underflow_diagnostic(ins: &crate::resolve::Instr, depth: i64, needs: i64) -> Diagnostic {
-    let held = match depth {
-        0 => "the stack is empty here".to_string(),
-        1 => "the stack holds only 1 value here".to_string(),
-        _ => format!("the stack holds only {depth} values here"),
-    };
-    let values = if needs == 1 { "1 value".to_string() } else { format!("{needs} values") };
-    Diagnostic::error(codes::STACK_UNDERFLOW, format!("stack underflow: {} needs {values}", ins.op.name))
-        .with_primary(ins.span, held)
-        .with_help(format!("push the {needs} operand(s) of {} before it", ins.op.name))
+    out
 }

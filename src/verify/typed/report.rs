@@ -1,0 +1,474 @@
+//! The typed verifier's diagnostics: what the stack holds, where each value came from, and
+//! what to write instead.
+
+use super::state::{Detail, Origin, Slot};
+use super::step::{Handler, Machine, free_count};
+use crate::diagnostics::{Diagnostic, codes};
+use crate::dis::text;
+use crate::object::{KIND_CELL, KIND_FREE};
+use crate::opcodes::{ArgKind, Kinds, Signature, SlotSpec, describe_kinds, kind};
+use crate::resolve::constants::PoolConst;
+use crate::syntax::ast::Span;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Error,
+    Warning,
+}
+
+/// How a value is named in messages: the constant, name or local it was loaded from, NULL,
+/// or the instruction that made it.
+pub fn slot_text(m: &Machine, s: &Slot) -> String {
+    if s.kinds == kind::NULL {
+        return "NULL".into();
+    }
+    match s.origin {
+        Origin::Entry => "a parameter".into(),
+        Origin::Handler(_) if s.kinds == kind::EXC => "the exception".into(),
+        Origin::Handler(_) if s.kinds == kind::INT => "the raising offset (lasti)".into(),
+        Origin::Handler(_) => "a value the handler was entered with".into(),
+        Origin::Instr(j) => {
+            let code = m.code;
+            let ins = &code.instrs[j as usize];
+            let oparg = ins.arg.oparg();
+            let index = (oparg >> ins.op.shift) as usize;
+            let loaded = match ins.op.arg {
+                ArgKind::Const => match code.consts.get(index) {
+                    Some(PoolConst::Value(c)) => Some(shorten(text::constant(c, &mut |_| String::from("<code>")))),
+                    Some(PoolConst::Code(k)) => Some(format!("@{}", text::name(&m.codes[*k].id.node.0))),
+                    None => None,
+                },
+                ArgKind::Name if ins.op.name.starts_with("LOAD") => code.names.get(index).map(text::name),
+                ArgKind::Local | ArgKind::Free if ins.op.name.starts_with("LOAD") => {
+                    let index = if ins.op.arg == ArgKind::Free && code.version.block_stack {
+                        index + crate::object::varnames_len(&code.localsplus)
+                    } else {
+                        index
+                    };
+                    code.localsplus.get(index).map(|l| text::name(&l.name))
+                }
+                _ => None,
+            };
+            loaded.unwrap_or_else(|| format!("the result of {}", ins.op.name))
+        }
+    }
+}
+
+fn shorten(s: String) -> String {
+    if s.chars().count() <= 32 { s } else { s.chars().take(29).collect::<String>() + "…" }
+}
+
+/// `text, kinds` for a message: "`x`, an object", "NULL", "`[]`, a list or NULL".
+fn what(m: &Machine, s: &Slot) -> String {
+    let t = slot_text(m, s);
+    if t == "NULL" {
+        return t;
+    }
+    let shown = if t.starts_with("the ") || t.starts_with("a ") { t } else { format!("`{t}`") };
+    format!("{shown}, {}", describe_kinds(s.kinds))
+}
+
+/// The stack as a listing shows it: one short kind word per slot, bottom first.
+pub fn stack_text(stack: &[Slot]) -> String {
+    let words: Vec<String> = stack.iter().map(|s| short_kinds(s.kinds)).collect();
+    format!("[{}]", words.join(", "))
+}
+
+pub fn short_kinds(k: Kinds) -> String {
+    if k & kind::OBJ == kind::OBJ {
+        return if k & kind::NULL != 0 { "obj?".into() } else { "obj".into() };
+    }
+    let word = |b: Kinds| match b {
+        kind::NULL => "NULL",
+        kind::NONE => "None",
+        _ => kind::WORDS.iter().find(|(_, k)| *k == b).map_or("?", |(w, _)| *w),
+    };
+    let parts: Vec<&str> = (0..20).map(|b| 1 << b).filter(|b| k & b != 0).map(word).collect();
+    parts.join("|")
+}
+
+fn span_of(m: &Machine, origin: Origin) -> Option<Span> {
+    match origin {
+        Origin::Instr(j) => Some(m.code.instrs[j as usize].span),
+        Origin::Handler(j) => m.code.instrs.get(j as usize).map(|x| x.span),
+        Origin::Entry => None,
+    }
+}
+
+fn pushed_here(d: Diagnostic, m: &Machine, s: &Slot) -> Diagnostic {
+    match (s.origin, span_of(m, s.origin)) {
+        (Origin::Instr(_), Some(span)) => {
+            let what = if s.kinds == kind::NULL { "this NULL was pushed here".to_string() } else { format!("{} was pushed here", slot_text(m, s)) };
+            d.with_secondary(span, what)
+        }
+        (Origin::Handler(_), Some(span)) => d.with_secondary(span, "the handler starts here"),
+        _ => d,
+    }
+}
+
+fn op_text(m: &Machine, i: usize) -> String {
+    let ins = &m.code.instrs[i];
+    if ins.op.has_arg() && !matches!(ins.op.arg, ArgKind::JumpForward | ArgKind::JumpBackward | ArgKind::JumpAbsolute) {
+        format!("{} {}", ins.op.name, ins.arg.oparg())
+    } else {
+        ins.op.name.to_string()
+    }
+}
+
+/// Help for a slot that needs `kinds`.
+fn help_for(kinds: Kinds) -> Option<&'static str> {
+    Some(match kinds {
+        kind::ITER => "make the iterator with GET_ITER: FOR_ITER calls the iterator's __next__ without checking it has one",
+        kind::LIST => "the argument counts down from the top of the stack to the list being built (1 = the slot just below the value)",
+        kind::SET => "the argument counts down from the top of the stack to the set being built",
+        kind::DICT => "this needs a dict built here (BUILD_MAP); the argument counts down from the top to it",
+        kind::EXC => "only the exception a handler was entered with (or a copy of it) may be re-raised or handled here",
+        k if k == kind::EXC | kind::NONE => "this slot holds the exception that was being handled before (PUSH_EXC_INFO pushes it)",
+        kind::CODE => "make functions from a code object: `LOAD_CONST @name` right before",
+        kind::FUNC => "this instruction works on the function MAKE_FUNCTION just made",
+        kind::TUPLE => "build a tuple here (BUILD_TUPLE), or load a tuple constant",
+        kind::INT => "with an argument, RERAISE reads the raising offset that a `lasti` handler pushes",
+        kind::CELL => "closures are tuples of cells: LOAD_CLOSURE (3.13+: LOAD_FAST of a cell variable) then BUILD_TUPLE",
+        kind::OBJ => "a NULL here is a slot of a call (PUSH_NULL, `LOAD_GLOBAL x, null`, `LOAD_ATTR x, method`) out of its place",
+        _ => return None,
+    })
+}
+
+pub fn wrong_kind(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, problem: Problem) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let need = if problem == Problem::Error { spec.kinds } else { spec.expect };
+    // "on some paths" only where it is known to differ between paths, not for any object.
+    let maybe = slot.kinds & need != 0 && slot.kinds & kind::OBJ != kind::OBJ;
+    let (verb, code) = match problem {
+        Problem::Error => ("needs", codes::STACK_KIND),
+        Problem::Warning => ("expects", codes::EXPECTED_KIND),
+    };
+    let message = format!(
+        "{} {verb} {} as `{}`, but {} {}",
+        ins.op.name,
+        describe_kinds(need),
+        spec.name,
+        if maybe { "on some paths it is" } else { "here it is" },
+        what(m, slot)
+    );
+    let mut d = match problem {
+        Problem::Error => Diagnostic::error(code, message),
+        Problem::Warning => Diagnostic::warning(code, message),
+    };
+    d = d.with_primary(ins.span, format!("`{}` is {}", spec.name, describe_kinds(slot.kinds)));
+    d = pushed_here(d, m, slot);
+    if problem == Problem::Warning && need == kind::BOOL {
+        d = d
+            .with_note(format!("in Python {} {} compares the value with True or False only: any other value counts the other way", m.code.version.version, ins.op.name))
+            .with_help("convert the value with TO_BOOL first (or write `COMPARE_OP op, bool`)");
+    } else if problem == Problem::Error {
+        d = d.with_note("this would crash the interpreter: it uses the value without checking its type");
+        if let Some(h) = help_for(need & !kind::NULL) {
+            d = d.with_help(h);
+        }
+    }
+    d
+}
+
+/// `callable, self-or-NULL, 1 argument`: a call's slots as this version lays them out.
+fn layout_words(sig: &Signature, counts: &[usize]) -> String {
+    let method_layout = sig.inputs.iter().any(|s| s.name == "method");
+    let mut words = Vec::new();
+    for (spec, &c) in sig.inputs.iter().zip(counts) {
+        let w = match spec.name {
+            "callable" if method_layout => "callable-or-self".to_string(),
+            "method" => "NULL-or-method".to_string(),
+            "self_or_null" => "self-or-NULL".to_string(),
+            "args" => match c {
+                0 => continue,
+                1 => "1 argument".to_string(),
+                n => format!("{n} arguments"),
+            },
+            "kwnames" => "keyword names".to_string(),
+            "null" => "NULL".to_string(),
+            "func" => "callable".to_string(),
+            "callargs" => "positional-arguments tuple".to_string(),
+            "kwargs" => "keyword-arguments dict".to_string(),
+            other => other.to_string(),
+        };
+        words.push(w);
+    }
+    words.join(", ")
+}
+
+pub fn call_layout_groups(sig: &Signature, oparg: u32) -> Vec<usize> {
+    sig.inputs.iter().map(|s| s.count.eval(oparg).max(0) as usize).collect()
+}
+
+pub fn call_layout(m: &Machine, i: usize, sig: &Signature, taken: &[Slot]) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let oparg = ins.arg.oparg();
+    let counts = call_layout_groups(sig, oparg);
+    let held: Vec<String> = taken.iter().map(|s| slot_text(m, s)).collect();
+    let mut d = Diagnostic::error(
+        codes::CALL_LAYOUT,
+        format!("{} needs `{}`; here the stack holds `{}`", op_text(m, i), layout_words(sig, &counts), held.join(", ")),
+    )
+    .with_primary(ins.span, "the slots of this call are out of place");
+    let mut shown = 0;
+    for s in taken.iter().filter(|s| s.kinds & kind::NULL != 0) {
+        if shown < 3 {
+            d = pushed_here(d, m, s);
+            shown += 1;
+        }
+    }
+    let v = m.code.version.version;
+    if sig.inputs.iter().any(|s| s.name == "self_or_null") {
+        d = d.with_help(format!(
+            "in Python {v} the callable comes first, then NULL (or self), then the arguments: `LOAD_NAME f` then `PUSH_NULL`, or `LOAD_GLOBAL f, null`"
+        ));
+    } else if sig.inputs.iter().any(|s| s.name == "method") {
+        d = d.with_help(format!("in Python {v} NULL comes first, then the callable, then the arguments: `PUSH_NULL` then `LOAD_NAME f`, or `LOAD_GLOBAL f, null`"));
+    } else if sig.inputs.iter().any(|s| s.name == "null") {
+        d = d.with_help(format!("in Python {v} this call takes `{}`", layout_words(sig, &counts)));
+    }
+    d.with_note(format!("the argument of {} counts the arguments only, not the callable or its NULL/self slot", ins.op.name))
+}
+
+pub fn maybe_unbound(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagnostic {
+    let code = m.code;
+    let ins = &code.instrs[i];
+    let name = code.localsplus.get(index).map(|l| text::name(&l.name)).unwrap_or_else(|| format!("#{index}"));
+    let never = slot.kinds == kind::NULL;
+    let message = if never {
+        format!("`{name}` is not assigned on any path to this {}", ins.op.name)
+    } else {
+        format!("`{name}` may be unbound here: it is not assigned on every path to this {}", ins.op.name)
+    };
+    let mut d = Diagnostic::error(codes::UNBOUND_LOCAL, message).with_primary(ins.operand_span, "");
+    d = match slot.origin {
+        Origin::Entry => d.with_secondary(code.header_span, format!("`{name}` starts unbound")),
+        Origin::Instr(j) => d.with_secondary(code.instrs[j as usize].span, format!("`{name}` is unbound after this")),
+        Origin::Handler(_) => d,
+    };
+    d.with_note(format!("Python {}'s {} does not check the local: reading an unbound one crashes the interpreter", code.version.version, ins.op.name))
+        .with_help(format!("use LOAD_FAST_CHECK {name} (it raises UnboundLocalError instead), or assign `{name}` on every path first"))
+}
+
+pub fn cell_not_ready(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagnostic {
+    let code = m.code;
+    let ins = &code.instrs[i];
+    let Some(local) = code.localsplus.get(index) else {
+        return Diagnostic::error(codes::CELL_SETUP, format!("{} names no cell or free variable", ins.op.name)).with_primary(ins.operand_span, "");
+    };
+    let name = text::name(&local.name);
+    let some = slot.kinds & kind::CELL != 0;
+    let (message, help) = if local.kind & KIND_FREE != 0 {
+        (
+            format!("free variable `{name}` is used before COPY_FREE_VARS copies it from the closure"),
+            format!("start the code with COPY_FREE_VARS {}", free_count(code)),
+        )
+    } else if local.kind & KIND_CELL != 0 {
+        (format!("cell variable `{name}` is used before MAKE_CELL {name} makes its cell"), format!("add MAKE_CELL {name} at the start of the code, before RESUME"))
+    } else {
+        (format!("`{name}` is not a cell or free variable"), format!("declare it with `.cells {name}`"))
+    };
+    let mut d = Diagnostic::error(codes::CELL_SETUP, if some { format!("{message} on some paths") } else { message })
+        .with_primary(ins.operand_span, "")
+        .with_note("the instruction reads the slot as a cell without checking: anything else crashes the interpreter");
+    if let Origin::Instr(j) = slot.origin {
+        d = d.with_secondary(code.instrs[j as usize].span, format!("`{name}` holds a plain value after this"));
+    }
+    d.with_help(help)
+}
+
+pub fn copy_free_vars_count(m: &Machine, i: usize, free: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(codes::CELL_SETUP, format!("COPY_FREE_VARS {} does not match the {free} free variables of this code object", ins.arg.oparg()))
+        .with_primary(ins.span, "")
+        .with_note("it copies that many cells from the function's closure, which holds exactly one per free variable")
+        .with_help(format!("write COPY_FREE_VARS {free}"))
+}
+
+pub fn kwnames_not_followed(m: &Machine, i: usize, at: usize) -> Diagnostic {
+    let code = m.code;
+    Diagnostic::error(codes::CALL_LAYOUT, "KW_NAMES must be followed directly by its CALL")
+        .with_primary(code.instrs[i].span, "this comes between them")
+        .with_secondary(code.instrs[at].span, "KW_NAMES is here")
+        .with_note("the keyword names stay pending until the next CALL runs, which may be another function's")
+}
+
+pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, args: usize) -> Diagnostic {
+    let code = m.code;
+    let got = match detail {
+        Detail::Tuple { len, items } if items & !kind::STR != 0 => format!("a tuple of {len} items, not all strings"),
+        Detail::Tuple { len, .. } => format!("{len} names for {args} arguments"),
+        _ => "not a tuple constant".to_string(),
+    };
+    let mut d = Diagnostic::error(
+        codes::CALL_LAYOUT,
+        format!("the keyword names of this call must be a tuple of strings, at most one per argument; here: {got}"),
+    )
+    .with_primary(code.instrs[i].span, "");
+    if let Some(k) = at {
+        d = d.with_secondary(code.instrs[k].span, "the names come from here");
+    }
+    d.with_note("the call takes the last arguments as the keyword arguments these name, unchecked")
+}
+
+pub fn invalid_argument(m: &Machine, i: usize, spec: &SlotSpec, count: i64) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let least = (0..64u32).find(|&a| spec.count.eval(a) >= 0).unwrap_or(1);
+    Diagnostic::error(codes::OUT_OF_RANGE, format!("{} {} is not a valid argument", ins.op.name, ins.arg.oparg()))
+        .with_primary(ins.operand_span, format!("`{}` would count {count} values", spec.name))
+        .with_help(format!("its argument is at least {least}"))
+}
+
+pub fn unknown_code(m: &Machine, i: usize) -> Diagnostic {
+    Diagnostic::error(codes::CLOSURE, "MAKE_FUNCTION needs to know which code object it makes a function of")
+        .with_primary(m.code.instrs[i].span, "a different code object reaches here on different paths")
+        .with_help("load the code object (`LOAD_CONST @name`) right before MAKE_FUNCTION")
+}
+
+fn free_names(code: &crate::resolve::ResolvedCode) -> String {
+    let names: Vec<String> = code.localsplus.iter().filter(|s| s.kind & KIND_FREE != 0).map(|s| text::name(&s.name)).collect();
+    names.join(", ")
+}
+
+pub fn missing_closure(m: &Machine, i: usize, child: usize) -> Diagnostic {
+    let callee = &m.codes[child];
+    let n = free_count(callee);
+    let with_flag = m.code.version.opcodes.iter().any(|o| o.name == "MAKE_FUNCTION" && o.sig.inputs.iter().any(|s| s.name == "closure"));
+    let help = if with_flag {
+        format!("build the closure (LOAD_CLOSURE for each of {}, BUILD_TUPLE {n}) and write `MAKE_FUNCTION closure`", free_names(callee))
+    } else {
+        format!("build the closure (LOAD_FAST of each cell: {}; BUILD_TUPLE {n}) and set it with `SET_FUNCTION_ATTRIBUTE closure` after MAKE_FUNCTION", free_names(callee))
+    };
+    Diagnostic::error(codes::CLOSURE, format!("`{}` has {n} free variable{} but its function gets no closure", callee.id.node.text(), if n == 1 { "" } else { "s" }))
+        .with_primary(m.code.instrs[i].span, "")
+        .with_secondary(callee.header_span, "defined here")
+        .with_note("COPY_FREE_VARS reads the closure without checking it exists: the function would crash the interpreter")
+        .with_help(help)
+}
+
+pub fn bad_closure(m: &Machine, i: usize, child: usize, slot: &Slot, detail: Detail) -> Diagnostic {
+    let callee = &m.codes[child];
+    let n = free_count(callee);
+    let got = match detail {
+        Detail::Tuple { len, items } if items & !kind::CELL != 0 => format!("a tuple of {len} items, not all cells"),
+        Detail::Tuple { len, .. } => format!("a tuple of {len} cells"),
+        _ => what(m, slot),
+    };
+    let d = Diagnostic::error(
+        codes::CLOSURE,
+        format!("the closure of `{}` must be a tuple of {n} cells ({}); here it is {got}", callee.id.node.text(), free_names(callee)),
+    )
+    .with_primary(m.code.instrs[i].span, "")
+    .with_secondary(callee.header_span, "its free variables are declared here");
+    pushed_here(d, m, slot).with_note("the function reads its free variables from the closure by position, unchecked")
+}
+
+pub fn misplaced_return_generator(m: &Machine, i: usize, generator: u8) -> Diagnostic {
+    let code = m.code;
+    let span = code.instrs[i].span;
+    let flags = code.final_flags();
+    if !code.is_function {
+        return Diagnostic::error(codes::GENERATOR, "RETURN_GENERATOR only belongs in a function").with_primary(span, "");
+    }
+    if flags & super::GENERATOR_FLAGS == 0 {
+        return Diagnostic::error(codes::GENERATOR, "RETURN_GENERATOR in a code object that is not a generator, coroutine or async generator")
+            .with_primary(span, "")
+            .with_help("remove it, or flag the code object (`.flags … generator`)");
+    }
+    let _ = generator;
+    Diagnostic::error(codes::GENERATOR, "RETURN_GENERATOR can run a second time here")
+        .with_primary(span, "reached again after the frame became a generator")
+        .with_help("run RETURN_GENERATOR once, at the start (after MAKE_CELL and COPY_FREE_VARS)")
+}
+
+pub fn yield_outside_generator(m: &Machine, i: usize, generator: u8) -> Diagnostic {
+    let code = m.code;
+    let ins = &code.instrs[i];
+    let flags = code.final_flags();
+    let mut d = if flags & super::GENERATOR_FLAGS == 0 || !code.is_function {
+        Diagnostic::error(codes::GENERATOR, format!("{} in a code object that is not a generator or coroutine", ins.op.name))
+    } else {
+        Diagnostic::error(
+            codes::GENERATOR,
+            format!("{} before RETURN_GENERATOR{}", ins.op.name, if generator & super::state::gen_state::STARTED != 0 { " on some paths" } else { "" }),
+        )
+        .with_help("start the code object with RETURN_GENERATOR, POP_TOP (after MAKE_CELL and COPY_FREE_VARS)")
+    };
+    d = d.with_primary(ins.span, "");
+    d.with_note("only a generator's frame can be suspended: anything else crashes the interpreter")
+}
+
+pub fn generator_without_return_generator(m: &Machine) -> Diagnostic {
+    let code = m.code;
+    Diagnostic::warning(codes::FLAGS_MISMATCH, format!("`{}` is flagged as a generator or coroutine but never runs RETURN_GENERATOR", code.id.node.text()))
+        .with_primary(code.id.span, "")
+        .with_note("calling it runs its body at once and returns its value instead of a generator or coroutine")
+        .with_help("start it with RETURN_GENERATOR, POP_TOP, or remove the flag")
+}
+
+pub fn for_iter_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
+    let code = m.code;
+    let skips = code.version.for_iter_skips;
+    let at = code.instrs.get(target).map_or("the end", |x| x.op.name);
+    let mut d = Diagnostic::error(codes::LOOP_SHAPE, format!("FOR_ITER's exit label must be on {}", skips.join(", then ")))
+        .with_primary(code.instrs[i].span, "")
+        .with_note(format!(
+            "when the iterator is exhausted, Python {} jumps over the {} at the label, taking {} to be {}",
+            code.version.version,
+            if skips.len() == 1 { "instruction" } else { "instructions" },
+            if skips.len() == 1 { "it" } else { "them" },
+            skips.join(" and ")
+        ));
+    if let Some(x) = code.instrs.get(target) {
+        d = d.with_secondary(x.span, format!("the label is on {at}"));
+    }
+    d.with_help(format!("put the label on the {} that ends the loop", skips[0]))
+}
+
+pub fn values_left(m: &Machine, i: usize, below: &[Slot]) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let n = below.len();
+    let mut d = Diagnostic::warning(
+        codes::VALUES_LEFT,
+        format!("{} leaves {n} more value{} on the stack", ins.op.name, if n == 1 { "" } else { "s" }),
+    )
+    .with_primary(ins.span, format!("the stack holds {} below the return value", stack_text(below)));
+    if let Some(s) = below.last() {
+        d = pushed_here(d, m, s);
+    }
+    d.with_note("nothing uses them; a loop's iterator is usually popped (END_FOR, POP_TOP) before a return")
+}
+
+pub fn handler_too_deep(m: &Machine, i: usize, depth: usize, h: Handler) -> Diagnostic {
+    Diagnostic::error(
+        codes::HANDLER_DEPTH,
+        format!("the handler keeps {} values below the exception, but here the stack holds only {depth}", h.depth),
+    )
+    .with_primary(m.code.instrs[i].span, "an exception raised here would leave the handler reading garbage")
+    .with_secondary(h.span, "the region and its depth")
+    .with_help("make the region's depth(N) smaller, or end the region before the stack gets shallower")
+}
+
+pub fn consumes_below_handler(m: &Machine, i: usize, lowest: usize, h: Handler, target: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let _ = target;
+    Diagnostic::error(
+        codes::HANDLER_DEPTH,
+        format!("{} can raise after taking values its handler keeps (the handler keeps {}, it takes from depth {lowest})", ins.op.name, h.depth),
+    )
+    .with_primary(ins.span, "")
+    .with_secondary(h.span, "the region and its depth")
+    .with_help("end the region before this instruction, or give the region a smaller depth")
+}
+
+pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i64, detail: Detail) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let got = match detail {
+        Detail::Tuple { len, .. } => format!("it has {len}"),
+        _ => "its length is not known here".to_string(),
+    };
+    let d = Diagnostic::error(codes::STACK_KIND, format!("{} needs `{}` to be a tuple of exactly {want} items; {got}", ins.op.name, spec.name))
+        .with_primary(ins.span, "")
+        .with_note("the interpreter reads the items by position without checking the length");
+    pushed_here(d, m, slot).with_help("load a tuple constant of the right length right before")
+}

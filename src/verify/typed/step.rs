@@ -1,0 +1,712 @@
+//! One instruction's effect on the abstract state, from its signature, and the checks that
+//! go with it. `Machine::step` is used twice: quietly while the analysis looks for its fixed
+//! point, then with a reporting `Sink` over the final states.
+
+use super::report::{self, Problem};
+use super::state::{Detail, Origin, Slot, State, gen_state};
+use crate::diagnostics::Diagnostic;
+use crate::object::KIND_FREE;
+use crate::opcodes::{Effect, Flow, Kinds, Signature, SlotSpec, kind};
+use crate::resolve::constants::PoolConst;
+use crate::resolve::{Arg, ResolvedCode};
+
+/// Where diagnostics and cross-code facts go; quiet while the fixed point is sought.
+pub struct Sink {
+    on: bool,
+    pub diags: Vec<Diagnostic>,
+    pub calls: Vec<(usize, Vec<Kinds>)>,
+    pub escapes: Vec<usize>,
+}
+
+impl Sink {
+    pub fn quiet() -> Sink {
+        Sink { on: false, diags: Vec::new(), calls: Vec::new(), escapes: Vec::new() }
+    }
+    pub fn reporting() -> Sink {
+        Sink { on: true, ..Sink::quiet() }
+    }
+    pub fn report(&mut self, make: impl FnOnce() -> Diagnostic) {
+        if self.on {
+            self.diags.push(make());
+        }
+    }
+    fn escape(&mut self, d: Detail) {
+        if let (true, Detail::Func { code, .. } | Detail::Code(code)) = (self.on, d) {
+            self.escapes.push(code as usize);
+        }
+    }
+}
+
+/// A handler an instruction's exception goes to: its first instruction, the depth the stack
+/// is cut to, and whether the raising instruction's offset is pushed.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    pub depth: u32,
+    pub lasti: bool,
+    /// The `.try` region or `.exception` entry, for messages.
+    pub span: crate::syntax::ast::Span,
+}
+
+pub struct Machine<'a> {
+    pub code: &'a ResolvedCode,
+    pub codes: &'a [ResolvedCode],
+    pub region_depth: &'a [Option<u32>],
+}
+
+/// The input groups of one instruction, laid out on the stack.
+struct Groups {
+    /// (first stack position, count) of each input group.
+    at: Vec<(usize, usize)>,
+}
+
+impl Groups {
+    fn slots<'s>(&self, g: usize, taken: &'s [Slot], base: usize) -> &'s [Slot] {
+        let (at, count) = self.at[g];
+        &taken[at - base..at - base + count]
+    }
+}
+
+fn group(sig: &Signature, name: &str) -> Option<usize> {
+    sig.inputs.iter().position(|s| s.name == name)
+}
+
+impl Machine<'_> {
+    pub fn handler_of(&self, i: usize) -> Option<(usize, Handler)> {
+        let code = self.code;
+        if let Some(r) = code.instrs[i].region {
+            let region = &code.regions[r];
+            let depth = self.region_depth.get(r).copied().flatten()?;
+            return Some((region.handler, Handler { depth, lasti: region.lasti, span: region.span }));
+        }
+        code.entries
+            .iter()
+            .find(|e| e.start <= i && i < e.end)
+            .map(|e| (e.target, Handler { depth: e.depth, lasti: e.lasti, span: e.span }))
+    }
+
+    /// The state a handler starts with when instruction `i`'s exception reaches it: the stack
+    /// cut to its depth, then the offset (when asked) and the exception.
+    pub fn handler_state(&self, before: &State, target: usize, h: Handler) -> State {
+        let origin = Origin::Handler(target as u32);
+        let depth = h.depth as usize;
+        let mut stack: Vec<Slot> = before.stack.iter().take(depth).copied().collect();
+        while stack.len() < depth {
+            // Reported by check_handler_edge: what would be there is garbage.
+            stack.push(Slot::new(kind::ANY, origin));
+        }
+        if h.lasti {
+            stack.push(Slot::new(kind::INT, origin));
+        }
+        stack.push(Slot::new(kind::EXC, origin));
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None }
+    }
+
+    /// A handler's depth must be reachable from every instruction it covers, and an
+    /// instruction that can raise must not consume what the handler keeps.
+    pub fn check_handler_edge(&self, i: usize, st: &State, target: usize, h: Handler, sink: &mut Sink) {
+        let ins = &self.code.instrs[i];
+        if raises_after(ins) {
+            // Checked on the state after it (see `raises_after`); it consumes nothing then.
+            if st.stack.len() < h.depth as usize {
+                sink.report(|| report::handler_too_deep(self, i, st.stack.len(), h));
+            }
+            return;
+        }
+        let depth = st.stack.len();
+        if depth < h.depth as usize {
+            sink.report(|| report::handler_too_deep(self, i, depth, h));
+            return;
+        }
+        if ins.op.sig.no_raise {
+            return;
+        }
+        let oparg = ins.arg.oparg();
+        let sig = ins.op.signature(oparg);
+        if let Some(lowest) = lowest_consumed(sig, oparg, depth) {
+            if lowest < h.depth as usize {
+                sink.report(|| report::consumes_below_handler(self, i, lowest, h, target));
+            }
+        }
+    }
+
+    /// Applies instruction `i` to `st` (which becomes the state after it when it falls
+    /// through) and returns the state when it jumps.
+    pub fn step(&self, i: usize, st: &mut State, sink: &mut Sink) -> Option<State> {
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let sig = ins.op.signature(oparg);
+        // A KW_NAMES must be followed at once by its call.
+        if let Some((_, k)) = st.kwnames {
+            if !matches!(sig.effect, Effect::Call | Effect::Precall) {
+                sink.report(|| report::kwnames_not_followed(self, i, k as usize));
+                st.kwnames = None;
+            }
+        }
+        // Counts of each input group; a negative one means the argument is invalid.
+        let mut counts = Vec::with_capacity(sig.inputs.len());
+        for spec in sig.inputs {
+            let c = spec.count.eval(oparg);
+            if c < 0 {
+                sink.report(|| report::invalid_argument(self, i, spec, c));
+            }
+            counts.push(c.max(0) as usize);
+        }
+        let total: usize = counts.iter().sum();
+        if total > st.stack.len() {
+            // An underflow, reported by the depth analysis: nothing more can be said.
+            st.stack.clear();
+            return None;
+        }
+        let base = st.stack.len() - total;
+        let mut at = Vec::with_capacity(counts.len());
+        let mut p = base;
+        for &c in &counts {
+            at.push((p, c));
+            p += c;
+        }
+        let groups = Groups { at };
+        let taken: Vec<Slot> = st.stack.split_off(base);
+        self.check_inputs(i, sig, &groups, &taken, base, sink);
+        let mut fall = self.outputs(i, sig.outputs_when(false), &groups, &taken, base);
+        let jumps = ins.op.flow != Flow::Next && ins.op.flow != Flow::Exit && matches!(ins.arg, Arg::Target(_));
+        let mut jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
+        self.effect(i, sig, &groups, &taken, base, st, &mut fall, jump.as_mut(), sink);
+        // Copies made by COPY: a test of one tells about the other.
+        let copy = sig.outputs.iter().enumerate().any(|(a, x)| x.same_as >= 0 && sig.outputs[a + 1..].iter().any(|y| y.same_as == x.same_as));
+        if copy {
+            let id = i as u32 + 1;
+            for s in st.stack.iter_mut().chain(st.locals.iter_mut()) {
+                if s.alias == id {
+                    s.alias = 0;
+                }
+            }
+            mark_copies(sig, oparg, &mut fall, id);
+        }
+        self.consume_details(i, sig, &groups, &taken, base, sink);
+        let mut jump_state = None;
+        if let Some(j) = jump {
+            let mut js = st.clone();
+            js.stack.extend(j);
+            jump_state = Some(js);
+        }
+        st.stack.extend(fall);
+        if let (Effect::NoneTest { jumps_if_none }, Some(tested)) = (sig.effect, taken.last()) {
+            if tested.alias != 0 {
+                narrow(st, tested.alias, !jumps_if_none);
+                if let Some(js) = jump_state.as_mut() {
+                    narrow(js, tested.alias, jumps_if_none);
+                }
+            }
+        }
+        jump_state
+    }
+
+    fn check_inputs(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, sink: &mut Sink) {
+        if !sink.on {
+            return;
+        }
+        let oparg = self.code.instrs[i].arg.oparg();
+        let mut layout_reported = false;
+        for (g, spec) in sig.inputs.iter().enumerate() {
+            for slot in groups.slots(g, taken, base) {
+                if slot.kinds & !spec.kinds != 0 {
+                    if sig.effect == Effect::Call || is_call_slot(spec) {
+                        if !layout_reported {
+                            layout_reported = true;
+                            sink.report(|| report::call_layout(self, i, sig, taken));
+                        }
+                    } else {
+                        sink.report(|| report::wrong_kind(self, i, spec, slot, Problem::Error));
+                    }
+                } else if slot.kinds & !spec.expect != 0 {
+                    sink.report(|| report::wrong_kind(self, i, spec, slot, Problem::Warning));
+                }
+                if let Some(len) = spec.len {
+                    let want = len.eval(oparg);
+                    match slot.detail {
+                        Detail::Tuple { len, .. } if i64::from(len) == want => {}
+                        other => sink.report(|| report::tuple_length(self, i, spec, slot, want, other)),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The slots an exit leaves: kept inputs as they were, new values of the declared kinds.
+    fn outputs(&self, i: usize, specs: &[SlotSpec], groups: &Groups, taken: &[Slot], base: usize) -> Vec<Slot> {
+        let oparg = self.code.instrs[i].arg.oparg();
+        let mut out = Vec::new();
+        for spec in specs {
+            if spec.same_as >= 0 {
+                out.extend_from_slice(groups.slots(spec.same_as as usize, taken, base));
+                continue;
+            }
+            let kinds = if spec.when_kinds != 0 && (oparg >> spec.when_bit) & 1 != 0 { spec.when_kinds } else { spec.kinds };
+            let count = spec.count.eval(oparg).max(0) as usize;
+            out.extend(std::iter::repeat_n(Slot::new(kinds, Origin::Instr(i as u32)), count));
+        }
+        out
+    }
+
+    /// Functions and code objects that leave this instruction's inputs other than by being
+    /// called, made into a function, or kept: their parameters can then be anything.
+    fn consume_details(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, sink: &mut Sink) {
+        if !sink.on {
+            return;
+        }
+        let kept: Vec<bool> = (0..sig.inputs.len()).map(|g| sig.outputs.iter().any(|o| o.same_as == g as i8)).collect();
+        let handled = |name: &str| match sig.effect {
+            Effect::Call => name == "callable" || name == "method" || name == "self_or_null",
+            Effect::MakeFunction => name == "codeobj",
+            Effect::SetFunctionAttribute => name == "func",
+            _ => false,
+        };
+        let _ = i;
+        for (g, spec) in sig.inputs.iter().enumerate() {
+            if kept[g] || handled(spec.name) {
+                continue;
+            }
+            for s in groups.slots(g, taken, base) {
+                sink.escape(s.detail);
+            }
+        }
+    }
+
+    /// What the instruction does besides its slots: locals, cells, calls, functions,
+    /// generators, loops.
+    #[allow(clippy::too_many_arguments)]
+    fn effect(
+        &self,
+        i: usize,
+        sig: &Signature,
+        groups: &Groups,
+        taken: &[Slot],
+        base: usize,
+        st: &mut State,
+        fall: &mut [Slot],
+        jump: Option<&mut Vec<Slot>>,
+        sink: &mut Sink,
+    ) {
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let origin = Origin::Instr(i as u32);
+        let input = |name: &str| group(sig, name).and_then(|g| groups.slots(g, taken, base).first().copied());
+        match sig.effect {
+            Effect::None | Effect::Precall => {}
+            Effect::LoadConst => {
+                if let Some(s) = fall.first_mut() {
+                    *s = constant_slot(code, (oparg >> ins.op.shift) as usize, origin);
+                }
+            }
+            Effect::LoadFast { checked } => {
+                let slot = self.local(oparg as usize, st);
+                if !checked && slot.kinds & kind::NULL != 0 {
+                    sink.report(|| report::maybe_unbound(self, i, oparg as usize, &slot));
+                }
+                if let Some(s) = fall.first_mut() {
+                    *s = loaded(slot, origin);
+                }
+                // Past a checked load the local is bound (it raised otherwise).
+                self.set_local(oparg as usize, st, bound(slot));
+            }
+            Effect::LoadFastPair => {
+                for (k, index) in [(oparg >> 4) as usize, (oparg & 15) as usize].into_iter().enumerate() {
+                    let slot = self.local(index, st);
+                    if slot.kinds & kind::NULL != 0 {
+                        sink.report(|| report::maybe_unbound(self, i, index, &slot));
+                    }
+                    if let Some(s) = fall.get_mut(k) {
+                        *s = loaded(slot, origin);
+                    }
+                    self.set_local(index, st, bound(slot));
+                }
+            }
+            Effect::LoadFastAndClear => {
+                let slot = self.local(oparg as usize, st);
+                if let Some(s) = fall.first_mut() {
+                    *s = Slot { origin, alias: 0, ..slot };
+                }
+                self.set_local(oparg as usize, st, Slot::new(kind::NULL, origin));
+            }
+            Effect::StoreFast => {
+                if let Some(v) = taken.last() {
+                    sink.escape(v.detail);
+                    self.set_local(oparg as usize, st, Slot { origin, alias: 0, ..*v });
+                }
+            }
+            Effect::StoreFastPair => {
+                // value1 (the top) goes to the first local of the pair.
+                if let [value2, value1] = taken {
+                    sink.escape(value1.detail);
+                    sink.escape(value2.detail);
+                    self.set_local((oparg >> 4) as usize, st, Slot { origin, alias: 0, ..*value1 });
+                    self.set_local((oparg & 15) as usize, st, Slot { origin, alias: 0, ..*value2 });
+                }
+            }
+            Effect::StoreFastLoadFast => {
+                if let Some(v) = taken.last() {
+                    sink.escape(v.detail);
+                    self.set_local((oparg >> 4) as usize, st, Slot { origin, alias: 0, ..*v });
+                }
+                let index = (oparg & 15) as usize;
+                let slot = self.local(index, st);
+                if slot.kinds & kind::NULL != 0 {
+                    sink.report(|| report::maybe_unbound(self, i, index, &slot));
+                }
+                if let Some(s) = fall.first_mut() {
+                    *s = loaded(slot, origin);
+                }
+            }
+            Effect::DeleteFast => self.set_local(oparg as usize, st, Slot::new(kind::NULL, origin)),
+            Effect::LoadDeref | Effect::StoreDeref | Effect::DeleteDeref | Effect::LoadClosure => {
+                let index = self.deref_index(oparg);
+                let slot = self.local(index, st);
+                if slot.kinds & !kind::CELL != 0 {
+                    sink.report(|| report::cell_not_ready(self, i, index, &slot));
+                }
+                if sig.effect == Effect::LoadClosure {
+                    if let Some(s) = fall.first_mut() {
+                        *s = Slot::new(kind::CELL, origin);
+                    }
+                }
+                if let (Effect::StoreDeref, Some(v)) = (sig.effect, taken.last()) {
+                    sink.escape(v.detail);
+                }
+            }
+            Effect::MakeCell => {
+                let index = self.deref_index(oparg);
+                self.set_local(index, st, Slot::new(kind::CELL, origin));
+            }
+            Effect::CopyFreeVars => {
+                let free: Vec<usize> = (0..code.localsplus.len()).filter(|&k| code.localsplus[k].kind & KIND_FREE != 0).collect();
+                if oparg as usize != free.len() {
+                    sink.report(|| report::copy_free_vars_count(self, i, free.len()));
+                }
+                let first = code.localsplus.len().saturating_sub(oparg as usize);
+                for k in first..code.localsplus.len() {
+                    self.set_local(k, st, Slot::new(kind::CELL, origin));
+                }
+            }
+            Effect::Compare => {
+                let exact = kind::INT | kind::BOOL | kind::STR | kind::NONE;
+                if taken.len() == 2 && taken.iter().all(|s| s.kinds & !exact == 0) {
+                    if let Some(r) = fall.last_mut() {
+                        r.kinds = kind::BOOL;
+                    }
+                }
+            }
+            Effect::BuildTuple => {
+                let items = taken.iter().fold(0, |k, s| k | s.kinds);
+                if let Some(t) = fall.last_mut() {
+                    t.detail = Detail::Tuple { len: taken.len() as u32, items };
+                }
+            }
+            Effect::KwNames => {
+                let slot = constant_slot(code, oparg as usize, origin);
+                st.kwnames = Some((slot.detail, i as u32));
+            }
+            Effect::Call => self.call(i, sig, groups, taken, base, st, sink),
+            Effect::MakeFunction => {
+                let code_slot = input("codeobj");
+                let closure = group(sig, "closure").map(|g| groups.slots(g, taken, base));
+                let child = match code_slot.map(|s| s.detail) {
+                    Some(Detail::Code(c)) => Some(c),
+                    _ => {
+                        if code_slot.is_some_and(|s| s.kinds & !kind::CODE == 0) {
+                            sink.report(|| report::unknown_code(self, i));
+                        }
+                        None
+                    }
+                };
+                let mut has_closure = true;
+                if let Some(c) = child {
+                    let needed = free_count(&self.codes[c as usize]);
+                    has_closure = match closure {
+                        // 3.13+: the closure comes with SET_FUNCTION_ATTRIBUTE.
+                        None => needed == 0,
+                        Some([]) => {
+                            if needed > 0 {
+                                sink.report(|| report::missing_closure(self, i, c as usize));
+                            }
+                            needed == 0
+                        }
+                        Some(slots) => {
+                            self.check_closure(i, c as usize, &slots[0], sink);
+                            true
+                        }
+                    };
+                }
+                if let (Some(c), Some(f)) = (child, fall.last_mut()) {
+                    f.detail = Detail::Func { code: c, closure: has_closure };
+                }
+            }
+            Effect::SetFunctionAttribute => {
+                let is_closure = ins.op.flags.iter().any(|f| f.word == "closure" && f.bits == oparg);
+                if let (true, Some(attr), Some(func)) = (is_closure, input("attr"), input("func")) {
+                    if let Detail::Func { code: c, .. } = func.detail {
+                        self.check_closure(i, c as usize, &attr, sink);
+                        if let Some(f) = fall.last_mut() {
+                            f.detail = Detail::Func { code: c, closure: true };
+                        }
+                    }
+                }
+            }
+            Effect::ReturnGenerator => {
+                let flags = code.final_flags();
+                if st.generator != gen_state::NOT_STARTED || flags & super::GENERATOR_FLAGS == 0 || !code.is_function {
+                    sink.report(|| report::misplaced_return_generator(self, i, st.generator));
+                }
+                st.generator = gen_state::STARTED;
+            }
+            Effect::Yield => {
+                if st.generator != gen_state::STARTED {
+                    sink.report(|| report::yield_outside_generator(self, i, st.generator));
+                }
+            }
+            Effect::ForIter => {
+                if let Arg::Target(t) = ins.arg {
+                    let skips = code.version.for_iter_skips;
+                    let fits = skips.iter().enumerate().all(|(k, name)| code.instrs.get(t + k).is_some_and(|x| x.op.name == *name));
+                    if !fits {
+                        sink.report(|| report::for_iter_target(self, i, t));
+                    }
+                }
+                let _ = jump;
+            }
+            Effect::Return => {
+                if !st.stack.is_empty() && sink.on {
+                    sink.report(|| report::values_left(self, i, &st.stack));
+                }
+                for s in taken {
+                    sink.escape(s.detail);
+                }
+            }
+            Effect::NoneTest { .. } => {}
+            Effect::SetupBlock | Effect::PopBlock | Effect::PopExcept | Effect::EndFinally => {}
+        }
+    }
+
+    /// A call: its layout, its keyword names, and what it tells about the function called.
+    #[allow(clippy::too_many_arguments)]
+    fn call(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, st: &mut State, sink: &mut Sink) {
+        let one = |name: &str| group(sig, name).and_then(|g| groups.slots(g, taken, base).first().copied());
+        let mut args: Vec<Slot> = group(sig, "args").map(|g| groups.slots(g, taken, base).to_vec()).unwrap_or_default();
+        // Who is called, and with what, for each layout.
+        let callable = if let Some(method) = one("method") {
+            // 3.11–3.12 (and CALL_METHOD): NULL or the method, then the callable or self.
+            let second = one("callable");
+            match (method.kinds & kind::NULL != 0, method.kinds & !kind::NULL != 0) {
+                (true, false) => second,
+                (false, true) => {
+                    if let Some(s) = second {
+                        args.insert(0, s);
+                    }
+                    Some(method)
+                }
+                _ => None,
+            }
+        } else {
+            let c = one("callable");
+            if let Some(s) = one("self_or_null") {
+                match (s.kinds & kind::NULL != 0, s.kinds & !kind::NULL != 0) {
+                    (true, false) => {}
+                    (false, true) => args.insert(0, s),
+                    _ => {
+                        // Self on some paths only: the arguments are not known.
+                        if let Some(c) = c {
+                            sink.escape(c.detail);
+                        }
+                        return;
+                    }
+                }
+            }
+            c
+        };
+        // Keyword names: a slot (3.13+, ≤3.10) or the pending KW_NAMES (3.11–3.12).
+        let kwnames = match one("kwnames") {
+            Some(k) => Some((k.detail, None)),
+            None => st.kwnames.take().map(|(d, at)| (d, Some(at as usize))),
+        };
+        let mut keywords = 0;
+        if let Some((detail, at)) = kwnames {
+            match detail {
+                Detail::Tuple { len, items } if items & !kind::STR == 0 && len as usize <= args.len() => keywords = len as usize,
+                other => sink.report(|| report::bad_kwnames(self, i, at, other, args.len())),
+            }
+        }
+        let Some(callable) = callable else {
+            for s in taken {
+                sink.escape(s.detail);
+            }
+            return;
+        };
+        for s in &args {
+            sink.escape(s.detail);
+        }
+        if let Detail::Func { code: c, closure } = callable.detail {
+            let callee = &self.codes[c as usize];
+            if !closure {
+                sink.report(|| report::missing_closure(self, i, c as usize));
+            }
+            let exact = keywords == 0
+                && callee.kwonlyargcount == 0
+                && callee.final_flags() & (crate::resolve::CO_VARARGS | crate::resolve::CO_VARKEYWORDS) == 0
+                && callee.argcount as usize == args.len()
+                && callable.kinds == kind::FUNC;
+            if exact && sink.on {
+                sink.calls.push((c as usize, args.iter().map(|s| s.kinds).collect()));
+            } else {
+                sink.escape(callable.detail);
+            }
+        }
+    }
+
+    fn check_closure(&self, i: usize, child: usize, closure: &Slot, sink: &mut Sink) {
+        let needed = free_count(&self.codes[child]);
+        match closure.detail {
+            Detail::Tuple { len, items } if len as usize == needed && items & !kind::CELL == 0 => {}
+            other => sink.report(|| report::bad_closure(self, i, child, closure, other)),
+        }
+    }
+
+    /// Checks of the whole code object once every state is known.
+    pub fn check_whole(&self, entry: &[Option<State>], _starts: &[usize], sink: &mut Sink) {
+        let code = self.code;
+        let flags = code.final_flags();
+        let has_return_generator = code.version.opcodes.iter().any(|o| o.sig.effect == Effect::ReturnGenerator);
+        let uses_it = code.instrs.iter().any(|x| x.op.sig.effect == Effect::ReturnGenerator);
+        if has_return_generator && flags & super::GENERATOR_FLAGS != 0 && !uses_it && code.is_function && entry.iter().any(Option::is_some) {
+            sink.report(|| report::generator_without_return_generator(self));
+        }
+    }
+
+    fn deref_index(&self, oparg: u32) -> usize {
+        // 3.6–3.10 count cell and free operands from the first cell, after co_varnames.
+        let skip = if self.code.version.block_stack { crate::object::varnames_len(&self.code.localsplus) } else { 0 };
+        oparg as usize + skip
+    }
+
+    pub fn local(&self, index: usize, st: &State) -> Slot {
+        st.locals.get(index).copied().unwrap_or(Slot::new(kind::ANY, Origin::Entry))
+    }
+
+    fn set_local(&self, index: usize, st: &mut State, slot: Slot) {
+        if let Some(s) = st.locals.get_mut(index) {
+            *s = slot;
+        }
+    }
+}
+
+/// A yield raises (from `throw()`) while the frame is suspended, that is with the stack as
+/// it is after the instruction, the value sent in (None for throw) in place of the yielded
+/// one: its handler edge starts from the state after it.
+pub fn raises_after(ins: &crate::resolve::Instr) -> bool {
+    ins.op.sig.effect == Effect::Yield
+}
+
+fn is_call_slot(spec: &SlotSpec) -> bool {
+    matches!(spec.name, "callable" | "method" | "self_or_null" | "null" | "func")
+}
+
+/// A value loaded from a local: what the local holds, bound (a checked load raises instead
+/// of pushing NULL; an unchecked one was reported).
+fn loaded(local: Slot, origin: Origin) -> Slot {
+    Slot { origin, alias: 0, ..bound(local) }
+}
+
+/// A local once a load of it has succeeded: not NULL.
+fn bound(local: Slot) -> Slot {
+    let kinds = if local.kinds & !kind::NULL != 0 { local.kinds & !kind::NULL } else { kind::OBJ };
+    Slot { kinds, ..local }
+}
+
+/// COPY's two slots (the one copied and its copy) share `id`.
+fn mark_copies(sig: &Signature, oparg: u32, fall: &mut [Slot], id: u32) {
+    let mut at = 0usize;
+    let mut positions: Vec<(i8, usize)> = Vec::new();
+    for spec in sig.outputs {
+        let count = spec.count.eval(oparg).max(0) as usize;
+        if spec.same_as >= 0 && count == 1 {
+            positions.push((spec.same_as, at));
+        }
+        at += count;
+    }
+    for (k, &(src, p)) in positions.iter().enumerate() {
+        if positions.iter().skip(k + 1).any(|&(s, _)| s == src) || positions[..k].iter().any(|&(s, _)| s == src) {
+            if let Some(s) = fall.get_mut(p) {
+                s.alias = id;
+            }
+        }
+    }
+}
+
+/// After a None test: the copies of the tested value are None (`none`) or not.
+fn narrow(st: &mut State, alias: u32, none: bool) {
+    for s in st.stack.iter_mut() {
+        if s.alias == alias {
+            let narrowed = if none { s.kinds & kind::NONE } else { s.kinds & !kind::NONE };
+            if narrowed != 0 {
+                s.kinds = narrowed;
+            }
+        }
+    }
+}
+
+/// The lowest stack position an instruction takes away (not given back in place), when the
+/// stack is `depth` deep before it.
+fn lowest_consumed(sig: &Signature, oparg: u32, depth: usize) -> Option<usize> {
+    let counts: Vec<usize> = sig.inputs.iter().map(|s| s.count.eval(oparg).max(0) as usize).collect();
+    let total: usize = counts.iter().sum();
+    let base = depth.checked_sub(total)?;
+    let mut out_at = Vec::new();
+    let mut p = base;
+    for spec in sig.outputs {
+        let c = spec.count.eval(oparg).max(0) as usize;
+        out_at.push((spec.same_as, p));
+        p += c;
+    }
+    let mut p = base;
+    for (g, &c) in counts.iter().enumerate() {
+        let kept = out_at.iter().any(|&(src, at)| src == g as i8 && at == p);
+        if c > 0 && !kept {
+            return Some(p);
+        }
+        p += c;
+    }
+    None
+}
+
+/// The number of free variables of a code object (the closure it needs).
+pub fn free_count(code: &ResolvedCode) -> usize {
+    code.localsplus.iter().filter(|s| s.kind & KIND_FREE != 0).count()
+}
+
+/// The slot a constant makes.
+fn constant_slot(code: &ResolvedCode, index: usize, origin: Origin) -> Slot {
+    match code.consts.get(index) {
+        Some(PoolConst::Code(c)) => Slot::new(kind::CODE, origin).with_detail(Detail::Code(*c as u32)),
+        Some(PoolConst::Value(c)) => {
+            let (kinds, detail) = constant_kinds(c);
+            Slot::new(kinds, origin).with_detail(detail)
+        }
+        None => Slot::new(kind::OBJ, origin),
+    }
+}
+
+fn constant_kinds(c: &crate::object::Constant) -> (Kinds, Detail) {
+    use crate::object::Constant::*;
+    match c {
+        None => (kind::NONE, Detail::None),
+        True | False => (kind::BOOL, Detail::None),
+        Int(_) => (kind::INT, Detail::None),
+        Str(_) => (kind::STR, Detail::None),
+        Tuple(items) => {
+            let kinds = items.iter().fold(0, |k, c| k | constant_kinds(c).0);
+            (kind::TUPLE, Detail::Tuple { len: items.len().min(u32::MAX as usize) as u32, items: kinds })
+        }
+        Code(_) => (kind::CODE, Detail::None),
+        _ => (kind::OTHER, Detail::None),
+    }
+}
