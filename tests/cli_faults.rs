@@ -232,6 +232,8 @@ fn cases() -> Vec<Case> {
         fails("dis-app/file-in-the-way-inside", &["dis", "appdir", "-o", "inway"], 2, INSIDE),
         unwritable("dis-app/not-writable", &["dis", "app.pyz", "-o", "ro/src"], NOT_WRITABLE),
         unwritable("dis-app/not-writable-merge", &["dis", "app.pyz", "-o", "merge2"], "the folder merge2/shapes is not writable"),
+        // completions: standard output only, written once it is whole.
+        works("completions/control", &["completions", "bash"], &[]),
     ]
 }
 
@@ -320,29 +322,60 @@ fn effective_uid() -> u32 {
         })
 }
 
-/// A copy of the pyasm binary that every user can run (the build folder may sit in a home
-/// folder others cannot enter).
-fn shared_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
+/// The pyasm binary as `nobody` can run it: the built one when it can reach it, else a copy in
+/// the temporary folder (the build folder may sit in a home folder others cannot enter);
+/// `Err` says why neither works.
+fn binary_for_nobody() -> &'static Result<PathBuf, String> {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BIN.get_or_init(|| {
+        let built = support::pyasm_bin();
+        let mut why = match probe(&built) {
+            Ok(()) => return Ok(built),
+            Err(e) => vec![format!("{}: {e}", built.display())],
+        };
         let dir = std::env::temp_dir().join(format!("pyasm-faults-bin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let bin = dir.join("pyasm");
-        std::fs::copy(support::pyasm_bin(), &bin).unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        bin
+        let copy = dir.join("pyasm");
+        std::fs::copy(&built, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        match probe(&copy) {
+            Ok(()) => Ok(copy),
+            Err(e) => {
+                why.push(format!("{}: {e}", copy.display()));
+                Err(why.join("; "))
+            }
+        }
     })
+}
+
+fn as_nobody(bin: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid", &NOBODY.to_string(), "--regid", &NOBODY.to_string(), "--clear-groups", "--"]).arg(bin);
+    c
+}
+
+/// Whether `nobody` can run `bin --version`.
+fn probe(bin: &Path) -> Result<(), String> {
+    // Another test thread starting a process while a copy of the binary was open for
+    // writing holds it open for a moment ("text file busy"): try again shortly.
+    for _ in 0..50 {
+        match as_nobody(bin).arg("--version").output() {
+            Ok(o) if o.status.success() => return Ok(()),
+            Ok(o) if String::from_utf8_lossy(&o.stderr).contains("Text file busy") => {}
+            Ok(o) => return Err(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+            Err(e) if e.raw_os_error() == Some(26) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Err("the binary stays busy".into())
 }
 
 fn command(runner: Runner) -> Command {
     match runner {
         Runner::Me => Command::new(support::pyasm_bin()),
-        Runner::Nobody => {
-            let mut c = Command::new("setpriv");
-            c.args(["--reuid", &NOBODY.to_string(), "--regid", &NOBODY.to_string(), "--clear-groups", "--"]).arg(shared_binary());
-            c
-        }
+        Runner::Nobody => as_nobody(binary_for_nobody().as_ref().expect("probed")),
     }
 }
 
@@ -407,7 +440,7 @@ fn run_case(case: &Case, runner: Runner, root: &Path) -> Result<(), String> {
 }
 
 fn run_matrix(runner: Runner, who: &str) {
-    let root = std::env::temp_dir().join(format!("pyasm-faults-{who}-{}", std::process::id()));
+    let root = std::env::temp_dir().join(format!("pyasm-faults-{}-{}", who.replace(' ', "-"), std::process::id()));
     remove(&root);
     std::fs::create_dir_all(&root).unwrap();
     std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -437,40 +470,29 @@ fn run_matrix(runner: Runner, who: &str) {
     eprintln!("{who}: {} fault cases passed", cases.len() - skipped.len());
 }
 
+/// The matrix as this user, then (when this user is root) as `nobody`. One test, so that
+/// the shared fixture and binary copy are removed at the end.
 #[test]
-fn fault_matrix_as_this_user() {
-    run_matrix(Runner::Me, "this-user");
-}
-
-#[test]
-fn fault_matrix_as_an_unprivileged_user() {
-    if effective_uid() != 0 {
-        // The tests already run without root: the other test is the unprivileged run.
-        eprintln!("SKIPPED fault_matrix_as_an_unprivileged_user: the tests do not run as root, so fault_matrix_as_this_user is already unprivileged");
-        return;
-    }
-    // Another test thread starting a process while the copy of the binary was open for
-    // writing holds it open for a moment ("text file busy"): try again shortly.
-    let mut probe = command(Runner::Nobody).arg("--version").output();
-    for _ in 0..50 {
-        match &probe {
-            Ok(o) if String::from_utf8_lossy(&o.stderr).contains("Text file busy") => {}
-            Err(e) if e.raw_os_error() == Some(26) => {}
-            _ => break,
+fn fault_matrix() {
+    let this_user = std::panic::catch_unwind(|| run_matrix(Runner::Me, "this user"));
+    let nobody = std::panic::catch_unwind(|| {
+        if effective_uid() != 0 {
+            // The tests already run without root: the run above was the unprivileged one.
+            eprintln!("SKIPPED the fault matrix as nobody: the tests do not run as root, so the run as this user is unprivileged");
+            return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        probe = command(Runner::Nobody).arg("--version").output();
-    }
-    match probe {
-        Ok(o) if o.status.success() => run_matrix(Runner::Nobody, "nobody"),
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            assert!(!support::under_ci(), "CI is set but the tests cannot run pyasm as an unprivileged user (setpriv as uid {NOBODY}): {why}");
-            eprintln!("SKIPPED fault_matrix_as_an_unprivileged_user: cannot switch to uid {NOBODY} with setpriv: {why}");
+        match binary_for_nobody() {
+            Ok(_) => run_matrix(Runner::Nobody, "nobody"),
+            Err(why) => {
+                assert!(!support::under_ci(), "CI is set but the tests cannot run pyasm as an unprivileged user (setpriv as uid {NOBODY}): {why}");
+                eprintln!("SKIPPED the fault matrix as nobody: cannot switch to uid {NOBODY} with setpriv: {why}");
+            }
         }
+    });
+    let _ = std::fs::remove_dir_all(template());
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("pyasm-faults-bin-{}", std::process::id())));
+    if let Err(e) = this_user.and(nobody) {
+        std::panic::resume_unwind(e);
     }
 }
 
@@ -478,7 +500,10 @@ fn fault_matrix_as_an_unprivileged_user() {
 #[test]
 fn duplicate_member_names_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let pyc = std::fs::read(template().join("good.pyc")).unwrap();
+    std::fs::write(dir.path().join("good.pyasm"), GOOD).unwrap();
+    let made = Command::new(support::pyasm_bin()).args(["good.pyasm", "-o", "good.pyc"]).current_dir(dir.path()).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let pyc = std::fs::read(dir.path().join("good.pyc")).unwrap();
     let members = vec![("__main__.pyc".to_string(), pyc.clone()), ("util.pyc".to_string(), pyc.clone()), ("util.pyc".to_string(), pyc)];
     std::fs::write(dir.path().join("dup.pyz"), pyasm::link::pyz::write(b"", &members).unwrap()).unwrap();
     for args in [&["dis", "dup.pyz"][..], &["dis", "dup.pyz", "-o", "src"]] {

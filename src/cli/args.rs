@@ -33,6 +33,9 @@ Examples:
   pyasm explain --list              every instruction of the target version
   pyasm completions bash            a completion script for the shell
   pyasm --python 3.11 --hash checked prog.pyasm
+  pyasm --python 3.12 --color never link main.pyasm -o app.pyz
+                                    --python, --color, --message-format, --quiet and --verbose
+                                    go before or after the subcommand
   pyasm python 3.14 tools/gen_opcodes.py
                                     run the CPython 3.14 pyasm finds (native or pyodide)
 
@@ -238,9 +241,13 @@ pub enum HashMode {
 
 /// `pyasm --version` also lists the Python versions this build can target.
 fn version_text() -> &'static str {
-    let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
-    // Built once per run, for clap, which wants a 'static string.
-    Box::leak(format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", ")).into_boxed_str())
+    // Built once per process (a host may run many command lines), for clap, which wants a
+    // 'static string.
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+        format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", "))
+    })
 }
 
 impl CommonArgs {
@@ -282,6 +289,9 @@ pub fn hoist_global_options(argv: Vec<OsString>) -> Vec<OsString> {
     }
     let next = rest.get(i).and_then(|a| a.to_str());
     let mut out = vec![program];
+    if rest.is_empty() {
+        return out; // `pyasm` alone: clap says what is missing.
+    }
     match next {
         // `pyasm --verbose --help`: as written, for clap to answer (or refuse).
         Some(a) if TOP_LEVEL.contains(&a) => out.extend(hoisted.into_iter().chain(rest[i..].iter().cloned())),
@@ -323,5 +333,6 @@ mod tests {
         assert_eq!(hoist(&["--python"]), ["assemble", "--python"]);
         // A file named like a subcommand is reached with `assemble` or `./`.
         assert_eq!(hoist(&["--quiet", "-"]), ["assemble", "--quiet", "-"]);
+        assert!(hoist(&[]).is_empty());
     }
 }

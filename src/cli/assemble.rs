@@ -76,7 +76,7 @@ fn assemble_one(inputs: &[PathBuf], target: &Path, hash: Option<HashMode>, setti
     if let Some(listing) = &built.out.listing {
         // On stdout, unless the .pyc went there.
         if is_stdio(target) {
-            eprint!("{listing}");
+            rep.text(listing);
         } else if let Err(p) = write_stdout(listing.as_bytes()) {
             return rep.problem(&p);
         }

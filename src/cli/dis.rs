@@ -5,7 +5,7 @@ use super::Status;
 use super::args::DisArgs;
 use super::batch::{Product, batch};
 use super::link::{has_extension, is_pyz};
-use super::output::{FILE_MODE, Kind, Protected, check_target, is_stdio, write_file, write_folder, write_stdout};
+use super::output::{FILE_MODE, FolderFiles, Kind, Protected, check_target, is_stdio, write_file, write_folder, write_stdout};
 use super::report::{Problem, Reporter};
 use std::path::{Path, PathBuf};
 
@@ -124,7 +124,7 @@ fn pyc_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Resul
 }
 
 /// The members of an application: a folder's .pyc files, or an archive's members.
-fn read_application(input: &Path) -> Result<Vec<(String, Vec<u8>)>, Problem> {
+fn read_application(input: &Path) -> Result<FolderFiles, Problem> {
     if input.is_dir() {
         let mut owned = Vec::new();
         pyc_files(input, input, &mut owned)?;
@@ -177,8 +177,26 @@ fn dis_application(input: &Path, target: Option<&Path>, rep: &Reporter) -> Statu
     if modules.is_empty() {
         return rep.problem(&Problem::damaged(input, format!("{}: no .pyc modules in it", input.display())));
     }
+    let (texts, printed) = match disassemble_modules(input, modules, target.is_some(), rep) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let written = match target {
+        Some(dir) => write_folder(dir, &texts, &protected),
+        None => write_stdout(printed.as_bytes()),
+    };
+    match written {
+        Ok(()) => Status::OK,
+        Err(p) => rep.problem(&p),
+    }
+}
+
+/// Disassembles the modules of an application: as `(path, text)` files for a folder
+/// (`to_folder`), else as one text under `# module` headers. Every module that cannot be
+/// disassembled is reported; then `Err`.
+fn disassemble_modules(input: &Path, modules: Vec<(String, bool, &[u8])>, to_folder: bool, rep: &Reporter) -> Result<(FolderFiles, String), Status> {
     let mut status = Status::OK;
-    let mut texts: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut texts: FolderFiles = Vec::new();
     let mut printed = String::new();
     for (name, is_package, bytes) in modules {
         let shown = format!("{}: module {name}", input.display());
@@ -201,7 +219,7 @@ fn dis_application(input: &Path, target: Option<&Path>, rep: &Reporter) -> Statu
                 continue;
             }
         };
-        if target.is_some() {
+        if to_folder {
             let rel = crate::link::modules::member_path(&name, is_package);
             texts.push((rel.replace(".pyc", ".pyasm"), text.into_bytes()));
         } else {
@@ -213,14 +231,7 @@ fn dis_application(input: &Path, target: Option<&Path>, rep: &Reporter) -> Statu
         }
     }
     if status != Status::OK {
-        return status;
+        return Err(status);
     }
-    let written = match target {
-        Some(dir) => write_folder(dir, &texts, &protected),
-        None => write_stdout(printed.as_bytes()),
-    };
-    match written {
-        Ok(()) => Status::OK,
-        Err(p) => rep.problem(&p),
-    }
+    Ok((texts, printed))
 }

@@ -3,7 +3,7 @@
 
 use super::Status;
 use super::args::{HashMode, LinkArgs};
-use super::module::{Settings, assemble_module, header_for};
+use super::module::{Built, Settings, assemble_module, header_for};
 use super::output::{EXECUTABLE_MODE, Kind, Protected, check_target, is_stdio, write_file, write_folder};
 use super::report::{Problem, Reporter, codes};
 use crate::diagnostics::SourceFiles;
@@ -53,20 +53,10 @@ pub(crate) fn link_application(
         return rep.problem(&p);
     }
     let mut files = SourceFiles::new();
-    let mut built = Vec::new();
-    let mut failed = false;
-    let settings = Settings { python, listing: false };
-    // Every module is assembled (and its mistakes reported) before any is given up on.
-    for src in &sources {
-        match assemble_module(&mut files, std::slice::from_ref(&src.path), settings, rep) {
-            Ok(b) => built.push((src, b)),
-            Err(Status::ERRORS) => failed = true,
-            Err(code) => return code,
-        }
-    }
-    if failed {
-        return Status::ERRORS;
-    }
+    let built = match assemble_all(&sources, &mut files, Settings { python, listing: false }, rep) {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
     let infos: Vec<modules::ModuleInfo> = built
         .iter()
         .map(|(src, b)| modules::ModuleInfo {
@@ -88,24 +78,10 @@ pub(crate) fn link_application(
             return Status::ERRORS;
         }
     };
-    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
-    for (i, ((src, b), info)) in built.iter().zip(&infos).enumerate() {
-        // In a .pyz, the main module is `__main__`, which `python app.pyz` runs; in a folder
-        // it keeps its name, for `python -m NAME`. A main module that also has a dotted name
-        // (`--main pkg.x`) is stored only as `__main__.pyc`, not also as `pkg/x.pyc`: a second
-        // copy would be a second, separately initialised module (`import pkg.x` from the
-        // running `__main__` would run its top level again), which is what `python -m pkg.x`
-        // avoids too. Its package's `__init__` is still there, so relative imports work.
-        let path = if pyz && i == main { "__main__.pyc".to_string() } else { modules::member_path(&info.name, info.is_package) };
-        if let Some(j) = members.iter().position(|(p, _)| *p == path) {
-            return rep.problem(&Problem::new(
-                codes::SAME_OUTPUT,
-                "same-output",
-                format!("{} and {} would both be written as {path}", built[j].0.path.display(), src.path.display()),
-            ));
-        }
-        members.push((path, b.out.to_pyc(&header_for(&b.source, &src.path, b.out.version.magic, hash))));
-    }
+    let members = match members(&built, &infos, main, pyz, hash) {
+        Ok(m) => m,
+        Err(p) => return rep.problem(&p),
+    };
     let version = infos[main].version;
     let n = members.len();
     rep.verbose(&format!("{n} module{}, main module `{}`, Python {version}", if n == 1 { "" } else { "s" }, infos[main].name));
@@ -128,6 +104,50 @@ pub(crate) fn link_application(
         }
         Err(p) => rep.problem(&p),
     }
+}
+
+/// Assembles every module; all are assembled (and their mistakes reported) before any
+/// failure gives up.
+fn assemble_all<'a>(sources: &'a [modules::Source], files: &mut SourceFiles, settings: Settings, rep: &Reporter) -> Result<Vec<(&'a modules::Source, Built)>, Status> {
+    let mut built = Vec::new();
+    let mut failed = false;
+    for src in sources {
+        match assemble_module(files, std::slice::from_ref(&src.path), settings, rep) {
+            Ok(b) => built.push((src, b)),
+            Err(Status::ERRORS) => failed = true,
+            Err(code) => return Err(code),
+        }
+    }
+    if failed { Err(Status::ERRORS) } else { Ok(built) }
+}
+
+/// The application's files: each module's member path and .pyc.
+fn members(
+    built: &[(&modules::Source, Built)],
+    infos: &[modules::ModuleInfo],
+    main: usize,
+    pyz: bool,
+    hash: Option<HashMode>,
+) -> Result<Vec<(String, Vec<u8>)>, Problem> {
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, ((src, b), info)) in built.iter().zip(infos).enumerate() {
+        // In a .pyz, the main module is `__main__`, which `python app.pyz` runs; in a folder
+        // it keeps its name, for `python -m NAME`. A main module that also has a dotted name
+        // (`--main pkg.x`) is stored only as `__main__.pyc`, not also as `pkg/x.pyc`: a second
+        // copy would be a second, separately initialised module (`import pkg.x` from the
+        // running `__main__` would run its top level again), which is what `python -m pkg.x`
+        // avoids too. Its package's `__init__` is still there, so relative imports work.
+        let path = if pyz && i == main { "__main__.pyc".to_string() } else { modules::member_path(&info.name, info.is_package) };
+        if let Some(j) = members.iter().position(|(p, _)| *p == path) {
+            return Err(Problem::new(
+                codes::SAME_OUTPUT,
+                "same-output",
+                format!("{} and {} would both be written as {path}", built[j].0.path.display(), src.path.display()),
+            ));
+        }
+        members.push((path, b.out.to_pyc(&header_for(&b.source, &src.path, b.out.version.magic, hash))));
+    }
+    Ok(members)
 }
 
 /// Whether `path` ends in `.EXT`, in any case (`APP.PYZ` is a zip application too).

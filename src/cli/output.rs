@@ -23,6 +23,7 @@
 
 use super::report::{Problem, codes, os_text};
 use crate::diagnostics::SourceFiles;
+use std::collections::HashMap;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ pub(crate) fn is_stdio(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// The files of a folder output: each one's path in the folder (`/`-separated) and bytes.
+pub(crate) type FolderFiles = Vec<(String, Vec<u8>)>;
+
 /// An ordinary file: 0666 less the umask (the system applies it to the mode given).
 pub(crate) const FILE_MODE: u32 = 0o666;
 /// An executable (the .pyz): 0777 less the umask.
@@ -40,14 +44,13 @@ pub(crate) const EXECUTABLE_MODE: u32 = 0o777;
 /// The files an output must never be: the inputs and the files they include.
 #[derive(Default)]
 pub(crate) struct Protected {
-    files: Vec<Guarded>,
+    /// By device and inode: the file itself, however it is named.
+    files: HashMap<(u64, u64), Guarded>,
 }
 
 struct Guarded {
     /// As the user named it (or as an `.include` did).
     shown: PathBuf,
-    /// Device and inode: the file itself, however it is named.
-    id: (u64, u64),
     included: bool,
 }
 
@@ -70,17 +73,14 @@ impl Protected {
             return;
         }
         let Ok(meta) = std::fs::metadata(path) else { return };
-        let id = (meta.dev(), meta.ino());
-        if !self.files.iter().any(|g| g.id == id) {
-            self.files.push(Guarded { shown: path.to_path_buf(), id, included });
-        }
+        self.files.entry((meta.dev(), meta.ino())).or_insert_with(|| Guarded { shown: path.to_path_buf(), included });
     }
 
     /// Refuses `target` when it is one of the protected files. (A target that does not
     /// exist yet is none of them.)
     pub fn check(&self, target: &Path) -> Result<(), Problem> {
         let Ok(meta) = std::fs::metadata(target) else { return Ok(()) };
-        let Some(g) = self.files.iter().find(|g| g.id == (meta.dev(), meta.ino())) else { return Ok(()) };
+        let Some(g) = self.files.get(&(meta.dev(), meta.ino())) else { return Ok(()) };
         let other_name = if g.shown == target { String::new() } else { format!(" (the same file as {})", g.shown.display()) };
         let what = if g.included { "a file that the input includes" } else { "one of the inputs" };
         Err(Problem::new(

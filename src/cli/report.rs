@@ -137,11 +137,17 @@ impl Reporter {
         }
     }
 
-    /// What `--verbose` says (the version targeted, what is written), as `pyasm: …` lines.
+    /// What `--verbose` says (the version targeted, what is written): `pyasm: …` lines, or
+    /// records of severity `note`.
     pub fn verbose(&self, message: &str) {
         if self.verbose {
-            emit(&format!("pyasm: {message}\n"));
+            emit(&if self.json { self.record("note", "", message, None, "verbose", &[]) } else { format!("pyasm: {message}\n") });
         }
+    }
+
+    /// Text that goes to stderr as it is (the listing, when the .pyc goes to stdout).
+    pub fn text(&self, text: &str) {
+        emit(text);
     }
 
     fn record(&self, severity: &str, code: &str, message: &str, path: Option<&Path>, reason: &str, notes: &[String]) -> String {
