@@ -1,0 +1,86 @@
+//! Shrinking a crashing program to a small reproducer: instruction lines (and exception-table
+//! entries) are removed, halves first, then smaller and smaller runs, keeping each removal
+//! after which the program still assembles and still crashes the same way (same crash, same
+//! running instruction). Natives only: each try is one fork, a few milliseconds.
+
+use crate::base::FILENAME;
+use crate::crashes::faulting_op;
+use crate::runner::{Driver, Outcome};
+use pyasm::diagnostics::SourceFiles;
+use pyasm::version::PythonVersion;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Assembles `text` for `version`; the .pyc bytes, or None when pyasm refuses it.
+pub fn assemble(text: &str, version: PythonVersion) -> Option<Vec<u8>> {
+    let mut files = SourceFiles::new();
+    let file = files.add(FILENAME, text);
+    let opts = pyasm::Options { version: Some(version), ..Default::default() };
+    let out = pyasm::assemble(&files, file, &opts).ok()?;
+    Some(out.to_pyc(&pyasm::emit::pyc::PycHeader::Timestamp { mtime: 0, source_size: 0 }))
+}
+
+/// The crash (how, running instruction) that `text` causes, if it assembles and crashes.
+pub fn crash_of(text: &str, version: PythonVersion, driver: &mut Driver, pyc: &Path) -> Option<(String, Option<String>)> {
+    let bytes = assemble(text, version)?;
+    std::fs::write(pyc, bytes).ok()?;
+    let r = driver.run(pyc);
+    match r.outcome {
+        Outcome::Crashed { how } => Some((how, faulting_op(&r.stderr, FILENAME, text))),
+        _ => None,
+    }
+}
+
+fn is_removable(line: &str) -> bool {
+    let t = line.trim_start();
+    line.starts_with("    ") && !t.is_empty() && (!t.starts_with('.') || t.starts_with(".exception "))
+}
+
+/// A smaller program than `text` that crashes as `want` does (within `budget`).
+pub fn reduce(text: &str, version: PythonVersion, want: &(String, Option<String>), driver: &mut Driver, pyc: &Path, budget: Duration) -> String {
+    let started = Instant::now();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let same = |got: &Option<(String, Option<String>)>| match got {
+        Some((how, at)) => *how == want.0 && (want.1.is_none() || *at == want.1),
+        None => false,
+    };
+    let removable = |lines: &[String]| -> Vec<usize> { (0..lines.len()).filter(|&i| is_removable(&lines[i])).collect() };
+    let mut chunk = removable(&lines).len().div_ceil(2).max(1);
+    loop {
+        let mut start = 0;
+        loop {
+            let cand = removable(&lines);
+            if start >= cand.len() || started.elapsed() > budget {
+                break;
+            }
+            let drop: Vec<usize> = cand[start..(start + chunk).min(cand.len())].to_vec();
+            let trial: Vec<String> = lines.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, l)| l.clone()).collect();
+            let text = trial.join("\n") + "\n";
+            if same(&crash_of(&text, version, driver, pyc)) {
+                lines = trial;
+            } else {
+                start += chunk;
+            }
+        }
+        if chunk == 1 || started.elapsed() > budget {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    lines.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_instructions_and_exception_entries_are_removed() {
+        assert!(is_removable("    LOAD_CONST 1"));
+        assert!(is_removable("    .exception a, b, c, 1"));
+        assert!(!is_removable("    .locals x"));
+        assert!(!is_removable("label1:"));
+        assert!(!is_removable(".code f(a)"));
+        assert!(!is_removable(".end"));
+    }
+}
