@@ -22,7 +22,7 @@ pub struct Config {
     pub seed: u64,
     /// Where figures and crashes go (`OUT/X.Y/…`, `OUT/summary.md`); nothing is saved without.
     pub out: Option<PathBuf>,
-    /// Per program; default 5 s natively, 20 s under pyodide.
+    /// Per program; default 2 s natively, 10 s under pyodide.
     pub timeout: Option<Duration>,
     /// Shrink one example of each crash class (natives only).
     pub reduce: bool,
@@ -128,7 +128,7 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
     let table = pyasm::opcodes::table_for(v).ok_or_else(|| format!("Python {v} is not supported"))?;
     let interp = interpreter(v, cfg.install)?;
     let pyodide = interp.is_pyodide();
-    let timeout = cfg.timeout.unwrap_or(Duration::from_secs(if pyodide { 20 } else { 5 }));
+    let timeout = cfg.timeout.unwrap_or(Duration::from_secs(if pyodide { 10 } else { 2 }));
     let scratch = tempfile::Builder::new().prefix("pyasm-difftest-").tempdir().map_err(|e| e.to_string())?;
     let root = scratch.path().to_path_buf();
     let mut figures = Figures { version: v.to_string(), interpreter: interp.describe(), ..Default::default() };
@@ -175,9 +175,10 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
     let stream = base::STREAM_MUTANTS * 1000 + u64::from(v.minor);
     for k in 0..cfg.count {
         let mut c = Seeded::for_item(cfg.seed, stream, k as u64);
-        let (base, mutations, program) = make_mutant(&mut c, &bases, &donors, table, cfg.transplant_percent);
+        let (base, mut mutations, steps) = make_mutant(&mut c, &bases, &donors, table, cfg.transplant_percent);
+        let Some(program) = steps.last() else { continue };
         figures.generated += 1;
-        let text = program.render();
+        let mut text = program.render();
         let Some(bytes) = reduce::assemble(&text, v) else {
             figures.refused += 1;
             continue;
@@ -192,6 +193,19 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
             Outcome::Crashed { how } => {
                 figures.crashed += 1;
                 let at = faulting_op(&r.stderr, FILENAME, &text);
+                // Of several mutations, keep the fewest (a prefix) that crash the same way, so
+                // that the class names the mutation that did it.
+                if steps.len() > 1 && !pyodide {
+                    let want = Some((how.clone(), at.clone()));
+                    for (j, step) in steps[..steps.len() - 1].iter().enumerate() {
+                        let t = step.render();
+                        if reduce::crash_of(&t, v, &mut driver, &root.join("p.pyc")) == want {
+                            text = t;
+                            mutations.truncate(j + 1);
+                            break;
+                        }
+                    }
+                }
                 let crash = Crash {
                     index: k,
                     base: base.name.clone(),
@@ -200,7 +214,7 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
                     how,
                     at,
                     stderr: r.stderr,
-                    text,
+                    text: text.clone(),
                     original: base.program.render(),
                 };
                 store.add(crash).map_err(|e| e.to_string())?;
@@ -231,14 +245,15 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
     Ok(figures)
 }
 
-/// One mutant: the base it came from, its mutations, the program.
+/// One mutant: the base it came from, its mutations, and the program after each of them (the
+/// last is the mutant).
 fn make_mutant<'a>(
     c: &mut dyn Choices,
     bases: &'a [Base],
     donors: &'a [Base],
     table: &'static pyasm::opcodes::VersionTable,
     transplant_percent: usize,
-) -> (&'a Base, Vec<Mutation>, crate::program::Program) {
+) -> (&'a Base, Vec<Mutation>, Vec<crate::program::Program>) {
     let transplant = !donors.is_empty() && c.chance(transplant_percent);
     let base = if transplant { c.pick(donors) } else { c.pick(bases) };
     let mut program = base.program.clone();
@@ -249,12 +264,17 @@ fn make_mutant<'a>(
     } else {
         1 + c.weighted(&[65, 25, 10])
     };
+    let mut steps = Vec::new();
+    if transplant {
+        steps.push(program.clone());
+    }
     for _ in 0..extra {
         if let Some(m) = mutate::mutate_once(&mut program, table, c) {
             mutations.push(m);
+            steps.push(program.clone());
         }
     }
-    (base, mutations, program)
+    (base, mutations, steps)
 }
 
 /// The corpus compiled by the neighbouring versions' interpreters (when they are on this

@@ -22,7 +22,7 @@ struct Args {
     /// Folder for the figures (`summary.md`, `X.Y/figures.tsv`) and the crashes (`X.Y/crashes/`).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Seconds a program may run (default 5 natively, 20 under pyodide).
+    /// Seconds a program may run (default 2 natively, 10 under pyodide).
     #[arg(long)]
     timeout: Option<f64>,
     /// Do not shrink crash reproducers.

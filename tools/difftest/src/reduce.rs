@@ -67,7 +67,30 @@ pub fn reduce(text: &str, version: PythonVersion, want: &(String, Option<String>
         }
         chunk = chunk.div_ceil(2);
     }
+    // Then what the instruction pass keeps, one at a time from the end: labels, table
+    // directives, blank lines and whole code objects other than the module.
+    let mut i = lines.len();
+    while i > 0 && started.elapsed() <= budget {
+        i -= 1;
+        let Some(end) = tidy_span(&lines, i) else { continue };
+        let trial: Vec<String> = lines[..i].iter().chain(&lines[end + 1..]).cloned().collect();
+        if same(&crash_of(&(trial.join("\n") + "\n"), version, driver, pyc)) {
+            lines = trial;
+        }
+    }
     lines.join("\n") + "\n"
+}
+
+/// The last line of what the tidy pass may remove starting at line `i`, if anything.
+fn tidy_span(lines: &[String], i: usize) -> Option<usize> {
+    let l = lines[i].as_str();
+    let t = l.trim();
+    if l.starts_with(".code ") && !l.contains("<module>") {
+        return lines[i..].iter().position(|x| x.trim() == ".end").map(|k| i + k);
+    }
+    let label = !l.starts_with(' ') && t.ends_with(':');
+    let table = [".consts ", ".names ", ".hidden ", ".firstlineno "].iter().any(|d| t.starts_with(d));
+    (label || table || t.is_empty()).then_some(i)
 }
 
 #[cfg(test)]
@@ -82,5 +105,19 @@ mod tests {
         assert!(!is_removable("label1:"));
         assert!(!is_removable(".code f(a)"));
         assert!(!is_removable(".end"));
+    }
+
+    #[test]
+    fn tidy_spans() {
+        let lines: Vec<String> = [".code <module>", "    .consts 1", "x1:", "    RETURN_CONST None", ".end", "", ".code f()", "    RETURN_CONST None", ".end"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(tidy_span(&lines, 0), None);
+        assert_eq!(tidy_span(&lines, 1), Some(1));
+        assert_eq!(tidy_span(&lines, 2), Some(2));
+        assert_eq!(tidy_span(&lines, 3), None);
+        assert_eq!(tidy_span(&lines, 5), Some(5));
+        assert_eq!(tidy_span(&lines, 6), Some(8));
     }
 }

@@ -79,8 +79,9 @@ pub fn fatal_line(stderr: &str) -> Option<String> {
         "Aborted(",
         "Pyodide has suffered a fatal error",
     ];
-    for line in stderr.lines() {
-        if let Some(m) = MARKS.iter().find(|m| line.contains(**m)) {
+    // The first mark of the list that any line has: CPython's own words before the wrappers'.
+    for m in MARKS {
+        if let Some(line) = stderr.lines().find(|l| l.contains(m)) {
             let at = line.find(m).unwrap_or(0);
             let mut s: String = line[at..].trim().chars().take(120).collect();
             // Addresses and numbers vary between runs; keep the words.
@@ -98,6 +99,9 @@ struct Process {
     stdin: ChildStdin,
     lines: Receiver<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    /// Lines on stdout that are no reply: what the interpreter itself wrote there (pyodide
+    /// prints a fatal error's report on stdout), kept with stderr for the crash report.
+    stray: String,
 }
 
 /// One interpreter process that compiles and runs files in `work` (which must hold every file
@@ -110,6 +114,8 @@ pub struct Driver {
     pub restarts: usize,
     /// Per program, natively; the whole wait for a reply under pyodide.
     pub timeout: Duration,
+    /// The stray stdout lines that came before the last reply.
+    last_stray: String,
 }
 
 const STDERR_TAIL: usize = 4096;
@@ -118,7 +124,7 @@ impl Driver {
     pub fn new(interpreter: Interpreter, work: &Path, timeout: Duration) -> Result<Driver, String> {
         std::fs::create_dir_all(work).map_err(|e| format!("{}: {e}", work.display()))?;
         std::fs::write(work.join("driver.py"), DRIVER).map_err(|e| format!("{}: {e}", work.display()))?;
-        Ok(Driver { interpreter, work: work.to_path_buf(), process: None, restarts: 0, timeout })
+        Ok(Driver { interpreter, work: work.to_path_buf(), process: None, restarts: 0, timeout, last_stray: String::new() })
     }
 
     pub fn is_pyodide(&self) -> bool {
@@ -158,7 +164,7 @@ impl Driver {
                 }
             }
         });
-        let mut p = Process { child, stdin, lines, stderr };
+        let mut p = Process { child, stdin, lines, stderr, stray: String::new() };
         // Pyodide needs seconds to load and compile its WebAssembly.
         match p.lines.recv_timeout(Duration::from_secs(180)) {
             Ok(l) if l.starts_with("ready ") => {
@@ -184,10 +190,25 @@ impl Driver {
         if writeln!(p.stdin, "{command}").and_then(|_| p.stdin.flush()).is_err() {
             return Err(self.ended(false));
         }
-        match p.lines.recv_timeout(wait) {
-            Ok(line) => Ok(line),
-            Err(RecvTimeoutError::Timeout) => Err(self.ended(true)),
-            Err(RecvTimeoutError::Disconnected) => Err(self.ended(false)),
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match p.lines.recv_timeout(left) {
+                Ok(line) if ["ready ", "result ", "ok", "error "].iter().any(|r| line.starts_with(r)) => {
+                    self.last_stray = std::mem::take(&mut p.stray);
+                    return Ok(line);
+                }
+                Ok(line) => {
+                    p.stray.push_str(&line);
+                    p.stray.push('\n');
+                    if p.stray.len() > 2 * STDERR_TAIL {
+                        let cut = (p.stray.len() - STDERR_TAIL..p.stray.len()).find(|&i| p.stray.is_char_boundary(i)).unwrap_or(0);
+                        p.stray.drain(..cut);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => return Err(self.ended(true)),
+                Err(RecvTimeoutError::Disconnected) => return Err(self.ended(false)),
+            }
         }
     }
 
@@ -201,7 +222,7 @@ impl Driver {
         self.restarts += 1;
         let err = p.stderr.lock().unwrap_or_else(|e| e.into_inner());
         let tail = &err[err.len().saturating_sub(STDERR_TAIL)..];
-        (timed_out, String::from_utf8_lossy(tail).into_owned())
+        (timed_out, format!("{}{}", p.stray, String::from_utf8_lossy(tail)))
     }
 
     /// Compiles the Python file `src` to the .pyc `out` with this interpreter's compiler.
@@ -221,6 +242,13 @@ impl Driver {
         // Natively the driver stops the program itself; the margin covers its own work.
         let wait = if self.is_pyodide() { self.timeout } else { self.timeout + Duration::from_secs(30) };
         match self.request(&cmd, wait) {
+            // The interpreter reported a fatal error and still answered: count the crash, and
+            // start afresh, since its state cannot be trusted.
+            Ok(_) if fatal_line(&self.last_stray).is_some() => {
+                let stderr = std::mem::take(&mut self.last_stray);
+                self.ended(false);
+                RunResult { outcome: Outcome::Crashed { how: fatal_line(&stderr).unwrap_or_default() }, stderr }
+            }
             Ok(line) => parse_result(&line),
             Err((true, stderr)) => RunResult { outcome: Outcome::TimedOut, stderr },
             Err((false, stderr)) => {
