@@ -140,28 +140,10 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
     say(&format!("interpreter {}", interp.describe()));
     let mut driver = Driver::new(interp, &root, timeout)?;
     let random = cfg.random_snippets.unwrap_or((cfg.count / 25).clamp(8, 400));
-    let (candidates, stats) = base::build(&mut driver, &root, v, random, cfg.seed);
-    figures.base_notes = stats.failed;
+    let (bases, notes) = prepare(&mut driver, &root, v, random, cfg.seed)?;
+    figures.base_notes = notes;
     let pyc = root.join("m.pyc");
-    // A base must assemble and run clean unmutated, so that what a mutant does is the mutation's.
-    let mut bases: Vec<Base> = Vec::new();
-    for b in candidates {
-        let text = b.program.render();
-        match reduce::assemble(&text, v) {
-            None => figures.base_notes.push(format!("{}: pyasm refuses its unmutated disassembly", b.name)),
-            Some(bytes) => {
-                std::fs::write(&pyc, bytes).map_err(|e| e.to_string())?;
-                match driver.run(&pyc).outcome {
-                    Outcome::Clean => bases.push(b),
-                    o => figures.base_notes.push(format!("{}: unmutated it ends {o:?}", b.name)),
-                }
-            }
-        }
-    }
     figures.bases = bases.len();
-    if bases.is_empty() {
-        return Err(format!("no base program for {v}: {}", figures.base_notes.join("; ")));
-    }
     say(&format!("{} base programs ({} snippets left out)", bases.len(), figures.base_notes.len()));
     let donors = donors(cfg, &root);
     say(&format!("{} programs of neighbouring versions to transplant", donors.len()));
@@ -171,7 +153,8 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
         let _ = std::fs::remove_dir_all(d);
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
-    let mut store = Store::new(crash_dir, &v.to_string(), cfg.seed);
+    let reproduce = format!("pyasm-difftest --version {v} --count {} --seed {} (program INDEX)", cfg.count, cfg.seed);
+    let mut store = Store::new(crash_dir, &v.to_string(), reproduce);
     let stream = base::STREAM_MUTANTS * 1000 + u64::from(v.minor);
     for k in 0..cfg.count {
         let mut c = Seeded::for_item(cfg.seed, stream, k as u64);
@@ -245,9 +228,37 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
     Ok(figures)
 }
 
+/// The base programs of version `v`: the corpus and `random` generated snippets, compiled by
+/// `driver`'s interpreter into `root`, disassembled, each kept only if its disassembly
+/// assembles and runs clean unmutated (so that what a mutant does is the mutation's). Also
+/// returns why the others were left out.
+pub fn prepare(driver: &mut Driver, root: &std::path::Path, v: PythonVersion, random: usize, seed: u64) -> Result<(Vec<Base>, Vec<String>), String> {
+    let (candidates, stats) = base::build(driver, root, v, random, seed);
+    let mut notes = stats.failed;
+    let pyc = root.join("base.pyc");
+    let mut bases: Vec<Base> = Vec::new();
+    for b in candidates {
+        let text = b.program.render();
+        match reduce::assemble(&text, v) {
+            None => notes.push(format!("{}: pyasm refuses its unmutated disassembly", b.name)),
+            Some(bytes) => {
+                std::fs::write(&pyc, bytes).map_err(|e| e.to_string())?;
+                match driver.run(&pyc).outcome {
+                    Outcome::Clean => bases.push(b),
+                    o => notes.push(format!("{}: unmutated it ends {o:?}", b.name)),
+                }
+            }
+        }
+    }
+    if bases.is_empty() {
+        return Err(format!("no base program for {v}: {}", notes.join("; ")));
+    }
+    Ok((bases, notes))
+}
+
 /// One mutant: the base it came from, its mutations, and the program after each of them (the
 /// last is the mutant).
-fn make_mutant<'a>(
+pub fn make_mutant<'a>(
     c: &mut dyn Choices,
     bases: &'a [Base],
     donors: &'a [Base],

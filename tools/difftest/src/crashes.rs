@@ -69,13 +69,14 @@ pub struct Class {
 pub struct Store {
     pub dir: Option<PathBuf>,
     pub classes: BTreeMap<String, Class>,
-    seed: u64,
+    /// How to make the same programs again, with `INDEX` for the program's number.
+    reproduce: String,
     version: String,
 }
 
 impl Store {
-    pub fn new(dir: Option<PathBuf>, version: &str, seed: u64) -> Store {
-        Store { dir, classes: BTreeMap::new(), seed, version: version.to_string() }
+    pub fn new(dir: Option<PathBuf>, version: &str, reproduce: String) -> Store {
+        Store { dir, classes: BTreeMap::new(), reproduce, version: version.to_string() }
     }
 
     /// Records a crash; returns true when it opened a new class.
@@ -93,7 +94,7 @@ impl Store {
             }
             if class.count <= EXAMPLES_PER_CLASS {
                 std::fs::write(class.dir.join(format!("{}.pyasm", class.count)), &crash.text)?;
-                std::fs::write(class.dir.join(format!("{}.txt", class.count)), describe(&crash, &sig, &self.version, self.seed))?;
+                std::fs::write(class.dir.join(format!("{}.txt", class.count)), describe(&crash, &sig, &self.version, &self.reproduce))?;
             }
         }
         if fresh {
@@ -125,10 +126,10 @@ impl Store {
     }
 }
 
-fn describe(c: &Crash, sig: &str, version: &str, seed: u64) -> String {
+fn describe(c: &Crash, sig: &str, version: &str, reproduce: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "version: {version}");
-    let _ = writeln!(s, "reproduce: pyasm-difftest --version {version} --seed {seed} (program {})", c.index);
+    let _ = writeln!(s, "made by: {}", reproduce.replace("INDEX", &c.index.to_string()));
     let _ = writeln!(s, "base: {} (compiled by {})", c.base, c.from);
     let _ = writeln!(s, "class: {sig}");
     let _ = writeln!(s, "crash: {}", c.how);

@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(p.instrs_of(&codes[0]).len(), 3);
         let out = p.render();
         assert!(out.contains(".filename \"m.pyasm\"\n"));
-        assert!(!out.contains(".loc"));
+        assert!(!out.contains(".loc "));
         assert!(out.contains("    LOAD_GLOBAL len, null\n"));
         assert_eq!(Program::from_dis(&out, "m.pyasm"), p);
         let line = out.lines().position(|l| l.contains("LOAD_GLOBAL")).unwrap() + 1;
