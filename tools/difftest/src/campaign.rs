@@ -319,8 +319,9 @@ fn reduce_classes(store: &mut Store, driver: &mut Driver, v: PythonVersion, pyc:
         let class = store.classes.get_mut(sig).expect("listed");
         let Some(first) = &class.first else { continue };
         let want = (first.how.clone(), first.at.clone());
-        // Each class gets an even share of what is left.
-        let share = left / (order.len() - n) as u32;
+        // The largest classes first, each with up to a quarter of what is left: a few small
+        // reproducers of the common crashes are worth more than many half-shrunk ones.
+        let share = (left / 4).max(left / (order.len() - n) as u32);
         let small = reduce::reduce(&first.text, v, &want, driver, pyc, share.max(Duration::from_secs(2)));
         let lines = small.lines().filter(|l| l.starts_with("    ") && !l.trim_start().starts_with('.')).count();
         if std::fs::write(class.dir.join("reduced.pyasm"), &small).is_ok() {

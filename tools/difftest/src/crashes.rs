@@ -161,19 +161,69 @@ pub fn write_summary(out: &Path) -> std::io::Result<()> {
             s.push_str(&crate::campaign::Figures::tsv_to_md(row));
         }
     }
+    // Every version's classes: (version, count, signature, folder, reduced lines).
+    let mut all: Vec<(String, usize, String, String, String)> = Vec::new();
     for (v, dir) in &versions {
         let Ok(t) = std::fs::read_to_string(dir.join("crashes").join("classes.tsv")) else { continue };
-        let rows: Vec<&str> = t.lines().skip(1).collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "\n## {v}: {} crash classes\n\n| crashes | class (crash \\| mutations \\| running instruction) | folder | reduced |\n| --- | --- | --- | --- |", rows.len());
-        for r in rows {
+        for r in t.lines().skip(1) {
             let f: Vec<&str> = r.split('\t').collect();
             if f.len() == 4 {
                 let rel = Path::new(f[2]).strip_prefix(out).map(|p| p.display().to_string()).unwrap_or_else(|_| f[2].to_string());
-                let _ = writeln!(s, "| {} | {} | {} | {} |", f[0], f[1].replace('|', "\\|"), rel, f[3]);
+                all.push((v.to_string(), f[0].parse().unwrap_or(0), f[1].to_string(), rel, f[3].to_string()));
             }
+        }
+    }
+    if all.is_empty() {
+        return std::fs::write(out.join("summary.md"), s);
+    }
+    let names: Vec<String> = versions.iter().map(|(v, _)| v.to_string()).collect();
+    // Crashes per mutation kind and version (a crash made by two kinds counts under both).
+    let mut kinds: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for (v, n, sig, _, _) in &all {
+        let muts = sig.split(" | ").nth(1).unwrap_or("");
+        let mut ks: Vec<&str> = muts.split(" + ").filter_map(|m| m.split(' ').next()).collect();
+        ks.dedup();
+        for k in ks {
+            *kinds.entry(k.to_string()).or_default().entry(v.clone()).or_default() += n;
+        }
+    }
+    let _ = writeln!(s, "\n## Crashes by mutation kind\n\n(A crash whose fewest crashing mutations are of two kinds counts under both.)\n");
+    let _ = writeln!(s, "| mutation | {} |\n| --- |{}", names.join(" | "), " --- |".repeat(names.len()));
+    for (k, per) in &kinds {
+        let cells: Vec<String> = names.iter().map(|v| per.get(v).map(|n| n.to_string()).unwrap_or_else(|| "·".into())).collect();
+        let _ = writeln!(s, "| {k} | {} |", cells.join(" | "));
+    }
+    // The same class in several versions, largest first, with the smallest reproducer.
+    let mut merged: BTreeMap<&str, (usize, Vec<String>, Option<(usize, String)>)> = BTreeMap::new();
+    for (v, n, sig, dir, reduced) in &all {
+        let e = merged.entry(sig.as_str()).or_default();
+        e.0 += n;
+        e.1.push(v.clone());
+        let repro = match reduced.parse::<usize>() {
+            Ok(lines) => Some((lines, format!("{dir}/reduced.pyasm"))),
+            Err(_) => Some((usize::MAX, format!("{dir}/1.pyasm"))),
+        };
+        if e.2.as_ref().is_none_or(|(l, _)| repro.as_ref().is_some_and(|(r, _)| r < l)) {
+            e.2 = repro;
+        }
+    }
+    let mut ranked: Vec<_> = merged.into_iter().collect();
+    ranked.sort_by(|a, b| (b.1).0.cmp(&(a.1).0).then(a.0.cmp(b.0)));
+    let _ = writeln!(s, "\n## Crash classes over all versions (top 60 of {})\n", ranked.len());
+    let _ = writeln!(s, "| crashes | class (crash \\| mutations \\| running instruction) | versions | smallest reproducer (instructions) |\n| --- | --- | --- | --- |");
+    for (sig, (n, vs, repro)) in ranked.iter().take(60) {
+        let (lines, path) = repro.clone().unwrap_or((usize::MAX, String::new()));
+        let size = if lines == usize::MAX { String::new() } else { format!(" ({lines})") };
+        let _ = writeln!(s, "| {n} | {} | {} | {path}{size} |", sig.replace('|', "\\|"), vs.join(", "));
+    }
+    for v in &names {
+        let rows: Vec<_> = all.iter().filter(|r| r.0 == *v).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n## {v}: {} crash classes\n\n| crashes | class (crash \\| mutations \\| running instruction) | folder | reduced (instructions) |\n| --- | --- | --- | --- |", rows.len());
+        for (_, n, sig, dir, reduced) in rows {
+            let _ = writeln!(s, "| {n} | {} | {dir} | {reduced} |", sig.replace('|', "\\|"));
         }
     }
     std::fs::write(out.join("summary.md"), s)

@@ -40,10 +40,23 @@ struct Args {
     /// Install pyodide for a version that has no interpreter here.
     #[arg(long)]
     install_interpreter: bool,
+    /// Only write OUT/summary.md again from the versions' figures and classes already in OUT
+    /// (campaigns of several versions run separately, into one folder).
+    #[arg(long, requires = "out")]
+    summary_only: bool,
 }
 
 fn main() {
     let args = Args::parse();
+    if args.summary_only {
+        let out = args.out.as_ref().expect("clap requires --out");
+        if let Err(e) = pyasm_difftest::crashes::write_summary(out) {
+            eprintln!("pyasm-difftest: {}: {e}", out.display());
+            std::process::exit(2);
+        }
+        println!("{}", out.join("summary.md").display());
+        return;
+    }
     let versions: Vec<PythonVersion> = if args.versions == "all" {
         pyasm::version::supported().collect()
     } else {

@@ -39,46 +39,69 @@ fn is_removable(line: &str) -> bool {
 /// A smaller program than `text` that crashes as `want` does (within `budget`).
 pub fn reduce(text: &str, version: PythonVersion, want: &(String, Option<String>), driver: &mut Driver, pyc: &Path, budget: Duration) -> String {
     let started = Instant::now();
+    // The crash came quickly; a try that loops (a removed loop counter) need not run long.
+    let timeout = std::mem::replace(&mut driver.timeout, TRY_TIMEOUT);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let same = |got: &Option<(String, Option<String>)>| match got {
-        Some((how, at)) => *how == want.0 && (want.1.is_none() || *at == want.1),
+    let still = |lines: &[String], driver: &mut Driver| match crash_of(&(lines.join("\n") + "\n"), version, driver, pyc) {
+        Some((how, at)) => how == want.0 && (want.1.is_none() || at == want.1),
         None => false,
     };
+    let out_of_time = || started.elapsed() > budget;
+    loop {
+        let before = lines.len();
+        remove_runs(&mut lines, &mut |l: &[String]| still(l, driver), &out_of_time);
+        tidy(&mut lines, &mut |l: &[String]| still(l, driver), &out_of_time);
+        if lines.len() == before || out_of_time() {
+            break;
+        }
+    }
+    driver.timeout = timeout;
+    lines.join("\n") + "\n"
+}
+
+const TRY_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Removes runs of removable lines, halves first, keeping each removal `still` accepts.
+fn remove_runs(lines: &mut Vec<String>, still: &mut dyn FnMut(&[String]) -> bool, out_of_time: &dyn Fn() -> bool) {
     let removable = |lines: &[String]| -> Vec<usize> { (0..lines.len()).filter(|&i| is_removable(&lines[i])).collect() };
-    let mut chunk = removable(&lines).len().div_ceil(2).max(1);
+    let mut chunk = removable(lines).len().div_ceil(2).max(1);
     loop {
         let mut start = 0;
         loop {
-            let cand = removable(&lines);
-            if start >= cand.len() || started.elapsed() > budget {
+            let cand = removable(lines);
+            if start >= cand.len() || out_of_time() {
                 break;
             }
             let drop: Vec<usize> = cand[start..(start + chunk).min(cand.len())].to_vec();
             let trial: Vec<String> = lines.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, l)| l.clone()).collect();
-            let text = trial.join("\n") + "\n";
-            if same(&crash_of(&text, version, driver, pyc)) {
-                lines = trial;
+            if still(&trial) {
+                *lines = trial;
             } else {
                 start += chunk;
             }
         }
-        if chunk == 1 || started.elapsed() > budget {
+        if chunk == 1 || out_of_time() {
             break;
         }
         chunk = chunk.div_ceil(2);
     }
-    // Then what the instruction pass keeps, one at a time from the end: labels, table
-    // directives, blank lines and whole code objects other than the module.
+}
+
+/// Then what the instruction pass keeps, one at a time from the end: labels, table
+/// directives, blank lines and whole code objects other than the module.
+fn tidy(lines: &mut Vec<String>, still: &mut dyn FnMut(&[String]) -> bool, out_of_time: &dyn Fn() -> bool) {
     let mut i = lines.len();
-    while i > 0 && started.elapsed() <= budget {
+    while i > 0 && !out_of_time() {
         i -= 1;
-        let Some(end) = tidy_span(&lines, i) else { continue };
+        if i >= lines.len() {
+            continue;
+        }
+        let Some(end) = tidy_span(lines, i) else { continue };
         let trial: Vec<String> = lines[..i].iter().chain(&lines[end + 1..]).cloned().collect();
-        if same(&crash_of(&(trial.join("\n") + "\n"), version, driver, pyc)) {
-            lines = trial;
+        if still(&trial) {
+            *lines = trial;
         }
     }
-    lines.join("\n") + "\n"
 }
 
 /// The last line of what the tidy pass may remove starting at line `i`, if anything.
