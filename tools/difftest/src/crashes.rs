@@ -155,10 +155,8 @@ pub fn write_summary(out: &Path) -> std::io::Result<()> {
     let mut s = String::from("# Differential campaign\n\n");
     s.push_str(&crate::campaign::Figures::header_md());
     for (_, dir) in &versions {
-        if let Ok(t) = std::fs::read_to_string(dir.join("figures.tsv"))
-            && let Some(row) = t.lines().nth(1)
-        {
-            s.push_str(&crate::campaign::Figures::tsv_to_md(row));
+        if let Some(row) = std::fs::read_to_string(dir.join("figures.tsv")).ok().and_then(|t| t.lines().nth(1).map(str::to_string)) {
+            s.push_str(&crate::campaign::Figures::tsv_to_md(&row));
         }
     }
     // Every version's classes: (version, count, signature, folder, reduced lines).
@@ -194,7 +192,9 @@ pub fn write_summary(out: &Path) -> std::io::Result<()> {
         let _ = writeln!(s, "| {k} | {} |", cells.join(" | "));
     }
     // The same class in several versions, largest first, with the smallest reproducer.
-    let mut merged: BTreeMap<&str, (usize, Vec<String>, Option<(usize, String)>)> = BTreeMap::new();
+    // Per class: crashes, versions, the smallest reproducer (instructions, path).
+    type Merged = (usize, Vec<String>, Option<(usize, String)>);
+    let mut merged: BTreeMap<&str, Merged> = BTreeMap::new();
     for (v, n, sig, dir, reduced) in &all {
         let e = merged.entry(sig.as_str()).or_default();
         e.0 += n;

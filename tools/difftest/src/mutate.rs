@@ -224,11 +224,9 @@ impl Site<'_> {
             let mut v: Vec<String> = Vec::new();
             for &i in self.sites {
                 let x = self.instr(i);
-                if self.arg_kind(&x.op) == Some(ArgKind::Name)
-                    && let Some(a) = x.args.first()
-                    && !v.contains(a)
-                {
-                    v.push(a.clone());
+                match x.args.first() {
+                    Some(a) if self.arg_kind(&x.op) == Some(ArgKind::Name) && !v.contains(a) => v.push(a.clone()),
+                    _ => {}
                 }
             }
             v
@@ -323,7 +321,6 @@ impl Site<'_> {
         let other = if later { self.sites.get(at + 1) } else { at.checked_sub(1).and_then(|k| self.sites.get(k)) };
         let j = *other?;
         let line = self.p.lines.remove(i);
-        let j = if j > i { j } else { j };
         self.p.lines.insert(j, line);
         let neighbour = self.instr(if later { j - 1 } else { j + 1 }).op.clone();
         self.done("PUSH_NULL", format!("`PUSH_NULL` moved {} `{neighbour}`", if later { "after" } else { "before" }))
@@ -346,9 +343,8 @@ impl Site<'_> {
             ins.args.push(word.to_string());
         }
         let mut detail = format!("`{op}` {} `{word}`", if had { "without" } else { "with" });
-        if c.chance(50)
-            && let Some(j) = self.sites.iter().copied().find(|&j| j > i && self.instr(j).op == "CALL")
-        {
+        let call = self.sites.iter().copied().find(|&j| j > i && self.instr(j).op == "CALL");
+        if let Some(j) = call.filter(|_| c.chance(50)) {
             let call = self.p.instr_mut(j)?;
             if let Some(n) = call.args.first().and_then(|a| a.parse::<i64>().ok()) {
                 let m = if had { n + 1 } else { n - 1 };
@@ -369,12 +365,11 @@ impl Site<'_> {
         let call = self.sites.iter().copied().find(|&j| j > i && matches!(self.instr(j).op.as_str(), "CALL" | "CALL_KW"));
         self.p.lines.insert(i, Line::Instr(Instr::new("PUSH_NULL", &[])));
         let mut detail = format!("extra `PUSH_NULL` before `{op}`");
-        if let Some(j) = call
-            && let Some(ins) = self.p.instr_mut(j + 1)
-            && let Some(n) = ins.args.first().and_then(|a| a.parse::<i64>().ok())
-        {
-            ins.args[0] = (n + 1).to_string();
-            detail.push_str(&format!(", next `CALL {n}` → `CALL {}`", n + 1));
+        if let Some(ins) = call.and_then(|j| self.p.instr_mut(j + 1)) {
+            if let Some(n) = ins.args.first().and_then(|a| a.parse::<i64>().ok()) {
+                ins.args[0] = (n + 1).to_string();
+                detail.push_str(&format!(", next `CALL {n}` → `CALL {}`", n + 1));
+            }
         }
         self.done(&op, detail)
     }
@@ -386,10 +381,7 @@ impl Site<'_> {
         let op = self.instr(i).op.clone();
         let next = self.next_instr(i);
         let mut detail = format!("dropped `{}`", self.instr(i).render().trim());
-        if op == "RETURN_GENERATOR"
-            && let Some(j) = next
-            && self.instr(j).op == "POP_TOP"
-        {
+        if let Some(j) = next.filter(|&j| op == "RETURN_GENERATOR" && self.instr(j).op == "POP_TOP") {
             self.p.lines.remove(j);
             detail.push_str(" and the POP_TOP after it");
         }

@@ -159,10 +159,7 @@ fn parse_line(raw: &str) -> Line {
     if t.is_empty() || t.starts_with('.') || t.starts_with('#') {
         return Line::Other(raw.to_string());
     }
-    if let Some(name) = t.strip_suffix(':')
-        && !name.is_empty()
-        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
-    {
+    if let Some(name) = t.strip_suffix(':').filter(|n| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_')) {
         return Line::Label(name.to_string());
     }
     let (op, rest) = match t.find(char::is_whitespace) {

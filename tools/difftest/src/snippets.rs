@@ -103,8 +103,7 @@ impl Gen<'_> {
     }
 
     fn var(&mut self) -> String {
-        let v = self.c.pick(&self.vars).clone();
-        v
+        self.c.pick(&self.vars).clone()
     }
 
     fn new_name(&mut self, prefix: &str) -> String {
