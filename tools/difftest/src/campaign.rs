@@ -74,6 +74,9 @@ pub struct Figures {
     pub base_notes: Vec<String>,
     pub restarts: usize,
     pub seconds: u64,
+    /// Per mutation kind: programs generated with it, accepted, crashed (a program of
+    /// several kinds counts under each).
+    pub kinds: std::collections::BTreeMap<String, [usize; 3]>,
 }
 
 impl Figures {
@@ -161,12 +164,22 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
         let (base, mut mutations, steps) = make_mutant(&mut c, &bases, &donors, table, cfg.transplant_percent);
         let Some(program) = steps.last() else { continue };
         figures.generated += 1;
+        let mut kinds: Vec<&'static str> = mutations.iter().map(|m| m.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        let count = |figures: &mut Figures, at: usize| {
+            for k in &kinds {
+                figures.kinds.entry(k.to_string()).or_default()[at] += 1;
+            }
+        };
+        count(&mut figures, 0);
         let mut text = program.render();
         let Some(bytes) = reduce::assemble(&text, v) else {
             figures.refused += 1;
             continue;
         };
         figures.accepted += 1;
+        count(&mut figures, 1);
         std::fs::write(&pyc, bytes).map_err(|e| e.to_string())?;
         let r = driver.run(&pyc);
         match r.outcome {
@@ -175,6 +188,7 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
             Outcome::TimedOut => figures.timed_out += 1,
             Outcome::Crashed { how } => {
                 figures.crashed += 1;
+                count(&mut figures, 2);
                 let at = faulting_op(&r.stderr, FILENAME, &text);
                 // Of several mutations, keep the fewest (a prefix) that crash the same way, so
                 // that the class names the mutation that did it.
@@ -217,6 +231,11 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
         let dir = out.join(v.to_string());
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("figures.tsv"), figures.tsv()).map_err(|e| e.to_string())?;
+        let mut kinds = String::from("kind\tgenerated\taccepted\tcrashed\n");
+        for (k, [g, a, c]) in &figures.kinds {
+            let _ = writeln!(kinds, "{k}\t{g}\t{a}\t{c}");
+        }
+        std::fs::write(dir.join("kinds.tsv"), kinds).map_err(|e| e.to_string())?;
         let mut notes = String::new();
         for n in &figures.base_notes {
             let _ = writeln!(notes, "{n}");

@@ -171,10 +171,29 @@ pub fn write_summary(out: &Path) -> std::io::Result<()> {
             }
         }
     }
+    let names: Vec<String> = versions.iter().map(|(v, _)| v.to_string()).collect();
+    // What the verifier makes of each kind: accepted of generated, crashed of accepted.
+    let mut per_kind: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (v, dir) in &versions {
+        let Ok(t) = std::fs::read_to_string(dir.join("kinds.tsv")) else { continue };
+        for r in t.lines().skip(1) {
+            let f: Vec<&str> = r.split('\t').collect();
+            if f.len() == 4 {
+                per_kind.entry(f[0].to_string()).or_default().insert(v.to_string(), format!("{}/{}/{}", f[1], f[2], f[3]));
+            }
+        }
+    }
+    if !per_kind.is_empty() {
+        let _ = writeln!(s, "\n## Mutation kinds: generated / accepted / crashed\n\n(A program of several kinds counts under each.)\n");
+        let _ = writeln!(s, "| mutation | {} |\n| --- |{}", names.join(" | "), " --- |".repeat(names.len()));
+        for (k, per) in &per_kind {
+            let cells: Vec<String> = names.iter().map(|v| per.get(v).cloned().unwrap_or_else(|| "·".into())).collect();
+            let _ = writeln!(s, "| {k} | {} |", cells.join(" | "));
+        }
+    }
     if all.is_empty() {
         return std::fs::write(out.join("summary.md"), s);
     }
-    let names: Vec<String> = versions.iter().map(|(v, _)| v.to_string()).collect();
     // Crashes per mutation kind and version (a crash made by two kinds counts under both).
     let mut kinds: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (v, n, sig, _, _) in &all {
