@@ -343,8 +343,10 @@ impl Site<'_> {
             ins.args.push(word.to_string());
         }
         let mut detail = format!("`{op}` {} `{word}`", if had { "without" } else { "with" });
+        // Drawn whether or not there is a call, so that the choices after it do not depend on that.
+        let absorb = c.chance(50);
         let call = self.sites.iter().copied().find(|&j| j > i && self.instr(j).op == "CALL");
-        if let Some(j) = call.filter(|_| c.chance(50)) {
+        if let Some(j) = call.filter(|_| absorb) {
             let call = self.p.instr_mut(j)?;
             if let Some(n) = call.args.first().and_then(|a| a.parse::<i64>().ok()) {
                 let m = if had { n + 1 } else { n - 1 };
