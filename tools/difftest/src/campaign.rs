@@ -276,8 +276,26 @@ pub fn prepare(driver: &mut Driver, root: &std::path::Path, v: PythonVersion, ra
 }
 
 /// One mutant: the base it came from, its mutations, and the program after each of them (the
-/// last is the mutant).
+/// last is the mutant). Where no mutation applied, another base is drawn (up to 100 times;
+/// `steps` is empty only if all failed).
 pub fn make_mutant<'a>(
+    c: &mut dyn Choices,
+    bases: &'a [Base],
+    donors: &'a [Base],
+    table: &'static pyasm::opcodes::VersionTable,
+    transplant_percent: usize,
+) -> (&'a Base, Vec<Mutation>, Vec<crate::program::Program>) {
+    let mut made = try_mutant(c, bases, donors, table, transplant_percent);
+    for _ in 0..100 {
+        if !made.2.is_empty() {
+            break;
+        }
+        made = try_mutant(c, bases, donors, table, transplant_percent);
+    }
+    made
+}
+
+fn try_mutant<'a>(
     c: &mut dyn Choices,
     bases: &'a [Base],
     donors: &'a [Base],
