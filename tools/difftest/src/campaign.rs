@@ -191,8 +191,9 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
                 count(&mut figures, 2);
                 let at = faulting_op(&r.stderr, FILENAME, &text);
                 // Of several mutations, keep the fewest (a prefix) that crash the same way, so
-                // that the class names the mutation that did it.
-                if steps.len() > 1 && !pyodide {
+                // that the class names the mutation that did it (under pyodide a crashing try
+                // costs a restart, but only the first crashing prefix is tried).
+                if steps.len() > 1 {
                     let want = Some((how.clone(), at.clone()));
                     for (j, step) in steps[..steps.len() - 1].iter().enumerate() {
                         let t = step.render();
