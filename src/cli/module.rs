@@ -1,0 +1,157 @@
+//! Reading the source files of one module and assembling them, as every command that
+//! assembles does (`assemble`, `check`, `run`, and `link` once per module); the target
+//! version when none is named; the pyc header.
+
+use super::Status;
+use super::args::HashMode;
+use super::report::{Problem, Reporter};
+use crate::diagnostics::SourceFiles;
+use crate::emit::pyc::{PycHeader, source_hash};
+use crate::version::{self, PythonVersion};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What every assembling command passes down.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    pub python: Option<PythonVersion>,
+    pub listing: bool,
+}
+
+/// One module, assembled.
+pub(crate) struct Built {
+    pub out: crate::Assembled,
+    /// The bytes of its files, in order (what a PEP 552 hash is taken of).
+    pub source: Vec<u8>,
+}
+
+/// Reads one source file into `files`. `Err` carries the exit status (the problem is
+/// printed).
+fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
+    let stdin = path.as_os_str() == "-";
+    let source = if stdin {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| rep.problem(&Problem::cannot_read(Path::new("standard input"), &e)))?;
+        buf
+    } else {
+        std::fs::read(path).map_err(|e| rep.problem(&Problem::cannot_read(path, &e)))?
+    };
+    let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+    match String::from_utf8(source) {
+        Ok(t) => {
+            let bytes = t.as_bytes().to_vec();
+            Ok((files.add(name, t), bytes))
+        }
+        Err(e) => {
+            // Point at the first bad byte: everything before it is the same in the lossy text.
+            let at = e.utf8_error().valid_up_to();
+            let source = e.into_bytes();
+            let lossy = String::from_utf8_lossy(&source).into_owned();
+            let file = files.add(name, lossy);
+            let d = crate::diagnostics::Diagnostic::error(crate::diagnostics::codes::LEX, "this file is not UTF-8 text")
+                .with_primary(crate::syntax::ast::Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
+                .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
+            rep.diagnostics(files, &[d]);
+            Err(Status::ERRORS)
+        }
+    }
+}
+
+/// The files of one module must be different files: the same one twice (under any name)
+/// would define every code object twice.
+pub(crate) fn check_distinct(paths: &[PathBuf]) -> Result<(), Problem> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Problem::usage("standard input (`-`) can be read only once"));
+    }
+    let mut seen: Vec<(u64, u64)> = Vec::with_capacity(paths.len());
+    for p in paths {
+        let Ok(meta) = std::fs::metadata(p) else { continue };
+        let id = (meta.dev(), meta.ino());
+        if seen.contains(&id) {
+            return Err(Problem::usage(format!("{}: this file is given twice", p.display())).at(p));
+        }
+        seen.push(id);
+    }
+    Ok(())
+}
+
+/// Assembles the files `paths` together as one module into `files` and prints its
+/// diagnostics. `Err` carries the exit status.
+pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], s: Settings, rep: &Reporter) -> Result<Built, Status> {
+    check_distinct(paths).map_err(|p| rep.problem(&p))?;
+    let mut ids = Vec::new();
+    let mut source = Vec::new();
+    let mut failed = None;
+    for p in paths {
+        match read_source(files, p, rep) {
+            Ok((id, bytes)) => {
+                ids.push(id);
+                source.extend_from_slice(&bytes);
+            }
+            Err(code) => failed = Some(failed.map_or(code, |f: Status| Status(f.0.max(code.0)))),
+        }
+    }
+    if let Some(code) = failed {
+        return Err(code);
+    }
+    let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python")));
+    let default_version = if s.python.is_none() && !declares_version { Some(default_version(rep)) } else { None };
+    let opts = crate::Options { version: s.python, default_version, filename: None, listing: s.listing };
+    let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    match crate::assemble_files(files, &ids, &opts) {
+        Ok(out) => {
+            rep.diagnostics(files, &out.warnings);
+            rep.verbose(&format!("assembled {shown} for Python {}", out.version.version));
+            Ok(Built { out, source })
+        }
+        Err(diags) => {
+            rep.diagnostics(files, &diags);
+            let n = diags.iter().filter(|d| d.is_error()).count();
+            rep.summary(&format!("{shown} not assembled: {n} error{}", if n == 1 { "" } else { "s" }));
+            Err(Status::ERRORS)
+        }
+    }
+}
+
+/// The version of the `python3` on PATH when pyasm supports it, else the newest supported.
+pub(crate) fn default_version(rep: &Reporter) -> PythonVersion {
+    let newest = version::newest_supported();
+    let found = Command::new("python3")
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<PythonVersion>().ok());
+    match found {
+        Some(v) if version::supported().any(|s| s == v) => {
+            rep.verbose(&format!("no --python or .python given; targeting {v}, the version of python3 on PATH"));
+            v
+        }
+        Some(v) => {
+            rep.verbose(&format!("python3 on PATH is {v}, which pyasm does not support; targeting {newest}"));
+            newest
+        }
+        None => {
+            rep.verbose(&format!("no python3 on PATH; targeting {newest}, the newest supported version"));
+            newest
+        }
+    }
+}
+
+/// The pyc header: a PEP 552 hash of the source bytes, or the source file's mtime and size.
+pub(crate) fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) -> PycHeader {
+    match hash {
+        Some(mode) => PycHeader::Hash { checked: matches!(mode, HashMode::Checked), hash: source_hash(magic, source) },
+        None => {
+            let mtime = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as u32)
+                .unwrap_or(0);
+            PycHeader::Timestamp { mtime, source_size: source.len() as u32 }
+        }
+    }
+}
