@@ -58,14 +58,18 @@ fn shorten(s: String) -> String {
     if s.chars().count() <= 32 { s } else { s.chars().take(29).collect::<String>() + "…" }
 }
 
+/// A loaded name or constant in backticks; a description ("the result of …") as it is.
+fn quoted(t: String) -> String {
+    if t.starts_with("the ") || t.starts_with("a ") || t == "NULL" { t } else { format!("`{t}`") }
+}
+
 /// `text, kinds` for a message: "`x`, an object", "NULL", "`[]`, a list or NULL".
 fn what(m: &Machine, s: &Slot) -> String {
     let t = slot_text(m, s);
     if t == "NULL" {
         return t;
     }
-    let shown = if t.starts_with("the ") || t.starts_with("a ") { t } else { format!("`{t}`") };
-    format!("{shown}, {}", describe_kinds(s.kinds))
+    format!("{}, {}", quoted(t), describe_kinds(s.kinds))
 }
 
 /// The stack as a listing shows it: one short kind word per slot, bottom first.
@@ -98,7 +102,7 @@ fn span_of(m: &Machine, origin: Origin) -> Option<Span> {
 fn pushed_here(d: Diagnostic, m: &Machine, s: &Slot) -> Diagnostic {
     match (s.origin, span_of(m, s.origin)) {
         (Origin::Instr(_), Some(span)) => {
-            let what = if s.kinds == kind::NULL { "this NULL was pushed here".to_string() } else { format!("{} was pushed here", slot_text(m, s)) };
+            let what = if s.kinds == kind::NULL { "this NULL was pushed here".to_string() } else { format!("{} was pushed here", quoted(slot_text(m, s))) };
             d.with_secondary(span, what)
         }
         (Origin::Handler(_), Some(span)) => d.with_secondary(span, "the handler starts here"),
