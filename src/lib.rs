@@ -50,6 +50,9 @@ pub struct Options {
     pub filename: Option<String>,
     /// Also produce the listing (see `listing`).
     pub listing: bool,
+    /// Leave out the typed verifier (`verify::typed`). Never for output anyone runs: the
+    /// differential generator uses it to measure what the typed checks refuse.
+    pub skip_typed_checks: bool,
 }
 
 /// A successfully assembled program.
@@ -141,7 +144,7 @@ fn build(
     let Some(program) = program else { return Err(diags) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());
     let mut listing = String::new();
-    let verified = verify::verify_program(&program, opts.listing);
+    let verified = verify::verify_program(&program, opts.listing, !opts.skip_typed_checks);
     for (code, v) in program.codes.iter().zip(verified) {
         let verify::Verified { analysis, diags: mut vd, stacks } = v;
         let failed = vd.iter().any(|d| d.is_error());

@@ -98,7 +98,7 @@ pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], s: Set
     }
     let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python")));
     let default_version = if s.python.is_none() && !declares_version { Some(default_version(rep)) } else { None };
-    let opts = crate::Options { version: s.python, default_version, filename: None, listing: s.listing };
+    let opts = crate::Options { version: s.python, default_version, filename: None, listing: s.listing, ..Default::default() };
     let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     match crate::assemble_files(files, &ids, &opts) {
         Ok(out) => {

@@ -48,7 +48,7 @@ pub struct Verified {
 /// Verifies every code object of a program. The typed pass goes from the module down, so
 /// that a function made and called at once (a comprehension) is checked knowing what its
 /// caller passes.
-pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool) -> Vec<Verified> {
+pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, typed_checks: bool) -> Vec<Verified> {
     use crate::resolve::constants::PoolConst;
     let codes = &program.codes;
     let mut out: Vec<Verified> = codes
@@ -72,7 +72,7 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool) -> V
     let mut called = vec![false; codes.len()];
     let mut escaped = vec![false; codes.len()];
     while let Some(c) = ready.pop() {
-        if !out[c].diags.iter().any(|d| d.is_error()) {
+        if typed_checks && !out[c].diags.iter().any(|d| d.is_error()) {
             let params = if called[c] && !escaped[c] { calls[c].clone() } else { None };
             let cx = typed::Context { codes, params, region_depth: &out[c].analysis.region_depth, want_stacks };
             let t = typed::check(&codes[c], &cx);

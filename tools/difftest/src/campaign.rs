@@ -36,6 +36,9 @@ pub struct Config {
     pub transplant_percent: usize,
     /// Print progress on stderr.
     pub progress: bool,
+    /// Also run the programs that only the typed verifier refuses (assembled without it), to
+    /// see what its refusals would have done: the measure of its false alarms.
+    pub probe_refused: bool,
 }
 
 impl Config {
@@ -52,6 +55,7 @@ impl Config {
             random_snippets: None,
             transplant_percent: 8,
             progress: false,
+            probe_refused: false,
         }
     }
 }
@@ -77,6 +81,9 @@ pub struct Figures {
     /// Per mutation kind: programs generated with it, accepted, crashed (a program of
     /// several kinds counts under each).
     pub kinds: std::collections::BTreeMap<String, [usize; 3]>,
+    /// With `probe_refused`: per error code of the typed verifier, the programs refused only
+    /// by it, and how they ended when run anyway: [refused, clean, raised, timed out, crashed].
+    pub probe: std::collections::BTreeMap<String, [usize; 5]>,
 }
 
 impl Figures {
@@ -176,6 +183,9 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
         let mut text = program.render();
         let Some(bytes) = reduce::assemble(&text, v) else {
             figures.refused += 1;
+            if cfg.probe_refused {
+                probe(&mut figures, &text, v, &mut driver, &root.join("probe.pyc"), cfg.out.as_deref(), k);
+            }
             continue;
         };
         figures.accepted += 1;
@@ -237,6 +247,13 @@ pub fn run(cfg: &Config) -> Result<Figures, String> {
             let _ = writeln!(kinds, "{k}\t{g}\t{a}\t{c}");
         }
         std::fs::write(dir.join("kinds.tsv"), kinds).map_err(|e| e.to_string())?;
+        if cfg.probe_refused {
+            let mut probe = String::from("code\trefused\tclean\traised\ttimed_out\tcrashed\n");
+            for (code, [n, c, r, t, x]) in &figures.probe {
+                let _ = writeln!(probe, "{code}\t{n}\t{c}\t{r}\t{t}\t{x}");
+            }
+            std::fs::write(dir.join("probe.tsv"), probe).map_err(|e| e.to_string())?;
+        }
         let mut notes = String::new();
         for n in &figures.base_notes {
             let _ = writeln!(notes, "{n}");
@@ -364,6 +381,49 @@ fn reduce_classes(store: &mut Store, driver: &mut Driver, v: PythonVersion, pyc:
         let lines = small.lines().filter(|l| l.starts_with("    ") && !l.trim_start().starts_with('.')).count();
         if std::fs::write(class.dir.join("reduced.pyasm"), &small).is_ok() {
             class.reduced = Some(lines);
+        }
+    }
+}
+
+/// A program the typed verifier alone refused: run it anyway (assembled without the typed
+/// checks) and count how it ended under each error code it got. The first few that ran clean
+/// are kept (`OUT/X.Y/refused-clean/`) with their diagnostics, to be read: a refusal of a
+/// program that runs clean is a false alarm unless it misbehaves quietly.
+fn probe(figures: &mut Figures, text: &str, v: PythonVersion, driver: &mut Driver, pyc: &std::path::Path, out: Option<&std::path::Path>, k: usize) {
+    let mut files = pyasm::diagnostics::SourceFiles::new();
+    let file = files.add(FILENAME, text);
+    let opts = pyasm::Options { version: Some(v), ..Default::default() };
+    let Err(diags) = pyasm::assemble(&files, file, &opts) else { return };
+    let typed = |c: &str| ("E0206"..="E0213").contains(&c);
+    if !diags.iter().all(|d| typed(d.code)) {
+        return;
+    }
+    let unchecked = pyasm::Options { skip_typed_checks: true, ..opts };
+    let Ok(asm) = pyasm::assemble(&files, file, &unchecked) else { return };
+    if std::fs::write(pyc, asm.to_pyc(&pyasm::emit::pyc::PycHeader::Timestamp { mtime: 0, source_size: 0 })).is_err() {
+        return;
+    }
+    let r = driver.run(pyc);
+    let at = match r.outcome {
+        Outcome::Clean => 1,
+        Outcome::Raised(_) => 2,
+        Outcome::TimedOut => 3,
+        Outcome::Crashed { .. } => 4,
+    };
+    let mut codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+    codes.sort();
+    codes.dedup();
+    for c in &codes {
+        let row = figures.probe.entry(c.to_string()).or_default();
+        row[0] += 1;
+        row[at] += 1;
+        if at == 1 && row[1] <= 5 {
+            if let Some(out) = out {
+                let dir = out.join(v.to_string()).join("refused-clean");
+                let _ = std::fs::create_dir_all(&dir);
+                let body = format!("{text}\n# --- pyasm said:\n{}", files.render(&diags, false).lines().map(|l| format!("# {l}\n")).collect::<String>());
+                let _ = std::fs::write(dir.join(format!("{c}-{k}.pyasm")), body);
+            }
         }
     }
 }

@@ -44,6 +44,10 @@ struct Args {
     /// (campaigns of several versions run separately, into one folder).
     #[arg(long, requires = "out")]
     summary_only: bool,
+    /// Also run the programs only the typed verifier refuses (assembled without it) and
+    /// count how they end, per error code (OUT/X.Y/probe.tsv, OUT/X.Y/refused-clean/).
+    #[arg(long)]
+    probe_refused: bool,
 }
 
 fn main() {
@@ -79,6 +83,7 @@ fn main() {
         cfg.random_snippets = args.random_snippets;
         cfg.transplant_percent = args.transplant;
         cfg.install = args.install_interpreter;
+        cfg.probe_refused = args.probe_refused;
         cfg.progress = true;
         match campaign::run(&cfg) {
             Ok(f) => {

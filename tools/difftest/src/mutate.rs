@@ -26,29 +26,31 @@ impl Mutation {
     }
 }
 
-/// Every kind, with its weight in the mix. Tuned so that a good share of the mutants keep a
-/// consistent stack depth (the current verifier refuses the others) while every kind is seen.
+/// Every kind, with its weight in the mix. Tuned so that, with the typed verifier refusing
+/// the shapes that crash, still more than 30% of the mutants are accepted (and run), while
+/// every kind is seen: the kinds it nearly always refuses (NULL placement, removed setup,
+/// handler depths, transplants) weigh less than those that often stay valid.
 pub const KINDS: &[(&str, usize)] = &[
     ("drop", 6),
-    ("duplicate", 3),
+    ("duplicate", 5),
     ("swap", 8),
-    ("shift-count", 12),
-    ("shift-local", 8),
+    ("shift-count", 8),
+    ("shift-local", 10),
     ("shift-deref", 4),
-    ("shift-name", 2),
-    ("retarget-jump", 8),
-    ("wrong-const", 8),
-    ("int-before-jump", 5),
-    ("non-iterator", 5),
-    ("wrong-container", 5),
-    ("store-to-pop", 6),
-    ("unchecked-load", 4),
-    ("move-null", 8),
-    ("toggle-null", 6),
-    ("toggle-method", 6),
-    ("extra-null", 5),
-    ("drop-setup", 8),
-    ("handler-depth", 6),
+    ("shift-name", 4),
+    ("retarget-jump", 6),
+    ("wrong-const", 10),
+    ("int-before-jump", 6),
+    ("non-iterator", 4),
+    ("wrong-container", 6),
+    ("store-to-pop", 5),
+    ("unchecked-load", 3),
+    ("move-null", 4),
+    ("toggle-null", 3),
+    ("toggle-method", 3),
+    ("extra-null", 4),
+    ("drop-setup", 4),
+    ("handler-depth", 3),
 ];
 
 /// Applies one mutation of a kind drawn from `KINDS`; tries other kinds when the drawn one has
