@@ -237,7 +237,7 @@ def _user_frame() -> types.FrameType:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning issued by this module's caller point at the
     user's call, however deep in this module it is issued."""
-    level, frame = 1, sys._getframe(2)
+    level, frame = 1, sys._getframe(1)  # level 1 is the function that calls warn()
     while frame is not None and frame.f_code.co_filename == __file__:
         level, frame = level + 1, frame.f_back
     return level
