@@ -14,6 +14,7 @@
 //! let pyc = out.to_pyc(&pyasm::emit::pyc::PycHeader::Timestamp { mtime: 0, source_size: 0 });
 //! ```
 
+pub mod cli;
 pub mod diagnostics;
 pub mod dis;
 pub mod emit;

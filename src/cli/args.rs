@@ -1,0 +1,243 @@
+//! The command line's definition (clap): every subcommand's arguments, and the options that
+//! several share.
+
+use crate::version::{self, PythonVersion};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  pyasm hello.pyasm                 assemble to hello.pyc
+  pyasm hello.pyasm -o out.pyc      choose the output file (`-o -` writes to stdout)
+  pyasm main.pyasm util.pyasm -o prog.pyc
+                                    assemble several files together into one module
+  pyasm link main.pyasm util.pyasm pkg/ -o app.pyz
+                                    link modules (and package folders) into `python app.pyz`
+  pyasm link main.pyasm pkg/ -o build/
+                                    the same as a folder of .pyc files (`cd build && python -m main`)
+  pyasm dis app.pyz -o src/         every module of an application back to .pyasm
+  pyasm check hello.pyasm           report errors, write nothing
+  pyasm run hello.pyasm -- a b      assemble and run with the target version's python
+  pyasm run --install-interpreter hello.pyasm
+                                    the same, installing pyodide's CPython if none is found
+  pyasm dis hello.pyc               print a .pyc as .pyasm
+  pyasm dis --out-dir src/ *.pyc    disassemble many files in parallel
+  pyasm dis hello.pyc --listing     offsets, bytes, operands, positions, stack depths of a .pyc
+  pyasm explain LOAD_GLOBAL         what an instruction does, its operand and stack effect
+  pyasm explain --list              every instruction of the target version
+  pyasm completions bash            a completion script for the shell
+  pyasm --python 3.11 --hash checked prog.pyasm
+  pyasm python 3.14 tools/gen_opcodes.py
+                                    run the CPython 3.14 pyasm finds (native or pyodide)
+
+The format is described in docs/format.md.";
+
+#[derive(Parser)]
+#[command(name = "pyasm", version = version_text(), about = "Assembler for hand-written CPython bytecode", after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Assemble a .pyasm file into a .pyc (the default command); several files into one module with -o, each on its own with --out-dir.
+    Assemble(AssembleArgs),
+    /// Check a .pyasm file (or the files of one module) and report problems; writes nothing.
+    Check(CommonArgs),
+    /// Link modules (files, package folders) into an application: a .pyz, or a folder of .pyc.
+    Link(LinkArgs),
+    /// Assemble to a temporary .pyc and run it with a Python of the target version.
+    Run(RunArgs),
+    /// Disassemble a .pyc into .pyasm text that assembles back to the same code objects.
+    Dis(DisArgs),
+    /// Explain an instruction: what it does, its operand, stack effect, caches and versions.
+    Explain(ExplainArgs),
+    /// Print a completion script for a shell (e.g. `pyasm completions bash > ~/.local/share/bash-completion/completions/pyasm`).
+    Completions(CompletionsArgs),
+    /// Run the CPython of a version that pyasm finds (or installs) with the given arguments.
+    Python(PythonArgs),
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// The opcode name (any case), e.g. LOAD_GLOBAL.
+    #[arg(required_unless_present = "list")]
+    pub opcode: Option<String>,
+    /// List every instruction of the version instead.
+    #[arg(long, conflicts_with = "opcode")]
+    pub list: bool,
+    /// The Python version to explain for (default: as for assembling).
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<PythonVersion>,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct DisArgs {
+    /// The .pyc file(s).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output file (default: stdout); `-` for stdout.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+    /// Print the listing of the .pyc (offsets, bytes, operands, positions, stack depths); with
+    /// -o the .pyasm text still goes to that file.
+    #[arg(long, conflicts_with = "out_dir")]
+    pub listing: bool,
+    #[command(flatten)]
+    pub batch: BatchArgs,
+}
+
+/// Many inputs in one run, as a build system calls it.
+#[derive(Args)]
+pub struct BatchArgs {
+    /// Write one output per input into this folder (NAME.pyc or NAME.pyasm), in parallel.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// How many files to process at once with --out-dir (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct CommonArgs {
+    /// The .pyasm file (`-` reads standard input).
+    pub file: PathBuf,
+    /// More .pyasm files: with -o (or for check and run), files of the same module, assembled
+    /// together; with --out-dir, each assembled on its own.
+    #[arg(value_name = "MORE")]
+    pub more: Vec<PathBuf>,
+    /// Target Python version (overrides the file's `.python`), e.g. 3.11.
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<PythonVersion>,
+    /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
+    #[arg(long)]
+    pub listing: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How a command reports: shared by every command that assembles.
+#[derive(Args, Clone, Copy)]
+pub struct ReportArgs {
+    /// When to use colour in diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Say which version is targeted and why (for link: and what is written).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Do not print warnings (errors are always printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args)]
+pub struct AssembleArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Output file; `-` for stdout. Default: the input with the extension .pyc. A name
+    /// ending in .pyz links the inputs as modules of an application (as `pyasm link`).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "out_dir")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub batch: BatchArgs,
+    /// Write a hash-based pyc (PEP 552) instead of a timestamp-based one.
+    #[arg(long, value_enum)]
+    pub hash: Option<HashMode>,
+}
+
+#[derive(Args)]
+pub struct LinkArgs {
+    /// Module files (.pyasm) and package folders (with __init__.pyasm), or source folders.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// APP.pyz for a zip application, else a folder that receives one .pyc per module.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// The module `python app.pyz` runs (default: the first input given as a file, else a
+    /// module named __main__).
+    #[arg(long, value_name = "NAME")]
+    pub main: Option<String>,
+    /// Target Python version (overrides the files' `.python`), e.g. 3.11.
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<PythonVersion>,
+    /// Write hash-based pycs (PEP 552) instead of timestamp-based ones.
+    #[arg(long, value_enum)]
+    pub hash: Option<HashMode>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// When no CPython of the target version is found, install pyodide's build of it (from
+    /// npm, run by node) into pyasm's cache. PYASM_INSTALL_PYODIDE=1 does the same.
+    #[arg(long)]
+    pub install_interpreter: bool,
+    /// Arguments passed to the program (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PythonArgs {
+    /// When no CPython of this version is found, install pyodide's build of it (as for `run`).
+    #[arg(long)]
+    pub install_interpreter: bool,
+    /// Print which interpreter would run, and exit.
+    #[arg(long)]
+    pub which: bool,
+    /// Say which interpreter runs.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// The Python version, e.g. 3.14.
+    #[arg(value_name = "X.Y")]
+    pub version: PythonVersion,
+    /// What `python3` would be given: `FILE.py ARGS…`, `FILE.pyc ARGS…`, `-c CODE ARGS…`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HashMode {
+    Checked,
+    Unchecked,
+}
+
+/// `pyasm --version` also lists the Python versions this build can target.
+fn version_text() -> &'static str {
+    let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+    // Built once per run, for clap, which wants a 'static string.
+    Box::leak(format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", ")).into_boxed_str())
+}
+
+impl CommonArgs {
+    /// The module's files: the first and the more.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.file.clone()).chain(self.more.iter().cloned()).collect()
+    }
+}
