@@ -262,7 +262,10 @@ def _line_of(texts: Mapping[str, str], file: str, line: int) -> str | None:
     if text is not None:
         lines = text.splitlines()
         return lines[line - 1] if 0 < line <= len(lines) else None
-    return linecache.getline(file, line) or None
+    try:
+        return linecache.getline(file, line) or None
+    except (OSError, UnicodeDecodeError):  # 3.9's linecache lets a file that is not UTF-8 raise
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ def _run(
     result = _pyasm.assemble(encoded, python=_version_arg(python), default_python=default_python, mtime=mtime)
     diagnostics = [Diagnostic._of(d) for d in result["diagnostics"]]
     if result["pyc"] is None:
-        texts = {name: text for name, text in sources if isinstance(text, str)}
+        texts = {name: text if isinstance(text, str) else bytes(text).decode("utf-8", "replace") for name, text in sources}
         raise AssemblyError(result["rendered"], diagnostics, texts)
     if diagnostics:
         warnings.warn(AssemblyWarning(result["rendered"], diagnostics), stacklevel=_user_stacklevel())
@@ -705,4 +708,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv if argv is None else argv)
     sys.stdout.flush()
     sys.stderr.flush()
+    # The program is `pyasm` however it was started (console script, `python -m pyasm`), as
+    # usage messages name it.
     return _pyasm.cli_main(["pyasm"] + [os.fsdecode(a) for a in args[1:]])

@@ -78,6 +78,19 @@ mod _pyasm {
         convert::code_ids(source)
     }
 
+    /// Runs the `pyasm` command line (`argv[0]` is the program name) in this process, with
+    /// the GIL released, and returns its exit status: the binary's behaviour, for the `pyasm`
+    /// console script and `python -m pyasm`.
+    #[pyfunction]
+    fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> u8 {
+        py.detach(move || {
+            let status = crate::cli::main(argv);
+            // A binary's standard output is flushed when it exits; here the process goes on.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            status
+        })
+    }
+
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))

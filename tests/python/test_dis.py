@@ -40,7 +40,12 @@ def test_disassemble_then_assemble_a_stdlib_module_gives_equal_code(module):
         warnings.simplefilter("error")  # a field the text does not reproduce would warn
         text = pyasm.disassemble(original)
     assert text.splitlines()[1] == ".python " + HOST
-    assert_equal_code(pyasm.compile(text), original)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = pyasm.compile(text)
+    # 3.6–3.10's compilers leave jumps nothing reaches, which pyasm points out.
+    assert all(d.code == "W0301" for w in caught for d in w.message.diagnostics), [str(w.message) for w in caught]
+    assert_equal_code(again, original)
 
 
 def pyc_of(module):
