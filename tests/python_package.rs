@@ -164,6 +164,7 @@ fn suite(python: &Interpreter) -> Result<(), Failed> {
             .env("PATH", std::env::join_paths(dirs).map_err(|e| e.to_string())?)
             .env("PYASM_REPO", &root)
             .env("PYASM_BIN", support::pyasm_bin())
+            .env("PYASM_TEST_WHEEL", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env_remove("PYTHONPATH")
             .env_remove("PYTHONHOME")
