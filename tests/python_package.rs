@@ -120,7 +120,7 @@ fn build_wheel() -> Result<PathBuf, String> {
     run(
         "maturin build",
         Command::new(&maturin)
-            .args(["build", "--locked", "--quiet", "--strip", "--out"])
+            .args(["build", "--locked", "--quiet", "--out"])
             .arg(&out)
             .arg("--interpreter")
             .arg(native_path(&python))

@@ -237,7 +237,8 @@ def _user_frame() -> types.FrameType:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning issued by this module's caller point at the
     user's call, however deep in this module it is issued."""
-    level, frame = 1, sys._getframe(1)  # level 1 is the function that calls warn()
+    level = 1  # the function that calls warn()
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename == __file__:
         level, frame = level + 1, frame.f_back
     return level
@@ -287,7 +288,7 @@ def _run(
     default_python: str | None,
     *,
     mtime: int = 0,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """Assembles; raises AssemblyError on errors, issues AssemblyWarning for warnings."""
     encoded = [(name, text.encode("utf-8") if isinstance(text, str) else bytes(text)) for name, text in sources]
     result = _pyasm.assemble(encoded, python=_version_arg(python), default_python=default_python, mtime=mtime)
@@ -329,14 +330,14 @@ def assemble_files(paths: Iterable[StrPath], *, python: str | None = None) -> by
     ``pyasm A.pyasm B.pyasm -o OUT.pyc`` does: code objects defined in one file are referenced
     by ``@name`` from another, ``.include`` and macros work across them. The pyc header has the
     first file's modification time and the files' total size, as the command writes it."""
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
+    names: list[str] = [os.fspath(p) for p in paths]
+    if not names:
         raise ValueError("assemble_files needs at least one file")
-    sources = []
-    for p in paths:
-        with open(p, "rb") as f:
-            sources.append((p, f.read()))
-    mtime = int(os.stat(paths[0]).st_mtime) & 0xFFFFFFFF
+    sources: list[tuple[str, str | bytes]] = []
+    for name in names:
+        with open(name, "rb") as f:
+            sources.append((name, f.read()))
+    mtime = int(os.stat(names[0]).st_mtime) & 0xFFFFFFFF
     result = _run(sources, python, HOST_VERSION, mtime=mtime)
     return bytes(result["pyc"])
 
@@ -403,7 +404,7 @@ def function(
 def function(source: None = None, /) -> Callable[[F], F]: ...
 
 
-@_api  # type: ignore[misc]
+@_api
 def function(
     source: Any = None,
     /,
@@ -512,7 +513,7 @@ def _from_source(
     if closure is not None:
         if len(closure) != len(code.co_freevars):
             raise ValueError("%s has %d free variables (%s), closure= gives %d values" % (name, len(code.co_freevars), ", ".join(code.co_freevars), len(closure)))
-        cells = tuple(types.CellType(v) for v in closure) if closure else None  # type: ignore[attr-defined]
+        cells = tuple(types.CellType(v) for v in closure) if closure else None
     fn = types.FunctionType(code, globals, code.co_name, tuple(defaults) if defaults else None, cells)
     if kwdefaults:
         fn.__kwdefaults__ = dict(kwdefaults)
