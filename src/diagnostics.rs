@@ -182,6 +182,10 @@ impl SourceFiles {
     pub fn name(&self, file: u32) -> &str {
         self.files.get(file as usize).map(|f| f.name().as_str()).unwrap_or("")
     }
+    /// The names of every file, in the order they were added.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        (0..).map_while(|i| self.files.get(i).ok().map(|f| f.name().as_str()))
+    }
 
     /// 1-based (line, column) of a byte offset; columns count characters.
     pub fn line_col(&self, file: u32, offset: u32) -> (usize, usize) {

@@ -65,6 +65,10 @@ pub struct Assembled {
     pub listing: Option<String>,
     /// The module's name when a file says `.module NAME` (only `assemble_files` reads it).
     pub module_name: Option<Spanned<String>>,
+    /// The `.code <module>` header: where a message about the module as a whole points.
+    pub module_header: Span,
+    /// The `.python` line the version was taken from (none when the options chose it).
+    pub version_line: Option<Span>,
 }
 
 impl Assembled {
@@ -127,12 +131,13 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
 /// `Err` has every diagnostic, `Ok` the warnings (both unsorted).
 fn build(
     lines: &[syntax::ast::Line],
-    version: &'static VersionTable,
+    version: (&'static VersionTable, Option<Span>),
     default_filename: String,
     opts: &Options,
     mut diags: Vec<Diagnostic>,
 ) -> Result<Assembled, Vec<Diagnostic>> {
     let ropts = resolve::ResolveOptions { default_filename };
+    let (version, version_line) = version;
     let (program, mut more) = resolve::resolve(lines, version, &ropts);
     diags.append(&mut more);
     let Some(program) = program else { return Err(diags) };
@@ -164,7 +169,15 @@ fn build(
         return Err(diags);
     }
     let module = nest_constants(&program, &program.codes[program.module], program.module, &mut built, 0);
-    Ok(Assembled { version, module, warnings: diags, listing: opts.listing.then_some(listing), module_name: None })
+    Ok(Assembled {
+        version,
+        module,
+        warnings: diags,
+        listing: opts.listing.then_some(listing),
+        module_name: None,
+        module_header: program.codes[program.module].header_span,
+        version_line,
+    })
 }
 
 /// Orders diagnostics by position in the source (stages report in their own order) and, when
@@ -178,12 +191,14 @@ fn finish(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags
 }
 
+/// The version to assemble for, with the `.python` line it was read from (none when the
+/// options chose it).
 fn choose_version(
     lines: &[syntax::ast::Line],
     files: &SourceFiles,
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
-) -> Option<&'static VersionTable> {
+) -> Option<(&'static VersionTable, Option<Span>)> {
     // `.python 3.11` names the version; `.python 3.13, 3.14, 3.15` a file written so that it
     // assembles for each (the options choose among them, else python3's version if listed,
     // else the newest).
@@ -223,7 +238,7 @@ fn choose_version(
         (None, None) => (opts.default_version.unwrap_or_else(version::newest_supported), None),
     };
     match opcodes::table_for(wanted) {
-        Some(t) => Some(t),
+        Some(t) => Some((t, span)),
         None => {
             let supported: Vec<String> = version::supported().map(|v| v.to_string()).collect();
             let mut d = Diagnostic::error(codes::NOT_IN_VERSION, format!("Python {wanted} is not supported"))

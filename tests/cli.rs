@@ -247,3 +247,23 @@ fn python_36_pycs_have_a_12_byte_header_and_no_hash() {
     assert!(stderr.contains("Python 3.6 pycs cannot be hash-based"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// The command line is a library function: a host (a Python extension) runs it in-process
+/// with an argument list and gets the exit status back, the process going on.
+#[test]
+fn the_command_line_runs_in_process_and_returns_its_status() {
+    let root = support::repo_root();
+    let hello = root.join("examples/hello.pyasm");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hello.pyc");
+    let run = |args: &[&std::ffi::OsStr]| pyasm::cli::main(std::iter::once(std::ffi::OsStr::new("pyasm")).chain(args.iter().copied()));
+    assert_eq!(run(&[hello.as_os_str(), "-o".as_ref(), out.as_os_str()]), 0);
+    assert_eq!(std::fs::read(&out).unwrap()[..4], [0xa7, 0x0d, 0x0d, 0x0a]);
+    let bad = dir.path().join("bad.pyasm");
+    std::fs::write(&bad, BAD).unwrap();
+    assert_eq!(run(&["--color".as_ref(), "never".as_ref(), "check".as_ref(), bad.as_os_str()]), 1);
+    assert_eq!(run(&["--no-such-flag".as_ref()]), 2);
+    assert_eq!(run(&["--version".as_ref()]), 0);
+    // Still here, and again.
+    assert_eq!(run(&["check".as_ref(), hello.as_os_str()]), 0);
+}

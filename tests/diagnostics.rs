@@ -19,6 +19,13 @@
 //! in its `ARGS` file if there is one (e.g. `--main NAME`). The expected output is
 //! `tests/diagnostics/NAME.stderr`, beside the folder.
 //!
+//! A folder whose name starts with `cli_` is a command line of its own, for what depends on
+//! how pyasm is called (option placement, how a file is named): its `ARGS` file starts with a
+//! comment saying what it tests and then holds the whole command line after `pyasm`, run with
+//! the case's folder as the current directory (so paths in the output are as a user in that
+//! folder writes them). `$OUT` in `ARGS` is a fresh temporary folder for outputs, written
+//! back as `$OUT` in the output.
+//!
 //! To accept the current output as the expected one (after checking it by eye), run
 //!
 //!     BLESS=1 cargo test --test diagnostics
@@ -49,6 +56,10 @@ struct Case {
     /// The arguments of pyasm (after the program name).
     args: Vec<String>,
     expected: PathBuf,
+    /// Where pyasm runs, relative to the repository root (`cli_` cases: their folder).
+    cwd: String,
+    /// `cli_` cases: the temporary folder that `$OUT` stands for.
+    out: Option<PathBuf>,
 }
 
 /// The entries of a folder case, relative to the repository root, in name order: its
@@ -78,7 +89,15 @@ fn cases() -> Vec<Case> {
             if !p.is_dir() {
                 let source = format!("{CASES_DIR}/{name}.pyasm");
                 let args = vec!["check".into(), source.clone(), "--color".into(), "never".into()];
-                return Case { source, args, expected, name };
+                return Case { source, args, expected, name, cwd: String::new(), out: None };
+            }
+            if name.starts_with("cli_") {
+                let source = format!("{CASES_DIR}/{name}/ARGS");
+                let out = std::env::temp_dir().join(format!("pyasm-diagnostics-{}-{name}", std::process::id()));
+                let text = std::fs::read_to_string(p.join("ARGS")).unwrap_or_else(|e| panic!("{name}: cannot read its ARGS: {e}"));
+                let line: String = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect::<Vec<_>>().join(" ");
+                let args = line.split_whitespace().map(|a| a.replace("$OUT", &out.display().to_string())).collect();
+                return Case { source, args, expected, name: name.clone(), cwd: format!("{CASES_DIR}/{name}"), out: Some(out) };
             }
             let link = name.starts_with("link_");
             let inputs = folder_inputs(&p, &name, link);
@@ -96,7 +115,7 @@ fn cases() -> Vec<Case> {
             }
             args.extend(inputs);
             args.extend(["--color".to_string(), "never".to_string()]);
-            Case { source, args, expected, name }
+            Case { source, args, expected, name, cwd: String::new(), out: None }
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -113,9 +132,13 @@ fn blessing() -> bool {
 /// Runs `pyasm check` on a case: its stderr plus the `exit status:` line. Anything on stdout
 /// (there should be nothing) is appended under a marker so that it shows up as a difference.
 fn actual_output(case: &Case) -> String {
+    if let Some(dir) = &case.out {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
     let out = Command::new(support::pyasm_bin())
         .args(&case.args)
-        .current_dir(support::repo_root())
+        .current_dir(support::repo_root().join(&case.cwd))
         .env_remove("NO_COLOR")
         .env_remove("RUST_BACKTRACE")
         .output()
@@ -134,6 +157,10 @@ fn actual_output(case: &Case) -> String {
     match out.status.code() {
         Some(code) => text.push_str(&format!("exit status: {code}\n")),
         None => text.push_str(&format!("exit status: killed ({})\n", out.status)),
+    }
+    if let Some(dir) = &case.out {
+        text = text.replace(&dir.display().to_string(), "$OUT");
+        let _ = std::fs::remove_dir_all(dir);
     }
     text
 }

@@ -1,8 +1,14 @@
 //! The command line's definition (clap): every subcommand's arguments, and the options that
 //! several share.
+//!
+//! The options of `ReportArgs` and `--python` are global: written before the subcommand
+//! (`pyasm --python 3.12 link …`) they are moved after it (`hoist_global_options`), so each
+//! subcommand accepts those that mean something for it and refuses the others as clap
+//! refuses any unknown option. Given twice, the last one counts.
 
 use crate::version::{self, PythonVersion};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -27,13 +33,16 @@ Examples:
   pyasm explain --list              every instruction of the target version
   pyasm completions bash            a completion script for the shell
   pyasm --python 3.11 --hash checked prog.pyasm
+  pyasm --python 3.12 --color never link main.pyasm -o app.pyz
+                                    --python, --color, --message-format, --quiet and --verbose
+                                    go before or after the subcommand
   pyasm python 3.14 tools/gen_opcodes.py
                                     run the CPython 3.14 pyasm finds (native or pyodide)
 
 The format is described in docs/format.md.";
 
 #[derive(Parser)]
-#[command(name = "pyasm", version = version_text(), about = "Assembler for hand-written CPython bytecode", after_help = EXAMPLES)]
+#[command(name = "pyasm", version = version_text(), about = "Assembler for hand-written CPython bytecode", after_help = EXAMPLES, args_override_self = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,
@@ -92,6 +101,8 @@ pub struct DisArgs {
     pub listing: bool,
     #[command(flatten)]
     pub batch: BatchArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// Many inputs in one run, as a build system calls it.
@@ -123,19 +134,19 @@ pub struct CommonArgs {
     pub report: ReportArgs,
 }
 
-/// How a command reports: shared by every command that assembles.
+/// How a command reports: shared by every command that assembles or disassembles.
 #[derive(Args, Clone, Copy)]
 pub struct ReportArgs {
-    /// When to use colour in diagnostics.
+    /// When to use colour in messages.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Say which version is targeted and why (for link: and what is written).
+    /// Say which version is targeted and why, and what is written.
     #[arg(short, long)]
     pub verbose: bool,
     /// Do not print warnings (errors are always printed).
     #[arg(short, long)]
     pub quiet: bool,
-    /// How diagnostics are printed (on stderr): for people, or one JSON object per line.
+    /// How messages are printed (on stderr): for people, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
 }
@@ -230,14 +241,98 @@ pub enum HashMode {
 
 /// `pyasm --version` also lists the Python versions this build can target.
 fn version_text() -> &'static str {
-    let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
-    // Built once per run, for clap, which wants a 'static string.
-    Box::leak(format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", ")).into_boxed_str())
+    // Built once per process (a host may run many command lines), for clap, which wants a
+    // 'static string.
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let versions: Vec<String> = version::supported().map(|v| v.to_string()).collect();
+        format!("{} (targets Python {})", env!("CARGO_PKG_VERSION"), versions.join(", "))
+    })
 }
 
 impl CommonArgs {
     /// The module's files: the first and the more.
     pub fn inputs(&self) -> Vec<PathBuf> {
         std::iter::once(self.file.clone()).chain(self.more.iter().cloned()).collect()
+    }
+}
+
+/// The subcommands, and the words clap itself answers at the top level; any other first
+/// argument (after the global options) starts the inputs of the implicit `assemble`.
+const SUBCOMMANDS: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "help"];
+const TOP_LEVEL: &[&str] = &["-h", "--help", "-V", "--version"];
+
+/// Global options that take a value, and those that do not.
+const GLOBAL_WITH_VALUE: &[&str] = &["--python", "--color", "--message-format"];
+const GLOBAL_FLAGS: &[&str] = &["-v", "--verbose", "-q", "--quiet", "-vq", "-qv"];
+
+/// The arguments as clap reads them: global options written before the subcommand are moved
+/// after it, and `pyasm [OPTIONS] FILE …` becomes `pyasm assemble [OPTIONS] FILE …`.
+pub fn hoist_global_options(argv: Vec<OsString>) -> Vec<OsString> {
+    let mut args = argv.into_iter();
+    let Some(program) = args.next() else { return Vec::new() };
+    let rest: Vec<OsString> = args.collect();
+    let mut hoisted: Vec<OsString> = Vec::new();
+    let mut i = 0;
+    while let Some(a) = rest.get(i).and_then(|a| a.to_str()) {
+        let with_value = GLOBAL_WITH_VALUE.contains(&a);
+        let joined = GLOBAL_WITH_VALUE.iter().any(|g| a.strip_prefix(g).is_some_and(|v| v.starts_with('=')));
+        if with_value && i + 1 < rest.len() {
+            hoisted.extend_from_slice(&rest[i..i + 2]);
+            i += 2;
+        } else if joined || GLOBAL_FLAGS.contains(&a) {
+            hoisted.push(rest[i].clone());
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let next = rest.get(i).and_then(|a| a.to_str());
+    let mut out = vec![program];
+    if rest.is_empty() {
+        return out; // `pyasm` alone: clap says what is missing.
+    }
+    match next {
+        // `pyasm --verbose --help`: as written, for clap to answer (or refuse).
+        Some(a) if TOP_LEVEL.contains(&a) => out.extend(hoisted.into_iter().chain(rest[i..].iter().cloned())),
+        Some(a) if SUBCOMMANDS.contains(&a) => {
+            out.push(rest[i].clone());
+            out.extend(hoisted);
+            out.extend_from_slice(&rest[i + 1..]);
+        }
+        _ => {
+            out.push("assemble".into());
+            out.extend(hoisted);
+            out.extend_from_slice(&rest[i..]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_global_options;
+    use std::ffi::OsString;
+
+    fn hoist(args: &[&str]) -> Vec<String> {
+        let argv: Vec<OsString> = std::iter::once("pyasm").chain(args.iter().copied()).map(OsString::from).collect();
+        hoist_global_options(argv).into_iter().skip(1).map(|a| a.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn global_options_move_after_the_subcommand() {
+        assert_eq!(hoist(&["--python", "3.12", "link", "a.pyasm", "-o", "x.pyz"]), ["link", "--python", "3.12", "a.pyasm", "-o", "x.pyz"]);
+        assert_eq!(hoist(&["--color=never", "-q", "check", "x.pyasm"]), ["check", "--color=never", "-q", "x.pyasm"]);
+        assert_eq!(hoist(&["--python", "3.12", "x.pyasm"]), ["assemble", "--python", "3.12", "x.pyasm"]);
+        assert_eq!(hoist(&["x.pyasm", "--python", "3.12"]), ["assemble", "x.pyasm", "--python", "3.12"]);
+        assert_eq!(hoist(&["dis", "--color", "never", "x.pyc"]), ["dis", "--color", "never", "x.pyc"]);
+        assert_eq!(hoist(&["-o", "out.pyc", "x.pyasm"]), ["assemble", "-o", "out.pyc", "x.pyasm"]);
+        assert_eq!(hoist(&["--version"]), ["--version"]);
+        assert_eq!(hoist(&["-v", "--help"]), ["-v", "--help"]);
+        // A value-taking option at the very end is left for clap to report.
+        assert_eq!(hoist(&["--python"]), ["assemble", "--python"]);
+        // A file named like a subcommand is reached with `assemble` or `./`.
+        assert_eq!(hoist(&["--quiet", "-"]), ["assemble", "--quiet", "-"]);
+        assert!(hoist(&[]).is_empty());
     }
 }

@@ -2,75 +2,97 @@
 //! APP.pyz, an application; with --out-dir, each file on its own).
 
 use super::Status;
-use super::args::{AssembleArgs, CommonArgs, HashMode, LinkArgs};
-use super::batch::batch;
-use super::link::{cmd_link, is_pyz};
-use super::module::{assemble_file, header_for};
-use super::output::write_output;
-use super::report::fail_io;
-use std::path::PathBuf;
+use super::args::{AssembleArgs, HashMode};
+use super::batch::{Product, batch};
+use super::link::{has_extension, is_pyz, link_application};
+use super::module::{Built, Settings, assemble_module, header_for};
+use super::output::{FILE_MODE, Kind, Protected, check_target, is_stdio, write_file, write_stdout};
+use super::report::{Problem, Reporter};
+use crate::diagnostics::SourceFiles;
+use std::path::{Path, PathBuf};
 
 pub(crate) fn cmd_assemble(a: AssembleArgs) -> Status {
-    if a.output.as_deref().is_some_and(is_pyz) {
-        let c = &a.common;
-        return cmd_link(LinkArgs {
-            inputs: c.inputs(),
-            output: a.output.clone().expect("checked"),
-            main: None,
-            python: c.python,
-            hash: a.hash,
-            report: c.report,
+    let rep = Reporter::new(&a.common.report);
+    let settings = Settings { python: a.common.python, listing: a.common.listing };
+    let inputs = a.common.inputs();
+    if let Some(output) = a.output.as_deref().filter(|o| is_pyz(o)) {
+        return link_application(&inputs, output, None, a.common.python, a.hash, &rep);
+    }
+    if let Some(dir) = &a.batch.out_dir {
+        return batch(&inputs, dir, "pyc", a.batch.jobs, &rep, |file, _target| {
+            let mut files = SourceFiles::new();
+            let built = assemble_module(&mut files, &[file.to_path_buf()], settings, &rep)?;
+            let bytes = pyc_bytes(&built, file, a.hash, &rep)?;
+            let mut protected = Protected::default();
+            protected.sources(&files);
+            Ok(Product { bytes, protected, listing: built.out.listing })
         });
     }
-    let Some(dir) = a.batch.out_dir.clone() else {
-        if !a.common.more.is_empty() && a.output.is_none() {
-            return fail_io(
-                "several input files: give -o OUT.pyc to assemble them together into one module, -o APP.pyz (or `pyasm link`) \
-                 for an application of one module per file, or --out-dir DIR to assemble each on its own"
-                    .into(),
-            );
-        }
-        return assemble_one(&a.common, a.output.clone(), a.hash);
+    if inputs.len() > 1 && a.output.is_none() {
+        return rep.problem(&Problem::usage(
+            "several input files: give -o OUT.pyc to assemble them together into one module, -o APP.pyz (or `pyasm link`) \
+             for an application of one module per file, or --out-dir DIR to assemble each on its own",
+        ));
+    }
+    let target = match &a.output {
+        Some(t) => t.clone(),
+        None if is_stdio(&inputs[0]) => PathBuf::from("-"),
+        None => inputs[0].with_extension("pyc"),
     };
-    let files = a.common.inputs();
-    let common = &a.common;
-    batch(&files, &dir, "pyc", a.batch.jobs, |file, target| {
-        let c = CommonArgs {
-            file: file.to_path_buf(),
-            more: Vec::new(),
-            python: common.python,
-            listing: common.listing,
-            report: common.report,
-        };
-        assemble_one(&c, Some(target), a.hash)
-    })
+    assemble_one(&inputs, &target, a.hash, settings, &rep)
 }
 
-pub(crate) fn assemble_one(c: &CommonArgs, output: Option<PathBuf>, hash: Option<HashMode>) -> Status {
-    let (out, source) = match assemble_file(c) {
-        Ok(x) => x,
+/// The module of `inputs` as the .pyc `target` (`-`: stdout).
+fn assemble_one(inputs: &[PathBuf], target: &Path, hash: Option<HashMode>, settings: Settings, rep: &Reporter) -> Status {
+    // Before any work: the output must not be an input, nor stand where it cannot be written.
+    let mut protected = Protected::default();
+    for i in inputs {
+        protected.input(i);
+    }
+    if let Err(p) = check_target(target, Kind::File, &protected) {
+        return rep.problem(&p);
+    }
+    if has_extension(target, "pyasm") {
+        return rep.problem(
+            &Problem::usage(format!("-o {}: a .pyc is not written under a .pyasm name, which is a source file's", target.display()))
+                .at(target)
+                .with_note("help: name the output NAME.pyc"),
+        );
+    }
+    let mut files = SourceFiles::new();
+    let built = match assemble_module(&mut files, inputs, settings, rep) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    if hash.is_some() && !crate::emit::pyc::supports_hash(out.version.magic) {
-        eprintln!(
-            "error: Python {} pycs cannot be hash-based (PEP 552 came with 3.7); leave out --hash",
-            out.version.version
-        );
-        return Status::ERRORS;
-    }
-    let bytes = out.to_pyc(&header_for(&source, &c.file, out.version.magic, hash));
-    let target = match output {
-        Some(t) => t,
-        None if c.file.as_os_str() == "-" => PathBuf::from("-"),
-        None => c.file.with_extension("pyc"),
+    let bytes = match pyc_bytes(&built, &inputs[0], hash, rep) {
+        Ok(b) => b,
+        Err(code) => return code,
     };
-    if let Some(listing) = &out.listing {
-        // To stdout, unless the .pyc goes there.
-        if target.as_os_str() == "-" {
-            eprint!("{listing}");
-        } else {
-            print!("{listing}");
+    // Now that the includes are known, they are protected too.
+    protected.sources(&files);
+    if let Err(p) = write_file(target, &bytes, FILE_MODE, &protected) {
+        return rep.problem(&p);
+    }
+    if let Some(listing) = &built.out.listing {
+        // On stdout, unless the .pyc went there.
+        if is_stdio(target) {
+            rep.text(listing);
+        } else if let Err(p) = write_stdout(listing.as_bytes()) {
+            return rep.problem(&p);
         }
     }
-    write_output(&target, &bytes)
+    Status::OK
+}
+
+/// The .pyc file of an assembled module (`first`: its first file, whose mtime a timestamp
+/// header records).
+fn pyc_bytes(built: &Built, first: &Path, hash: Option<HashMode>, rep: &Reporter) -> Result<Vec<u8>, Status> {
+    let out = &built.out;
+    if hash.is_some() && !crate::emit::pyc::supports_hash(out.version.magic) {
+        return Err(rep.problem(&Problem {
+            status: Status::ERRORS,
+            ..Problem::usage(format!("Python {} pycs cannot be hash-based (PEP 552 came with 3.7); leave out --hash", out.version.version))
+        }));
+    }
+    Ok(out.to_pyc(&header_for(&built.source, first, out.version.magic, hash)))
 }

@@ -3,27 +3,27 @@
 use super::Status;
 use super::args::ExplainArgs;
 use super::module::default_version;
-use super::report::fail_io;
+use super::output::write_stdout;
+use super::report::{Problem, Reporter};
 use crate::version;
 
 pub(crate) fn cmd_explain(e: ExplainArgs) -> Status {
-    let v = e.python.unwrap_or_else(|| default_version(false));
+    let rep = Reporter::plain();
+    let v = e.python.unwrap_or_else(|| default_version(&rep));
     let Some(table) = crate::opcodes::table_for(v) else {
         let supported: Vec<String> = version::supported().map(|v| v.to_string()).collect();
-        return fail_io(format!("Python {v} is not supported (supported: {})", supported.join(", ")));
+        return rep.problem(&Problem::usage(format!("Python {v} is not supported (supported: {})", supported.join(", "))));
     };
-    if e.list {
-        print!("{}", crate::explain::list(table));
-        return Status::OK;
-    }
-    match crate::explain::explain(e.opcode.as_deref().unwrap_or_default(), table) {
-        Ok(text) => {
-            print!("{text}");
-            Status::OK
+    let text = if e.list {
+        crate::explain::list(table)
+    } else {
+        match crate::explain::explain(e.opcode.as_deref().unwrap_or_default(), table) {
+            Ok(text) => text,
+            Err(msg) => return rep.problem(&Problem { status: Status::ERRORS, ..Problem::usage(msg) }),
         }
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            Status::ERRORS
-        }
+    };
+    match write_stdout(text.as_bytes()) {
+        Ok(()) => Status::OK,
+        Err(p) => rep.problem(&p),
     }
 }

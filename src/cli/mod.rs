@@ -4,9 +4,10 @@
 //! process's standard output and error through `std`.
 //!
 //! One file per command (`assemble`, `check`, `link`, `run`, `dis`, `explain`,
-//! `completions`, `python`), and what they share: `args` (the clap definition), `module`
-//! (reading and assembling the files of one module), `report` (diagnostics and errors on
-//! stderr), `output` (writing results), `batch` (many inputs in parallel, `--out-dir`).
+//! `completions`, `python`), and what they share: `args` (the clap definition, global
+//! options), `module` (reading and assembling the files of one module), `report`
+//! (diagnostics and problems on stderr, for people or as JSON), `output` (the one way every
+//! result is written), `batch` (many inputs in parallel, `--out-dir`).
 //!
 //! Exit status: 0 success, 1 the input has errors (diagnostics printed), 2 usage or I/O error.
 
@@ -40,10 +41,6 @@ impl Status {
     pub const USAGE: Status = Status(2);
 }
 
-/// The subcommands and the words clap itself answers; any other first argument is an input
-/// of the implicit `assemble`.
-const KNOWN: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "help", "-h", "--help", "-V", "--version"];
-
 /// Runs the command line `args` (the program name first, as `std::env::args_os` gives it) and
 /// returns the exit status.
 pub fn main<I, T>(args: I) -> u8
@@ -54,12 +51,10 @@ where
     run(args.into_iter().map(Into::into).collect()).0
 }
 
-fn run(mut argv: Vec<OsString>) -> Status {
-    // `pyasm FILE …` means `pyasm assemble FILE …`.
-    if argv.len() > 1 && !KNOWN.iter().any(|k| argv[1] == *k) {
-        argv.insert(1, "assemble".into());
-    }
-    let cli = match Cli::try_parse_from(argv) {
+fn run(argv: Vec<OsString>) -> Status {
+    // `pyasm FILE …` means `pyasm assemble FILE …`; `pyasm --python 3.12 link …` means
+    // `pyasm link --python 3.12 …`.
+    let cli = match Cli::try_parse_from(args::hoist_global_options(argv)) {
         Ok(c) => c,
         Err(e) => {
             // Help and --version go to stdout with status 0; mistakes to stderr with 2.

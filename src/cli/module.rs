@@ -3,90 +3,109 @@
 //! version when none is named; the pyc header.
 
 use super::Status;
-use super::args::{CommonArgs, HashMode, MessageFormat};
-use super::report::{fail_io, print_diags};
+use super::args::HashMode;
+use super::report::{Problem, Reporter};
 use crate::diagnostics::SourceFiles;
 use crate::emit::pyc::{PycHeader, source_hash};
 use crate::version::{self, PythonVersion};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Reads one source file into `files`. `Err` carries the exit code (the problem is printed).
-pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, c: &CommonArgs) -> Result<(u32, Vec<u8>), Status> {
+/// What every assembling command passes down.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    pub python: Option<PythonVersion>,
+    pub listing: bool,
+}
+
+/// One module, assembled.
+pub(crate) struct Built {
+    pub out: crate::Assembled,
+    /// The bytes of its files, in order (what a PEP 552 hash is taken of).
+    pub source: Vec<u8>,
+}
+
+/// Reads one source file into `files`. `Err` carries the exit status (the problem is
+/// printed).
+fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| fail_io(format!("cannot read standard input: {e}")))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| rep.problem(&Problem::cannot_read(Path::new("standard input"), &e)))?;
         buf
     } else {
-        std::fs::read(path).map_err(|e| fail_io(format!("cannot read {}: {e}", path.display())))?
+        std::fs::read(path).map_err(|e| rep.problem(&Problem::cannot_read(path, &e)))?
     };
     let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
     match files.add_bytes(name, source.clone()) {
         (id, None) => Ok((id, source)),
         (_, Some(not_utf8)) => {
-            print_diags(files, &[not_utf8], c);
+            rep.diagnostics(files, &[not_utf8]);
             Err(Status::ERRORS)
         }
     }
 }
 
-/// Reads the module's files (`c.file` and `c.more`), assembles them together and prints
-/// diagnostics. Returns the result and the sources' bytes (for the pyc header). `Err`
-/// carries the exit code to use.
-pub(crate) fn assemble_file(c: &CommonArgs) -> Result<(crate::Assembled, Vec<u8>), Status> {
-    let mut files = SourceFiles::new();
-    let (out, source, _) = assemble_module(&mut files, &c.inputs(), c)?;
-    Ok((out, source))
+/// The files of one module must be different files: the same one twice (under any name)
+/// would define every code object twice.
+pub(crate) fn check_distinct(paths: &[PathBuf]) -> Result<(), Problem> {
+    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Problem::usage("standard input (`-`) can be read only once"));
+    }
+    let mut seen: Vec<(u64, u64)> = Vec::with_capacity(paths.len());
+    for p in paths {
+        let Ok(meta) = std::fs::metadata(p) else { continue };
+        let id = (meta.dev(), meta.ino());
+        if seen.contains(&id) {
+            return Err(Problem::usage(format!("{}: this file is given twice", p.display())).at(p));
+        }
+        seen.push(id);
+    }
+    Ok(())
 }
 
-/// Assembles the files `paths` as one module into `files`; also returns the id of the first.
-pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], c: &CommonArgs) -> Result<(crate::Assembled, Vec<u8>, u32), Status> {
-    if paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
-        return Err(fail_io("standard input (`-`) can be read only once".into()));
-    }
+/// Assembles the files `paths` together as one module into `files` and prints its
+/// diagnostics. `Err` carries the exit status.
+pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], s: Settings, rep: &Reporter) -> Result<Built, Status> {
+    check_distinct(paths).map_err(|p| rep.problem(&p))?;
     let mut ids = Vec::new();
     let mut source = Vec::new();
     let mut failed = None;
     for p in paths {
-        match read_source(files, p, c) {
+        match read_source(files, p, rep) {
             Ok((id, bytes)) => {
                 ids.push(id);
                 source.extend_from_slice(&bytes);
             }
-            Err(code) => failed = Some(code),
+            Err(code) => failed = Some(failed.map_or(code, |f: Status| Status(f.0.max(code.0)))),
         }
     }
     if let Some(code) = failed {
         return Err(code);
     }
     let declares_version = ids.iter().any(|&f| files.text(f).lines().any(|l| l.trim_start().starts_with(".python")));
-    let default_version = if c.python.is_none() && !declares_version { Some(default_version(c.report.verbose)) } else { None };
-    let opts = crate::Options { version: c.python, default_version, filename: None, listing: c.listing };
+    let default_version = if s.python.is_none() && !declares_version { Some(default_version(rep)) } else { None };
+    let opts = crate::Options { version: s.python, default_version, filename: None, listing: s.listing };
     let shown = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     match crate::assemble_files(files, &ids, &opts) {
         Ok(out) => {
-            if !c.report.quiet {
-                print_diags(files, &out.warnings, c);
-            }
-            if c.report.verbose {
-                eprintln!("pyasm: assembled {shown} for Python {}", out.version.version);
-            }
-            Ok((out, source, ids[0]))
+            rep.diagnostics(files, &out.warnings);
+            rep.verbose(&format!("assembled {shown} for Python {}", out.version.version));
+            Ok(Built { out, source })
         }
         Err(diags) => {
-            print_diags(files, &diags, c);
+            rep.diagnostics(files, &diags);
             let n = diags.iter().filter(|d| d.is_error()).count();
-            if matches!(c.report.message_format, MessageFormat::Human) {
-                eprintln!("error: {shown} not assembled: {n} error{}", if n == 1 { "" } else { "s" });
-            }
+            rep.summary(&format!("{shown} not assembled: {n} error{}", if n == 1 { "" } else { "s" }));
             Err(Status::ERRORS)
         }
     }
 }
 
 /// The version of the `python3` on PATH when pyasm supports it, else the newest supported.
-pub(crate) fn default_version(verbose: bool) -> PythonVersion {
+pub(crate) fn default_version(rep: &Reporter) -> PythonVersion {
     let newest = version::newest_supported();
     let found = Command::new("python3")
         .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
@@ -96,23 +115,21 @@ pub(crate) fn default_version(verbose: bool) -> PythonVersion {
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<PythonVersion>().ok());
     match found {
         Some(v) if version::supported().any(|s| s == v) => {
-            if verbose {
-                eprintln!("pyasm: no --python or .python given; targeting {v}, the version of python3 on PATH");
-            }
+            rep.verbose(&format!("no --python or .python given; targeting {v}, the version of python3 on PATH"));
             v
         }
-        other => {
-            if verbose {
-                match other {
-                    Some(v) => eprintln!("pyasm: python3 on PATH is {v}, which pyasm does not support; targeting {newest}"),
-                    None => eprintln!("pyasm: no python3 on PATH; targeting {newest}, the newest supported version"),
-                }
-            }
+        Some(v) => {
+            rep.verbose(&format!("python3 on PATH is {v}, which pyasm does not support; targeting {newest}"));
+            newest
+        }
+        None => {
+            rep.verbose(&format!("no python3 on PATH; targeting {newest}, the newest supported version"));
             newest
         }
     }
 }
 
+/// The pyc header: a PEP 552 hash of the source bytes, or the source file's mtime and size.
 pub(crate) fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<HashMode>) -> PycHeader {
     match hash {
         Some(mode) => PycHeader::Hash { checked: matches!(mode, HashMode::Checked), hash: source_hash(magic, source) },
@@ -127,4 +144,3 @@ pub(crate) fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<Ha
         }
     }
 }
-

@@ -19,7 +19,7 @@
 //! diagnostic back into the real file).
 
 use crate::diagnostics::{Diagnostic, Label, SourceFiles, codes, did_you_mean, nearest};
-use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
+use crate::syntax::ast::{Line, Recovered, Span, Spanned, Statement, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -84,6 +84,30 @@ impl Expansions {
             }
         }
         span
+    }
+
+    /// `text` with the labels renamed per expansion (`keep@m.3`) written as in the macro
+    /// body (`keep`), as a message about them should name them.
+    pub fn written_labels(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        let mut names: Vec<&str> = self.origins.values().map(|o| o.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            let marker = format!("@{name}.");
+            let mut from = 0;
+            while let Some(found) = out[from..].find(&marker) {
+                let at = from + found;
+                let digits = out[at + marker.len()..].bytes().take_while(u8::is_ascii_digit).count();
+                if digits == 0 {
+                    from = at + marker.len();
+                } else {
+                    out.replace_range(at..at + marker.len() + digits, "");
+                    from = at;
+                }
+            }
+        }
+        out
     }
 
     /// For each label inside an expansion, adds "in this use of macro NAME" at the use, and
@@ -222,8 +246,19 @@ impl Includer<'_> {
                             continue;
                         }
                     }
+                    let mut line = line;
                     if let Some(l) = &line.label {
-                        m.labels.insert(l.node.clone());
+                        if !m.labels.insert(l.node.clone()) {
+                            // Reported once, here, and dropped: every expansion would
+                            // otherwise report it again under its renamed label.
+                            let first = m.body.iter().filter_map(|b| b.label.as_ref()).find(|b| b.node == l.node).map_or(l.span, |b| b.span);
+                            self.diags.push(
+                                Diagnostic::error(codes::DUPLICATE_LABEL, format!("label `{}` is defined twice in macro `{}`", l.node, m.name.node))
+                                    .with_primary(l.span, "defined again here")
+                                    .with_secondary(first, "first defined here"),
+                            );
+                            line.label = None;
+                        }
                     }
                     m.body.push(line);
                 }
@@ -389,7 +424,9 @@ impl Includer<'_> {
                 let mut diag = Diagnostic::error(codes::INCLUDE, format!("cannot read `{}`: {why}", path.display()))
                     .with_primary(span, "included here")
                     .with_note("an include path is relative to the including file's folder");
-                let siblings: Vec<String> = std::fs::read_dir(path.parent().unwrap_or(Path::new(".")))
+                // `main.pyasm` including `x.pyasm` looks in `` (the current folder): read as `.`.
+                let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                let siblings: Vec<String> = std::fs::read_dir(folder)
                     .into_iter()
                     .flatten()
                     .filter_map(|e| e.ok())
@@ -501,10 +538,16 @@ impl Expander<'_> {
             out.push(line);
             return;
         };
+        if ins.recovered == Recovered::Unexpanded {
+            out.push(line);
+            return;
+        }
         let Some(m) = self.macros.get(&ins.opname.node) else {
             // A use of a macro whose definition was wrong (and reported) is not an
             // "unknown instruction" too.
-            if !self.broken.contains(&ins.opname.node) {
+            if self.broken.contains(&ins.opname.node) {
+                out.push(unexpanded(line));
+            } else {
                 out.push(line);
             }
             return;
@@ -512,6 +555,7 @@ impl Expander<'_> {
         let use_span = *span;
         self.used.insert(m.name.node.clone());
         if self.over_limit {
+            out.push(unexpanded(line));
             return;
         }
         if let Some(pos) = self.stack.iter().position(|(n, _)| *n == m.name.node) {
@@ -521,6 +565,7 @@ impl Expander<'_> {
                 e = e.with_secondary(*s, format!("inside this use of macro `{n}`"));
             }
             self.diags.push(e.with_help("a macro cannot use itself, directly or through other macros"));
+            out.push(unexpanded(line));
             return;
         }
         if self.stack.len() >= MAX_MACRO_DEPTH {
@@ -528,9 +573,10 @@ impl Expander<'_> {
                 Diagnostic::error(codes::MACRO_RECURSION, format!("macro uses nest more than {MAX_MACRO_DEPTH} deep"))
                     .with_primary(ins.opname.span, ""),
             );
+            out.push(unexpanded(line));
             return;
         }
-        if ins.operands.len() != m.params.len() && !ins.recovered {
+        if ins.operands.len() != m.params.len() && ins.recovered == Recovered::No {
             let want = m.params.len();
             let params: Vec<&str> = m.params.iter().map(|p| p.node.as_str()).collect();
             self.diags.push(
@@ -546,6 +592,7 @@ impl Expander<'_> {
                 .with_primary(use_span, format!("{} given", ins.operands.len()))
                 .with_secondary(m.header, format!("defined with {}", if params.is_empty() { "no parameters".to_string() } else { format!("({})", params.join(", ")) })),
             );
+            out.push(unexpanded(line));
             return;
         }
         self.lines_out += m.body.len();
@@ -556,6 +603,7 @@ impl Expander<'_> {
                     .with_primary(ins.opname.span, "stopped here")
                     .with_help("macros that use macros multiply: use them fewer times, or write a loop in the code instead"),
             );
+            out.push(unexpanded(line));
             return;
         }
         self.count += 1;
@@ -601,6 +649,16 @@ impl Expander<'_> {
         }
         self.stack.pop();
     }
+}
+
+/// A use that is not expanded (its mistake was reported), kept for its label and so that the
+/// resolver knows a body is missing there (`Recovered::Unexpanded`).
+fn unexpanded(mut line: Line) -> Line {
+    if let Some(Spanned { node: Statement::Instruction(i), .. }) = &mut line.statement {
+        i.recovered = Recovered::Unexpanded;
+        i.operands.clear();
+    }
+    line
 }
 
 struct Substitution<'a> {

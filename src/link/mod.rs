@@ -228,6 +228,9 @@ pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags:
             d.notes.push(format!("none of the module's files ({}) defines `.code <module>`", names.join(", ")));
         }
         linked.expansions.add_use_labels(d);
+        if d.message.contains('@') {
+            d.message = linked.expansions.written_labels(&d.message);
+        }
     }
     merge_macro_repeats(diags);
 }

@@ -191,8 +191,11 @@ fn contains_pyasm(dir: &Path) -> bool {
 /// One assembled module as `check` sees it.
 pub struct ModuleInfo {
     pub name: String,
-    /// The `.module` line, or the start of the file when the name comes from its place.
+    /// The `.module` line; when the name comes from the file's place, the module's
+    /// `.code <module>` header.
     pub name_span: Span,
+    /// The `.python` line its version comes from, when it has one.
+    pub version_span: Option<Span>,
     pub named_by_directive: bool,
     pub is_package: bool,
     pub given_as_file: bool,
@@ -234,11 +237,15 @@ pub fn check(modules: &[ModuleInfo], main: Option<&str>, pyz: bool) -> Result<us
         }
     }
     if let Some(first) = modules.first() {
+        // At the `.python` line that chose the version; a module without one takes the
+        // default version, which its `.code <module>` header stands for.
+        let why = |m: &ModuleInfo| (m.version_span.unwrap_or(m.name_span), if m.version_span.is_some() { "" } else { " (it has no `.python` line)" });
         for m in modules.iter().filter(|m| m.version != first.version) {
+            let ((at, note), (first_at, first_note)) = (why(m), why(first));
             diags.push(
                 Diagnostic::error(codes::APPLICATION, "the modules of an application target different Python versions")
-                    .with_primary(m.name_span, format!("`{}` is assembled for Python {}", m.name, m.version))
-                    .with_secondary(first.name_span, format!("`{}` for Python {}", first.name, first.version))
+                    .with_primary(at, format!("`{}` is assembled for Python {}{note}", m.name, m.version))
+                    .with_secondary(first_at, format!("`{}` for Python {}{first_note}", first.name, first.version))
                     .with_help("give every module the same `.python` line, or pass --python X.Y"),
             );
         }

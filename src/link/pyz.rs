@@ -179,6 +179,22 @@ pub fn read(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, String> {
             return Err(format!("{} and {} overlap (at byte {}): a damaged or hostile archive", a.0, b.0, b.1));
         }
     }
+    // One member per name. Two of one name would leave the reader to pick one: zipimport
+    // and zipfile take the last directory entry, and `pyasm dis -o DIR` could write only one
+    // file for both; an archive that says two things about one module is refused, naming both.
+    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(first) = by_name.insert(e.0.as_str(), i) {
+            return Err(format!(
+                "two members are named {} (directory entries {} and {}, at bytes {} and {}): an archive holds one file per name",
+                e.0,
+                first + 1,
+                i + 1,
+                entries[first].1,
+                e.1
+            ));
+        }
+    }
     let mut members = Vec::with_capacity(entries.len());
     for (name, _, start, end, crc) in entries {
         let data = &bytes[start..end];
@@ -268,6 +284,14 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.contains("overlap"), "{err}");
+    }
+
+    #[test]
+    fn two_members_of_one_name_are_refused() {
+        let members = vec![("a.pyc".to_string(), b"one".to_vec()), ("b.pyc".to_string(), b"x".to_vec()), ("a.pyc".to_string(), b"two".to_vec())];
+        let z = write(b"#!x\n", &members).unwrap();
+        let err = read(&z).unwrap_err();
+        assert_eq!(err, "two members are named a.pyc (directory entries 1 and 3, at bytes 4 and 78): an archive holds one file per name");
     }
 
     #[test]

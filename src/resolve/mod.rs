@@ -846,14 +846,18 @@ fn resolve_block(
                     rc.instrs.last().is_none_or(|p: &Instr| p.loc.line != instr_loc.line)
                 };
                 let operand_span = ins.operands.first().map_or(stmt.span, |o| o.span);
-                let result = if ins.recovered {
+                let result = match ins.recovered {
                     // Its operands were lost with its syntax error: keep the opcode only.
-                    match version.by_name(&ins.opname.node) {
+                    Recovered::OperandsLost => match version.by_name(&ins.opname.node) {
                         Some(op) => Err((Some(op), Vec::new())),
                         None => Err((None, vec![unknown_opcode(ins, version)])),
+                    },
+                    // A macro use the linker reported and could not expand: no opcode, so
+                    // unknown effects (below), and nothing more to say.
+                    Recovered::Unexpanded => Err((None, Vec::new())),
+                    Recovered::No => {
+                        resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref).map_err(|e| (version.by_name(&ins.opname.node), e))
                     }
-                } else {
-                    resolve_instruction(ins, here, &mut cb, &labels, &mut code_ref).map_err(|e| (version.by_name(&ins.opname.node), e))
                 };
                 match result {
                     Ok((op, arg)) => rc.instrs.push(Instr { op, arg, span: stmt.span, loc: instr_loc, region, placeholder: false, operand_span, line_mark }),
@@ -1564,7 +1568,7 @@ fn symbol_index<'a>(op: &OpInfo, v: &Spanned<Value>, symbols: impl Iterator<Item
 
 /// `EXTENDED_ARG` with no operand: a request for one more prefix on the next instruction.
 fn is_prefix_request(ins: &crate::syntax::ast::Instruction) -> bool {
-    ins.opname.node == "EXTENDED_ARG" && ins.operands.is_empty() && !ins.recovered
+    ins.opname.node == "EXTENDED_ARG" && ins.operands.is_empty() && ins.recovered == Recovered::No
 }
 
 /// Finds, for each code object, who references it; checks for cycles; fills in qualnames,

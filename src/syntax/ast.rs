@@ -103,9 +103,23 @@ pub struct CodeHeader {
 pub struct Instruction {
     pub opname: Spanned<String>,
     pub operands: Vec<Spanned<Value>>,
-    /// Kept from a line that did not parse: its operands are lost (and were reported), but
-    /// the opcode still counts for labels and the stack check.
-    pub recovered: bool,
+    /// Whether the line is whole, or what is left of it after a reported mistake.
+    pub recovered: Recovered,
+}
+
+/// What is left of an instruction line after a mistake that was reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recovered {
+    /// The line is as written.
+    No,
+    /// The line did not parse: its operands are lost, but the opcode still counts for labels
+    /// and the stack check.
+    OperandsLost,
+    /// A macro use that could not be expanded (a wrong number of arguments, a broken or
+    /// recursive macro, the expansion limit): its label stays, and since what its body would
+    /// do to the stack is unknown, its code object's stack is not checked (a check would
+    /// report errors that are only the missing body's).
+    Unexpanded,
 }
 
 #[derive(Clone, Debug, PartialEq)]

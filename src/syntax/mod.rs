@@ -266,7 +266,7 @@ fn error_position(e: &ParseError<usize, Tok, LexError>) -> Option<usize> {
 /// rest of the file under follow-on errors (undefined labels, stack underflows, instructions
 /// "outside a code object").
 fn salvage(file: u32, text: &str, tokens: &[lexer::Spanned], recovered: &[Recovery], lines: &mut [Line]) {
-    use ast::{CodeHeader, Instruction, Name, Param, Spanned, Statement};
+    use ast::{CodeHeader, Instruction, Name, Param, Recovered, Spanned, Statement};
     let starts = line_starts(text);
     let mut slots = lines.iter_mut().filter(|l| l.line_no == RECOVERED);
     for r in recovered {
@@ -335,7 +335,7 @@ fn salvage(file: u32, text: &str, tokens: &[lexer::Spanned], recovered: &[Recove
                 Statement::Instruction(Instruction {
                     opname: Spanned::new(op.to_string(), Span::new(file, *s, *e)),
                     operands: Vec::new(),
-                    recovered: true,
+                    recovered: Recovered::OperandsLost,
                 }),
                 Span::new(file, *s, *e),
             )),
