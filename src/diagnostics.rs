@@ -80,6 +80,15 @@ pub struct Label {
     pub primary: bool,
 }
 
+/// A machine-applicable fix: replace the text at `span` with `replacement`. Several on one
+/// diagnostic are alternatives ("did you mean `a` or `b`?"). Not rendered: the help note says
+/// the same for people; tools read these (JSON, the Python API).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub span: Span,
+    pub replacement: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -87,11 +96,22 @@ pub struct Diagnostic {
     pub message: String,
     pub labels: Vec<Label>,
     pub notes: Vec<String>,
+    pub suggestions: Vec<Suggestion>,
 }
+
+/// How `with_help` marks a note as help (codespan shows notes as `= note`).
+const HELP_PREFIX: &str = "help: ";
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), labels: Vec::new(), notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            suggestions: Vec::new(),
+        }
     }
     pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
@@ -109,8 +129,18 @@ impl Diagnostic {
         self
     }
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.notes.push(format!("help: {}", help.into()));
+        self.notes.push(format!("{HELP_PREFIX}{}", help.into()));
         self
+    }
+    /// Adds a fix that replaces the text at `span` with `replacement` (see [`Suggestion`]).
+    pub fn with_suggestion(mut self, span: Span, replacement: impl Into<String>) -> Diagnostic {
+        self.suggestions.push(Suggestion { span, replacement: replacement.into() });
+        self
+    }
+    /// The notes that are not help, and the help texts (without their `help: `).
+    pub fn notes_and_help(&self) -> (Vec<&str>, Vec<&str>) {
+        let (help, notes): (Vec<&String>, Vec<&String>) = self.notes.iter().partition(|n| n.starts_with(HELP_PREFIX));
+        (notes.into_iter().map(String::as_str).collect(), help.into_iter().map(|h| &h[HELP_PREFIX.len()..]).collect())
     }
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -152,6 +182,22 @@ impl SourceFiles {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
         self.files.add(name.into(), text.into()) as u32
     }
+    /// Adds a file read as bytes. Text that is not UTF-8 is added with its bad bytes replaced
+    /// (so that everything before the first one is as written) and comes back with the
+    /// diagnostic pointing at that byte.
+    pub fn add_bytes(&mut self, name: impl Into<String>, bytes: Vec<u8>) -> (u32, Option<Diagnostic>) {
+        match String::from_utf8(bytes) {
+            Ok(text) => (self.add(name, text), None),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let file = self.add(name, String::from_utf8_lossy(e.as_bytes()).into_owned());
+                let d = Diagnostic::error(codes::LEX, "this file is not UTF-8 text")
+                    .with_primary(Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
+                    .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
+                (file, Some(d))
+            }
+        }
+    }
     pub fn text(&self, file: u32) -> &str {
         self.files.get(file as usize).map(|f| f.source().as_str()).unwrap_or("")
     }
@@ -173,29 +219,41 @@ impl SourceFiles {
         (line, col)
     }
 
+    /// The span's file name, start and end as 1-based (line, column), columns counted in
+    /// characters; the end is the position just after the last character.
+    pub fn locate(&self, span: Span) -> (&str, (usize, usize), (usize, usize)) {
+        (self.name(span.file), self.line_col(span.file, span.start), self.line_col(span.file, span.end))
+    }
+
+    /// `"file":…,"byte_start":…,"byte_end":…,"line":…,"column":…,"end_line":…,"end_column":…`
+    fn json_span(&self, span: Span) -> String {
+        let (name, (line, column), (end_line, end_column)) = self.locate(span);
+        format!(
+            "\"file\":{},\"byte_start\":{},\"byte_end\":{},\"line\":{line},\"column\":{column},\"end_line\":{end_line},\"end_column\":{end_column}",
+            json_string(name),
+            span.start,
+            span.end
+        )
+    }
+
     /// One diagnostic as a single-line JSON object, for tools (`--message-format json`):
-    /// severity, code, message, file, labels with byte and line/column spans, notes.
+    /// severity, code, message, file, labels with byte and line/column spans, notes, and
+    /// suggestions (replacement text and span). Columns as in [`SourceFiles::locate`].
     pub fn to_json(&self, d: &Diagnostic) -> String {
         let file = d.labels.iter().find(|l| l.primary).or(d.labels.first()).map(|l| self.name(l.span.file)).unwrap_or("");
         let labels: Vec<String> = d
             .labels
             .iter()
-            .map(|l| {
-                let (line, column) = self.line_col(l.span.file, l.span.start);
-                let (end_line, end_column) = self.line_col(l.span.file, l.span.end);
-                format!(
-                    "{{\"primary\":{},\"message\":{},\"file\":{},\"byte_start\":{},\"byte_end\":{},\"line\":{line},\"column\":{column},\"end_line\":{end_line},\"end_column\":{end_column}}}",
-                    l.primary,
-                    json_string(&l.message),
-                    json_string(self.name(l.span.file)),
-                    l.span.start,
-                    l.span.end
-                )
-            })
+            .map(|l| format!("{{\"primary\":{},\"message\":{},{}}}", l.primary, json_string(&l.message), self.json_span(l.span)))
             .collect();
         let notes: Vec<String> = d.notes.iter().map(|n| json_string(n)).collect();
+        let suggestions: Vec<String> = d
+            .suggestions
+            .iter()
+            .map(|s| format!("{{\"replacement\":{},{}}}", json_string(&s.replacement), self.json_span(s.span)))
+            .collect();
         format!(
-            "{{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\"labels\":[{}],\"notes\":[{}]}}",
+            "{{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\"labels\":[{}],\"notes\":[{}],\"suggestions\":[{}]}}",
             json_string(match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
@@ -204,7 +262,8 @@ impl SourceFiles {
             json_string(&d.message),
             json_string(file),
             labels.join(","),
-            notes.join(",")
+            notes.join(","),
+            suggestions.join(",")
         )
     }
 
@@ -301,16 +360,31 @@ mod tests {
     }
 
     #[test]
+    fn help_is_told_apart_from_notes() {
+        let d = Diagnostic::error(codes::SYNTAX, "x").with_note("a note").with_help("do this");
+        assert_eq!(d.notes_and_help(), (vec!["a note"], vec!["do this"]));
+    }
+
+    #[test]
+    fn columns_count_characters_and_the_end_is_exclusive() {
+        let mut files = SourceFiles::new();
+        let f = files.add("é.pyasm", "é\n  ÀB\n");
+        // "ÀB" is bytes 5..8 (À takes two), characters 3 and 4 of line 2.
+        assert_eq!(files.locate(Span::new(f, 5, 8)), ("é.pyasm", (2, 3), (2, 5)));
+    }
+
+    #[test]
     fn json_has_positions_and_escapes() {
         let mut files = SourceFiles::new();
         let f = files.add("a.pyasm", "x\n  BAD \"q\"\n");
         let d = Diagnostic::error(codes::UNKNOWN_OPCODE, "unknown \"BAD\"")
             .with_primary(Span::new(f, 4, 7), "here")
-            .with_help("tab\there");
+            .with_help("tab\there")
+            .with_suggestion(Span::new(f, 4, 7), "BAT");
         let j = files.to_json(&d);
         assert_eq!(
             j,
-            r#"{"severity":"error","code":"E0101","message":"unknown \"BAD\"","file":"a.pyasm","labels":[{"primary":true,"message":"here","file":"a.pyasm","byte_start":4,"byte_end":7,"line":2,"column":3,"end_line":2,"end_column":6}],"notes":["help: tab\there"]}"#
+            r#"{"severity":"error","code":"E0101","message":"unknown \"BAD\"","file":"a.pyasm","labels":[{"primary":true,"message":"here","file":"a.pyasm","byte_start":4,"byte_end":7,"line":2,"column":3,"end_line":2,"end_column":6}],"notes":["help: tab\there"],"suggestions":[{"replacement":"BAT","file":"a.pyasm","byte_start":4,"byte_end":7,"line":2,"column":3,"end_line":2,"end_column":6}]}"#
         );
     }
 }

@@ -141,6 +141,13 @@ pub fn search(version: PythonVersion) -> Search {
     Search { found, tried }
 }
 
+/// A native CPython of `version` on this machine, looked for as [`find`] does but never
+/// pyodide (and regardless of `PYASM_FORCE_PYODIDE`): for what only a native interpreter can
+/// do, like loading a compiled extension module.
+pub fn find_native(version: PythonVersion) -> Option<Interpreter> {
+    search_native(version, &mut Vec::new())
+}
+
 /// [`find`], else install the pyodide release of `version` into the cache (with npm) and use
 /// that. The error explains what failed and what to do.
 pub fn find_or_install(version: PythonVersion) -> Result<Interpreter, String> {

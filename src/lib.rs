@@ -26,6 +26,8 @@ pub mod load;
 pub mod marshal_format;
 pub mod object;
 pub mod opcodes;
+#[cfg(feature = "python")]
+mod python;
 pub mod resolve;
 pub mod syntax;
 pub mod verify;

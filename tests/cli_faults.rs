@@ -527,13 +527,13 @@ fn io_problems_are_json_records() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "{\"severity\":\"error\",\"code\":\"E0502\",\"message\":\"cannot write afile/x.pyc: afile is a file, not a folder\",\
-         \"file\":\"afile/x.pyc\",\"labels\":[],\"notes\":[],\"reason\":\"not-a-folder\"}\n"
+         \"file\":\"afile/x.pyc\",\"labels\":[],\"notes\":[],\"suggestions\":[],\"reason\":\"not-a-folder\"}\n"
     );
     let out = run(&["check", "nothere.pyasm", "--message-format", "json"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "{\"severity\":\"error\",\"code\":\"E0501\",\"message\":\"cannot read nothere.pyasm: there is no such file\",\
-         \"file\":\"nothere.pyasm\",\"labels\":[],\"notes\":[],\"reason\":\"not-found\"}\n"
+         \"file\":\"nothere.pyasm\",\"labels\":[],\"notes\":[],\"suggestions\":[],\"reason\":\"not-found\"}\n"
     );
 }

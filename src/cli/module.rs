@@ -39,21 +39,10 @@ fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(
         std::fs::read(path).map_err(|e| rep.problem(&Problem::cannot_read(path, &e)))?
     };
     let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
-    match String::from_utf8(source) {
-        Ok(t) => {
-            let bytes = t.as_bytes().to_vec();
-            Ok((files.add(name, t), bytes))
-        }
-        Err(e) => {
-            // Point at the first bad byte: everything before it is the same in the lossy text.
-            let at = e.utf8_error().valid_up_to();
-            let source = e.into_bytes();
-            let lossy = String::from_utf8_lossy(&source).into_owned();
-            let file = files.add(name, lossy);
-            let d = crate::diagnostics::Diagnostic::error(crate::diagnostics::codes::LEX, "this file is not UTF-8 text")
-                .with_primary(crate::syntax::ast::Span::new(file, at, at + 1), "this byte cannot start or continue a UTF-8 character")
-                .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
-            rep.diagnostics(files, &[d]);
+    match files.add_bytes(name, source.clone()) {
+        (id, None) => Ok((id, source)),
+        (_, Some(not_utf8)) => {
+            rep.diagnostics(files, &[not_utf8]);
             Err(Status::ERRORS)
         }
     }

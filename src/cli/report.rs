@@ -167,7 +167,7 @@ impl Reporter {
         let file = path.map(|p| p.display().to_string()).unwrap_or_default();
         let notes: Vec<String> = notes.iter().map(|n| json_string(n)).collect();
         format!(
-            "{{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\"labels\":[],\"notes\":[{}],\"reason\":{}}}\n",
+            "{{\"severity\":{},\"code\":{},\"message\":{},\"file\":{},\"labels\":[],\"notes\":[{}],\"suggestions\":[],\"reason\":{}}}\n",
             json_string(severity),
             json_string(code),
             json_string(message),

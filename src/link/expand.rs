@@ -113,7 +113,7 @@ impl Expansions {
     /// For each label inside an expansion, adds "in this use of macro NAME" at the use, and
     /// again for the use when it is itself inside an expansion. Then points every label into
     /// the real files (same name, line and text, so the rendering is the same; byte offsets,
-    /// as `--message-format json` gives them, are those of the real file).
+    /// as `--message-format json` gives them, are those of the real file), and suggestions too.
     pub fn add_use_labels(&self, d: &mut Diagnostic) {
         let mut extra: Vec<Label> = Vec::new();
         for l in &d.labels {
@@ -129,6 +129,10 @@ impl Expansions {
         d.labels.extend(extra);
         for l in &mut d.labels {
             l.span = self.real_span(l.span);
+        }
+        // A fix inside an expansion is a fix of the macro's text.
+        for s in &mut d.suggestions {
+            s.span = self.real_span(s.span);
         }
     }
 }

@@ -359,7 +359,7 @@ fn structure<'a>(lines: &'a [Line], diags: &mut Vec<Diagnostic>) -> (Vec<Block<'
                 other => {
                     let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
                     if let Some(n) = nearest(other, FILE_DIRECTIVES.iter().chain(CODE_DIRECTIVES).copied()).first() {
-                        e = e.with_help(format!("did you mean `.{n}`?"));
+                        e = e.with_help(format!("did you mean `.{n}`?")).with_suggestion(d.name.span, format!(".{n}"));
                     }
                     diags.push(e);
                 }
@@ -702,7 +702,7 @@ fn resolve_block(
                     other => {
                         let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown directive `.{other}`")).with_primary(d.name.span, "");
                         if let Some(n) = nearest(other, CODE_DIRECTIVES.iter().copied()).first() {
-                            e = e.with_help(format!("did you mean `.{n}`?"));
+                            e = e.with_help(format!("did you mean `.{n}`?")).with_suggestion(d.name.span, format!(".{n}"));
                         }
                         diags.push(e);
                     }
@@ -744,6 +744,9 @@ fn resolve_block(
             let near = nearest(&text, names.iter().map(|s| s.as_str()));
             if !near.is_empty() {
                 e = e.with_help(crate::diagnostics::did_you_mean(&near, |n| format!("@{n}")).unwrap_or_default());
+            }
+            for n in &near {
+                e = e.with_suggestion(v.span, format!("@{n}"));
             }
             e
         })
@@ -934,7 +937,7 @@ fn parse_flags(d: &Directive, diags: &mut Vec<Diagnostic>) -> Option<u32> {
                     ok = false;
                     let mut e = Diagnostic::error(codes::DIRECTIVE, format!("unknown code flag `{w}`")).with_primary(a.span, "");
                     if let Some(n) = nearest(w, FLAG_WORDS.iter().map(|(n, _)| *n)).first() {
-                        e = e.with_help(format!("did you mean `{n}`?"));
+                        e = e.with_help(format!("did you mean `{n}`?")).with_suggestion(a.span, *n);
                     }
                     diags.push(e);
                 }
@@ -1152,7 +1155,7 @@ fn undefined_label(w: &str, span: Span, labels: &HashMap<String, (usize, Span)>)
         .with_primary(span, "no such label");
     let near = nearest(w, labels.keys().map(|s| s.as_str()));
     if let Some(n) = near.first() {
-        e = e.with_help(format!("did you mean `{n}`?"));
+        e = e.with_help(format!("did you mean `{n}`?")).with_suggestion(span, *n);
     } else {
         e = e.with_help(format!("define it by writing `{w}:` before the target instruction"));
     }
@@ -1472,6 +1475,9 @@ fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
     if !near.is_empty() {
         e = e.with_help(crate::diagnostics::did_you_mean(&near, str::to_string).unwrap_or_default());
     }
+    for n in near {
+        e = e.with_suggestion(ins.opname.span, n);
+    }
     e
 }
 
@@ -1513,7 +1519,7 @@ fn local_index(op: &OpInfo, v: &Spanned<Value>, cb: &CodeBuilder) -> Result<Arg,
             let names: Vec<String> = cb.locals.iter().map(|n| n.to_lossy()).collect();
             let near = nearest(&name.to_lossy(), names.iter().map(|s| s.as_str()));
             e = match near.first() {
-                Some(n) => e.with_help(format!("did you mean `{n}`?")),
+                Some(n) => e.with_help(format!("did you mean `{n}`?")).with_suggestion(v.span, *n),
                 None => e.with_help(match op.arg {
                     ArgKind::Free => format!("declare it with `.cells {name}` or `.freevars {name}`"),
                     _ => format!("declare it with `.locals {name}` (or as a parameter)"),
