@@ -42,6 +42,7 @@ mod _pyasm {
             default_version: default_python.map(version).transpose()?,
             filename: None,
             listing,
+            ..Default::default()
         };
         Ok(py.detach(move || convert::assemble(sources, &opts, mtime)))
     }
