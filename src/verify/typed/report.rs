@@ -297,6 +297,20 @@ pub fn kwnames_not_followed(m: &Machine, i: usize, at: usize) -> Diagnostic {
         .with_note("the keyword names stay pending until the next CALL runs, which may be another function's")
 }
 
+pub fn precall_not_followed(m: &Machine, i: usize, oparg: u32) -> Diagnostic {
+    let code = m.code;
+    let mut d = Diagnostic::error(
+        codes::CALL_LAYOUT,
+        format!("PRECALL {oparg} must be followed directly by CALL {oparg}"),
+    )
+    .with_primary(code.instrs[i].span, "");
+    if let Some(n) = code.instrs.get(i + 1) {
+        d = d.with_secondary(n.span, "this comes next");
+    }
+    d.with_note("CPython may replace PRECALL by a specialized form that makes the call itself with PRECALL's count and skips the CALL")
+        .with_help(format!("write `PRECALL {oparg}` and then `CALL {oparg}`, with the same number of arguments"))
+}
+
 pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, args: usize) -> Diagnostic {
     let code = m.code;
     let got = match detail {

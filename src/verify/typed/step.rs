@@ -294,7 +294,16 @@ impl Machine<'_> {
         let origin = Origin::Instr(i as u32);
         let input = |name: &str| group(sig, name).and_then(|g| groups.slots(g, taken, base).first().copied());
         match sig.effect {
-            Effect::None | Effect::Precall => {}
+            Effect::None => {}
+            Effect::Precall => {
+                // A specialized PRECALL (PRECALL_NO_KW_LEN, …_BUILTIN_O, …) makes the call
+                // itself with its own count and skips the CALL after it: the two must agree.
+                let next = code.instrs.get(i + 1);
+                let agrees = next.is_some_and(|n| n.op.sig.effect == Effect::Call && n.arg.oparg() == oparg);
+                if !agrees {
+                    sink.report(|| report::precall_not_followed(self, i, oparg));
+                }
+            }
             Effect::LoadConst => {
                 if let Some(s) = fall.first_mut() {
                     *s = constant_slot(code, (oparg >> ins.op.shift) as usize, origin);
