@@ -41,7 +41,7 @@ def for_host(bodies):
 
 # (a + b) * scale, for `def f(a, b=2, *, scale=10)`.
 ARITHMETIC = {
-    "3.9": """
+    "3.8": """
     LOAD_FAST a
     LOAD_FAST b
     BINARY_ADD
@@ -62,7 +62,7 @@ ARITHMETIC = {
 
 # x + n, n a free variable.
 CLOSURE = {
-    "3.9": """
+    "3.8": """
     LOAD_FAST x
     LOAD_DEREF n
     BINARY_ADD
@@ -80,7 +80,7 @@ CLOSURE = {
 
 # len(x) + OFFSET, OFFSET a global of the defining module.
 GLOBALS = {
-    "3.9": """
+    "3.8": """
     LOAD_GLOBAL len
     LOAD_FAST x
     CALL_FUNCTION 1
@@ -111,7 +111,7 @@ GLOBALS = {
 
 # A module that sets `answer = 6 * 7`.
 MODULE = {
-    "3.9": """
+    "3.8": """
 .code <module>
     LOAD_CONST 6
     LOAD_CONST 7
