@@ -79,6 +79,11 @@ impl Machine<'_> {
     pub fn handler_of(&self, i: usize, st: &State) -> Option<(usize, Handler)> {
         let code = self.code;
         if code.version.block_stack {
+            // Paths meet at a handler with the blocks of each raising instruction: one that
+            // cannot raise adds none (SETUP_FINALLY itself, nested ones sharing a handler).
+            if code.instrs[i].op.sig.no_raise {
+                return None;
+            }
             return self.block_handler(i, st);
         }
         if let Some(r) = code.instrs[i].region {
