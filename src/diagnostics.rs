@@ -46,6 +46,15 @@ pub mod codes {
     pub const HANDLER_DEPTH: &str = "E0212";
     /// A loop instruction whose target is not the shape the version needs.
     pub const LOOP_SHAPE: &str = "E0213";
+    /// 3.6–3.10: paths that meet with different block stacks, or too many blocks.
+    pub const BLOCK_STACK: &str = "E0214";
+    /// 3.6–3.10: POP_BLOCK, POP_EXCEPT, END_FINALLY, … without the block they pop.
+    pub const BLOCK_POP: &str = "E0215";
+    /// 3.6–3.10: the exception a handler saved is not where its block says.
+    pub const SAVED_EXCEPTION: &str = "E0216";
+    /// 3.6–3.8: END_FINALLY, POP_FINALLY or WITH_CLEANUP_* on values that are not what a
+    /// `finally` block is entered with.
+    pub const FINALLY_SHAPE: &str = "E0217";
     pub const INCLUDE: &str = "E0401";
     pub const INCLUDE_CYCLE: &str = "E0402";
     pub const MACRO: &str = "E0403";

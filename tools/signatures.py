@@ -330,16 +330,142 @@ NO_RAISE_3_13 = (NO_RAISE_3_12 - set(_GONE_3_13)) | {
     "STORE_FAST_STORE_FAST",
 }
 
+# ---------------------------------------------------------------------------------------------
+# 3.6–3.10: the block stack
+# ---------------------------------------------------------------------------------------------
+# An exception reaching a SETUP_FINALLY (SETUP_EXCEPT, SETUP_WITH, …) block cuts the stack to
+# the block's level and enters its handler with six values: the three of the exception it
+# replaces (the thread's exc_info, any of them possibly NULL), which only POP_EXCEPT or the
+# unwinding may take, then the traceback (or None), the normalized exception and its class.
+# A SETUP_* instruction's `jump:` outputs are those values: the slots it keeps below them
+# (SETUP_WITH's `exit`) are below the block's level, the new ones are what the handler gets.
+_SAVED3 = "saved_tb:saved_exc saved_val:saved_exc saved_type:saved_exc"
+_EXC3 = "tb:other|none val:exc type:exc_class"
+_HANDLER6 = _SAVED3 + " " + _EXC3
+
+_BINARY_3_10 = (
+    "BINARY_MATRIX_MULTIPLY", "INPLACE_MATRIX_MULTIPLY", "BINARY_POWER", "BINARY_MULTIPLY",
+    "BINARY_MODULO", "BINARY_ADD", "BINARY_SUBTRACT", "BINARY_FLOOR_DIVIDE",
+    "BINARY_TRUE_DIVIDE", "INPLACE_FLOOR_DIVIDE", "INPLACE_TRUE_DIVIDE", "INPLACE_ADD",
+    "INPLACE_SUBTRACT", "INPLACE_MULTIPLY", "INPLACE_MODULO", "BINARY_LSHIFT", "BINARY_RSHIFT",
+    "BINARY_AND", "BINARY_XOR", "BINARY_OR", "INPLACE_POWER", "INPLACE_LSHIFT",
+    "INPLACE_RSHIFT", "INPLACE_AND", "INPLACE_XOR", "INPLACE_OR",
+)
+
+_SAME_AS_3_11 = (
+    "NOP", "EXTENDED_ARG", "POP_TOP", "UNARY_POSITIVE", "UNARY_NEGATIVE", "UNARY_INVERT",
+    "UNARY_NOT", "BINARY_SUBSCR", "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "GET_AITER",
+    "BEFORE_ASYNC_WITH", "STORE_SUBSCR", "DELETE_SUBSCR", "GET_ITER", "PRINT_EXPR",
+    "LOAD_BUILD_CLASS", "LOAD_ASSERTION_ERROR", "LIST_TO_TUPLE", "RETURN_VALUE", "IMPORT_STAR",
+    "SETUP_ANNOTATIONS", "YIELD_VALUE", "STORE_NAME", "DELETE_NAME", "UNPACK_SEQUENCE",
+    "UNPACK_EX", "FOR_ITER", "STORE_ATTR", "DELETE_ATTR", "STORE_GLOBAL", "DELETE_GLOBAL",
+    "LOAD_CONST", "LOAD_NAME", "BUILD_TUPLE", "BUILD_LIST", "BUILD_SET", "BUILD_MAP",
+    "BUILD_STRING", "BUILD_SLICE", "LOAD_ATTR", "LOAD_METHOD", "COMPARE_OP", "IMPORT_NAME",
+    "IMPORT_FROM", "JUMP_FORWARD", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP", "IS_OP",
+    "CONTAINS_OP", "LOAD_FAST", "STORE_FAST", "DELETE_FAST", "RAISE_VARARGS", "LOAD_CLOSURE",
+    "LOAD_DEREF", "LOAD_CLASSDEREF", "STORE_DEREF", "DELETE_DEREF", "LIST_APPEND", "SET_ADD",
+    "MAP_ADD", "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "FORMAT_VALUE",
+)
+
+SIGS_3_10 = {k: SIGS_3_11[k] for k in _SAME_AS_3_11}
+SIGS_3_10.update({k: "lhs rhs -- res" for k in _BINARY_3_10})
+SIGS_3_10.update(
+    {
+        # the rotations and copies move values of any kind (a handler's saved exception
+        # goes under a return value with ROT_FOUR before POP_EXCEPT)
+        "ROT_TWO": "a:any b:any -- b a",
+        "ROT_THREE": "a:any b:any c:any -- c a b",
+        "ROT_FOUR": "a:any b:any c:any d:any -- d a b c",
+        "ROT_N": "rest:any[oparg - 1] top:any -- top rest",
+        "DUP_TOP": "value -- value copy=value",
+        "DUP_TOP_TWO": "a b -- a b a2=a b2=b",
+        # the keys are read with PyTuple_GET_SIZE unchecked; pushes the values (or None)
+        # and whether they matched
+        "MATCH_KEYS": "subject keys:tuple -- subject keys values:tuple|none ok:bool",
+        "COPY_DICT_WITHOUT_KEYS": "subject keys:tuple -- subject rest:dict",
+        "MATCH_CLASS": "subject type names:tuple -- attrs ok:bool",
+        # the exception is matched against the class (checked); the values stay
+        "JUMP_IF_NOT_EXC_MATCH": "left right --",
+        "JUMP_ABSOLUTE": "--",
+        "POP_JUMP_IF_FALSE": "cond --",
+        "POP_JUMP_IF_TRUE": "cond --",
+        "LOAD_GLOBAL": "-- v",
+        # __exit__ is called with the exception's three values, which stay
+        "WITH_EXCEPT_START": "exit_func s1:any s2:any s3:any tb val type -- exit_func s1 s2 s3 tb val type res",
+        # StopAsyncIteration ends the loop: the handler's block is popped as POP_EXCEPT does
+        "END_ASYNC_FOR": "aiter " + _HANDLER6 + " --",
+        # an iterator (tp_iternext called unchecked when None is sent) or a coroutine
+        "GET_YIELD_FROM_ITER": "iterable -- iter:iter|await",
+        "GET_AWAITABLE": "iterable -- iter:iter|await",
+        "GET_ANEXT": "aiter -- aiter awaitable:iter|await",
+        "YIELD_FROM": "receiver:iter|await v -- retval",
+        # the first value sent to a generator (None)
+        "GEN_START": "value --",
+        # the exception's three values, restored as the current exception unchecked
+        "RERAISE": _EXC3 + " --",
+        "POP_EXCEPT": _SAVED3 + " --",
+        "POP_BLOCK": "--",
+        "SETUP_FINALLY": "-- ; jump: " + _HANDLER6,
+        "SETUP_WITH": "mgr -- exit res ; jump: exit " + _HANDLER6,
+        # __aenter__'s awaited result is above the block's level
+        "SETUP_ASYNC_WITH": "res -- res ; jump: " + _HANDLER6,
+        "CALL_FUNCTION": "callable args[oparg] -- res",
+        # the names are asserted to be a tuple of at most oparg strings
+        "CALL_FUNCTION_KW": "callable args[oparg] kwnames:tuple -- res",
+        # the arguments are converted to a tuple and a dict when they are not
+        "CALL_FUNCTION_EX": "func callargs kwargs[oparg & 1] -- result",
+        "CALL_METHOD": "method:obj? callable args[oparg] -- res",
+        # the defaults, keyword defaults and closure are stored unchecked; the function's
+        # __qualname__ is the str given
+        "MAKE_FUNCTION": "defaults:tuple[oparg & 1] kwdefaults:dict[(oparg >> 1) & 1] "
+        "annotations:tuple|dict[(oparg >> 2) & 1] closure:tuple[(oparg >> 3) & 1] codeobj:code qualname:str -- func:func",
+        "BUILD_CONST_KEY_MAP": "values[oparg] keys -- map:dict",
+    }
+)
+
+EFFECTS_3_10 = {k: v for k, v in EFFECTS_3_11.items() if k in SIGS_3_10 and k not in ("CALL", "PRECALL")}
+EFFECTS_3_10.update(
+    {
+        "CALL_FUNCTION": "Call",
+        "CALL_FUNCTION_KW": "Call",
+        "CALL_METHOD": "Call",
+        "YIELD_FROM": "Yield",
+        "SETUP_FINALLY": "SetupBlock { handler: true }",
+        "SETUP_WITH": "SetupBlock { handler: true }",
+        "SETUP_ASYNC_WITH": "SetupBlock { handler: true }",
+        "POP_BLOCK": "PopBlock",
+        "POP_EXCEPT": "PopExcept",
+        "END_ASYNC_FOR": "PopExcept",
+        "RERAISE": "Reraise",
+    }
+)
+
+NO_RAISE_3_10 = {
+    "NOP", "EXTENDED_ARG", "POP_TOP", "ROT_TWO", "ROT_THREE", "ROT_FOUR", "ROT_N", "DUP_TOP",
+    "DUP_TOP_TWO", "LOAD_CONST", "STORE_FAST", "POP_BLOCK", "POP_EXCEPT", "SETUP_FINALLY",
+    "JUMP_FORWARD", "RETURN_VALUE", "GEN_START",
+}
+
+_GONE_3_9 = ("ROT_N", "GEN_START", "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE", "MATCH_KEYS",
+             "MATCH_CLASS", "COPY_DICT_WITHOUT_KEYS")
+SIGS_3_9 = {k: v for k, v in SIGS_3_10.items() if k not in _GONE_3_9}
+EFFECTS_3_9 = {k: v for k, v in EFFECTS_3_10.items() if k not in _GONE_3_9}
+NO_RAISE_3_9 = NO_RAISE_3_10 - set(_GONE_3_9)
+
 # The instructions FOR_ITER jumps past when its iterator is exhausted (the target must be
 # them): 3.12 skips END_FOR, 3.13 END_FOR and the POP_TOP after it; before 3.12 the target
 # is where the loop's code goes on.
 FOR_ITER_SKIPS = {
+    (3, 9): (),
+    (3, 10): (),
     (3, 11): (),
     (3, 12): ("END_FOR",),
     (3, 13): ("END_FOR", "POP_TOP"),
 }
 
 TYPED = {
+    (3, 9): (SIGS_3_9, EFFECTS_3_9, NO_RAISE_3_9),
+    (3, 10): (SIGS_3_10, EFFECTS_3_10, NO_RAISE_3_10),
     (3, 11): (SIGS_3_11, EFFECTS_3_11, NO_RAISE_3_11),
     (3, 12): (SIGS_3_12, EFFECTS_3_12, NO_RAISE_3_12),
     (3, 13): (SIGS_3_13, EFFECTS_3_13, NO_RAISE_3_13),

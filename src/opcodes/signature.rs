@@ -55,11 +55,21 @@ pub mod kind {
     /// 3.6–3.7: the `why` code the interpreter pushes when `return`, `break` or `continue`
     /// passes through a `finally` block (an int END_FINALLY acts on).
     pub const WHY: Kinds = 1 << 19;
+    /// 3.6–3.10: a coroutine or generator that YIELD_FROM sends to (GET_AWAITABLE's,
+    /// GET_YIELD_FROM_ITER's): not an iterator FOR_ITER may take (it has no tp_iternext).
+    pub const AWAIT: Kinds = 1 << 20;
+    /// 3.6–3.8: no value at all. The compilers book a `finally` block as entered with six
+    /// values however it is entered; where a path brings fewer (the normal path's None or
+    /// NULL, a return address), the analysis fills the difference with these, which nothing
+    /// but the instruction that ends the block may take.
+    pub const ABSENT: Kinds = 1 << 21;
 
     /// Every kind of Python object.
-    pub const OBJ: Kinds = BOOL | INT | NONE | STR | TUPLE | LIST | SET | DICT | CODE | FUNC | CELL | ITER | EXC | EXC_CLASS | OTHER;
+    pub const OBJ: Kinds = BOOL | INT | NONE | STR | TUPLE | LIST | SET | DICT | CODE | FUNC | CELL | ITER | EXC | EXC_CLASS | OTHER | AWAIT;
     /// Anything at all (slots an instruction does not look at).
-    pub const ANY: Kinds = (1 << 20) - 1;
+    pub const ANY: Kinds = (1 << 22) - 1;
+    /// How many kind bits there are.
+    pub const BITS: u32 = 22;
 
     /// Words for kinds, as the rules in `tools/gen_opcodes.py` write them and the verifier's
     /// messages name them.
@@ -84,6 +94,8 @@ pub mod kind {
         ("index", INDEX),
         ("return_address", RETURN_ADDRESS),
         ("why", WHY),
+        ("await", AWAIT),
+        ("absent", ABSENT),
     ];
 }
 
@@ -186,10 +198,18 @@ pub enum Effect {
     /// Pops a value and jumps when it is (or is not) None: on each exit, the copies of that
     /// value still on the stack are known to be None or not.
     NoneTest { jumps_if_none: bool },
-    /// 3.6–3.10: pushes a block (SETUP_FINALLY, SETUP_WITH, …) whose handler is the target.
-    SetupBlock,
+    /// 3.6–3.10: pushes a block whose handler is the target: an exception handler
+    /// (SETUP_FINALLY, SETUP_EXCEPT, SETUP_WITH, …) or, `handler: false`, a loop (SETUP_LOOP,
+    /// whose target is where BREAK_LOOP goes). `verify::typed::blocks` has the rules.
+    SetupBlock { handler: bool },
+    /// Pops the top block, which must be one SETUP_* pushed (not an exception handler's).
     PopBlock,
+    /// Pops an exception handler's block and restores the exception it saved: the input
+    /// group of `saved_exc` slots must be that block's (POP_EXCEPT, END_ASYNC_FOR).
     PopExcept,
+    /// Re-raises the exception below; 3.10 with an argument first reads the raising offset
+    /// from the top block, which must exist.
+    Reraise,
     EndFinally,
 }
 
@@ -248,9 +268,11 @@ pub fn describe(kinds: Kinds) -> String {
         INDEX => "an iteration index",
         RETURN_ADDRESS => "a return address",
         WHY => "an unwinding code",
+        AWAIT => "a coroutine",
+        ABSENT => "no value (on some path)",
         _ => "?",
     };
-    let parts: Vec<&str> = (0..20).map(|b| 1 << b).filter(|b| kinds & b != 0).map(name).collect();
+    let parts: Vec<&str> = (0..BITS).map(|b| 1 << b).filter(|b| kinds & b != 0).map(name).collect();
     match parts.len() {
         1 => parts[0].into(),
         _ => format!("{} or {}", parts[..parts.len() - 1].join(", "), parts[parts.len() - 1]),

@@ -1108,7 +1108,8 @@ fn infer_kind_flags(instrs: &[Instr]) -> u32 {
         CO_ASYNC_GENERATOR
     } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
         CO_COROUTINE
-    } else if has("YIELD_VALUE") || has("RETURN_GENERATOR") {
+    } else if has("YIELD_VALUE") || has("RETURN_GENERATOR") || has("YIELD_FROM") {
+        // (3.6–3.9: a generator whose only yield is `yield from` has no YIELD_VALUE)
         CO_GENERATOR
     } else {
         0

@@ -13,6 +13,7 @@
 //! kinds a call passes become the parameters' kinds in the callee, unless the function can
 //! be reached any other way (`escapes`).
 
+mod blocks;
 mod report;
 mod state;
 mod step;
@@ -20,7 +21,7 @@ mod step;
 use crate::diagnostics::Diagnostic;
 use crate::opcodes::{Flow, Kinds, kind};
 use crate::resolve::{Arg, CO_VARARGS, CO_VARKEYWORDS, ResolvedCode};
-use state::{Detail, Origin, Slot, State, gen_state};
+use state::{Detail, Mismatch, Origin, Slot, State, gen_state};
 use std::collections::VecDeque;
 
 /// What the typed analysis of one code object found.
@@ -64,16 +65,27 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     let mut queued = vec![false; blocks.starts.len()];
     let mut work = VecDeque::new();
     let mut lost = Vec::new();
+    // 3.6–3.10: where paths meet with different block stacks (or depths): (block, the
+    // mismatch, the block stack that arrived, the instruction it came from).
+    let mut mismatches: Vec<(usize, Mismatch, Vec<blocks::Block>)> = Vec::new();
     entry[0] = Some(initial_state(code, cx));
     work.push_back(0);
     queued[0] = true;
-    let merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
+    let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
         let changed = match &mut entry[b] {
             None => {
                 entry[b] = Some(s);
                 true
             }
-            Some(old) => old.join(&s, lost).unwrap_or(false),
+            Some(old) => match old.join(&s, lost) {
+                Ok(changed) => changed,
+                Err(m) => {
+                    if code.version.block_stack && !mismatches.iter().any(|(x, _, _)| *x == b) {
+                        mismatches.push((b, m, s.blocks.clone()));
+                    }
+                    false
+                }
+            },
         };
         if changed && !queued[b] {
             queued[b] = true;
@@ -93,7 +105,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         let mut st = entry[b].clone().expect("queued blocks have a state");
         for i in blocks.range(b) {
             let ins = &code.instrs[i];
-            let handler = machine.handler_of(i);
+            let handler = machine.handler_of(i, &st);
             if let (Some((target, h)), false) = (handler, step::raises_after(ins)) {
                 let hs = machine.handler_state(&st, target, h);
                 merge(blocks.of[target], hs, &mut entry, &mut work, &mut queued, &mut lost);
@@ -126,11 +138,17 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         let mut st = state.clone();
         for i in blocks.range(b) {
             let before = if cx.want_stacks { report::stack_text(&st.stack) } else { String::new() };
-            let handler = machine.handler_of(i);
+            let handler = machine.handler_of(i, &st);
             if let (Some((target, h)), false) = (handler, step::raises_after(&code.instrs[i])) {
                 machine.check_handler_edge(i, &st, target, h, &mut sink);
             }
+            if code.version.block_stack && !code.instrs[i].op.sig.no_raise && !step::raises_after(&code.instrs[i]) {
+                machine.check_unwind(i, &st, &mut sink);
+            }
             let jump = machine.step(i, &mut st, &mut sink);
+            if code.version.block_stack && step::raises_after(&code.instrs[i]) {
+                machine.check_unwind(i, &st, &mut sink);
+            }
             if let (Some((target, h)), true) = (handler, step::raises_after(&code.instrs[i])) {
                 machine.check_handler_edge(i, &st, target, h, &mut sink);
             }
@@ -145,6 +163,11 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
             if matches!(code.instrs[i].op.flow, Flow::Jump | Flow::Exit) {
                 break;
             }
+        }
+    }
+    for (b, m, arrived) in &mismatches {
+        if let Some(st) = &entry[*b] {
+            sink.report(|| report::paths_disagree(&machine, blocks.starts[*b], *m, st, arrived));
         }
     }
     machine.check_whole(&entry, &blocks.starts, &mut sink);
@@ -189,7 +212,10 @@ fn initial_state(code: &ResolvedCode, cx: &Context) -> State {
     }
     let generator = flags & GENERATOR_FLAGS != 0;
     let start = if block_stack && generator { gen_state::STARTED } else { gen_state::NOT_STARTED };
-    State { stack: Vec::new(), locals, generator: start, kwnames: None }
+    // 3.10: a generator starts with the first value sent to it (None) on the stack.
+    let sent = if generator { code.version.generator_entry_depth as usize } else { 0 };
+    let stack = vec![Slot::new(kind::NONE, Origin::Entry); sent];
+    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new() }
 }
 
 /// Basic blocks: a new block starts at the first instruction, at every jump target and

@@ -1,7 +1,8 @@
 //! The typed verifier's diagnostics: what the stack holds, where each value came from, and
 //! what to write instead.
 
-use super::state::{Detail, Origin, Slot};
+use super::blocks::{Block, BlockKind};
+use super::state::{Detail, Mismatch, Origin, Slot, State};
 use super::step::{Handler, Machine, free_count};
 use crate::diagnostics::{Diagnostic, codes};
 use crate::dis::text;
@@ -87,7 +88,7 @@ pub fn short_kinds(k: Kinds) -> String {
         kind::NONE => "None",
         _ => kind::WORDS.iter().find(|(_, k)| *k == b).map_or("?", |(w, _)| *w),
     };
-    let parts: Vec<&str> = (0..20).map(|b| 1 << b).filter(|b| k & b != 0).map(word).collect();
+    let parts: Vec<&str> = (0..kind::BITS).map(|b| 1 << b).filter(|b| k & b != 0).map(word).collect();
     parts.join("|")
 }
 
@@ -489,4 +490,124 @@ pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i
         .with_primary(ins.span, "")
         .with_note("the interpreter reads the items by position without checking the length");
     pushed_here(d, m, slot).with_help("load a tuple constant of the right length right before")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The block stack (3.6–3.10)
+// ---------------------------------------------------------------------------------------------
+
+fn block_words(m: &Machine, b: &Block) -> String {
+    let setup = m.code.instrs[b.setup as usize].op.name;
+    match b.kind {
+        BlockKind::Loop => format!("a loop block ({setup})"),
+        BlockKind::Setup => format!("a {setup} block"),
+        BlockKind::ExceptHandler => format!("the handler block of a {setup}"),
+    }
+}
+
+fn blocks_text(m: &Machine, blocks: &[Block]) -> String {
+    if blocks.is_empty() {
+        return "no block".into();
+    }
+    let words: Vec<String> = blocks.iter().map(|b| block_words(m, b)).collect();
+    format!("[{}]", words.join(", "))
+}
+
+pub fn too_many_blocks(m: &Machine, i: usize, blocks: &[Block]) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        codes::BLOCK_STACK,
+        format!("{} would push a block onto {} blocks: a frame holds at most {}", m.code.instrs[i].op.name, blocks.len(), super::blocks::MAX_BLOCKS),
+    )
+    .with_primary(m.code.instrs[i].span, "");
+    if let Some(b) = blocks.first() {
+        d = d.with_secondary(m.code.instrs[b.setup as usize].span, "the outermost block is pushed here");
+    }
+    d.with_note("CPython stops with a fatal error (\"block stack overflow\") when a frame's 20 blocks are in use")
+        .with_help("nest fewer try/with/loop blocks, or pop each block (POP_BLOCK) before a path comes back to its SETUP")
+}
+
+pub fn paths_disagree(m: &Machine, at: usize, mismatch: Mismatch, here: &State, arrived: &[Block]) -> Diagnostic {
+    let ins = &m.code.instrs[at];
+    let message = match mismatch {
+        Mismatch::Blocks => format!(
+            "paths meet here with different block stacks: {} on one, {} on another",
+            blocks_text(m, &here.blocks),
+            blocks_text(m, arrived)
+        ),
+        Mismatch::Depth => "paths meet here with stacks of different depths".to_string(),
+    };
+    let mut d = Diagnostic::error(codes::BLOCK_STACK, message).with_primary(ins.span, "");
+    if let Some(b) = here.blocks.last().or(arrived.last()) {
+        d = d.with_secondary(m.code.instrs[b.setup as usize].span, "this block is set up here");
+    }
+    d.with_note("the interpreter pops and unwinds blocks by position: code after a join must find the same blocks on every path")
+        .with_help("end each try/with/loop block with POP_BLOCK (an except handler's with POP_EXCEPT) on every path that leaves it")
+}
+
+pub fn pop_block_without_block(m: &Machine, i: usize, top: Option<Block>) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let (message, help) = match top {
+        None => ("POP_BLOCK with no block set up".to_string(), "remove it, or set the block up first (SETUP_FINALLY, SETUP_WITH, …)"),
+        Some(b) => (
+            format!("POP_BLOCK would pop {}, which only POP_EXCEPT may end", block_words(m, &b)),
+            "end an exception handler with POP_EXCEPT",
+        ),
+    };
+    let mut d = Diagnostic::error(codes::BLOCK_POP, message).with_primary(ins.span, "");
+    if let Some(b) = top {
+        d = d.with_secondary(m.code.instrs[b.setup as usize].span, "that block is set up here");
+    }
+    d.with_note("POP_BLOCK takes the top of the frame's block array without checking it: with none it reads before the array")
+        .with_help(help)
+}
+
+pub fn pop_except_without_handler(m: &Machine, i: usize, top: Option<Block>) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let message = match top {
+        None => format!("{} with no exception handler running (no block is set up)", ins.op.name),
+        Some(b) => format!("{} needs an exception handler's block on top, but the top block is {}", ins.op.name, block_words(m, &b)),
+    };
+    let mut d = Diagnostic::error(codes::BLOCK_POP, message).with_primary(ins.span, "");
+    if let Some(b) = top {
+        d = d.with_secondary(m.code.instrs[b.setup as usize].span, "that block is set up here");
+    }
+    d.with_note(format!(
+        "{} ends the handler that an exception entered: it restores the exception saved below the handler's values as the current one",
+        ins.op.name
+    ))
+    .with_help("use it only in a handler (the target of SETUP_FINALLY), after POP_BLOCK has ended any block set up inside it")
+}
+
+pub fn saved_exception_misplaced(m: &Machine, i: usize, b: Block, at: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(
+        codes::SAVED_EXCEPTION,
+        format!("{} takes a saved exception at depth {at}, but its handler saved it at depth {}", ins.op.name, b.level),
+    )
+    .with_primary(ins.span, "")
+    .with_secondary(m.code.instrs[b.setup as usize].span, "the handler's block is set up here")
+    .with_note("the three values below a handler's exception are the exception it replaced, which this restores as the current one")
+    .with_help("pop what the handler pushed above them (and nothing below) first")
+}
+
+pub fn saved_exception_disturbed(m: &Machine, i: usize, b: Block, st: &State) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let level = b.level as usize;
+    let held = if st.stack.len() >= level { stack_text(&st.stack[level..]) } else { "less".into() };
+    Diagnostic::error(
+        codes::SAVED_EXCEPTION,
+        format!("{} can raise here, but the exception its handler saved is not at depth {level}: the stack holds {held} from there", ins.op.name),
+    )
+    .with_primary(ins.span, "an exception here unwinds the handler's block and restores these slots")
+    .with_secondary(m.code.instrs[b.setup as usize].span, "the handler's block is set up here")
+    .with_note("the unwinding takes the three slots at the block's level as the exception to restore, without checking them")
+    .with_help("leave the three saved values in place until POP_EXCEPT")
+}
+
+pub fn reraise_without_block(m: &Machine, i: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(codes::BLOCK_POP, format!("RERAISE {} with no block set up", ins.arg.oparg()))
+        .with_primary(ins.span, "")
+        .with_note("with an argument, RERAISE takes the raising offset from the top block without checking there is one")
+        .with_help("write RERAISE 0 outside handlers")
 }

@@ -95,14 +95,29 @@ pub struct State {
     /// 3.11–3.12: KW_NAMES ran and its CALL has not: the keyword names tuple's detail and the
     /// KW_NAMES instruction.
     pub kwnames: Option<(Detail, u32)>,
+    /// 3.6–3.10: the frame's block stack, bottom first (`blocks`).
+    pub blocks: Vec<super::blocks::Block>,
+}
+
+/// Why two states cannot be joined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mismatch {
+    /// The stacks differ in depth (the depth analysis reports it, except where a version's
+    /// compiler lets paths meet so: 3.6–3.10).
+    Depth,
+    /// 3.6–3.10: the block stacks differ.
+    Blocks,
 }
 
 impl State {
     /// Joins `other` into `self`. `Err` when the stacks differ in depth (reported by the
     /// depth analysis). Returns whether `self` changed, and pushes lost details to `lost`.
-    pub fn join(&mut self, other: &State, lost: &mut Vec<Detail>) -> Result<bool, ()> {
+    pub fn join(&mut self, other: &State, lost: &mut Vec<Detail>) -> Result<bool, Mismatch> {
         if self.stack.len() != other.stack.len() || self.locals.len() != other.locals.len() {
-            return Err(());
+            return Err(Mismatch::Depth);
+        }
+        if !super::blocks::agree(&self.blocks, &other.blocks) {
+            return Err(Mismatch::Blocks);
         }
         let mut changed = false;
         for (a, b) in self.stack.iter_mut().zip(&other.stack).chain(self.locals.iter_mut().zip(&other.locals)) {

@@ -43,8 +43,11 @@ impl Sink {
 pub struct Handler {
     pub depth: u32,
     pub lasti: bool,
-    /// The `.try` region or `.exception` entry, for messages.
+    /// The `.try` region or `.exception` entry (3.6–3.10: the SETUP instruction), for
+    /// messages.
     pub span: crate::syntax::ast::Span,
+    /// 3.6–3.10: the handler's block, an index into the block stack.
+    pub block: Option<usize>,
 }
 
 pub struct Machine<'a> {
@@ -71,22 +74,35 @@ fn group(sig: &Signature, name: &str) -> Option<usize> {
 }
 
 impl Machine<'_> {
-    pub fn handler_of(&self, i: usize) -> Option<(usize, Handler)> {
+    /// The handler of instruction `i`'s exceptions: from the exception table, or (3.6–3.10)
+    /// the block stack of the state before it.
+    pub fn handler_of(&self, i: usize, st: &State) -> Option<(usize, Handler)> {
         let code = self.code;
+        if code.version.block_stack {
+            // Paths meet at a handler with the blocks of each raising instruction: one that
+            // cannot raise adds none (SETUP_FINALLY itself, nested ones sharing a handler).
+            if code.instrs[i].op.sig.no_raise {
+                return None;
+            }
+            return self.block_handler(i, st);
+        }
         if let Some(r) = code.instrs[i].region {
             let region = &code.regions[r];
             let depth = self.region_depth.get(r).copied().flatten()?;
-            return Some((region.handler, Handler { depth, lasti: region.lasti, span: region.span }));
+            return Some((region.handler, Handler { depth, lasti: region.lasti, span: region.span, block: None }));
         }
         code.entries
             .iter()
             .find(|e| e.start <= i && i < e.end)
-            .map(|e| (e.target, Handler { depth: e.depth, lasti: e.lasti, span: e.span }))
+            .map(|e| (e.target, Handler { depth: e.depth, lasti: e.lasti, span: e.span, block: None }))
     }
 
     /// The state a handler starts with when instruction `i`'s exception reaches it: the stack
     /// cut to its depth, then the offset (when asked) and the exception.
     pub fn handler_state(&self, before: &State, target: usize, h: Handler) -> State {
+        if let Some(k) = h.block {
+            return self.block_handler_state(before, target, h, k);
+        }
         let origin = Origin::Handler(target as u32);
         let depth = h.depth as usize;
         let mut stack: Vec<Slot> = before.stack.iter().take(depth).copied().collect();
@@ -98,7 +114,7 @@ impl Machine<'_> {
             stack.push(Slot::new(kind::INT, origin));
         }
         stack.push(Slot::new(kind::EXC, origin));
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new() }
     }
 
     /// A handler's depth must be reachable from every instruction it covers, and an
@@ -169,7 +185,12 @@ impl Machine<'_> {
         let taken: Vec<Slot> = st.stack.split_off(base);
         self.check_inputs(i, sig, &groups, &taken, base, sink);
         let mut fall = self.outputs(i, sig.outputs_when(false), &groups, &taken, base);
-        let jumps = ins.op.flow != Flow::Next && ins.op.flow != Flow::Exit && matches!(ins.arg, Arg::Target(_));
+        // A SETUP instruction's handler is entered from the instructions that raise in its
+        // block (`blocks`), not from the SETUP itself.
+        let jumps = ins.op.flow != Flow::Next
+            && ins.op.flow != Flow::Exit
+            && matches!(ins.arg, Arg::Target(_))
+            && sig.effect != (Effect::SetupBlock { handler: true });
         let mut jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
         self.effect(i, sig, &groups, &taken, base, st, &mut fall, jump.as_mut(), sink);
         // Copies made by COPY: a test of one tells about the other.
@@ -493,7 +514,14 @@ impl Machine<'_> {
                 }
             }
             Effect::NoneTest { .. } => {}
-            Effect::SetupBlock | Effect::PopBlock | Effect::PopExcept | Effect::EndFinally => {}
+            Effect::SetupBlock { handler } => self.setup_block(i, handler, base, st, sink),
+            Effect::PopBlock => self.pop_block(i, st, sink),
+            Effect::PopExcept => {
+                let saved = sig.inputs.iter().position(|s| s.kinds == kind::SAVED_EXC).map(|g| groups.at[g].0);
+                self.pop_except(i, saved, st, sink);
+            }
+            Effect::Reraise => self.reraise(i, oparg, st, sink),
+            Effect::EndFinally => {}
         }
     }
 

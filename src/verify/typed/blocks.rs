@@ -1,0 +1,182 @@
+//! The block stack of Python 3.6–3.10: which blocks are set up at each instruction, where an
+//! exception goes from there, and the checks of the instructions that push and pop blocks.
+//!
+//! CPython keeps a stack of blocks per frame (`f_blockstack`): SETUP_FINALLY, SETUP_EXCEPT,
+//! SETUP_WITH, SETUP_ASYNC_WITH push a block with a handler and the stack level to cut back
+//! to; SETUP_LOOP (3.6–3.7) a loop block; entering a handler replaces its block by an
+//! exception handler's block, above which the handler finds the exception it replaced (three
+//! values, restored by POP_EXCEPT or by the unwinding). The interpreter trusts all of it:
+//! POP_BLOCK or POP_EXCEPT with no block reads before the start of the array, POP_EXCEPT
+//! restores whatever the three slots hold as the current exception, a 21st block is a fatal
+//! error. So the analysis tracks the block stack exactly (paths must agree on it where they
+//! meet) and enters a handler from every instruction that can raise inside its block.
+//!
+//! What each instruction does to the block stack is its signature's `Effect` (SetupBlock,
+//! PopBlock, PopExcept, Reraise, …); what a handler is entered with is the `jump:` outputs of
+//! the SETUP instruction that pushed its block (`tools/signatures.py`).
+
+use super::report;
+use super::state::{Origin, Slot, State};
+use super::step::{Handler, Machine, Sink};
+use crate::opcodes::{Kinds, Signature, kind};
+
+/// CPython's CO_MAXBLOCKS: the size of every frame's block array in 3.6–3.10 (a block more
+/// is a fatal error, "XXX block stack overflow").
+pub const MAX_BLOCKS: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    /// SETUP_LOOP's: `break` goes to its target.
+    Loop,
+    /// A SETUP_* block with a handler at its target.
+    Setup,
+    /// An exception handler running: the exception it replaced is saved at the level.
+    ExceptHandler,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub kind: BlockKind,
+    /// The handler (or the loop's exit): an instruction index.
+    pub target: u32,
+    /// The stack depth the block cuts back to.
+    pub level: u32,
+    /// The SETUP instruction that pushed it (for an exception handler's block, the one whose
+    /// handler is running).
+    pub setup: u32,
+}
+
+impl Block {
+    /// Equal as far as the analysis goes (which SETUP pushed it is for messages).
+    pub fn same(&self, other: &Block) -> bool {
+        self.kind == other.kind && self.target == other.target && self.level == other.level
+    }
+}
+
+/// The stack level of the block a SETUP instruction pushes, `base` being where its inputs
+/// start: the values its `jump:` outputs keep from the fall-through ones (SETUP_WITH's
+/// `exit`) are below the level, the new ones are the handler's.
+fn setup_level(sig: &Signature, base: usize) -> usize {
+    let jump = sig.outputs_when(true);
+    let kept = jump.iter().take_while(|j| sig.outputs.iter().any(|o| o.name == j.name)).count();
+    base + kept
+}
+
+/// The values a handler is entered with, above its block's level (see `setup_level`).
+fn handler_values(sig: &Signature) -> Vec<Kinds> {
+    let jump = sig.outputs_when(true);
+    jump.iter().filter(|j| !sig.outputs.iter().any(|o| o.name == j.name)).map(|j| j.kinds).collect()
+}
+
+impl Machine<'_> {
+    /// SETUP_*: pushes its block (its inputs started at stack position `base`).
+    pub fn setup_block(&self, i: usize, handler: bool, base: usize, st: &mut State, sink: &mut Sink) {
+        let ins = &self.code.instrs[i];
+        let sig = ins.op.signature(ins.arg.oparg());
+        if st.blocks.len() >= MAX_BLOCKS {
+            sink.report(|| report::too_many_blocks(self, i, &st.blocks));
+            return;
+        }
+        let target = match ins.arg {
+            crate::resolve::Arg::Target(t) => t as u32,
+            _ => return,
+        };
+        let kind = if handler { BlockKind::Setup } else { BlockKind::Loop };
+        st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32 });
+    }
+
+    /// POP_BLOCK: the top block must be one a SETUP pushed.
+    pub fn pop_block(&self, i: usize, st: &mut State, sink: &mut Sink) {
+        match st.blocks.last() {
+            Some(b) if b.kind != BlockKind::ExceptHandler => {
+                st.blocks.pop();
+            }
+            top => {
+                let top = top.copied();
+                sink.report(|| report::pop_block_without_block(self, i, top));
+                st.blocks.pop();
+            }
+        }
+    }
+
+    /// POP_EXCEPT, END_ASYNC_FOR: the top block must be an exception handler's, and the saved
+    /// exception the instruction takes (at stack position `saved`) must be that block's.
+    pub fn pop_except(&self, i: usize, saved: Option<usize>, st: &mut State, sink: &mut Sink) {
+        match (st.blocks.last().copied(), saved) {
+            (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler => {
+                // CPython asserts one value more may lie between the block's level and the
+                // saved exception (a return value put under it with ROT_FOUR).
+                let level = b.level as usize;
+                if p < level || p > level + 1 {
+                    sink.report(|| report::saved_exception_misplaced(self, i, b, p));
+                }
+                st.blocks.pop();
+            }
+            (top, _) => {
+                sink.report(|| report::pop_except_without_handler(self, i, top));
+                st.blocks.pop();
+            }
+        }
+    }
+
+    /// RERAISE with an argument (3.10) reads the raising offset from the top block.
+    pub fn reraise(&self, i: usize, oparg: u32, st: &State, sink: &mut Sink) {
+        if oparg != 0 && st.blocks.is_empty() {
+            sink.report(|| report::reraise_without_block(self, i));
+        }
+    }
+
+    /// Where an exception raised at instruction `i` with the state `st` goes: the innermost
+    /// block with a handler (exception handlers' and loops' blocks above it are unwound).
+    pub fn block_handler(&self, i: usize, st: &State) -> Option<(usize, Handler)> {
+        let _ = i;
+        let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Setup)?;
+        let b = st.blocks[k];
+        let span = self.code.instrs[b.setup as usize].span;
+        Some((b.target as usize, Handler { depth: b.level, lasti: false, span, block: Some(k) }))
+    }
+
+    /// The state a block's handler starts with: the stack cut to the block's level, the
+    /// values its SETUP instruction names, and the block replaced by an exception handler's.
+    pub fn block_handler_state(&self, before: &State, target: usize, h: Handler, k: usize) -> State {
+        let origin = Origin::Handler(target as u32);
+        let b = before.blocks[k];
+        let setup = &self.code.instrs[b.setup as usize];
+        let sig = setup.op.signature(setup.arg.oparg());
+        let depth = b.level as usize;
+        let mut stack: Vec<Slot> = before.stack.iter().take(depth).copied().collect();
+        while stack.len() < depth {
+            // Reported by check_handler_edge: what would be there is garbage.
+            stack.push(Slot::new(kind::ANY, origin));
+        }
+        let values = handler_values(sig);
+        stack.extend(values.iter().map(|&k| Slot::new(k, origin)));
+        let mut blocks = before.blocks[..k].to_vec();
+        blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup });
+        let _ = h;
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks }
+    }
+
+    /// An instruction that raises unwinds the blocks above its handler: each exception
+    /// handler's block among them restores the exception saved at its level, which must
+    /// still be there.
+    pub fn check_unwind(&self, i: usize, st: &State, sink: &mut Sink) {
+        let from = st.blocks.iter().rposition(|b| b.kind == BlockKind::Setup).map_or(0, |k| k + 1);
+        for b in &st.blocks[from..] {
+            if b.kind != BlockKind::ExceptHandler {
+                continue;
+            }
+            let level = b.level as usize;
+            let intact = st.stack.len() >= level + 3 && st.stack[level..level + 3].iter().all(|s| s.kinds & !kind::SAVED_EXC == 0);
+            if !intact {
+                sink.report(|| report::saved_exception_disturbed(self, i, *b, st));
+                return;
+            }
+        }
+    }
+}
+
+/// Two paths meet: their block stacks must be the same.
+pub fn agree(a: &[Block], b: &[Block]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
