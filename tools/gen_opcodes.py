@@ -1459,6 +1459,7 @@ def main():
     emit("    typed: %s," % ("true" if typed else "false"))
     skips = signatures.FOR_ITER_SKIPS.get(VERSION, ())
     emit("    for_iter_skips: &[%s]," % ", ".join(rust_str(n) for n in skips))
+    emit("    lasti_kind: %s," % kinds_expr("lasti", signatures.LASTI_KINDS.get(VERSION, "int")))
     walk = path_walk(entries, rules)
     if not walk:
         emit("    path_walk: &[],")

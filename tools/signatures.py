@@ -452,6 +452,64 @@ SIGS_3_9 = {k: v for k, v in SIGS_3_10.items() if k not in _GONE_3_9}
 EFFECTS_3_9 = {k: v for k, v in EFFECTS_3_10.items() if k not in _GONE_3_9}
 NO_RAISE_3_9 = NO_RAISE_3_10 - set(_GONE_3_9)
 
+# ---------------------------------------------------------------------------------------------
+# 3.14
+# ---------------------------------------------------------------------------------------------
+
+_GONE_3_14 = (
+    "BEFORE_ASYNC_WITH", "BEFORE_WITH", "BINARY_SUBSCR", "BUILD_CONST_KEY_MAP",
+    "LOAD_ASSERTION_ERROR", "RETURN_CONST",
+)
+
+SIGS_3_14 = {k: v for k, v in SIGS_3_13.items() if k not in _GONE_3_14}
+SIGS_3_14.update(
+    {
+        "NOT_TAKEN": "--",
+        # the value is booked as the caller's result (the frame is gone after it)
+        "RETURN_VALUE": "retval -- res",
+        # the compiler pops slots that may be NULL or a tagged int (a `with`'s self-or-NULL
+        # and lasti below the exception); NULL and tagged ints own no reference
+        "POP_TOP": "value:any --",
+        # the iterator FOR_ITER leaves when exhausted (it skips the END_FOR before this)
+        "POP_ITER": "iter --",
+        # lasti is a tagged int (not an object) from 3.14 on; copying one is harmless
+        "COPY": "bottom:obj|index _[oparg - 1] -- bottom _ top=bottom",
+        # the offset below the exception is a tagged int, used unchecked as the new position
+        "RERAISE": "lasti:index[min(oparg, 1)] _[max(oparg - 1, 0)] exc:exc -- lasti _",
+        # __exit__ with its self (or NULL) below lasti and the previous exception
+        "WITH_EXCEPT_START": "exit_func exit_self:obj? lasti:any _ val:exc -- exit_func exit_self lasti _ val res",
+        # the special method and self, or the bound attribute and NULL
+        "LOAD_SPECIAL": "owner -- attr self_or_null:obj?",
+        "LOAD_SMALL_INT": "-- value:int",
+        "LOAD_COMMON_CONSTANT": "-- value",
+        "LOAD_FAST_BORROW": "-- value",
+        "LOAD_FAST_BORROW_LOAD_FAST_BORROW": "-- value1 value2",
+        # the keyword dict slot is NULL when there is none; a dict is asserted exact
+        "CALL_FUNCTION_EX": "func null:null callargs kwargs:dict|null -- result",
+        "BUILD_SLICE": "args[oparg] -- slice",
+        # the strings and the interpolations are read as tuples unchecked
+        "BUILD_TEMPLATE": "strings:tuple interpolations:tuple -- template",
+        "BUILD_INTERPOLATION": "value expr:str format[oparg & 1] -- interpolation",
+        "END_ASYNC_FOR": "awaitable exc:exc --",
+        # the compiler adds to `__conditional_annotations__` loaded by name, so the set
+        # cannot be demanded here
+        "SET_ADD": "set _[oparg - 1] v -- set _",
+    }
+)
+
+EFFECTS_3_14 = {k: v for k, v in EFFECTS_3_13.items() if k not in _GONE_3_14}
+EFFECTS_3_14.update(
+    {
+        "LOAD_FAST_BORROW": "LoadFast { checked: false }",
+        "LOAD_FAST_BORROW_LOAD_FAST_BORROW": "LoadFastPair",
+    }
+)
+
+NO_RAISE_3_14 = (NO_RAISE_3_13 - set(_GONE_3_14)) | {
+    "NOT_TAKEN", "LOAD_SMALL_INT", "LOAD_COMMON_CONSTANT", "LOAD_FAST_BORROW",
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW",
+}
+
 # The instructions FOR_ITER jumps past when its iterator is exhausted (the target must be
 # them): 3.12 skips END_FOR, 3.13 END_FOR and the POP_TOP after it; before 3.12 the target
 # is where the loop's code goes on.
@@ -461,7 +519,13 @@ FOR_ITER_SKIPS = {
     (3, 11): (),
     (3, 12): ("END_FOR",),
     (3, 13): ("END_FOR", "POP_TOP"),
+    # 3.14+: END_FOR only; the POP_ITER after it drops the iterator
+    (3, 14): ("END_FOR",),
 }
+
+# The kind of the offset (`lasti`) an exception handler gets below the exception: an int
+# object up to 3.13, a tagged int (not an object) from 3.14 on.
+LASTI_KINDS = {(3, 14): "index", (3, 15): "index"}
 
 TYPED = {
     (3, 9): (SIGS_3_9, EFFECTS_3_9, NO_RAISE_3_9),
@@ -469,4 +533,5 @@ TYPED = {
     (3, 11): (SIGS_3_11, EFFECTS_3_11, NO_RAISE_3_11),
     (3, 12): (SIGS_3_12, EFFECTS_3_12, NO_RAISE_3_12),
     (3, 13): (SIGS_3_13, EFFECTS_3_13, NO_RAISE_3_13),
+    (3, 14): (SIGS_3_14, EFFECTS_3_14, NO_RAISE_3_14),
 }

@@ -254,6 +254,9 @@ pub struct VersionTable {
     /// The instructions FOR_ITER jumps past when its iterator is exhausted: the jump's target
     /// must be these (3.12: END_FOR; 3.13: END_FOR, POP_TOP).
     pub for_iter_skips: &'static [&'static str],
+    /// The kind of the offset an exception handler gets below the exception when its entry
+    /// asks for `lasti`: an int object up to 3.13, a tagged int (`kind::INDEX`) from 3.14 on.
+    pub lasti_kind: Kinds,
     /// 3.6 only: co_stacksize comes from its compiler's own walk (see
     /// `verify::stacksize_by_paths`), with these bookings where they differ from the table's
     /// (the table's `stack`, or for jumps the larger of `stack` and `jump_stack`). Empty for

@@ -47,8 +47,8 @@ pub mod kind {
     /// 3.6–3.10: one of the three values a handler saves of the exception it replaces, which
     /// only POP_EXCEPT (or the unwinding) may take.
     pub const SAVED_EXC: Kinds = 1 << 16;
-    /// 3.14+: the index that GET_ITER leaves beside a list or tuple it iterates (a tagged
-    /// int, not an object), or NULL beside an iterator.
+    /// 3.14+: a tagged int, not an object: the offset an exception handler gets (`lasti`),
+    /// and 3.15+'s index that GET_ITER leaves beside a list or tuple it iterates.
     pub const INDEX: Kinds = 1 << 17;
     /// 3.8: the return address CALL_FINALLY pushes (an int that END_FINALLY jumps to).
     pub const RETURN_ADDRESS: Kinds = 1 << 18;
@@ -265,7 +265,7 @@ pub fn describe(kinds: Kinds) -> String {
         EXC_CLASS => "an exception class",
         OTHER => "an object",
         SAVED_EXC => "a saved exception value",
-        INDEX => "an iteration index",
+        INDEX => "a tagged int",
         RETURN_ADDRESS => "a return address",
         WHY => "an unwinding code",
         AWAIT => "a coroutine",

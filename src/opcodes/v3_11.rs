@@ -23,6 +23,7 @@ pub static TABLE: VersionTable = VersionTable {
     depth_merge: DepthMerge::Equal,
     typed: true,
     for_iter_skips: &[],
+    lasti_kind: kind::INT,
     path_walk: &[],
     opcodes: &[
         OpInfo {

@@ -21,8 +21,9 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
-    typed: false,
-    for_iter_skips: &[],
+    typed: true,
+    for_iter_skips: &["END_FOR"],
+    lasti_kind: kind::INDEX,
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -32,7 +33,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 1, arg: ArgKind::None, shift: 0,
@@ -41,7 +48,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TEMPLATE", code: 2, arg: ArgKind::None, shift: 0,
@@ -50,7 +67,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "strings", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    SlotSpec { name: "interpolations", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "template", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 4, arg: ArgKind::None, shift: 0,
@@ -59,7 +85,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "callargs", ..SlotSpec::ONE },
+                    SlotSpec { name: "kwargs", kinds: kind::DICT | kind::NULL, expect: kind::DICT | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 5, arg: ArgKind::None, shift: 0,
@@ -68,7 +105,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match_type", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "rest", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 6, arg: ArgKind::None, shift: 0,
@@ -77,7 +126,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "left", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 7, arg: ArgKind::None, shift: 0,
@@ -86,7 +147,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "sub_iter", ..SlotSpec::ONE },
+                    SlotSpec { name: "last_sent_val", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc_value", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "none", kinds: kind::NONE, expect: kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 8, arg: ArgKind::None, shift: 0,
@@ -95,7 +169,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 9, arg: ArgKind::None, shift: 0,
@@ -104,7 +187,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 10, arg: ArgKind::None, shift: 0,
@@ -113,7 +202,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value", same_as: 1, ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXIT_INIT_CHECK", code: 11, arg: ArgKind::None, shift: 0,
@@ -122,7 +220,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "should_be_none", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_SIMPLE", code: 12, arg: ArgKind::None, shift: 0,
@@ -131,7 +235,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_WITH_SPEC", code: 13, arg: ArgKind::None, shift: 0,
@@ -140,7 +252,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "fmt_spec", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 14, arg: ArgKind::None, shift: 0,
@@ -149,7 +272,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 15, arg: ArgKind::None, shift: 0,
@@ -158,7 +287,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "aiter", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "aiter", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 16, arg: ArgKind::None, shift: 0,
@@ -167,7 +305,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 18, arg: ArgKind::None, shift: 0,
@@ -176,7 +322,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "obj", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "len_o", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 19, arg: ArgKind::None, shift: 0,
@@ -185,7 +340,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 21, arg: ArgKind::None, shift: 0,
@@ -194,7 +355,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "bc", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 22, arg: ArgKind::None, shift: 0,
@@ -203,7 +370,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "locals", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 23, arg: ArgKind::None, shift: 0,
@@ -212,7 +385,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "codeobj", kinds: kind::CODE, expect: kind::CODE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::MakeFunction, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 24, arg: ArgKind::None, shift: 0,
@@ -221,7 +404,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "values_or_none", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 25, arg: ArgKind::None, shift: 0,
@@ -230,7 +426,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 26, arg: ArgKind::None, shift: 0,
@@ -239,7 +444,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOP", code: 27, arg: ArgKind::None, shift: 0,
@@ -248,7 +462,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOT_TAKEN", code: 28, arg: ArgKind::None, shift: 0,
@@ -257,7 +477,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 29, arg: ArgKind::None, shift: 0,
@@ -266,7 +492,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_ITER", code: 30, arg: ArgKind::None, shift: 0,
@@ -275,7 +509,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 31, arg: ArgKind::None, shift: 0,
@@ -284,7 +524,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 32, arg: ArgKind::None, shift: 0,
@@ -293,7 +541,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "prev_exc", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 33, arg: ArgKind::None, shift: 0,
@@ -302,7 +561,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 34, arg: ArgKind::None, shift: 0,
@@ -311,7 +578,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::ReturnGenerator, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 35, arg: ArgKind::None, shift: 0,
@@ -320,7 +593,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 36, arg: ArgKind::None, shift: 0,
@@ -329,7 +608,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 37, arg: ArgKind::None, shift: 0,
@@ -338,7 +623,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 38, arg: ArgKind::None, shift: 0,
@@ -347,7 +643,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "TO_BOOL", code: 39, arg: ArgKind::None, shift: 0,
@@ -356,7 +662,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 40, arg: ArgKind::None, shift: 0,
@@ -365,7 +679,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 41, arg: ArgKind::None, shift: 0,
@@ -374,7 +694,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 42, arg: ArgKind::None, shift: 0,
@@ -383,7 +709,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 43, arg: ArgKind::None, shift: 0,
@@ -392,7 +726,26 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 5, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exit_func", ..SlotSpec::ONE },
+                    SlotSpec { name: "exit_self", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "exit_func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "exit_self", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, same_as: 4, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 44, arg: ArgKind::BinaryOp, shift: 0,
@@ -401,7 +754,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_INTERPOLATION", code: 45, arg: ArgKind::Number, shift: 0,
@@ -410,7 +772,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "expr", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                    SlotSpec { name: "format", count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "interpolation", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 46, arg: ArgKind::Number, shift: 0,
@@ -419,7 +791,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 47, arg: ArgKind::Number, shift: 0,
@@ -428,7 +810,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 48, arg: ArgKind::Number, shift: 0,
@@ -437,7 +829,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 49, arg: ArgKind::Number, shift: 0,
@@ -446,7 +848,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "slice", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 50, arg: ArgKind::Number, shift: 0,
@@ -455,7 +865,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "pieces", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "str", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 51, arg: ArgKind::Number, shift: 0,
@@ -464,7 +884,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::BuildTuple, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL", code: 52, arg: ArgKind::Number, shift: 0,
@@ -473,7 +903,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 53, arg: ArgKind::Enum, shift: 0,
@@ -495,7 +935,40 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (3, Signature {
+                    inputs: &[
+                        SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (6, Signature {
+                    inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (11, Signature {
+                    inputs: &[
+                        SlotSpec { name: "args", kinds: kind::TUPLE, expect: kind::TUPLE, len: Some(StackEffect { base: 3, terms: &[], exceptions: &[] }), ..SlotSpec::ONE },
+                    ],
+                    outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 54, arg: ArgKind::Enum, shift: 0,
@@ -511,7 +984,39 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "orig", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                        SlotSpec { name: "excs", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                        SlotSpec { name: "params", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::FUNC, expect: kind::FUNC, same_as: 0, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_KW", code: 55, arg: ArgKind::Number, shift: 0,
@@ -520,7 +1025,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwnames", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 56, arg: ArgKind::Compare, shift: 5,
@@ -529,7 +1045,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", when_bit: 4, when_kinds: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::Compare, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 57, arg: ArgKind::Number, shift: 0,
@@ -538,7 +1065,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONVERT_VALUE", code: 58, arg: ArgKind::Enum, shift: 0,
@@ -551,7 +1089,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY", code: 59, arg: ArgKind::Number, shift: 0,
@@ -560,7 +1104,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 60, arg: ArgKind::Number, shift: 0,
@@ -569,7 +1126,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::CopyFreeVars, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 61, arg: ArgKind::Name, shift: 0,
@@ -578,7 +1141,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 62, arg: ArgKind::Free, shift: 0,
@@ -587,7 +1156,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 63, arg: ArgKind::Local, shift: 0,
@@ -596,7 +1171,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteFast, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 64, arg: ArgKind::Name, shift: 0,
@@ -605,7 +1186,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 65, arg: ArgKind::Name, shift: 0,
@@ -614,7 +1201,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 66, arg: ArgKind::Number, shift: 0,
@@ -623,7 +1216,26 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "callable", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 4, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 67, arg: ArgKind::Number, shift: 0,
@@ -632,7 +1244,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 68, arg: ArgKind::JumpBackward, shift: 0,
@@ -641,7 +1266,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 69, arg: ArgKind::Number, shift: 0,
@@ -650,7 +1284,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 70, arg: ArgKind::JumpForward, shift: 0,
@@ -659,7 +1299,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::ForIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 71, arg: ArgKind::Number, shift: 0,
@@ -668,7 +1322,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 72, arg: ArgKind::Name, shift: 0,
@@ -677,7 +1337,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "from", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 73, arg: ArgKind::Name, shift: 0,
@@ -686,7 +1355,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "level", ..SlotSpec::ONE },
+                    SlotSpec { name: "fromlist", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 74, arg: ArgKind::Number, shift: 0,
@@ -695,7 +1373,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 75, arg: ArgKind::JumpBackward, shift: 0,
@@ -704,7 +1393,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 76, arg: ArgKind::JumpBackward, shift: 0,
@@ -713,7 +1408,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 77, arg: ArgKind::JumpForward, shift: 0,
@@ -722,7 +1423,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 78, arg: ArgKind::Number, shift: 0,
@@ -731,7 +1438,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 79, arg: ArgKind::Number, shift: 0,
@@ -740,7 +1460,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 80, arg: ArgKind::Name, shift: 1,
@@ -749,7 +1482,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_COMMON_CONSTANT", code: 81, arg: ArgKind::Enum, shift: 0,
@@ -764,7 +1506,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 82, arg: ArgKind::Const, shift: 0,
@@ -773,7 +1521,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadConst, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 83, arg: ArgKind::Free, shift: 0,
@@ -782,7 +1536,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 84, arg: ArgKind::Local, shift: 0,
@@ -791,7 +1551,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 85, arg: ArgKind::Local, shift: 0,
@@ -800,7 +1566,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastAndClear, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW", code: 86, arg: ArgKind::Local, shift: 0,
@@ -809,7 +1583,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW_LOAD_FAST_BORROW", code: 87, arg: ArgKind::LocalPair, shift: 0,
@@ -818,7 +1598,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 88, arg: ArgKind::Local, shift: 0,
@@ -827,7 +1616,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: true }, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_LOAD_FAST", code: 89, arg: ArgKind::LocalPair, shift: 0,
@@ -836,7 +1631,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 90, arg: ArgKind::Free, shift: 0,
@@ -845,7 +1649,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 91, arg: ArgKind::Name, shift: 0,
@@ -854,7 +1664,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mod_or_class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 92, arg: ArgKind::Name, shift: 1,
@@ -863,7 +1679,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 93, arg: ArgKind::Name, shift: 0,
@@ -872,7 +1697,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SMALL_INT", code: 94, arg: ArgKind::Number, shift: 0,
@@ -881,7 +1712,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SPECIAL", code: 95, arg: ArgKind::Enum, shift: 0,
@@ -895,7 +1734,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 96, arg: ArgKind::Name, shift: 2,
@@ -904,7 +1752,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "global_super", ..SlotSpec::ONE },
+                    SlotSpec { name: "class", ..SlotSpec::ONE },
+                    SlotSpec { name: "self", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 97, arg: ArgKind::Free, shift: 0,
@@ -913,7 +1774,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::MakeCell, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 98, arg: ArgKind::Number, shift: 0,
@@ -922,7 +1789,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "key", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 99, arg: ArgKind::Number, shift: 0,
@@ -931,7 +1812,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "type", ..SlotSpec::ONE },
+                    SlotSpec { name: "names", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attrs", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 100, arg: ArgKind::JumpForward, shift: 0,
@@ -940,7 +1833,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 101, arg: ArgKind::JumpForward, shift: 0,
@@ -949,7 +1848,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 102, arg: ArgKind::JumpForward, shift: 0,
@@ -958,7 +1863,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 103, arg: ArgKind::JumpForward, shift: 0,
@@ -967,7 +1878,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 104, arg: ArgKind::Number, shift: 0,
@@ -980,7 +1897,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 105, arg: ArgKind::Number, shift: 0,
@@ -989,7 +1914,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INDEX, expect: kind::INDEX, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INDEX, expect: kind::INDEX, same_as: 0, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SEND", code: 106, arg: ArgKind::JumpForward, shift: 0,
@@ -998,7 +1936,22 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 107, arg: ArgKind::Number, shift: 0,
@@ -1007,7 +1960,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_FUNCTION_ATTRIBUTE", code: 108, arg: ArgKind::Enum, shift: 0,
@@ -1022,7 +1988,63 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::SetFunctionAttribute, no_raise: false,
+            },
+            variants: &[
+                (8, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (2, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE | kind::DICT, expect: kind::TUPLE | kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "SET_UPDATE", code: 109, arg: ArgKind::Number, shift: 0,
@@ -1031,7 +2053,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 110, arg: ArgKind::Name, shift: 0,
@@ -1040,7 +2075,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "owner", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 111, arg: ArgKind::Free, shift: 0,
@@ -1049,7 +2093,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 112, arg: ArgKind::Local, shift: 0,
@@ -1058,7 +2108,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_LOAD_FAST", code: 113, arg: ArgKind::LocalPair, shift: 0,
@@ -1067,7 +2125,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value2", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::StoreFastLoadFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_STORE_FAST", code: 114, arg: ArgKind::LocalPair, shift: 0,
@@ -1076,7 +2142,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 115, arg: ArgKind::Name, shift: 0,
@@ -1085,7 +2160,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 116, arg: ArgKind::Name, shift: 0,
@@ -1094,7 +2175,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 117, arg: ArgKind::Number, shift: 0,
@@ -1103,7 +2190,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 118, arg: ArgKind::Number, shift: 0,
@@ -1120,7 +2221,17 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "after", count: StackEffect { base: 0, terms: &[(8, 0xFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "rest", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "before", count: StackEffect { base: 0, terms: &[(0, 0xFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -1129,7 +2240,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 120, arg: ArgKind::Number, shift: 0,
@@ -1138,7 +2257,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 128, arg: ArgKind::Number, shift: 0,
@@ -1153,7 +2278,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
     ],
     pseudo_jumps: &[

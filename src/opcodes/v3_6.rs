@@ -23,6 +23,7 @@ pub static TABLE: VersionTable = VersionTable {
     depth_merge: DepthMerge::First,
     typed: false,
     for_iter_skips: &[],
+    lasti_kind: kind::INT,
     path_walk: &[
         PathWalk { name: "WITH_CLEANUP_START", effect: 1, target: 0 },
         PathWalk { name: "WITH_CLEANUP_FINISH", effect: -1, target: 0 },

@@ -111,7 +111,7 @@ impl Machine<'_> {
             stack.push(Slot::new(kind::ANY, origin));
         }
         if h.lasti {
-            stack.push(Slot::new(kind::INT, origin));
+            stack.push(Slot::new(self.code.version.lasti_kind, origin));
         }
         stack.push(Slot::new(kind::EXC, origin));
         State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new() }
@@ -420,8 +420,11 @@ impl Machine<'_> {
                 }
             }
             Effect::Compare => {
+                // Comparing with an exact int, str, bool or None gives a bool unless the other
+                // side's type says otherwise: taken as a bool, as CPython's own compiler does
+                // (3.14+ tests `format > 2` straight into POP_JUMP_IF_FALSE in __annotate__).
                 let exact = kind::INT | kind::BOOL | kind::STR | kind::NONE;
-                if taken.len() == 2 && taken.iter().all(|s| s.kinds & !exact == 0) {
+                if taken.len() == 2 && taken.iter().any(|s| s.kinds & !exact == 0) {
                     if let Some(r) = fall.last_mut() {
                         r.kinds = kind::BOOL;
                     }
@@ -437,7 +440,11 @@ impl Machine<'_> {
                 let slot = constant_slot(code, oparg as usize, origin);
                 st.kwnames = Some((slot.detail, i as u32));
             }
-            Effect::Call => self.call(i, sig, groups, taken, base, st, sink),
+            Effect::Call => {
+                if let (Some(result), Some(r)) = (self.call(i, sig, groups, taken, base, st, sink), fall.last_mut()) {
+                    r.kinds = result;
+                }
+            }
             Effect::MakeFunction => {
                 let code_slot = input("codeobj");
                 let closure = group(sig, "closure").map(|g| groups.slots(g, taken, base));
@@ -526,8 +533,10 @@ impl Machine<'_> {
     }
 
     /// A call: its layout, its keyword names, and what it tells about the function called.
+    /// Returns the kinds of the result where the callee says (a generator function's call
+    /// returns a generator, which FOR_ITER may take: 3.14+ inlines `all(x for x in y)` so).
     #[allow(clippy::too_many_arguments)]
-    fn call(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, st: &mut State, sink: &mut Sink) {
+    fn call(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, st: &mut State, sink: &mut Sink) -> Option<Kinds> {
         let one = |name: &str| group(sig, name).and_then(|g| groups.slots(g, taken, base).first().copied());
         let mut args: Vec<Slot> = group(sig, "args").map(|g| groups.slots(g, taken, base).to_vec()).unwrap_or_default();
         // Who is called, and with what, for each layout.
@@ -555,7 +564,7 @@ impl Machine<'_> {
                         if let Some(c) = c {
                             sink.escape(c.detail);
                         }
-                        return;
+                        return None;
                     }
                 }
             }
@@ -577,7 +586,7 @@ impl Machine<'_> {
             for s in taken {
                 sink.escape(s.detail);
             }
-            return;
+            return None;
         };
         for s in &args {
             sink.escape(s.detail);
@@ -597,7 +606,11 @@ impl Machine<'_> {
             } else {
                 sink.escape(callable.detail);
             }
+            if callable.kinds == kind::FUNC && callee.final_flags() & crate::resolve::CO_GENERATOR != 0 {
+                return Some(kind::ITER);
+            }
         }
+        None
     }
 
     fn check_closure(&self, i: usize, child: usize, closure: &Slot, sink: &mut Sink) {
