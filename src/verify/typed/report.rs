@@ -345,7 +345,7 @@ pub fn cell_not_ready(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagn
     let (message, help) = if local.kind & KIND_FREE != 0 {
         (
             format!("free variable `{name}` is used before COPY_FREE_VARS copies it from the closure"),
-            format!("start the code with COPY_FREE_VARS {}", free_count(code)),
+            format!("start the code with COPY_FREE_VARS {}, before RESUME", free_count(code)),
         )
     } else if local.kind & KIND_CELL != 0 {
         (format!("cell variable `{name}` is used before MAKE_CELL {name} makes its cell"), format!("add MAKE_CELL {name} at the start of the code, before RESUME"))
@@ -355,8 +355,10 @@ pub fn cell_not_ready(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagn
     let mut d = Diagnostic::error(codes::CELL_SETUP, if some { format!("{message} on some paths") } else { message })
         .with_primary(ins.operand_span, "")
         .with_note("the instruction reads the slot as a cell without checking: anything else crashes the interpreter");
-    if let Origin::Instr(j) = slot.origin {
-        d = d.with_secondary(code.instrs[j as usize].span, format!("`{name}` holds a plain value after this"));
+    match slot.origin {
+        Origin::Instr(j) => d = d.with_secondary(code.instrs[j as usize].span, format!("`{name}` holds a plain value after this")),
+        Origin::Entry => d = d.with_secondary(code.header_span, format!("the frame starts with no cell for `{name}`")),
+        Origin::Handler(_) => {}
     }
     d.with_help(help)
 }
