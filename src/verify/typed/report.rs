@@ -398,7 +398,7 @@ pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, arg
     let code = m.code;
     let got = match detail {
         Detail::Tuple { len, items } if items & !kind::STR != 0 => format!("a tuple of {len} items, not all strings"),
-        Detail::Tuple { len, .. } => format!("{len} names for {args} arguments"),
+        Detail::Tuple { len, .. } => format!("{len} name{} for {args} argument{}", plural(len as usize), plural(args)),
         _ => "not a tuple constant".to_string(),
     };
     let mut d = Diagnostic::error(
@@ -409,7 +409,19 @@ pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, arg
     if let Some(k) = at {
         d = d.with_secondary(code.instrs[k].span, "the names come from here");
     }
-    d.with_note("the call takes the last arguments as the keyword arguments these name, unchecked")
+    d = d.with_note("the call takes the last arguments as the keyword arguments these name, unchecked");
+    if let Detail::Tuple { len, items } = detail {
+        if items & !kind::STR == 0 {
+            d = d.with_help(format!(
+                "the count of {} includes the keyword arguments: {len} name{} need{} at least {len} argument{} pushed",
+                code.instrs[i].op.name,
+                plural(len as usize),
+                if len == 1 { "s" } else { "" },
+                plural(len as usize)
+            ));
+        }
+    }
+    d
 }
 
 pub fn invalid_argument(m: &Machine, i: usize, spec: &SlotSpec, count: i64) -> Diagnostic {
