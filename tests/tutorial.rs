@@ -1,7 +1,9 @@
 //! docs/tutorial.md stays true: every command it shows (a fenced block whose first line is
 //! `$ pyasm …`) is run, and the lines shown must appear in its output — all of them, in order
 //! and nothing else, or, where the block leaves lines out with `…`, each shown run of lines
-//! contiguously and in order. The files it links to must exist.
+//! contiguously and in order. A block that shows a refusal (a line starting `error[`) must
+//! fail with exit status 1, and its lines are looked for in what the command printed on
+//! stdout and stderr. The files it links to must exist.
 
 mod support;
 
@@ -71,13 +73,19 @@ fn every_command_in_the_tutorial_prints_what_it_shows() {
             }
         }
         let out = cmd.output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let refused = b.expected.iter().any(|l| l.starts_with("error["));
+        let mut stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if refused {
+            stdout.push_str(&String::from_utf8_lossy(&out.stderr));
+        }
         let mut actual: Vec<&str> = stdout.lines().map(str::trim_end).collect();
         // A listing ends each code object with an empty line; the blocks leave the last out.
         while actual.last() == Some(&"") {
             actual.pop();
         }
-        if !out.status.success() {
+        if refused && out.status.code() != Some(1) {
+            failures.push(format!("line {}: pyasm {} should have been refused (exit status 1), but exited with {}", b.line, b.args.join(" "), out.status));
+        } else if !refused && !out.status.success() {
             failures.push(format!("line {}: pyasm {} failed:\n{}", b.line, b.args.join(" "), String::from_utf8_lossy(&out.stderr)));
         } else if let Err(why) = matches(&b.expected, &actual) {
             failures.push(format!("line {}: pyasm {}: {why}\nactual output:\n{stdout}", b.line, b.args.join(" ")));

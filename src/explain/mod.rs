@@ -205,6 +205,28 @@ fn look_up(t: &'static VersionTable, name: &str) -> InVersion {
     InVersion::Absent
 }
 
+/// What does the job of `name` in a version that lacks it, for the "does not exist in
+/// Python X.Y" diagnostic: the replacements the description names that the version has (or,
+/// the other way round, an older instruction whose replacement `name` is).
+pub fn replacement_in(name: &str, table: &'static VersionTable) -> Option<String> {
+    let name = name.trim().to_ascii_uppercase();
+    if !matches!(look_up(table, &name), InVersion::Absent) {
+        return None;
+    }
+    let entry = describe(&name)?;
+    let v = table.version;
+    for r in &entry.replaced_by {
+        let have: Vec<&str> = r.names.iter().map(String::as_str).filter(|n| !matches!(look_up(table, n), InVersion::Absent)).collect();
+        if !have.is_empty() {
+            return Some(format!("in Python {v} write {} instead: {} (see `pyasm explain {name} --python {v}`)", have.join(", "), r.text.trim_end_matches('.')));
+        }
+    }
+    entries()
+        .iter()
+        .find(|older| older.replaced_by.iter().any(|r| r.names.iter().any(|n| *n == name)) && !matches!(look_up(table, &older.name), InVersion::Absent))
+        .map(|older| format!("in Python {v} this job is done by {} (see `pyasm explain {} --python {v}`)", older.name, older.name))
+}
+
 /// The versions line: `3.11 (116), 3.12 (116)`.
 fn versions_having(name: &str) -> Vec<String> {
     TABLES

@@ -1466,9 +1466,13 @@ fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
         .map(|t| t.version.to_string())
         .collect();
     if !elsewhere.is_empty() {
-        return Diagnostic::error(codes::NOT_IN_VERSION, format!("`{name}` does not exist in Python {}", version.version))
+        let d = Diagnostic::error(codes::NOT_IN_VERSION, format!("`{name}` does not exist in Python {}", version.version))
             .with_primary(ins.opname.span, format!("not a {} instruction", version.version))
             .with_note(format!("it exists in Python {}", elsewhere.join(", ")));
+        return match crate::opcodes::table_for(version.version).and_then(|t| crate::explain::replacement_in(name, t)) {
+            Some(help) => d.with_help(help),
+            None => d,
+        };
     }
     e = e.with_primary(ins.opname.span, "not an instruction");
     let candidates = version.opcodes.iter().map(|o| o.name).chain(version.pseudo_jumps.iter().map(|p| p.name));

@@ -139,8 +139,8 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         for i in blocks.range(b) {
             let before = if cx.want_stacks { report::stack_text(&st.stack) } else { String::new() };
             let handler = machine.handler_of(i, &st);
-            if let (Some((target, h)), false) = (handler, step::raises_after(&code.instrs[i])) {
-                machine.check_handler_edge(i, &st, target, h, &mut sink);
+            if let (Some((_, h)), false) = (handler, step::raises_after(&code.instrs[i])) {
+                machine.check_handler_edge(i, &st, h, &mut sink);
             }
             if code.version.block_stack && !code.instrs[i].op.sig.no_raise && !step::raises_after(&code.instrs[i]) {
                 machine.check_unwind(i, &st, &mut sink);
@@ -149,8 +149,8 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
             if code.version.block_stack && step::raises_after(&code.instrs[i]) {
                 machine.check_unwind(i, &st, &mut sink);
             }
-            if let (Some((target, h)), true) = (handler, step::raises_after(&code.instrs[i])) {
-                machine.check_handler_edge(i, &st, target, h, &mut sink);
+            if let (Some((_, h)), true) = (handler, step::raises_after(&code.instrs[i])) {
+                machine.check_handler_edge(i, &st, h, &mut sink);
             }
             if cx.want_stacks {
                 let after = match (&jump, code.instrs[i].op.flow) {

@@ -33,6 +33,15 @@ pub fn slot_text(m: &Machine, s: &Slot) -> String {
             let ins = &code.instrs[j as usize];
             let oparg = ins.arg.oparg();
             let index = (oparg >> ins.op.shift) as usize;
+            // A method load pushes two slots: the method (or attribute) and the self (3.12
+            // names the NULL-able one `method`, 3.13+ `self_or_null`).
+            let sig = ins.op.signature(oparg);
+            let pair = sig.outputs.iter().find(|o| matches!(o.name, "method" | "self_or_null") && o.count.eval(oparg) == 1);
+            if let (Some(pair), Some(name)) = (pair, code.names.get(index)) {
+                if (pair.name == "self_or_null") == (s.kinds & kind::NULL != 0) {
+                    return format!("the self of {}", text::name(name));
+                }
+            }
             let loaded = match ins.op.arg {
                 ArgKind::Const => match code.consts.get(index) {
                     Some(PoolConst::Value(c)) => Some(shorten(text::constant(c, &mut |_| String::from("<code>")))),
@@ -205,7 +214,7 @@ pub fn call_layout_groups(sig: &Signature, oparg: u32) -> Vec<usize> {
     sig.inputs.iter().map(|s| s.count.eval(oparg).max(0) as usize).collect()
 }
 
-pub fn call_layout(m: &Machine, i: usize, sig: &Signature, taken: &[Slot]) -> Diagnostic {
+pub fn call_layout(m: &Machine, i: usize, sig: &Signature, taken: &[Slot], below: &[Slot]) -> Diagnostic {
     let ins = &m.code.instrs[i];
     let oparg = ins.arg.oparg();
     let counts = call_layout_groups(sig, oparg);
@@ -223,16 +232,87 @@ pub fn call_layout(m: &Machine, i: usize, sig: &Signature, taken: &[Slot]) -> Di
         }
     }
     let v = m.code.version.version;
+    let method = method_load(m).map(|l| format!("; {l} pushes both slots of a method call itself")).unwrap_or_default();
     if sig.inputs.iter().any(|s| s.name == "self_or_null") {
         d = d.with_help(format!(
-            "in Python {v} the callable comes first, then NULL (or self), then the arguments: `LOAD_NAME f` then `PUSH_NULL`, or `LOAD_GLOBAL f, null`"
+            "in Python {v} the callable comes first, then NULL (or self), then the arguments: `LOAD_NAME f` then `PUSH_NULL`, or `LOAD_GLOBAL f, null`{method}"
         ));
     } else if sig.inputs.iter().any(|s| s.name == "method") {
-        d = d.with_help(format!("in Python {v} NULL comes first, then the callable, then the arguments: `PUSH_NULL` then `LOAD_NAME f`, or `LOAD_GLOBAL f, null`"));
+        d = d.with_help(format!(
+            "in Python {v} NULL comes first, then the callable, then the arguments: `PUSH_NULL` then `LOAD_NAME f`, or `LOAD_GLOBAL f, null`{method}"
+        ));
     } else if sig.inputs.iter().any(|s| s.name == "null") {
         d = d.with_help(format!("in Python {v} this call takes `{}`", layout_words(sig, &counts)));
     }
+    if let Some((n, fits)) = other_count(m, i, taken, below) {
+        let held: Vec<String> = fits.iter().map(|s| slot_text(m, s)).collect();
+        d = d.with_note(format!("counted as `{} {n}`, the call would take `{}`, which fits: is the count off?", ins.op.name, held.join(", ")));
+    }
     d.with_note(format!("the argument of {} counts the arguments only, not the callable or its NULL/self slot", ins.op.name))
+}
+
+/// How this version loads a method with its self for a call, as written: `LOAD_METHOD x` or
+/// `LOAD_ATTR x, method`.
+fn method_load(m: &Machine) -> Option<String> {
+    let ops = m.code.version.opcodes;
+    if ops.iter().any(|o| o.name == "LOAD_METHOD") {
+        return Some("`LOAD_METHOD x`".into());
+    }
+    ops.iter().find(|o| o.name == "LOAD_ATTR" && o.flags.iter().any(|f| f.word == "method")).map(|o| format!("`{} x, method`", o.name))
+}
+
+/// Whether a slot was loaded by name or made as a function: what a call's callable usually
+/// is (the result of another call rarely is).
+fn names_a_callable(m: &Machine, s: &Slot) -> bool {
+    match s.origin {
+        Origin::Instr(j) => {
+            let op = m.code.instrs[j as usize].op;
+            op.name.starts_with("LOAD_") || op.sig.effect == crate::opcodes::Effect::MakeFunction
+        }
+        _ => false,
+    }
+}
+
+/// A count near the call's own under which the stack's slots would make a plain call (the
+/// callable something loaded that may be callable, its NULL slot a NULL, every argument an object), when exactly
+/// one does: the likely mistake is then the count, not the order.
+fn other_count(m: &Machine, i: usize, taken: &[Slot], below: &[Slot]) -> Option<(u32, Vec<Slot>)> {
+    let ins = &m.code.instrs[i];
+    let oparg = ins.arg.oparg();
+    let full: Vec<Slot> = below.iter().chain(taken).copied().collect();
+    let mut found = Vec::new();
+    for n in oparg.saturating_sub(2)..=oparg + 2 {
+        if n == oparg {
+            continue;
+        }
+        let sig = ins.op.signature(n);
+        let counts = call_layout_groups(sig, n);
+        let total: usize = counts.iter().sum();
+        let Some(base) = full.len().checked_sub(total) else { continue };
+        let slots = &full[base..];
+        let mut at = 0;
+        let mut fits = true;
+        for (spec, &c) in sig.inputs.iter().zip(&counts) {
+            for s in &slots[at..at + c] {
+                fits &= s.kinds & !spec.kinds == 0;
+                match spec.name {
+                    "method" | "self_or_null" => fits &= s.kinds == kind::NULL,
+                    "callable" => fits &= s.kinds & kind::FUNC != 0 && names_a_callable(m, s),
+                    _ => {}
+                }
+            }
+            at += c;
+        }
+        // NULL, callable, arguments (3.11–3.12): a NULL right below that is not a call's.
+        let method_layout = sig.inputs.iter().any(|s| s.name == "method");
+        if method_layout && base > 0 && full[base - 1].kinds == kind::NULL {
+            fits = false;
+        }
+        if fits {
+            found.push((n, slots.to_vec()));
+        }
+    }
+    if found.len() == 1 { found.pop() } else { None }
 }
 
 pub fn maybe_unbound(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagnostic {
@@ -266,7 +346,7 @@ pub fn cell_not_ready(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagn
     let (message, help) = if local.kind & KIND_FREE != 0 {
         (
             format!("free variable `{name}` is used before COPY_FREE_VARS copies it from the closure"),
-            format!("start the code with COPY_FREE_VARS {}", free_count(code)),
+            format!("start the code with COPY_FREE_VARS {}, before RESUME", free_count(code)),
         )
     } else if local.kind & KIND_CELL != 0 {
         (format!("cell variable `{name}` is used before MAKE_CELL {name} makes its cell"), format!("add MAKE_CELL {name} at the start of the code, before RESUME"))
@@ -276,15 +356,17 @@ pub fn cell_not_ready(m: &Machine, i: usize, index: usize, slot: &Slot) -> Diagn
     let mut d = Diagnostic::error(codes::CELL_SETUP, if some { format!("{message} on some paths") } else { message })
         .with_primary(ins.operand_span, "")
         .with_note("the instruction reads the slot as a cell without checking: anything else crashes the interpreter");
-    if let Origin::Instr(j) = slot.origin {
-        d = d.with_secondary(code.instrs[j as usize].span, format!("`{name}` holds a plain value after this"));
+    match slot.origin {
+        Origin::Instr(j) => d = d.with_secondary(code.instrs[j as usize].span, format!("`{name}` holds a plain value after this")),
+        Origin::Entry => d = d.with_secondary(code.header_span, format!("the frame starts with no cell for `{name}`")),
+        Origin::Handler(_) => {}
     }
     d.with_help(help)
 }
 
 pub fn copy_free_vars_count(m: &Machine, i: usize, free: usize) -> Diagnostic {
     let ins = &m.code.instrs[i];
-    Diagnostic::error(codes::CELL_SETUP, format!("COPY_FREE_VARS {} does not match the {free} free variables of this code object", ins.arg.oparg()))
+    Diagnostic::error(codes::CELL_SETUP, format!("COPY_FREE_VARS {} does not match the {free} free variable{} of this code object", ins.arg.oparg(), plural(free)))
         .with_primary(ins.span, "")
         .with_note("it copies that many cells from the function's closure, which holds exactly one per free variable")
         .with_help(format!("write COPY_FREE_VARS {free}"))
@@ -296,6 +378,7 @@ pub fn kwnames_not_followed(m: &Machine, i: usize, at: usize) -> Diagnostic {
         .with_primary(code.instrs[i].span, "this comes between them")
         .with_secondary(code.instrs[at].span, "KW_NAMES is here")
         .with_note("the keyword names stay pending until the next CALL runs, which may be another function's")
+        .with_help(format!("push every argument first, then write KW_NAMES right before the {}", if code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::Precall) { "PRECALL" } else { "CALL" }))
 }
 
 pub fn precall_not_followed(m: &Machine, i: usize, oparg: u32) -> Diagnostic {
@@ -316,7 +399,7 @@ pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, arg
     let code = m.code;
     let got = match detail {
         Detail::Tuple { len, items } if items & !kind::STR != 0 => format!("a tuple of {len} items, not all strings"),
-        Detail::Tuple { len, .. } => format!("{len} names for {args} arguments"),
+        Detail::Tuple { len, .. } => format!("{len} name{} for {args} argument{}", plural(len as usize), plural(args)),
         _ => "not a tuple constant".to_string(),
     };
     let mut d = Diagnostic::error(
@@ -327,7 +410,19 @@ pub fn bad_kwnames(m: &Machine, i: usize, at: Option<usize>, detail: Detail, arg
     if let Some(k) = at {
         d = d.with_secondary(code.instrs[k].span, "the names come from here");
     }
-    d.with_note("the call takes the last arguments as the keyword arguments these name, unchecked")
+    d = d.with_note("the call takes the last arguments as the keyword arguments these name, unchecked");
+    if let Detail::Tuple { len, items } = detail {
+        if items & !kind::STR == 0 {
+            d = d.with_help(format!(
+                "the count of {} includes the keyword arguments: {len} name{} need{} at least {len} argument{} pushed",
+                code.instrs[i].op.name,
+                plural(len as usize),
+                if len == 1 { "s" } else { "" },
+                plural(len as usize)
+            ));
+        }
+    }
+    d
 }
 
 pub fn invalid_argument(m: &Machine, i: usize, spec: &SlotSpec, count: i64) -> Diagnostic {
@@ -349,33 +444,57 @@ fn free_names(code: &crate::resolve::ResolvedCode) -> String {
     names.join(", ")
 }
 
-pub fn missing_closure(m: &Machine, i: usize, child: usize) -> Diagnostic {
+/// Where a function without the closure its code needs was found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ClosureUse {
+    /// MAKE_FUNCTION without the closure flag (3.6–3.12).
+    Made,
+    /// Called at once, before SET_FUNCTION_ATTRIBUTE closure (3.13+).
+    Called,
+    /// Stored, passed or returned before SET_FUNCTION_ATTRIBUTE closure (3.13+).
+    Leaves,
+}
+
+pub fn missing_closure(m: &Machine, i: usize, child: usize, at: ClosureUse) -> Diagnostic {
     let callee = &m.codes[child];
     let n = free_count(callee);
     let with_flag = m.code.version.opcodes.iter().any(|o| o.name == "MAKE_FUNCTION" && o.sig.inputs.iter().any(|s| s.name == "closure"));
     let help = if with_flag {
         format!("build the closure (LOAD_CLOSURE for each of {}, BUILD_TUPLE {n}) and write `MAKE_FUNCTION closure`", free_names(callee))
     } else {
-        format!("build the closure (LOAD_FAST of each cell: {}; BUILD_TUPLE {n}) and set it with `SET_FUNCTION_ATTRIBUTE closure` after MAKE_FUNCTION", free_names(callee))
+        format!(
+            "build the closure (LOAD_FAST of each cell: {}; BUILD_TUPLE {n}) and set it with `SET_FUNCTION_ATTRIBUTE closure` right after MAKE_FUNCTION",
+            free_names(callee)
+        )
     };
-    Diagnostic::error(codes::CLOSURE, format!("`{}` has {n} free variable{} but its function gets no closure", callee.id.node.text(), if n == 1 { "" } else { "s" }))
-        .with_primary(m.code.instrs[i].span, "")
+    let label = match at {
+        ClosureUse::Made => "made without a closure",
+        ClosureUse::Called => "called here without its closure",
+        ClosureUse::Leaves => "the function leaves the stack here without its closure",
+    };
+    Diagnostic::error(codes::CLOSURE, format!("`{}` has {n} free variable{} but its function gets no closure", callee.id.node.text(), plural(n)))
+        .with_primary(m.code.instrs[i].span, label)
         .with_secondary(callee.header_span, "defined here")
         .with_note("COPY_FREE_VARS reads the closure without checking it exists: the function would crash the interpreter")
         .with_help(help)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 pub fn bad_closure(m: &Machine, i: usize, child: usize, slot: &Slot, detail: Detail) -> Diagnostic {
     let callee = &m.codes[child];
     let n = free_count(callee);
     let got = match detail {
+        Detail::Tuple { len: 1, items } if items & !kind::CELL != 0 => "a tuple of 1 item that is not a cell".to_string(),
         Detail::Tuple { len, items } if items & !kind::CELL != 0 => format!("a tuple of {len} items, not all cells"),
-        Detail::Tuple { len, .. } => format!("a tuple of {len} cells"),
+        Detail::Tuple { len, .. } => format!("a tuple of {len} cell{}", plural(len as usize)),
         _ => what(m, slot),
     };
     let d = Diagnostic::error(
         codes::CLOSURE,
-        format!("the closure of `{}` must be a tuple of {n} cells ({}); here it is {got}", callee.id.node.text(), free_names(callee)),
+        format!("the closure of `{}` must be a tuple of {n} cell{} ({}); here it is {got}", callee.id.node.text(), plural(n), free_names(callee)),
     )
     .with_primary(m.code.instrs[i].span, "")
     .with_secondary(callee.header_span, "its free variables are declared here");
@@ -441,6 +560,11 @@ pub fn for_iter_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
     if let Some(x) = code.instrs.get(target) {
         d = d.with_secondary(x.span, format!("the label is on {at}"));
     }
+    // The END_FOR nearest the label is likely the one meant.
+    let near = (target.saturating_sub(2)..target + 3).filter(|&j| j != target).find(|&j| code.instrs.get(j).is_some_and(|x| x.op.name == skips[0]));
+    if let Some(j) = near {
+        d = d.with_secondary(code.instrs[j].span, format!("the label belongs here, on this {}", skips[0]));
+    }
     d.with_help(format!("put the label on the {} that ends the loop", skips[0]))
 }
 
@@ -468,16 +592,26 @@ pub fn handler_too_deep(m: &Machine, i: usize, depth: usize, h: Handler) -> Diag
     .with_help("make the region's depth(N) smaller, or end the region before the stack gets shallower")
 }
 
-pub fn consumes_below_handler(m: &Machine, i: usize, lowest: usize, h: Handler, target: usize) -> Diagnostic {
+/// `kept`: the values the instruction takes that the handler keeps.
+pub fn consumes_below_handler(m: &Machine, i: usize, kept: &[Slot], h: Handler) -> Diagnostic {
     let ins = &m.code.instrs[i];
-    let _ = target;
-    Diagnostic::error(
+    let n = kept.len();
+    let mut d = Diagnostic::error(
         codes::HANDLER_DEPTH,
-        format!("{} can raise after taking values its handler keeps (the handler keeps {}, it takes from depth {lowest})", ins.op.name, h.depth),
+        format!(
+            "{} can raise after taking {n} value{} its handler keeps (the handler keeps {} below the exception)",
+            ins.op.name,
+            plural(n),
+            h.depth
+        ),
     )
-    .with_primary(ins.span, "")
-    .with_secondary(h.span, "the region and its depth")
-    .with_help("end the region before this instruction, or give the region a smaller depth")
+    .with_primary(ins.span, "if this raises, the handler finds these values already freed")
+    .with_secondary(h.span, "the region and its depth");
+    for s in kept.iter().take(2) {
+        d = pushed_here(d, m, s);
+    }
+    d.with_note("a region's handler keeps the values the stack holds where the region starts (or depth(N) of them)")
+        .with_help("start the region before these values are pushed, or end it before this instruction")
 }
 
 pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i64, detail: Detail) -> Diagnostic {

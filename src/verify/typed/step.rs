@@ -16,11 +16,13 @@ pub struct Sink {
     pub diags: Vec<Diagnostic>,
     pub calls: Vec<(usize, Vec<Kinds>)>,
     pub escapes: Vec<usize>,
+    /// Regions already reported as deeper than the stack (once each is enough).
+    shallow: Vec<crate::syntax::ast::Span>,
 }
 
 impl Sink {
     pub fn quiet() -> Sink {
-        Sink { on: false, diags: Vec::new(), calls: Vec::new(), escapes: Vec::new() }
+        Sink { on: false, diags: Vec::new(), calls: Vec::new(), escapes: Vec::new(), shallow: Vec::new() }
     }
     pub fn reporting() -> Sink {
         Sink { on: true, ..Sink::quiet() }
@@ -107,8 +109,9 @@ impl Machine<'_> {
         let depth = h.depth as usize;
         let mut stack: Vec<Slot> = before.stack.iter().take(depth).copied().collect();
         while stack.len() < depth {
-            // Reported by check_handler_edge: what would be there is garbage.
-            stack.push(Slot::new(kind::ANY, origin));
+            // Garbage, reported by check_handler_edge; taken as objects so that the handler's
+            // code is not reported again for the same mistake.
+            stack.push(Slot::new(kind::OBJ, origin));
         }
         if h.lasti {
             stack.push(Slot::new(self.code.version.lasti_kind, origin));
@@ -119,18 +122,18 @@ impl Machine<'_> {
 
     /// A handler's depth must be reachable from every instruction it covers, and an
     /// instruction that can raise must not consume what the handler keeps.
-    pub fn check_handler_edge(&self, i: usize, st: &State, target: usize, h: Handler, sink: &mut Sink) {
+    pub fn check_handler_edge(&self, i: usize, st: &State, h: Handler, sink: &mut Sink) {
         let ins = &self.code.instrs[i];
-        if raises_after(ins) {
-            // Checked on the state after it (see `raises_after`); it consumes nothing then.
-            if st.stack.len() < h.depth as usize {
-                sink.report(|| report::handler_too_deep(self, i, st.stack.len(), h));
+        let depth = st.stack.len();
+        if depth < h.depth as usize {
+            // Checked on the state after a yield (see `raises_after`), which consumes nothing then.
+            if sink.on && !sink.shallow.contains(&h.span) {
+                sink.shallow.push(h.span);
+                sink.report(|| report::handler_too_deep(self, i, depth, h));
             }
             return;
         }
-        let depth = st.stack.len();
-        if depth < h.depth as usize {
-            sink.report(|| report::handler_too_deep(self, i, depth, h));
+        if raises_after(ins) {
             return;
         }
         if ins.op.sig.no_raise {
@@ -140,7 +143,7 @@ impl Machine<'_> {
         let sig = ins.op.signature(oparg);
         if let Some(lowest) = lowest_consumed(sig, oparg, depth) {
             if lowest < h.depth as usize {
-                sink.report(|| report::consumes_below_handler(self, i, lowest, h, target));
+                sink.report(|| report::consumes_below_handler(self, i, &st.stack[lowest..h.depth as usize], h));
             }
         }
     }
@@ -183,7 +186,7 @@ impl Machine<'_> {
         }
         let groups = Groups { at };
         let taken: Vec<Slot> = st.stack.split_off(base);
-        self.check_inputs(i, sig, &groups, &taken, base, sink);
+        self.check_inputs(i, sig, &groups, &taken, base, &st.stack, sink);
         let mut fall = self.outputs(i, sig.outputs_when(false), &groups, &taken, base);
         // A SETUP instruction's handler is entered from the instructions that raise in its
         // block (`blocks`), not from the SETUP itself.
@@ -223,19 +226,27 @@ impl Machine<'_> {
         jump_state
     }
 
-    fn check_inputs(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, sink: &mut Sink) {
+    /// `below`: the stack under the instruction's inputs (for a call, to say what another
+    /// count would have taken).
+    #[allow(clippy::too_many_arguments)]
+    fn check_inputs(&self, i: usize, sig: &Signature, groups: &Groups, taken: &[Slot], base: usize, below: &[Slot], sink: &mut Sink) {
         if !sink.on {
             return;
         }
         let oparg = self.code.instrs[i].arg.oparg();
-        let mut layout_reported = false;
+        // 3.11: the CALL after a PRECALL of the same count sees the same slots, already reported.
+        let after_precall = i > 0
+            && sig.effect == Effect::Call
+            && self.code.instrs[i - 1].op.sig.effect == Effect::Precall
+            && self.code.instrs[i - 1].arg.oparg() == oparg;
+        let mut layout_reported = after_precall;
         for (g, spec) in sig.inputs.iter().enumerate() {
             for slot in groups.slots(g, taken, base) {
                 if slot.kinds & !spec.kinds != 0 {
                     if sig.effect == Effect::Call || is_call_slot(spec) {
                         if !layout_reported {
                             layout_reported = true;
-                            sink.report(|| report::call_layout(self, i, sig, taken));
+                            sink.report(|| report::call_layout(self, i, sig, taken, below));
                         }
                     } else {
                         sink.report(|| report::wrong_kind(self, i, spec, slot, Problem::Error));
@@ -283,13 +294,12 @@ impl Machine<'_> {
             Effect::SetFunctionAttribute => name == "func",
             _ => false,
         };
-        let _ = i;
         for (g, spec) in sig.inputs.iter().enumerate() {
             if kept[g] || handled(spec.name) {
                 continue;
             }
             for s in groups.slots(g, taken, base) {
-                sink.escape(s.detail);
+                self.leaves(i, s.detail, sink);
             }
         }
     }
@@ -362,22 +372,22 @@ impl Machine<'_> {
             }
             Effect::StoreFast => {
                 if let Some(v) = taken.last() {
-                    sink.escape(v.detail);
+                    self.leaves(i, v.detail, sink);
                     self.set_local(oparg as usize, st, Slot { origin, alias: 0, ..*v });
                 }
             }
             Effect::StoreFastPair => {
                 // value1 (the top) goes to the first local of the pair.
                 if let [value2, value1] = taken {
-                    sink.escape(value1.detail);
-                    sink.escape(value2.detail);
+                    self.leaves(i, value1.detail, sink);
+                    self.leaves(i, value2.detail, sink);
                     self.set_local((oparg >> 4) as usize, st, Slot { origin, alias: 0, ..*value1 });
                     self.set_local((oparg & 15) as usize, st, Slot { origin, alias: 0, ..*value2 });
                 }
             }
             Effect::StoreFastLoadFast => {
                 if let Some(v) = taken.last() {
-                    sink.escape(v.detail);
+                    self.leaves(i, v.detail, sink);
                     self.set_local((oparg >> 4) as usize, st, Slot { origin, alias: 0, ..*v });
                 }
                 let index = (oparg & 15) as usize;
@@ -402,7 +412,7 @@ impl Machine<'_> {
                     }
                 }
                 if let (Effect::StoreDeref, Some(v)) = (sig.effect, taken.last()) {
-                    sink.escape(v.detail);
+                    self.leaves(i, v.detail, sink);
                 }
             }
             Effect::MakeCell => {
@@ -465,9 +475,10 @@ impl Machine<'_> {
                         None => needed == 0,
                         Some([]) => {
                             if needed > 0 {
-                                sink.report(|| report::missing_closure(self, i, c as usize));
+                                sink.report(|| report::missing_closure(self, i, c as usize, report::ClosureUse::Made));
                             }
-                            needed == 0
+                            // Reported here once: not again where the function is used.
+                            true
                         }
                         Some(slots) => {
                             self.check_closure(i, c as usize, &slots[0], sink);
@@ -517,7 +528,7 @@ impl Machine<'_> {
                     sink.report(|| report::values_left(self, i, &st.stack));
                 }
                 for s in taken {
-                    sink.escape(s.detail);
+                    self.leaves(i, s.detail, sink);
                 }
             }
             Effect::NoneTest { .. } => {}
@@ -562,7 +573,7 @@ impl Machine<'_> {
                     _ => {
                         // Self on some paths only: the arguments are not known.
                         if let Some(c) = c {
-                            sink.escape(c.detail);
+                            self.leaves(i, c.detail, sink);
                         }
                         return None;
                     }
@@ -584,17 +595,17 @@ impl Machine<'_> {
         }
         let Some(callable) = callable else {
             for s in taken {
-                sink.escape(s.detail);
+                self.leaves(i, s.detail, sink);
             }
             return None;
         };
         for s in &args {
-            sink.escape(s.detail);
+            self.leaves(i, s.detail, sink);
         }
         if let Detail::Func { code: c, closure } = callable.detail {
             let callee = &self.codes[c as usize];
             if !closure {
-                sink.report(|| report::missing_closure(self, i, c as usize));
+                sink.report(|| report::missing_closure(self, i, c as usize, report::ClosureUse::Called));
             }
             let exact = keywords == 0
                 && callee.kwonlyargcount == 0
@@ -611,6 +622,18 @@ impl Machine<'_> {
             }
         }
         None
+    }
+
+    /// A value leaves the stack at instruction `i` other than by being called or given its
+    /// closure: a function still without the closure its code needs can then be called from
+    /// anywhere (3.13+ sets the closure after MAKE_FUNCTION, so only there can this happen).
+    fn leaves(&self, i: usize, d: Detail, sink: &mut Sink) {
+        if let Detail::Func { code, closure: false } = d {
+            if free_count(&self.codes[code as usize]) > 0 {
+                sink.report(|| report::missing_closure(self, i, code as usize, report::ClosureUse::Leaves));
+            }
+        }
+        sink.escape(d);
     }
 
     fn check_closure(&self, i: usize, child: usize, closure: &Slot, sink: &mut Sink) {
