@@ -276,6 +276,13 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     diags.push(error(src.opname.span, "`for_iter` takes the label of the loop's exit".into(), "no label"));
                     continue;
                 };
+                if cx.backward(i, l) {
+                    diags.push(
+                        error(src.operands[0].span, "`for_iter` exits forward, but this label is behind it".into(), "the loop's exit")
+                            .with_help("put the exit label after the loop, and `jump` from there"),
+                    );
+                    continue;
+                }
                 if f.for_exit.is_empty() {
                     out.push(make(src, "FOR_ITER", src.operands.clone()));
                 } else {
