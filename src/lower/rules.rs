@@ -216,6 +216,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 out.push(make(src, "SWAP", vec![int(src, 2)]));
             }
             Op::Load | Op::Store | Op::Delete => variable(cx, i, op, plan.global_null.contains(&i), &mut out, diags),
+            Op::LoadClosure => out.push(make(src, if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" }, src.operands.clone())),
             Op::LoadAttr => out.push(make(src, "LOAD_ATTR", src.operands.clone())),
             Op::StoreAttr => out.push(make(src, "STORE_ATTR", src.operands.clone())),
             Op::DeleteAttr => out.push(make(src, "DELETE_ATTR", src.operands.clone())),
@@ -450,7 +451,7 @@ fn place_null(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit]) {
     let src = cx.code[k];
     let pops = match set::lookup(&src.opname.node) {
         Some(op) => set::effect(op, src).pops,
-        None => 1,
+        None => f.table.by_name(&src.opname.node).map_or(1, |o| o.pops.eval(0).max(0) as usize),
     };
     if f.null_after {
         emits[k].after.push(make(src, "PUSH_NULL", vec![]));

@@ -14,6 +14,7 @@ pub enum Op {
     Load,
     Store,
     Delete,
+    LoadClosure,
     LoadAttr,
     StoreAttr,
     DeleteAttr,
@@ -50,6 +51,7 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("load", Op::Load),
     ("store", Op::Store),
     ("delete", Op::Delete),
+    ("load_closure", Op::LoadClosure),
     ("load_attr", Op::LoadAttr),
     ("store_attr", Op::StoreAttr),
     ("delete_attr", Op::DeleteAttr),
@@ -152,7 +154,7 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
     let e = |pops, pushes| Effect { pops, pushes, jump: None, exits: false };
     let n = count(ins);
     match op {
-        Op::Const | Op::Load => e(0, 1),
+        Op::Const | Op::Load | Op::LoadClosure => e(0, 1),
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
