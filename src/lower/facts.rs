@@ -77,6 +77,11 @@ pub struct Facts {
     pub for_exit: &'static [&'static str],
     /// 3.14+: an iterator is popped with POP_ITER.
     pub pop_iter: bool,
+    /// ≤3.12: FORMAT_VALUE converts and formats (3.13+: CONVERT_VALUE, FORMAT_SIMPLE,
+    /// FORMAT_WITH_SPEC).
+    pub format_value: bool,
+    /// ≤3.11: IMPORT_STAR (3.12+: an intrinsic).
+    pub import_star: bool,
     /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
     pub call_ex_null_kwargs: bool,
 }
@@ -129,6 +134,8 @@ impl Facts {
             get_iter_arg: t.by_name("GET_ITER").is_some_and(|o| o.arg != ArgKind::None),
             for_exit: for_exit(t, for_iter),
             pop_iter: has("POP_ITER"),
+            format_value: has("FORMAT_VALUE"),
+            import_star: has("IMPORT_STAR"),
             call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
         }
     }

@@ -81,6 +81,8 @@ struct Plan {
     iter_pop: HashSet<usize>,
     /// `const` lines fused with the `return` after them (RETURN_CONST).
     return_const: HashSet<usize>,
+    /// `convert` lines fused with the `format` after them (≤3.12: one FORMAT_VALUE).
+    convert_format: HashSet<usize>,
 }
 
 impl Cx<'_> {
@@ -144,6 +146,11 @@ impl Cx<'_> {
                         }
                     }
                 }
+                Op::Convert if self.f.format_value => {
+                    if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) {
+                        p.convert_format.insert(i);
+                    }
+                }
                 Op::Const if self.f.return_const => {
                     if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) {
                         p.return_const.insert(i);
@@ -185,7 +192,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
         fresh += 1;
         format!("__{what}_{fresh}")
     };
+    let mut skip_next = false;
     for (i, src) in cx.code.iter().enumerate() {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
         let Some(op) = cx.op(i) else {
             emits[i].main.push(Out::Ins((*src).clone()));
             continue;
@@ -321,6 +332,42 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::BuildSet => out.push(make(src, "BUILD_SET", src.operands.clone())),
             Op::BuildMap => out.push(make(src, "BUILD_MAP", src.operands.clone())),
             Op::Unpack => out.push(make(src, "UNPACK_SEQUENCE", src.operands.clone())),
+            Op::Import => {
+                // IMPORT_NAME pops the level and the from-list: `import m, (NAMES), LEVEL`.
+                let fromlist = src.operands.get(1).cloned().unwrap_or_else(|| val(src, Value::Word("None".into())));
+                let level = src.operands.get(2).cloned().unwrap_or_else(|| int(src, 0));
+                let small = f.small_int && matches!(&level.node, Value::Int(n) if *n >= BigInt::from(0) && *n <= BigInt::from(255));
+                out.push(make(src, if small { "LOAD_SMALL_INT" } else { "LOAD_CONST" }, vec![level]));
+                out.push(make(src, "LOAD_CONST", vec![fromlist]));
+                out.push(make(src, "IMPORT_NAME", src.operands.first().cloned().into_iter().collect()));
+            }
+            Op::ImportFrom => out.push(make(src, "IMPORT_FROM", src.operands.clone())),
+            Op::ImportStar if f.import_star => out.push(make(src, "IMPORT_STAR", vec![])),
+            Op::ImportStar => {
+                out.push(make(src, "CALL_INTRINSIC_1", vec![word(src, "INTRINSIC_IMPORT_STAR")]));
+                out.push(make(src, "POP_TOP", vec![]));
+            }
+            Op::Convert => {
+                let Some(conv) = set::operator(src).filter(|c| ["str", "repr", "ascii"].contains(c)) else {
+                    diags.push(error(src.opname.span, "`convert` takes `str`, `repr` or `ascii`".into(), "").with_help("as `!s`, `!r`, `!a` in an f-string"));
+                    continue;
+                };
+                if f.format_value {
+                    // Converting gives a str, which formats to itself: the conversion alone is
+                    // a FORMAT_VALUE (fused with a `format` right after it, as the compiler does).
+                    if plan.convert_format.contains(&i) {
+                        skip_next = true;
+                    }
+                    out.push(make(src, "FORMAT_VALUE", vec![word(src, conv)]));
+                } else {
+                    out.push(make(src, "CONVERT_VALUE", vec![word(src, conv)]));
+                }
+            }
+            Op::Format if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![int(src, 0)])),
+            Op::Format => out.push(make(src, "FORMAT_SIMPLE", vec![])),
+            Op::FormatSpec if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![word(src, "spec")])),
+            Op::FormatSpec => out.push(make(src, "FORMAT_WITH_SPEC", vec![])),
+            Op::BuildString => out.push(make(src, "BUILD_STRING", src.operands.clone())),
             Op::Yield => {
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {

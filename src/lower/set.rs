@@ -39,6 +39,13 @@ pub enum Op {
     Unpack,
     Return,
     Yield,
+    Import,
+    ImportFrom,
+    ImportStar,
+    Convert,
+    Format,
+    FormatSpec,
+    BuildString,
 }
 
 /// Every portable instruction by its written name.
@@ -76,6 +83,13 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("unpack", Op::Unpack),
     ("return", Op::Return),
     ("yield", Op::Yield),
+    ("import", Op::Import),
+    ("import_from", Op::ImportFrom),
+    ("import_star", Op::ImportStar),
+    ("convert", Op::Convert),
+    ("format", Op::Format),
+    ("format_spec", Op::FormatSpec),
+    ("build_string", Op::BuildString),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -154,7 +168,12 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
     let e = |pops, pushes| Effect { pops, pushes, jump: None, exits: false };
     let n = count(ins);
     match op {
-        Op::Const | Op::Load | Op::LoadClosure => e(0, 1),
+        Op::Const | Op::Load | Op::LoadClosure | Op::Import => e(0, 1),
+        Op::ImportFrom => e(1, 2),
+        Op::ImportStar => e(1, 0),
+        Op::Convert | Op::Format => e(1, 1),
+        Op::FormatSpec => e(2, 1),
+        Op::BuildString => e(n, 1),
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
