@@ -88,6 +88,10 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
     let (lines, mut diags) = syntax::parse(file, files.text(file));
     let Some(target) = choose_version(&lines, files, opts, &mut diags) else { return Err(finish(diags)) };
     let lines = lower_if_portable(lines, files, &target, &mut diags);
+    if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
+        // What the later stages would say about a program that did not lower is noise.
+        return Err(finish(diags));
+    }
     let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(file).to_string());
     build(&lines, target, default_filename, opts, diags).map_err(finish).map(|mut a| {
         a.warnings = finish(std::mem::take(&mut a.warnings));
@@ -113,7 +117,12 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
         Some(target) => {
             let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(main_file).to_string());
             let lines = lower_if_portable(std::mem::take(&mut linked.lines), files, &target, &mut diags);
-            build(&lines, target, default_filename, opts, diags)
+            if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
+                // What the later stages would say about a program that did not lower is noise.
+                Err(diags)
+            } else {
+                build(&lines, target, default_filename, opts, diags)
+            }
         }
     };
     let enrich = |mut ds: Vec<Diagnostic>| {
@@ -166,6 +175,42 @@ pub fn lower_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> R
         return Err(finish(diags));
     }
     Ok((lower::print::render(&lowered, files), target.table))
+}
+
+/// Checks a portable module for every version in `served`: the diagnostics of all of them,
+/// each given once, with a note naming the versions it applies to unless that is all of them
+/// (a portable mistake is reported once, not once per version).
+pub fn check_portable(files: &mut SourceFiles, inputs: &[u32], opts: &Options, served: &[PythonVersion]) -> Vec<Diagnostic> {
+    const LOWERED_NOTE: &str = "in the program lowered for Python ";
+    let mut groups: Vec<(Diagnostic, Vec<PythonVersion>)> = Vec::new();
+    for &v in served {
+        let o = Options { version: Some(v), ..opts.clone() };
+        let diags = match assemble_files(files, inputs, &o) {
+            Ok(a) => a.warnings,
+            Err(ds) => ds,
+        };
+        for mut d in diags {
+            d.notes.retain(|n| !n.starts_with(LOWERED_NOTE));
+            let key = |x: &Diagnostic| (x.code, x.message.clone(), x.labels.iter().find(|l| l.primary).map(|l| l.span));
+            match groups.iter_mut().find(|(g, _)| key(g) == key(&d)) {
+                Some((_, vs)) => vs.push(v),
+                None => groups.push((d, vec![v])),
+            }
+        }
+    }
+    let tables: Vec<&'static VersionTable> = served.iter().filter_map(|v| opcodes::table_for(*v)).collect();
+    let mut out: Vec<Diagnostic> = groups
+        .into_iter()
+        .map(|(mut d, vs)| {
+            if vs.len() < served.len() {
+                let these: Vec<&'static VersionTable> = vs.iter().filter_map(|v| opcodes::table_for(*v)).collect();
+                d.notes.push(format!("in Python {} (of the {} this file serves)", lower::check::describe(&these, &tables), lower::check::describe(&tables, &tables)));
+            }
+            d
+        })
+        .collect();
+    out = finish(out);
+    out
 }
 
 /// The versions a file serves when it is portable (its `.python` is a range), oldest first.

@@ -123,3 +123,27 @@ pub fn version_instruction(ins: &Instruction, served: &[&'static VersionTable]) 
         .with_primary(ins.opname.span, "not the same in every served version"),
     ))
 }
+
+/// A constant that some served versions cannot hold (a slice object: marshal version 5,
+/// 3.14+).
+pub fn constant(ins: &Instruction, served: &[&'static VersionTable]) -> Option<Diagnostic> {
+    fn has_slice(v: &crate::syntax::ast::Spanned<crate::syntax::ast::Value>) -> Option<crate::syntax::ast::Span> {
+        use crate::syntax::ast::Value;
+        match &v.node {
+            Value::Call(f, _) if f.node == "slice" => Some(v.span),
+            Value::Tuple(items) | Value::Set(items) => items.iter().find_map(has_slice),
+            Value::Call(_, items) => items.iter().find_map(has_slice),
+            _ => None,
+        }
+    }
+    let span = ins.operands.first().and_then(has_slice)?;
+    let lacking: Vec<&VersionTable> = served.iter().copied().filter(|t| t.marshal_version < 5).collect();
+    if lacking.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::error(codes::PORTABLE, format!("slice constants do not exist in Python {}, which this file serves", describe(&lacking, served)))
+            .with_primary(span, "a slice constant")
+            .with_help("build the slice at run time: push its start, stop and step, then BUILD_SLICE 3 (the same in every version)"),
+    )
+}

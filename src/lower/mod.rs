@@ -73,6 +73,9 @@ pub fn lower(lines: &[Line], files: &SourceFiles, target: &'static VersionTable,
             if !in_conditional && set::lookup(&ins.opname.node).is_none() {
                 diags.extend(check::version_instruction(ins, served));
             }
+            if !in_conditional && set::lookup(&ins.opname.node) == Some(set::Op::Const) {
+                diags.extend(check::constant(ins, served));
+            }
         }
     }
     let facts = facts::Facts::of(target);
