@@ -65,6 +65,15 @@ pub mod codes {
     pub const NO_MAIN: &str = "E0408";
     pub const APPLICATION: &str = "E0409";
     pub const MACRO_EXPANSION_LIMIT: &str = "E0410";
+    /// A version instruction in a portable file that is missing from, or means something
+    /// else in, some of the versions the file serves.
+    pub const NOT_PORTABLE: &str = "E0601";
+    /// A portable instruction written wrongly (operand, stack) or that a served version lacks.
+    pub const PORTABLE: &str = "E0602";
+    /// `.if` / `.elif` / `.else` / `.endif` malformed or unbalanced.
+    pub const CONDITIONAL: &str = "E0603";
+    /// The `.python` range of a portable file, or a target outside it.
+    pub const VERSION_RANGE: &str = "E0604";
     pub const UNREACHABLE: &str = "W0301";
     pub const UNUSED_CODE: &str = "W0302";
     pub const UNUSED_MACRO: &str = "W0303";

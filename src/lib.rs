@@ -22,6 +22,7 @@ pub mod explain;
 pub mod interpreters;
 pub mod link;
 pub mod listing;
+pub mod lower;
 pub mod load;
 pub mod marshal_format;
 pub mod object;
@@ -85,12 +86,14 @@ impl Assembled {
 /// `.macro` and `.module` belong to the linker: `assemble_files`.)
 pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assembled, Vec<Diagnostic>> {
     let (lines, mut diags) = syntax::parse(file, files.text(file));
-    let version = match choose_version(&lines, files, opts, &mut diags) {
-        Some(v) => v,
-        None => return Err(finish(diags)),
-    };
+    let Some(target) = choose_version(&lines, files, opts, &mut diags) else { return Err(finish(diags)) };
+    let lines = lower_if_portable(lines, files, &target, &mut diags);
+    if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
+        // What the later stages would say about a program that did not lower is noise.
+        return Err(finish(diags));
+    }
     let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(file).to_string());
-    build(&lines, version, default_filename, opts, diags).map_err(finish).map(|mut a| {
+    build(&lines, target, default_filename, opts, diags).map_err(finish).map(|mut a| {
         a.warnings = finish(std::mem::take(&mut a.warnings));
         a
     })
@@ -111,9 +114,15 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
     }
     let result = match version {
         None => Err(diags),
-        Some(version) => {
+        Some(target) => {
             let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(main_file).to_string());
-            build(&linked.lines, version, default_filename, opts, diags)
+            let lines = lower_if_portable(std::mem::take(&mut linked.lines), files, &target, &mut diags);
+            if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
+                // What the later stages would say about a program that did not lower is noise.
+                Err(diags)
+            } else {
+                build(&lines, target, default_filename, opts, diags)
+            }
         }
     };
     let enrich = |mut ds: Vec<Diagnostic>| {
@@ -130,17 +139,106 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
     }
 }
 
+/// The version a program is assembled for: its table, the `.python` line it was read from
+/// (none when the options chose it), and for a portable file the versions it serves.
+pub struct Target {
+    pub table: &'static VersionTable,
+    pub line: Option<Span>,
+    pub served: Option<Vec<&'static VersionTable>>,
+}
+
+/// A portable file's lines lowered for the target (`lower`); other files' lines as they are.
+fn lower_if_portable(lines: Vec<syntax::ast::Line>, files: &SourceFiles, target: &Target, diags: &mut Vec<Diagnostic>) -> Vec<syntax::ast::Line> {
+    match &target.served {
+        Some(served) => lower::lower(&lines, files, target.table, served, diags).lines,
+        None => lines,
+    }
+}
+
+/// The portable program of `inputs` lowered for the options' version, as .pyasm text
+/// (`pyasm lower`); `Err` with the diagnostics of a file that is not portable or does not
+/// lower. Warnings are not reported here: assembling reports them.
+pub fn lower_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> Result<(String, &'static VersionTable), Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let linked = link::link_module(files, inputs, &mut diags);
+    let Some(target) = choose_version(&linked.lines, files, opts, &mut diags) else { return Err(finish(diags)) };
+    let Some(served) = &target.served else {
+        let mut d = Diagnostic::error(codes::VERSION_RANGE, "this file is not portable: its `.python` names versions, not a range")
+            .with_help("a portable file says which versions it serves as a range: `.python 3.6-3.15`");
+        if let Some(s) = target.line {
+            d = d.with_primary(s, "not a range");
+        }
+        return Err(vec![d]);
+    };
+    let lowered = lower::lower(&linked.lines, files, target.table, served, &mut diags);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(finish(diags));
+    }
+    Ok((lower::print::render(&lowered, files), target.table))
+}
+
+/// Checks a portable module for every version in `served`: the diagnostics of all of them,
+/// each given once, with a note naming the versions it applies to unless that is all of them
+/// (a portable mistake is reported once, not once per version).
+pub fn check_portable(files: &mut SourceFiles, inputs: &[u32], opts: &Options, served: &[PythonVersion]) -> Vec<Diagnostic> {
+    const LOWERED_NOTE: &str = "in the program lowered for Python ";
+    let mut groups: Vec<(Diagnostic, Vec<PythonVersion>)> = Vec::new();
+    for &v in served {
+        let o = Options { version: Some(v), ..opts.clone() };
+        let diags = match assemble_files(files, inputs, &o) {
+            Ok(a) => a.warnings,
+            Err(ds) => ds,
+        };
+        for mut d in diags {
+            d.notes.retain(|n| !n.starts_with(LOWERED_NOTE));
+            let key = |x: &Diagnostic| (x.code, x.message.clone(), x.labels.iter().find(|l| l.primary).map(|l| l.span));
+            match groups.iter_mut().find(|(g, _)| key(g) == key(&d)) {
+                Some((_, vs)) => vs.push(v),
+                None => groups.push((d, vec![v])),
+            }
+        }
+    }
+    let tables: Vec<&'static VersionTable> = served.iter().filter_map(|v| opcodes::table_for(*v)).collect();
+    let mut out: Vec<Diagnostic> = groups
+        .into_iter()
+        .map(|(mut d, vs)| {
+            if vs.len() < served.len() {
+                let these: Vec<&'static VersionTable> = vs.iter().filter_map(|v| opcodes::table_for(*v)).collect();
+                d.notes.push(format!("in Python {} (of the {} this file serves)", lower::check::describe(&these, &tables), lower::check::describe(&tables, &tables)));
+            }
+            d
+        })
+        .collect();
+    out = finish(out);
+    out
+}
+
+/// The versions a file serves when it is portable (its `.python` is a range), oldest first.
+pub fn served_versions(files: &SourceFiles, file: u32) -> Option<Vec<PythonVersion>> {
+    let (lines, _) = syntax::parse(file, files.text(file));
+    lines.iter().find_map(|line| match &line.statement {
+        Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "python" => d
+            .args
+            .first()
+            .and_then(|a| lower::parse_range(&files.text(a.span.file)[a.span.range()]))
+            .and_then(|r| r.ok())
+            .map(|ts| ts.iter().map(|t| t.version).collect()),
+        _ => None,
+    })
+}
+
 /// Resolves, verifies and emits a program's lines. `diags` holds what earlier stages found;
 /// `Err` has every diagnostic, `Ok` the warnings (both unsorted).
 fn build(
     lines: &[syntax::ast::Line],
-    version: (&'static VersionTable, Option<Span>),
+    target: Target,
     default_filename: String,
     opts: &Options,
     mut diags: Vec<Diagnostic>,
 ) -> Result<Assembled, Vec<Diagnostic>> {
     let ropts = resolve::ResolveOptions { default_filename };
-    let (version, version_line) = version;
+    let (version, version_line) = (target.table, target.line);
+    let portable = target.served.is_some();
     let (program, mut more) = resolve::resolve(lines, version, &ropts);
     diags.append(&mut more);
     let Some(program) = program else { return Err(diags) };
@@ -150,6 +248,15 @@ fn build(
     for (code, v) in program.codes.iter().zip(verified) {
         let verify::Verified { analysis, diags: mut vd, stacks } = v;
         let failed = vd.iter().any(|d| d.is_error());
+        if portable {
+            // The spans are the portable lines'; say which program the verifier saw.
+            for d in vd.iter_mut().filter(|d| d.is_error()) {
+                d.notes.push(format!(
+                    "in the program lowered for Python {} (`pyasm lower FILE --python {}` shows it)",
+                    version.version, version.version
+                ));
+            }
+        }
         diags.append(&mut vd);
         if failed || diags.iter().any(|d| d.is_error()) {
             built.push(None);
@@ -197,22 +304,33 @@ fn finish(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 /// The version to assemble for, with the `.python` line it was read from (none when the
 /// options chose it).
-fn choose_version(
-    lines: &[syntax::ast::Line],
-    files: &SourceFiles,
-    opts: &Options,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<(&'static VersionTable, Option<Span>)> {
+fn choose_version(lines: &[syntax::ast::Line], files: &SourceFiles, opts: &Options, diags: &mut Vec<Diagnostic>) -> Option<Target> {
     // `.python 3.11` names the version; `.python 3.13, 3.14, 3.15` a file written so that it
     // assembles for each (the options choose among them, else python3's version if listed,
     // else the newest).
     let mut from_file: Option<(Vec<PythonVersion>, Span)> = None;
+    let mut served = None;
     for line in lines {
         let Some(Spanned { node: Statement::Directive(d), .. }) = &line.statement else { continue };
         if d.name.node != "python" {
             continue;
         }
         let span = d.args.iter().fold(d.name.span, |s, a| s.to(a.span));
+        // `.python 3.6-3.15`: a portable file (docs/format.md 1.12).
+        if let [arg] = d.args.as_slice() {
+            match lower::parse_range(&files.text(arg.span.file)[arg.span.range()]) {
+                Some(Ok(tables)) => {
+                    from_file = Some((tables.iter().map(|t| t.version).collect(), span));
+                    served = Some(tables);
+                    continue;
+                }
+                Some(Err(msg)) => {
+                    diags.push(Diagnostic::error(codes::VERSION_RANGE, msg).with_primary(span, ""));
+                    return None;
+                }
+                None => {}
+            }
+        }
         // Read the versions from the text itself: as a number, 3.10 would be 3.1.
         let parsed: Result<Vec<PythonVersion>, String> =
             d.args.iter().map(|a| files.text(a.span.file)[a.span.range()].parse::<PythonVersion>()).collect();
@@ -228,6 +346,15 @@ fn choose_version(
         }
     }
     let (wanted, span) = match (opts.version, from_file) {
+        // A portable file is assembled only for versions it serves.
+        (Some(v), Some((vs, s))) if served.is_some() && !vs.contains(&v) => {
+            diags.push(
+                Diagnostic::error(codes::VERSION_RANGE, format!("this file does not serve Python {v}"))
+                    .with_primary(s, format!("it serves {}", lower::check::describe(served.as_deref().unwrap_or(&[]), served.as_deref().unwrap_or(&[]))))
+                    .with_help("choose a version in the range, or widen the range"),
+            );
+            return None;
+        }
         (Some(v), _) => (v, None),
         (None, Some((vs, s))) => {
             // Among the listed versions this build supports (else the newest listed, which
@@ -242,7 +369,7 @@ fn choose_version(
         (None, None) => (opts.default_version.unwrap_or_else(version::newest_supported), None),
     };
     match opcodes::table_for(wanted) {
-        Some(t) => Some((t, span)),
+        Some(t) => Some(Target { table: t, line: span, served }),
         None => {
             let supported: Vec<String> = version::supported().map(|v| v.to_string()).collect();
             let mut d = Diagnostic::error(codes::NOT_IN_VERSION, format!("Python {wanted} is not supported"))

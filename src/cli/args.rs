@@ -23,6 +23,10 @@ Examples:
                                     the same as a folder of .pyc files (`cd build && python -m main`)
   pyasm dis app.pyz -o src/         every module of an application back to .pyasm
   pyasm check hello.pyasm           report errors, write nothing
+  pyasm prog.pyasm --python all --out-dir build/
+                                    a portable file (`.python 3.6-3.15`): one .pyc per version
+  pyasm lower prog.pyasm --python 3.12
+                                    the version-specific .pyasm a portable file becomes
   pyasm run hello.pyasm -- a b      assemble and run with the target version's python
   pyasm run --install-interpreter hello.pyasm
                                     the same, installing pyodide's CPython if none is found
@@ -54,6 +58,8 @@ pub enum Cmd {
     Assemble(AssembleArgs),
     /// Check a .pyasm file (or the files of one module) and report problems; writes nothing.
     Check(CommonArgs),
+    /// Print the version-specific .pyasm that a portable file becomes for --python X.Y.
+    Lower(CommonArgs),
     /// Link modules (files, package folders) into an application: a .pyz, or a folder of .pyc.
     Link(LinkArgs),
     /// Assemble to a temporary .pyc and run it with a Python of the target version.
@@ -124,14 +130,44 @@ pub struct CommonArgs {
     /// together; with --out-dir, each assembled on its own.
     #[arg(value_name = "MORE")]
     pub more: Vec<PathBuf>,
-    /// Target Python version (overrides the file's `.python`), e.g. 3.11.
+    /// Target Python version (overrides the file's `.python`), e.g. 3.11. For a portable
+    /// file (`.python 3.6-3.15`) with --out-dir, several (`3.8,3.14`) or `all` it serves.
     #[arg(long, value_name = "X.Y")]
-    pub python: Option<PythonVersion>,
+    pub python: Option<PythonArg>,
     /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
     #[arg(long)]
     pub listing: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--python`: one version, several separated by commas, or `all` (every version a
+/// portable file serves).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PythonArg {
+    All,
+    Versions(Vec<PythonVersion>),
+}
+
+impl std::str::FromStr for PythonArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<PythonArg, String> {
+        if s == "all" {
+            return Ok(PythonArg::All);
+        }
+        let vs: Result<Vec<PythonVersion>, String> = s.split(',').map(|v| v.parse::<PythonVersion>()).collect();
+        Ok(PythonArg::Versions(vs?))
+    }
+}
+
+impl PythonArg {
+    /// The one version named, `None` for `all` or several.
+    pub fn one(&self) -> Option<PythonVersion> {
+        match self {
+            PythonArg::Versions(v) if v.len() == 1 => Some(v[0]),
+            _ => None,
+        }
+    }
 }
 
 /// How a command reports: shared by every command that assembles or disassembles.
@@ -259,7 +295,7 @@ impl CommonArgs {
 
 /// The subcommands, and the words clap itself answers at the top level; any other first
 /// argument (after the global options) starts the inputs of the implicit `assemble`.
-const SUBCOMMANDS: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "help"];
+const SUBCOMMANDS: &[&str] = &["assemble", "check", "lower", "link", "run", "dis", "explain", "completions", "python", "help"];
 const TOP_LEVEL: &[&str] = &["-h", "--help", "-V", "--version"];
 
 /// Global options that take a value, and those that do not.

@@ -5,18 +5,26 @@ use super::Status;
 use super::args::{AssembleArgs, HashMode};
 use super::batch::{Product, batch};
 use super::link::{has_extension, is_pyz, link_application};
-use super::module::{Built, Settings, assemble_module, header_for};
-use super::output::{FILE_MODE, Kind, Protected, check_target, is_stdio, write_file, write_stdout};
+use super::module::{Built, Settings, assemble_module, header_for, targets};
+use super::output::{FILE_MODE, Kind, Protected, check_target, is_stdio, make_folder, write_file, write_stdout};
 use super::report::{Problem, Reporter};
 use crate::diagnostics::SourceFiles;
 use std::path::{Path, PathBuf};
 
 pub(crate) fn cmd_assemble(a: AssembleArgs) -> Status {
     let rep = Reporter::new(&a.common.report);
-    let settings = Settings { python: a.common.python, listing: a.common.listing };
     let inputs = a.common.inputs();
+    let several = !matches!(&a.common.python, None) && a.common.python.as_ref().and_then(|p| p.one()).is_none();
+    if several {
+        return match &a.batch.out_dir {
+            Some(dir) => assemble_versions(&a, dir, &rep),
+            None => rep.problem(&Problem::usage("several --python versions write one .pyc each: give --out-dir DIR")),
+        };
+    }
+    let python = a.common.python.as_ref().and_then(|p| p.one());
+    let settings = Settings { python, listing: a.common.listing };
     if let Some(output) = a.output.as_deref().filter(|o| is_pyz(o)) {
-        return link_application(&inputs, output, None, a.common.python, a.hash, &rep);
+        return link_application(&inputs, output, None, python, a.hash, &rep);
     }
     if let Some(dir) = &a.batch.out_dir {
         return batch(&inputs, dir, "pyc", a.batch.jobs, &rep, |file, _target| {
@@ -95,4 +103,26 @@ fn pyc_bytes(built: &Built, first: &Path, hash: Option<HashMode>, rep: &Reporter
         }));
     }
     Ok(out.to_pyc(&header_for(&built.source, first, out.version.magic, hash)))
+}
+
+/// A portable file for several versions: `DIR/STEM.X.Y.pyc` for each. Every version is
+/// attempted; the worst status counts.
+fn assemble_versions(a: &AssembleArgs, dir: &Path, rep: &Reporter) -> Status {
+    let inputs = a.common.inputs();
+    let versions = match targets(&a.common.python, &inputs[0], rep) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    if let Err(p) = make_folder(dir) {
+        return rep.problem(&p);
+    }
+    let stem = inputs[0].file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "program".into());
+    let mut status = Status::OK;
+    for python in versions {
+        let Some(v) = python else { continue };
+        let target = dir.join(format!("{stem}.{v}.pyc"));
+        let code = assemble_one(&inputs, &target, a.hash, Settings { python, listing: a.common.listing }, rep);
+        status = Status(status.0.max(code.0));
+    }
+    status
 }

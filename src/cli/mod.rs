@@ -4,7 +4,7 @@
 //! process's standard output and error through `std`.
 //!
 //! One file per command (`assemble`, `check`, `link`, `run`, `dis`, `explain`,
-//! `completions`, `python`), and what they share: `args` (the clap definition, global
+//! `completions`, `python`, `lower`), and what they share: `args` (the clap definition, global
 //! options), `module` (reading and assembling the files of one module), `report`
 //! (diagnostics and problems on stderr, for people or as JSON), `output` (the one way every
 //! result is written), `batch` (many inputs in parallel, `--out-dir`).
@@ -19,6 +19,7 @@ mod completions;
 mod dis;
 mod explain;
 mod link;
+mod lower;
 mod module;
 mod output;
 mod python;
@@ -65,6 +66,7 @@ fn run(argv: Vec<OsString>) -> Status {
     match cli.command {
         Cmd::Assemble(a) => assemble::cmd_assemble(a),
         Cmd::Check(c) => check::cmd_check(c),
+        Cmd::Lower(c) => lower::cmd_lower(c),
         Cmd::Link(l) => link::cmd_link(l),
         Cmd::Run(r) => run::cmd_run(r),
         Cmd::Dis(d) => dis::cmd_dis(d),

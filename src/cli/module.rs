@@ -3,7 +3,7 @@
 //! version when none is named; the pyc header.
 
 use super::Status;
-use super::args::HashMode;
+use super::args::{HashMode, PythonArg};
 use super::report::{Problem, Reporter};
 use crate::diagnostics::SourceFiles;
 use crate::emit::pyc::{PycHeader, source_hash};
@@ -28,7 +28,7 @@ pub(crate) struct Built {
 
 /// Reads one source file into `files`. `Err` carries the exit status (the problem is
 /// printed).
-fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
+pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
         let mut buf = Vec::new();
@@ -142,5 +142,37 @@ pub(crate) fn header_for(source: &[u8], path: &Path, magic: u16, hash: Option<Ha
                 .unwrap_or(0);
             PycHeader::Timestamp { mtime, source_size: source.len() as u32 }
         }
+    }
+}
+
+/// The versions `--python` names: none (the file's or the default choice), one or several,
+/// or for `all` every version the portable file `first` serves.
+pub(crate) fn targets(arg: &Option<PythonArg>, first: &Path, rep: &Reporter) -> Result<Vec<Option<PythonVersion>>, Status> {
+    match arg {
+        None => Ok(vec![None]),
+        Some(PythonArg::Versions(vs)) => Ok(vs.iter().copied().map(Some).collect()),
+        Some(PythonArg::All) => {
+            let mut files = SourceFiles::new();
+            let (id, _) = read_source(&mut files, first, rep)?;
+            match crate::served_versions(&files, id) {
+                Some(vs) => Ok(vs.into_iter().map(Some).collect()),
+                None => Err(rep.problem(
+                    &Problem::usage(format!("--python all: {} is not a portable file", first.display()))
+                        .at(first)
+                        .with_note("help: `all` means every version a portable file serves: give it a range, `.python 3.6-3.15`"),
+                )),
+            }
+        }
+    }
+}
+
+/// The one version a command that makes one output takes (`run`, `lower`, `link`, or
+/// assembling with -o).
+pub(crate) fn one_target(arg: &Option<PythonArg>, what: &str, rep: &Reporter) -> Result<Option<PythonVersion>, Status> {
+    match arg {
+        None => Ok(None),
+        Some(a) => a.one().map(Some).ok_or_else(|| {
+            rep.problem(&Problem::usage(format!("{what} takes one --python version; for several, assemble with --out-dir DIR")))
+        }),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::Status;
 use super::args::RunArgs;
-use super::module::{Settings, assemble_module, header_for};
+use super::module::{Settings, assemble_module, header_for, one_target};
 use super::python::{interpreter_for, run_interpreter};
 use super::report::{Problem, Reporter, codes, os_text};
 use crate::diagnostics::SourceFiles;
@@ -10,7 +10,11 @@ use crate::diagnostics::SourceFiles;
 pub(crate) fn cmd_run(r: RunArgs) -> Status {
     let rep = Reporter::new(&r.common.report);
     let mut files = SourceFiles::new();
-    let settings = Settings { python: r.common.python, listing: r.common.listing };
+    let python = match one_target(&r.common.python, "pyasm run", &rep) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let settings = Settings { python, listing: r.common.listing };
     let built = match assemble_module(&mut files, &r.common.inputs(), settings, &rep) {
         Ok(b) => b,
         Err(code) => return code,

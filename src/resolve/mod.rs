@@ -1650,16 +1650,7 @@ fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Di
                 let base = if par == p.module { None } else { pc.qualname.clone() };
                 let qual = match base {
                     None => p.codes[i].name.clone(),
-                    Some(b) => {
-                        let mut s = b.as_wtf8().to_vec();
-                        // CPython adds `<locals>` after a def or lambda, not after a comprehension.
-                        if pc.is_function && !is_comprehension(&pc.name) {
-                            s.extend_from_slice(b".<locals>");
-                        }
-                        s.push(b'.');
-                        s.extend_from_slice(p.codes[i].name.as_wtf8());
-                        PyStr::from_wtf8(s)
-                    }
+                    Some(b) => child_qualname(&b, pc.is_function, &pc.name, &p.codes[i].name),
                 };
                 (nested, qual)
             }
@@ -1689,6 +1680,20 @@ fn link_references(p: &mut Program, default_filename: &PyStr, diags: &mut Vec<Di
         }
     }
     p.parent = parent;
+}
+
+/// The qualified name of a code object named `name` made inside one whose qualified name
+/// is `parent` (not the module): `C.m`, `outer.<locals>.inner`. Lowering uses it too, for
+/// the qualified name MAKE_FUNCTION pops up to 3.10.
+pub fn child_qualname(parent: &PyStr, parent_is_function: bool, parent_name: &PyStr, name: &PyStr) -> PyStr {
+    let mut s = parent.as_wtf8().to_vec();
+    // CPython adds `<locals>` after a def or lambda, not after a comprehension.
+    if parent_is_function && !is_comprehension(parent_name) {
+        s.extend_from_slice(b".<locals>");
+    }
+    s.push(b'.');
+    s.extend_from_slice(name.as_wtf8());
+    PyStr::from_wtf8(s)
 }
 
 fn is_ancestor(parent: &[Option<usize>], candidate: usize, mut of: usize) -> bool {

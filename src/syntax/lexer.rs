@@ -110,6 +110,8 @@ pub enum Tok<'s> {
     Raw(u32),
     /// `3.11.7`: only meaningful after `.python`.
     #[regex(r"[0-9]+\.[0-9]+\.[0-9]+")]
+    /// `3.6-3.15`, `3.9-`: a portable file's range of versions (docs/format.md 1.12).
+    #[regex(r"[0-9]+\.[0-9]+-([0-9]+\.[0-9]+)?")]
     Version(&'s str),
     #[regex(r"[0-9]+:[0-9]+-([0-9]+:)?[0-9]+", |lex| parse_loc(lex.slice()))]
     Loc(LocSpan),

@@ -1,0 +1,43 @@
+//! `pyasm lower FILE --python X.Y`: the version-specific .pyasm a portable file becomes
+//! (docs/format.md 1.12), on stdout.
+
+use super::Status;
+use super::args::CommonArgs;
+use super::module::{check_distinct, one_target, read_source};
+use super::output::write_stdout;
+use super::report::Reporter;
+use crate::diagnostics::SourceFiles;
+
+pub(crate) fn cmd_lower(c: CommonArgs) -> Status {
+    let rep = Reporter::new(&c.report);
+    let python = match one_target(&c.python, "pyasm lower", &rep) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let paths = c.inputs();
+    if let Err(p) = check_distinct(&paths) {
+        return rep.problem(&p);
+    }
+    let mut files = SourceFiles::new();
+    let mut ids = Vec::new();
+    for p in &paths {
+        match read_source(&mut files, p, &rep) {
+            Ok((id, _)) => ids.push(id),
+            Err(code) => return code,
+        }
+    }
+    let opts = crate::Options { version: python, ..Default::default() };
+    match crate::lower_files(&mut files, &ids, &opts) {
+        Ok((text, table)) => {
+            rep.verbose(&format!("lowered for Python {}", table.version));
+            match write_stdout(text.as_bytes()) {
+                Ok(()) => Status::OK,
+                Err(p) => rep.problem(&p),
+            }
+        }
+        Err(diags) => {
+            rep.diagnostics(&files, &diags);
+            Status::ERRORS
+        }
+    }
+}

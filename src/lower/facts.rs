@@ -1,0 +1,158 @@
+//! What lowering needs to know about one version, read from its instruction table.
+//!
+//! Almost every difference between versions is visible in the generated table: whether an
+//! opcode exists, which flag words it takes, how many values it pops. Each fact below is
+//! read from there; the one that the tables do not show is a named rule with its reason.
+
+use crate::opcodes::{ArgKind, VersionTable};
+use crate::version::PythonVersion;
+
+/// The facts of one target version.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    pub table: &'static VersionTable,
+    /// 3.11+: RESUME starts every code object (and follows every yield).
+    pub resume: bool,
+    /// 3.11+: calls take a NULL (or a method's self) slot beside the callable.
+    pub null_slot: bool,
+    /// Where that slot goes (see `null_after_callable`).
+    pub null_after: bool,
+    /// 3.11: PRECALL n before CALL n.
+    pub precall: bool,
+    /// 3.11–3.12: keyword names come from KW_NAMES before the call.
+    pub kw_names: bool,
+    /// 3.13+: CALL_KW takes the tuple of keyword names from the stack.
+    pub call_kw: bool,
+    /// 3.7–3.10: LOAD_METHOD pairs with CALL_METHOD (which takes no keywords).
+    pub call_method: bool,
+    /// 3.7–3.11: LOAD_METHOD exists.
+    pub load_method: bool,
+    /// 3.12+: LOAD_ATTR takes the flag word `method`.
+    pub attr_method_flag: bool,
+    /// 3.11+: LOAD_GLOBAL pushes the NULL itself with the flag word `null`.
+    pub global_null_flag: bool,
+    /// 3.13+: a conditional jump wants an exact bool (TO_BOOL).
+    pub to_bool: bool,
+    /// 3.13+: COMPARE_OP can convert its result with the flag word `bool`.
+    pub compare_bool: bool,
+    /// Conditional jumps may go backward (≤3.10 absolute, 3.11 their own backward opcodes).
+    pub backward_branches: bool,
+    /// 3.11+: the direction-free pseudo jump `JUMP` (≤3.10: JUMP_FORWARD / JUMP_ABSOLUTE).
+    pub pseudo_jump: bool,
+    /// 3.14+: LOAD_SMALL_INT for ints 0…255.
+    pub small_int: bool,
+    /// 3.12–3.13: RETURN_CONST.
+    pub return_const: bool,
+    /// 3.11+: one BINARY_OP with the operator as its argument.
+    pub binary_op: bool,
+    /// 3.14+: subscript is BINARY_OP [] (before: BINARY_SUBSCR).
+    pub subscript_op: bool,
+    /// ≤3.11: UNARY_POSITIVE (3.12+: an intrinsic).
+    pub unary_positive: bool,
+    /// 3.9+: IS_OP and CONTAINS_OP (before: COMPARE_OP is, in, …).
+    pub is_op: bool,
+    /// ≤3.10: MAKE_FUNCTION also pops the qualified name.
+    pub make_function_qualname: bool,
+    /// 3.13+: MAKE_FUNCTION takes no flags; SET_FUNCTION_ATTRIBUTE sets each part.
+    pub set_function_attribute: bool,
+    /// ≤3.12: LOAD_CLOSURE pushes a cell (3.13+: LOAD_FAST of the cell's slot).
+    pub load_closure: bool,
+    /// 3.11+: cells are made by MAKE_CELL, free variables copied by COPY_FREE_VARS.
+    pub make_cell: bool,
+    /// 3.11+: RETURN_GENERATOR; POP_TOP start a generator.
+    pub return_generator: bool,
+    /// 3.10: GEN_START starts a generator.
+    pub gen_start: bool,
+    /// 3.12+: YIELD_VALUE takes an argument.
+    pub yield_arg: bool,
+    /// 3.12+: a local that may be unbound is loaded with LOAD_FAST_CHECK.
+    pub load_fast_check: bool,
+    /// ≤3.10: DUP_TOP, ROT_TWO, ROT_THREE (3.11+: COPY and SWAP).
+    pub rot: bool,
+    /// 3.15: GET_ITER takes a number (0 for a for loop).
+    pub get_iter_arg: bool,
+    /// What a loop's exit holds under the exhausted iterator's jump: the instructions
+    /// pyasm puts at FOR_ITER's target (empty ≤3.11, 3.12 END_FOR, 3.13 END_FOR POP_TOP,
+    /// 3.14+ END_FOR POP_ITER).
+    pub for_exit: &'static [&'static str],
+    /// 3.14+: an iterator is popped with POP_ITER.
+    pub pop_iter: bool,
+    /// ≤3.12: FORMAT_VALUE converts and formats (3.13+: CONVERT_VALUE, FORMAT_SIMPLE,
+    /// FORMAT_WITH_SPEC).
+    pub format_value: bool,
+    /// ≤3.11: IMPORT_STAR (3.12+: an intrinsic).
+    pub import_star: bool,
+    /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
+    pub call_ex_null_kwargs: bool,
+}
+
+/// The one call-layout fact the tables do not show: from 3.13 on the NULL slot of a call
+/// sits *above* the callable (`LOAD_NAME f; PUSH_NULL`), in 3.11 and 3.12 below it
+/// (`PUSH_NULL; LOAD_NAME f`). Both versions' CALL reads the same two slots; only their
+/// order changed (CPython 3.13's "callable, self_or_null" stack layout).
+fn null_after_callable(v: PythonVersion) -> bool {
+    v >= PythonVersion::new(3, 13)
+}
+
+impl Facts {
+    pub fn of(t: &'static VersionTable) -> Facts {
+        let has = |n: &str| t.by_name(n).is_some();
+        let flag = |op: &str, word: &str| t.by_name(op).is_some_and(|o| o.flags.iter().any(|f| f.word == word));
+        let make_function = t.by_name("MAKE_FUNCTION").expect("every version has MAKE_FUNCTION");
+        let for_iter = t.by_name("FOR_ITER").expect("every version has FOR_ITER");
+        Facts {
+            table: t,
+            resume: has("RESUME"),
+            null_slot: has("PUSH_NULL"),
+            null_after: null_after_callable(t.version),
+            precall: has("PRECALL"),
+            kw_names: has("KW_NAMES"),
+            call_kw: has("CALL_KW"),
+            call_method: has("CALL_METHOD"),
+            load_method: has("LOAD_METHOD"),
+            attr_method_flag: flag("LOAD_ATTR", "method"),
+            global_null_flag: flag("LOAD_GLOBAL", "null"),
+            to_bool: has("TO_BOOL"),
+            compare_bool: flag("COMPARE_OP", "bool"),
+            backward_branches: t.block_stack || t.pseudo_jump("POP_JUMP_IF_FALSE").is_some_and(|p| p.backward.is_some()),
+            pseudo_jump: t.pseudo_jump("JUMP").is_some(),
+            small_int: has("LOAD_SMALL_INT"),
+            return_const: has("RETURN_CONST"),
+            binary_op: has("BINARY_OP"),
+            subscript_op: t.binary_ops.iter().any(|b| b.symbol == "[]"),
+            unary_positive: has("UNARY_POSITIVE"),
+            is_op: has("IS_OP"),
+            make_function_qualname: make_function.pops.eval(0) == 2,
+            set_function_attribute: has("SET_FUNCTION_ATTRIBUTE"),
+            load_closure: has("LOAD_CLOSURE"),
+            make_cell: has("MAKE_CELL"),
+            return_generator: has("RETURN_GENERATOR"),
+            gen_start: has("GEN_START"),
+            yield_arg: t.by_name("YIELD_VALUE").is_some_and(|o| o.arg != ArgKind::None),
+            load_fast_check: has("LOAD_FAST_CHECK"),
+            rot: has("ROT_TWO"),
+            get_iter_arg: t.by_name("GET_ITER").is_some_and(|o| o.arg != ArgKind::None),
+            for_exit: for_exit(t, for_iter),
+            pop_iter: has("POP_ITER"),
+            format_value: has("FORMAT_VALUE"),
+            import_star: has("IMPORT_STAR"),
+            call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
+        }
+    }
+}
+
+/// The instructions at a loop's exit, from the stack effects: when FOR_ITER's jump leaves
+/// values (3.12+: the iterator and a placeholder), END_FOR pops what it pops and the rest
+/// is the iterator's, popped by POP_ITER where it exists, else POP_TOP.
+fn for_exit(t: &'static VersionTable, for_iter: &crate::opcodes::OpInfo) -> &'static [&'static str] {
+    let left = for_iter.pops.eval(0) + for_iter.jump_stack.eval(0);
+    if left <= 0 {
+        return &[];
+    }
+    let end_for = t.by_name("END_FOR").map_or(0, |o| o.pops.eval(0));
+    match (left - end_for, t.by_name("POP_ITER").is_some()) {
+        (0, _) => &["END_FOR"],
+        (_, true) => &["END_FOR", "POP_ITER"],
+        (_, false) => &["END_FOR", "POP_TOP"],
+    }
+}

@@ -1,0 +1,193 @@
+//! Follows a portable code object along every path, recording for each instruction which
+//! instruction pushed each value on the stack, and which locals are surely bound.
+//!
+//! Lowering asks it where a call's callable was pushed (its NULL slot goes there), what a
+//! conditional jump tests (a comparison's exact bool needs no TO_BOOL), whether `pop` drops
+//! an iterator, and whether a local may be unbound (LOAD_FAST_CHECK).
+
+use super::scope::CodeInfo;
+use super::set::{self, Op};
+use crate::diagnostics::{Diagnostic, codes};
+use crate::opcodes::{Flow, VersionTable};
+use crate::syntax::ast::{Instruction, Value};
+use std::collections::HashMap;
+
+/// Which instruction pushed a value: its index, or `MIXED` where paths disagree.
+pub type Slot = usize;
+pub const MIXED: Slot = usize::MAX;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub stack: Vec<Slot>,
+    /// Per plain local (`CodeInfo::locals`): bound on every path here.
+    pub bound: Vec<bool>,
+}
+
+pub struct Walk {
+    pub entry: Vec<Option<State>>,
+}
+
+/// An instruction as the walk sees it.
+pub enum Kind<'a> {
+    Portable(Op),
+    Version(&'a crate::opcodes::OpInfo),
+    Unknown,
+}
+
+pub fn kind_of<'a>(ins: &Instruction, t: &'a VersionTable) -> Kind<'a> {
+    match set::lookup(&ins.opname.node) {
+        Some(op) => Kind::Portable(op),
+        None => t.by_name(&ins.opname.node).map_or(Kind::Unknown, Kind::Version),
+    }
+}
+
+fn version_arg(ins: &Instruction) -> u32 {
+    match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Int(n)) => u32::try_from(n).unwrap_or(0),
+        Some(Value::Raw(n)) => *n,
+        _ => 0,
+    }
+}
+
+/// Walks the instructions `code` of one code object (`labels`: label → instruction index).
+pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeInfo, t: &VersionTable, diags: &mut Vec<Diagnostic>) -> Walk {
+    let n = code.len();
+    let mut entry: Vec<Option<State>> = vec![None; n];
+    if n == 0 {
+        return Walk { entry };
+    }
+    let bound: Vec<bool> = info.locals.iter().map(|l| info.params.contains(l)).collect();
+    entry[0] = Some(State { stack: Vec::new(), bound });
+    let mut work = vec![0usize];
+    let mut reported = vec![false; n];
+    while let Some(i) = work.pop() {
+        let Some(state) = entry[i].clone() else { continue };
+        let ins = code[i];
+        let mut next = state.clone();
+        let mut jump_state = None;
+        let mut falls = true;
+        let target = set::label(ins).and_then(|l| labels.get(l)).copied();
+        match kind_of(ins, t) {
+            Kind::Portable(op) => {
+                let e = set::effect(op, ins);
+                if next.stack.len() < e.pops {
+                    if !reported[i] {
+                        reported[i] = true;
+                        diags.push(
+                            Diagnostic::error(codes::PORTABLE, format!("`{}` needs {} value{} on the stack; there {} {}", ins.opname.node, e.pops, if e.pops == 1 { "" } else { "s" }, if next.stack.len() == 1 { "is" } else { "are" }, next.stack.len()))
+                                .with_primary(ins.opname.span, "the stack runs out here"),
+                        );
+                    }
+                    continue;
+                }
+                apply(op, ins, i, &e, &mut next, info);
+                if let Some((pops, pushes)) = e.jump {
+                    let mut j = state.clone();
+                    j.stack.truncate(j.stack.len() - pops);
+                    j.stack.extend(std::iter::repeat_n(i, pushes));
+                    jump_state = Some(j);
+                }
+                falls = !e.exits;
+            }
+            Kind::Version(op) => {
+                let arg = version_arg(ins);
+                let pops = op.pops.eval(arg).max(0) as usize;
+                let take = pops.min(next.stack.len());
+                let base = next.stack.len() - take;
+                next.stack.truncate(base);
+                let push = (pops as i64 + op.stack.eval(arg)).max(0) as usize;
+                next.stack.extend(std::iter::repeat_n(i, push));
+                if op.is_jump() {
+                    let mut j = state.clone();
+                    j.stack.truncate(base);
+                    j.stack.extend(std::iter::repeat_n(i, (pops as i64 + op.jump_stack.eval(arg)).max(0) as usize));
+                    jump_state = Some(j);
+                }
+                falls = !matches!(op.flow, Flow::Jump | Flow::Exit);
+                if let Some(name) = ins.operands.first().and_then(|o| if let Value::Word(w) = &o.node { Some(w.as_str()) } else { None }) {
+                    if op.name.starts_with("STORE_FAST") {
+                        if let Some(k) = info.local_index(name) {
+                            next.bound[k] = true;
+                        }
+                    }
+                }
+            }
+            Kind::Unknown => {}
+        }
+        if let (Some(j), Some(t)) = (jump_state, target) {
+            merge(&mut entry, t, j, &mut work);
+        }
+        if falls && i + 1 < n {
+            merge(&mut entry, i + 1, next, &mut work);
+        }
+    }
+    Walk { entry }
+}
+
+/// The effect of a portable instruction on the slots (which instruction pushed each).
+fn apply(op: Op, ins: &Instruction, i: usize, e: &set::Effect, s: &mut State, info: &CodeInfo) {
+    let len = s.stack.len();
+    match op {
+        Op::Dup => s.stack.push(s.stack[len - 1]),
+        Op::Swap => s.stack.swap(len - 1, len - 2),
+        Op::Rot3 => {
+            let top = s.stack.pop().expect("checked");
+            s.stack.insert(len - 3, top);
+        }
+        // The iterator stays the value `get_iter` pushed.
+        Op::ForIter => s.stack.push(i),
+        _ => {
+            s.stack.truncate(len - e.pops);
+            s.stack.extend(std::iter::repeat_n(i, e.pushes));
+        }
+    }
+    let name = ins.operands.first().and_then(|o| super::name_value(&o.node)).map(|n| n.to_lossy());
+    if let (Some(name), Op::Store | Op::Delete) = (name, op) {
+        if let Some(k) = info.local_index(&name) {
+            s.bound[k] = op == Op::Store;
+        }
+    }
+}
+
+fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec<usize>) {
+    match &mut entry[at] {
+        None => {
+            entry[at] = Some(incoming);
+            work.push(at);
+        }
+        Some(old) => {
+            let mut changed = false;
+            // Different depths are the verifier's to report; the walk keeps the first.
+            if old.stack.len() == incoming.stack.len() {
+                for (a, b) in old.stack.iter_mut().zip(&incoming.stack) {
+                    if *a != *b && *a != MIXED {
+                        *a = MIXED;
+                        changed = true;
+                    }
+                }
+            }
+            for (a, b) in old.bound.iter_mut().zip(&incoming.bound) {
+                if *a && !*b {
+                    *a = false;
+                    changed = true;
+                }
+            }
+            if changed {
+                work.push(at);
+            }
+        }
+    }
+}
+
+impl Walk {
+    /// The instruction that pushed the value `depth` below the top (0: the top) when
+    /// instruction `i` starts; `None` where `i` is never reached or the stack is shorter.
+    pub fn pushed_by(&self, i: usize, depth: usize) -> Option<Slot> {
+        let s = self.entry[i].as_ref()?;
+        s.stack.len().checked_sub(depth + 1).map(|k| s.stack[k])
+    }
+    /// Whether local `k` may be unbound when instruction `i` starts.
+    pub fn maybe_unbound(&self, i: usize, k: usize) -> bool {
+        self.entry[i].as_ref().is_some_and(|s| !s.bound.get(k).copied().unwrap_or(true))
+    }
+}

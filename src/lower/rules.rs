@@ -1,0 +1,622 @@
+//! How each portable instruction becomes the instructions of one version. Every choice
+//! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
+
+use super::facts::Facts;
+use super::flow::{MIXED, Walk};
+use super::scope::{CodeInfo, Scope};
+use super::set::{self, BINARY_NAMES, COMPARISONS, Op};
+use crate::diagnostics::{Diagnostic, codes};
+use crate::object::PyStr;
+use crate::syntax::ast::{Instruction, Recovered, Span, Spanned, Value};
+use num_bigint::BigInt;
+use std::collections::{HashMap, HashSet};
+
+/// One lowered line: an instruction or a label of pyasm's own.
+#[derive(Clone, Debug)]
+pub enum Out {
+    Ins(Instruction),
+    Label(String),
+}
+
+/// What one portable instruction becomes: `main` in its place; `before` and `after` are
+/// what other instructions ask to put around it (a call's NULL slot beside its callable).
+#[derive(Default, Debug)]
+pub struct Emit {
+    pub before: Vec<Out>,
+    pub main: Vec<Out>,
+    pub after: Vec<Out>,
+}
+
+/// Everything lowering one code object reads.
+pub struct Cx<'a> {
+    pub f: &'a Facts,
+    pub info: &'a CodeInfo,
+    pub infos: &'a HashMap<String, &'a CodeInfo>,
+    pub qualnames: &'a HashMap<String, PyStr>,
+    pub code: &'a [&'a Instruction],
+    pub labels: &'a HashMap<String, usize>,
+    pub walk: &'a Walk,
+}
+
+/// The lowered code object: per instruction, and per label the exit lines pyasm puts
+/// before it (a loop's END_FOR …).
+pub struct Lowered {
+    pub emits: Vec<Emit>,
+    pub before_label: HashMap<String, Vec<Out>>,
+}
+
+pub fn make(src: &Instruction, name: &str, operands: Vec<Spanned<Value>>) -> Out {
+    Out::Ins(Instruction { opname: Spanned::new(name.to_string(), src.opname.span), operands, recovered: Recovered::No })
+}
+
+fn val(src: &Instruction, v: Value) -> Spanned<Value> {
+    Spanned::new(v, src.operands.first().map_or(src.opname.span, |o| o.span))
+}
+
+fn word(src: &Instruction, w: &str) -> Spanned<Value> {
+    val(src, Value::Word(w.to_string()))
+}
+
+fn int(src: &Instruction, n: usize) -> Spanned<Value> {
+    val(src, Value::Int(BigInt::from(n)))
+}
+
+fn error(span: Span, msg: String, label: &str) -> Diagnostic {
+    Diagnostic::error(codes::PORTABLE, msg).with_primary(span, label.to_string())
+}
+
+/// How each call is made, found before anything is emitted: a call's callable may be
+/// pushed many lines earlier.
+#[derive(Default)]
+struct Plan {
+    /// Producer → the call that calls what it pushed, and whether that call has keywords.
+    callee: HashMap<usize, (usize, bool)>,
+    /// Loads of a global that push the NULL themselves (`LOAD_GLOBAL f, null`).
+    global_null: HashSet<usize>,
+    /// Comparisons a conditional jump tests directly: 3.13+ `COMPARE_OP op, bool`.
+    bool_compare: HashSet<usize>,
+    /// Conditional jumps whose value is already an exact bool.
+    exact_bool: HashSet<usize>,
+    /// `pop`s that drop an iterator.
+    iter_pop: HashSet<usize>,
+    /// `const` lines fused with the `return` after them (RETURN_CONST).
+    return_const: HashSet<usize>,
+    /// `convert` lines fused with the `format` after them (≤3.12: one FORMAT_VALUE).
+    convert_format: HashSet<usize>,
+}
+
+impl Cx<'_> {
+    fn op(&self, i: usize) -> Option<Op> {
+        set::lookup(&self.code[i].opname.node)
+    }
+
+    /// A method call's `load_method` keeps its self slot (LOAD_METHOD, `LOAD_ATTR m, method`);
+    /// 3.6, and ≤3.10 when the call passes keywords, load a plain attribute instead.
+    fn method_slot(&self, kw: bool) -> bool {
+        self.f.attr_method_flag || (self.f.load_method && !(self.f.call_method && kw))
+    }
+
+    fn plan(&self, diags: &mut Vec<Diagnostic>) -> Plan {
+        let mut p = Plan::default();
+        for (i, ins) in self.code.iter().enumerate() {
+            let Some(op) = self.op(i) else { continue };
+            match op {
+                Op::Call | Op::CallEx => {
+                    let depth = match op {
+                        Op::Call => set::count(ins),
+                        _ if set::has_word(ins, "kwargs") => 2,
+                        _ => 1,
+                    };
+                    match self.walk.pushed_by(i, depth) {
+                        Some(MIXED) => diags.push(
+                            error(ins.opname.span, "the callable of this call is pushed by different instructions on different paths".into(), "called here")
+                                .with_note("pyasm puts the call's NULL slot beside the instruction that pushed the callable (3.11+), so it must be one")
+                                .with_help("push the callable after the paths meet"),
+                        ),
+                        Some(k) => {
+                            p.callee.insert(k, (i, set::keyword_count(ins) > 0));
+                        }
+                        None => {}
+                    }
+                }
+                Op::JumpIfFalse | Op::JumpIfTrue => {
+                    if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
+                        let operator = set::operator(self.code[k]);
+                        match self.op(k) {
+                            // The compiler converts a comparison that a jump tests right away.
+                            Some(Op::Compare) if k + 1 == i && !self.labelled(i) => {
+                                if matches!(operator, Some("is" | "is_not" | "in" | "not_in")) || !self.f.compare_bool {
+                                    p.exact_bool.insert(i);
+                                } else {
+                                    p.bool_compare.insert(k);
+                                    p.exact_bool.insert(i);
+                                }
+                            }
+                            Some(Op::Unary) if operator == Some("not") => {
+                                p.exact_bool.insert(i);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Op::Pop => {
+                    if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
+                        if self.op(k) == Some(Op::GetIter) {
+                            p.iter_pop.insert(i);
+                        }
+                    }
+                }
+                Op::Convert if self.f.format_value => {
+                    if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) {
+                        p.convert_format.insert(i);
+                    }
+                }
+                Op::Const if self.f.return_const => {
+                    if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) {
+                        p.return_const.insert(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (&k, &(_, kw)) in &p.callee {
+            let is_global = self.op(k) == Some(Op::Load) && self.name(k).is_some_and(|n| self.info.scope(&n) == Scope::Global);
+            if is_global && self.f.global_null_flag && !(self.op(k) == Some(Op::LoadMethod) && self.method_slot(kw)) {
+                p.global_null.insert(k);
+            }
+        }
+        p
+    }
+
+    /// Whether a label names instruction `i` (so nothing may be fused into the one before).
+    fn labelled(&self, i: usize) -> bool {
+        self.labels.values().any(|&k| k == i)
+    }
+
+    fn name(&self, i: usize) -> Option<String> {
+        self.code[i].operands.first().and_then(|o| super::name_value(&o.node)).map(|n| n.to_lossy())
+    }
+
+    fn backward(&self, i: usize, label: &str) -> bool {
+        self.labels.get(label).is_some_and(|&t| t <= i)
+    }
+}
+
+/// Lowers one code object's instructions.
+pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
+    let plan = cx.plan(diags);
+    let mut emits: Vec<Emit> = (0..cx.code.len()).map(|_| Emit::default()).collect();
+    let mut before_label: HashMap<String, Vec<Out>> = HashMap::new();
+    let mut fresh = 0usize;
+    let mut new_label = |what: &str| {
+        fresh += 1;
+        format!("__{what}_{fresh}")
+    };
+    let mut skip_next = false;
+    for (i, src) in cx.code.iter().enumerate() {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        let Some(op) = cx.op(i) else {
+            emits[i].main.push(Out::Ins((*src).clone()));
+            continue;
+        };
+        let mut out: Vec<Out> = Vec::new();
+        let f = cx.f;
+        let first = || src.operands.first().cloned();
+        match op {
+            Op::Const => match first() {
+                Some(v) if plan.return_const.contains(&i) => out.push(make(src, "RETURN_CONST", vec![v])),
+                Some(v) if f.small_int && matches!(&v.node, Value::Int(n) if *n >= BigInt::from(0) && *n <= BigInt::from(255)) => {
+                    out.push(make(src, "LOAD_SMALL_INT", vec![v]))
+                }
+                Some(v) => out.push(make(src, "LOAD_CONST", vec![v])),
+                None => diags.push(error(src.opname.span, "`const` takes the value to push".into(), "no value").with_help("for example `const 42` or `const \"text\"`")),
+            },
+            Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
+            Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
+            Op::Pop if plan.iter_pop.contains(&i) && f.pop_iter => out.push(make(src, "POP_ITER", vec![])),
+            Op::Pop => out.push(make(src, "POP_TOP", vec![])),
+            Op::Dup if f.rot => out.push(make(src, "DUP_TOP", vec![])),
+            Op::Dup => out.push(make(src, "COPY", vec![int(src, 1)])),
+            Op::Swap if f.rot => out.push(make(src, "ROT_TWO", vec![])),
+            Op::Swap => out.push(make(src, "SWAP", vec![int(src, 2)])),
+            Op::Rot3 if f.rot => out.push(make(src, "ROT_THREE", vec![])),
+            Op::Rot3 => {
+                out.push(make(src, "SWAP", vec![int(src, 3)]));
+                out.push(make(src, "SWAP", vec![int(src, 2)]));
+            }
+            Op::Load | Op::Store | Op::Delete => variable(cx, i, op, plan.global_null.contains(&i), &mut out, diags),
+            Op::LoadClosure => out.push(make(src, if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" }, src.operands.clone())),
+            Op::LoadAttr => out.push(make(src, "LOAD_ATTR", src.operands.clone())),
+            Op::StoreAttr => out.push(make(src, "STORE_ATTR", src.operands.clone())),
+            Op::DeleteAttr => out.push(make(src, "DELETE_ATTR", src.operands.clone())),
+            Op::LoadMethod => {
+                let kw = plan.callee.get(&i).is_some_and(|&(_, kw)| kw);
+                let name = src.operands.first().cloned().into_iter().collect::<Vec<_>>();
+                if f.attr_method_flag {
+                    out.push(make(src, "LOAD_ATTR", name.into_iter().chain([word(src, "method")]).collect()));
+                } else if cx.method_slot(kw) {
+                    out.push(make(src, "LOAD_METHOD", name));
+                } else {
+                    out.push(make(src, "LOAD_ATTR", name));
+                }
+            }
+            Op::StoreSubscr => out.push(make(src, "STORE_SUBSCR", vec![])),
+            Op::DeleteSubscr => out.push(make(src, "DELETE_SUBSCR", vec![])),
+            Op::Binary => binary(cx, src, &mut out, diags),
+            Op::Unary => unary(f, src, &mut out, diags),
+            Op::Compare => compare(f, src, plan.bool_compare.contains(&i), &mut out, diags),
+            Op::Jump => {
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, "`jump` takes a label".into(), "no label"));
+                    continue;
+                };
+                let name = if f.pseudo_jump {
+                    "JUMP"
+                } else if cx.backward(i, l) {
+                    "JUMP_ABSOLUTE"
+                } else {
+                    "JUMP_FORWARD"
+                };
+                out.push(make(src, name, src.operands.clone()));
+            }
+            Op::JumpIfFalse | Op::JumpIfTrue => {
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, format!("`{}` takes a label", src.opname.node), "no label"));
+                    continue;
+                };
+                if f.to_bool && !plan.exact_bool.contains(&i) {
+                    out.push(make(src, "TO_BOOL", vec![]));
+                }
+                let (name, inverse) = if op == Op::JumpIfFalse { ("POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE") } else { ("POP_JUMP_IF_TRUE", "POP_JUMP_IF_FALSE") };
+                if cx.backward(i, l) && !f.backward_branches {
+                    // Conditional jumps only go forward: jump over an unconditional
+                    // backward jump when the condition does not hold.
+                    let skip = new_label("skip");
+                    out.push(make(src, inverse, vec![word(src, &skip)]));
+                    out.push(make(src, "JUMP", src.operands.clone()));
+                    out.push(Out::Label(skip));
+                } else {
+                    out.push(make(src, name, src.operands.clone()));
+                }
+            }
+            Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
+            Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
+            Op::ForIter => {
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, "`for_iter` takes the label of the loop's exit".into(), "no label"));
+                    continue;
+                };
+                if cx.backward(i, l) {
+                    diags.push(
+                        error(src.operands[0].span, "`for_iter` exits forward, but this label is behind it".into(), "the loop's exit")
+                            .with_help("put the exit label after the loop, and `jump` from there"),
+                    );
+                    continue;
+                }
+                if f.for_exit.is_empty() {
+                    out.push(make(src, "FOR_ITER", src.operands.clone()));
+                } else {
+                    // The exhausted iterator's jump lands on the version's exit instructions,
+                    // put just before the writer's label.
+                    let entry = before_label.entry(l.to_string()).or_default();
+                    let exit = match entry.first() {
+                        Some(Out::Label(e)) => e.clone(),
+                        _ => {
+                            let e = new_label("loop_exit");
+                            entry.push(Out::Label(e.clone()));
+                            entry.extend(f.for_exit.iter().map(|n| make(src, n, vec![])));
+                            e
+                        }
+                    };
+                    out.push(make(src, "FOR_ITER", vec![word(src, &exit)]));
+                }
+            }
+            Op::Call => call(cx, i, &plan, &mut emits, &mut out),
+            Op::CallEx => {
+                place_null(cx, i, &plan, &mut emits);
+                let kwargs = set::has_word(src, "kwargs");
+                if f.call_ex_null_kwargs {
+                    if !kwargs {
+                        out.push(make(src, "PUSH_NULL", vec![]));
+                    }
+                    out.push(make(src, "CALL_FUNCTION_EX", vec![]));
+                } else {
+                    out.push(make(src, "CALL_FUNCTION_EX", vec![int(src, usize::from(kwargs))]));
+                }
+            }
+            Op::MakeFunction => make_function(cx, src, &mut out, diags),
+            Op::BuildTuple => out.push(make(src, "BUILD_TUPLE", src.operands.clone())),
+            Op::BuildList => out.push(make(src, "BUILD_LIST", src.operands.clone())),
+            Op::BuildSet => out.push(make(src, "BUILD_SET", src.operands.clone())),
+            Op::BuildMap => out.push(make(src, "BUILD_MAP", src.operands.clone())),
+            Op::Unpack => out.push(make(src, "UNPACK_SEQUENCE", src.operands.clone())),
+            Op::Import => {
+                // IMPORT_NAME pops the level and the from-list: `import m, (NAMES), LEVEL`.
+                let fromlist = src.operands.get(1).cloned().unwrap_or_else(|| val(src, Value::Word("None".into())));
+                let level = src.operands.get(2).cloned().unwrap_or_else(|| int(src, 0));
+                let small = f.small_int && matches!(&level.node, Value::Int(n) if *n >= BigInt::from(0) && *n <= BigInt::from(255));
+                out.push(make(src, if small { "LOAD_SMALL_INT" } else { "LOAD_CONST" }, vec![level]));
+                out.push(make(src, "LOAD_CONST", vec![fromlist]));
+                out.push(make(src, "IMPORT_NAME", src.operands.first().cloned().into_iter().collect()));
+            }
+            Op::ImportFrom => out.push(make(src, "IMPORT_FROM", src.operands.clone())),
+            Op::ImportStar if f.import_star => out.push(make(src, "IMPORT_STAR", vec![])),
+            Op::ImportStar => {
+                out.push(make(src, "CALL_INTRINSIC_1", vec![word(src, "INTRINSIC_IMPORT_STAR")]));
+                out.push(make(src, "POP_TOP", vec![]));
+            }
+            Op::Convert => {
+                let Some(conv) = set::operator(src).filter(|c| ["str", "repr", "ascii"].contains(c)) else {
+                    diags.push(error(src.opname.span, "`convert` takes `str`, `repr` or `ascii`".into(), "").with_help("as `!s`, `!r`, `!a` in an f-string"));
+                    continue;
+                };
+                if f.format_value {
+                    // Converting gives a str, which formats to itself: the conversion alone is
+                    // a FORMAT_VALUE (fused with a `format` right after it, as the compiler does).
+                    if plan.convert_format.contains(&i) {
+                        skip_next = true;
+                    }
+                    out.push(make(src, "FORMAT_VALUE", vec![word(src, conv)]));
+                } else {
+                    out.push(make(src, "CONVERT_VALUE", vec![word(src, conv)]));
+                }
+            }
+            Op::Format if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![int(src, 0)])),
+            Op::Format => out.push(make(src, "FORMAT_SIMPLE", vec![])),
+            Op::FormatSpec if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![word(src, "spec")])),
+            Op::FormatSpec => out.push(make(src, "FORMAT_WITH_SPEC", vec![])),
+            Op::BuildString => out.push(make(src, "BUILD_STRING", src.operands.clone())),
+            Op::Yield => {
+                out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
+                if f.resume {
+                    out.push(make(src, "RESUME", vec![word(src, "yield")]));
+                }
+            }
+        }
+        emits[i].main = out;
+    }
+    Lowered { emits, before_label }
+}
+
+/// `load x`, `store x`, `delete x`: the opcode family from x's scope.
+fn variable(cx: &Cx, i: usize, op: Op, null: bool, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let src = cx.code[i];
+    let Some(name) = cx.name(i) else {
+        diags.push(error(src.opname.span, format!("`{}` takes a variable's name", src.opname.node), "no name"));
+        return;
+    };
+    let verb = match op {
+        Op::Load => "LOAD",
+        Op::Store => "STORE",
+        _ => "DELETE",
+    };
+    let scope = cx.info.scope(&name);
+    let mut opname = format!(
+        "{verb}_{}",
+        match scope {
+            Scope::Fast => "FAST",
+            Scope::Deref => "DEREF",
+            Scope::Name => "NAME",
+            Scope::Global => "GLOBAL",
+        }
+    );
+    if scope == Scope::Fast && op == Op::Load && cx.f.load_fast_check {
+        if let Some(k) = cx.info.local_index(&name) {
+            if cx.walk.maybe_unbound(i, k) {
+                opname = "LOAD_FAST_CHECK".into();
+            }
+        }
+    }
+    let mut operands = src.operands.clone();
+    if null {
+        operands.push(word(src, "null"));
+    }
+    out.push(make(src, &opname, operands));
+}
+
+fn binary(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let f = cx.f;
+    let Some(sym) = set::operator(src) else {
+        diags.push(error(src.opname.span, "`binary` takes an operator".into(), "no operator").with_help("for example `binary +`, `binary //=` or `binary []`"));
+        return;
+    };
+    if sym == "[]" {
+        out.push(if f.subscript_op { make(src, "BINARY_OP", src.operands.clone()) } else { make(src, "BINARY_SUBSCR", vec![]) });
+        return;
+    }
+    let (base, inplace) = match sym.strip_suffix('=') {
+        Some(b) => (b, true),
+        None => (sym, false),
+    };
+    let Some((_, suffix)) = BINARY_NAMES.iter().find(|(s, _)| *s == base) else {
+        let known: Vec<&str> = BINARY_NAMES.iter().map(|(s, _)| *s).collect();
+        diags.push(
+            error(src.operands[0].span, format!("`{sym}` is not a binary operator"), "")
+                .with_help(format!("the operators are {} (each also with `=`, in place), and `[]`", known.join(" "))),
+        );
+        return;
+    };
+    if f.binary_op {
+        out.push(make(src, "BINARY_OP", src.operands.clone()));
+    } else {
+        out.push(make(src, &format!("{}_{suffix}", if inplace { "INPLACE" } else { "BINARY" }), vec![]));
+    }
+}
+
+fn unary(f: &Facts, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    match set::operator(src) {
+        Some("-") => out.push(make(src, "UNARY_NEGATIVE", vec![])),
+        Some("~") => out.push(make(src, "UNARY_INVERT", vec![])),
+        Some("+") if f.unary_positive => out.push(make(src, "UNARY_POSITIVE", vec![])),
+        Some("+") => out.push(make(src, "CALL_INTRINSIC_1", vec![word(src, "INTRINSIC_UNARY_POSITIVE")])),
+        Some("not") => {
+            if f.to_bool {
+                out.push(make(src, "TO_BOOL", vec![]));
+            }
+            out.push(make(src, "UNARY_NOT", vec![]));
+        }
+        _ => diags.push(
+            error(src.operands.first().map_or(src.opname.span, |o| o.span), "`unary` takes `-`, `~`, `+` or `not`".into(), "")
+                .with_help("for example `unary -`"),
+        ),
+    }
+}
+
+fn compare(f: &Facts, src: &Instruction, to_bool: bool, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let Some(sym) = set::operator(src).filter(|s| COMPARISONS.contains(s)) else {
+        diags.push(
+            error(src.operands.first().map_or(src.opname.span, |o| o.span), "`compare` takes a comparison".into(), "")
+                .with_help(format!("one of {}", COMPARISONS.join(" "))),
+        );
+        return;
+    };
+    match sym {
+        "is" | "is_not" if f.is_op => out.push(make(src, "IS_OP", src.operands.clone())),
+        "in" | "not_in" if f.is_op => out.push(make(src, "CONTAINS_OP", src.operands.clone())),
+        _ => {
+            let mut operands = src.operands.clone();
+            if to_bool {
+                operands.push(word(src, "bool"));
+            }
+            out.push(make(src, "COMPARE_OP", operands));
+        }
+    }
+}
+
+/// The NULL slot of a call (3.11+) beside the instruction that pushed the callable.
+fn place_null(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit]) {
+    let f = cx.f;
+    let Some((&k, &(_, kw))) = plan.callee.iter().find(|(_, (c, _))| *c == i) else { return };
+    if !f.null_slot || plan.global_null.contains(&k) {
+        return;
+    }
+    if cx.op(k) == Some(Op::LoadMethod) && cx.method_slot(kw) {
+        return;
+    }
+    let src = cx.code[k];
+    let pops = match set::lookup(&src.opname.node) {
+        Some(op) => set::effect(op, src).pops,
+        None => f.table.by_name(&src.opname.node).map_or(1, |o| o.pops.eval(0).max(0) as usize),
+    };
+    if f.null_after {
+        emits[k].after.push(make(src, "PUSH_NULL", vec![]));
+    } else if pops == 0 {
+        emits[k].before.push(make(src, "PUSH_NULL", vec![]));
+    } else {
+        // The callable was computed from other values (`load_attr`, a call's result): the
+        // NULL goes under it afterwards.
+        emits[k].after.push(make(src, "PUSH_NULL", vec![]));
+        emits[k].after.push(make(src, "SWAP", vec![int(src, 2)]));
+    }
+}
+
+fn call(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
+    place_null(cx, i, plan, emits);
+    let n = src.operands.first().cloned().unwrap_or_else(|| int(src, 0));
+    let names = src.operands.get(1).cloned().filter(|_| set::keyword_count(src) > 0);
+    let method = plan.callee.iter().any(|(&k, &(c, kw))| c == i && cx.op(k) == Some(Op::LoadMethod) && cx.method_slot(kw));
+    if !f.null_slot {
+        match names {
+            Some(names) => {
+                out.push(make(src, "LOAD_CONST", vec![names]));
+                out.push(make(src, "CALL_FUNCTION_KW", vec![n]));
+            }
+            None if method && f.call_method => out.push(make(src, "CALL_METHOD", vec![n])),
+            None => out.push(make(src, "CALL_FUNCTION", vec![n])),
+        }
+        return;
+    }
+    match names {
+        Some(names) if f.kw_names => out.push(make(src, "KW_NAMES", vec![names])),
+        Some(names) => out.push(make(src, "LOAD_CONST", vec![names])),
+        None => {}
+    }
+    let kw = set::keyword_count(src) > 0;
+    if f.precall {
+        out.push(make(src, "PRECALL", vec![n.clone()]));
+    }
+    out.push(make(src, if kw && f.call_kw { "CALL_KW" } else { "CALL" }, vec![n]));
+}
+
+fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let f = cx.f;
+    let Some(code) = src.operands.first().filter(|o| matches!(o.node, Value::CodeRef(_))).cloned() else {
+        diags.push(error(src.opname.span, "`make_function` takes the code object, `@name`".into(), "no code object").with_help("for example `make_function @greet, defaults`"));
+        return;
+    };
+    let Value::CodeRef(id) = &code.node else { unreachable!() };
+    let id = id.text();
+    let freevars = cx.infos.get(&id).map(|c| c.freevars.clone()).unwrap_or_default();
+    for w in src.operands.iter().skip(1) {
+        if !matches!(&w.node, Value::Word(x) if x == "defaults" || x == "kwdefaults") {
+            diags.push(error(w.span, "`make_function` takes the flags `defaults` and `kwdefaults`".into(), "").with_note("the closure is pyasm's to build, from the code object's `.freevars`"));
+        }
+    }
+    let mut flags: Vec<&str> = Vec::new();
+    if set::has_word(src, "defaults") {
+        flags.push("defaults");
+    }
+    if set::has_word(src, "kwdefaults") {
+        flags.push("kwdefaults");
+    }
+    if !freevars.is_empty() {
+        // The cells of the new function's free variables, from this code object's cells
+        // and free variables of the same names.
+        let load = if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" };
+        for v in &freevars {
+            if !cx.info.cells.contains(v) && !cx.info.freevars.contains(v) {
+                diags.push(
+                    error(code.span, format!("`{id}` closes over `{v}`, which is not a cell or free variable here"), "")
+                        .with_help(format!("declare `.cells {v}` (or `.freevars {v}`) in `{}`", cx.info.id)),
+                );
+            }
+            out.push(make(src, load, vec![val(src, Value::Word(v.clone()))]));
+        }
+        out.push(make(src, "BUILD_TUPLE", vec![int(src, freevars.len())]));
+        flags.push("closure");
+    }
+    out.push(make(src, "LOAD_CONST", vec![code.clone()]));
+    if f.make_function_qualname {
+        let q = cx.qualnames.get(&id).cloned().unwrap_or_else(|| PyStr::from(id.as_str()));
+        out.push(make(src, "LOAD_CONST", vec![val(src, Value::Str(q))]));
+    }
+    if f.set_function_attribute {
+        out.push(make(src, "MAKE_FUNCTION", vec![]));
+        for flag in flags.iter().rev() {
+            out.push(make(src, "SET_FUNCTION_ATTRIBUTE", vec![word(src, flag)]));
+        }
+    } else if flags.is_empty() {
+        out.push(make(src, "MAKE_FUNCTION", vec![int(src, 0)]));
+    } else {
+        out.push(make(src, "MAKE_FUNCTION", flags.iter().map(|w| word(src, w)).collect()));
+    }
+}
+
+/// The instructions every code object of this version starts with (3.11+: cells, free
+/// variables, a generator's creation, RESUME; 3.10: a generator's GEN_START).
+pub fn prologue(f: &Facts, info: &CodeInfo, at: &Instruction) -> Vec<Out> {
+    let mut out = Vec::new();
+    if f.make_cell {
+        if !info.freevars.is_empty() {
+            out.push(make(at, "COPY_FREE_VARS", vec![int(at, info.freevars.len())]));
+        }
+        for c in &info.cells {
+            out.push(make(at, "MAKE_CELL", vec![val(at, Value::Word(c.clone()))]));
+        }
+    }
+    if info.generator && f.return_generator {
+        out.push(make(at, "RETURN_GENERATOR", vec![]));
+        out.push(make(at, "POP_TOP", vec![]));
+    }
+    if info.generator && f.gen_start {
+        out.push(make(at, "GEN_START", vec![word(at, "generator")]));
+    }
+    if f.resume {
+        out.push(make(at, "RESUME", vec![int(at, 0)]));
+    }
+    out
+}

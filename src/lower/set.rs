@@ -1,0 +1,197 @@
+//! The portable instruction set: each instruction's name, what its operand is, and its
+//! stack effect, which is the same in every version (docs/format.md 1.12).
+
+use crate::syntax::ast::{Instruction, Value};
+
+/// A portable instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Const,
+    Pop,
+    Dup,
+    Swap,
+    Rot3,
+    Load,
+    Store,
+    Delete,
+    LoadClosure,
+    LoadAttr,
+    StoreAttr,
+    DeleteAttr,
+    LoadMethod,
+    StoreSubscr,
+    DeleteSubscr,
+    Binary,
+    Unary,
+    Compare,
+    Jump,
+    JumpIfFalse,
+    JumpIfTrue,
+    GetIter,
+    ForIter,
+    Call,
+    CallEx,
+    MakeFunction,
+    BuildTuple,
+    BuildList,
+    BuildSet,
+    BuildMap,
+    Unpack,
+    Return,
+    Yield,
+    Import,
+    ImportFrom,
+    ImportStar,
+    Convert,
+    Format,
+    FormatSpec,
+    BuildString,
+}
+
+/// Every portable instruction by its written name.
+pub const PORTABLE: &[(&str, Op)] = &[
+    ("const", Op::Const),
+    ("pop", Op::Pop),
+    ("dup", Op::Dup),
+    ("swap", Op::Swap),
+    ("rot3", Op::Rot3),
+    ("load", Op::Load),
+    ("store", Op::Store),
+    ("delete", Op::Delete),
+    ("load_closure", Op::LoadClosure),
+    ("load_attr", Op::LoadAttr),
+    ("store_attr", Op::StoreAttr),
+    ("delete_attr", Op::DeleteAttr),
+    ("load_method", Op::LoadMethod),
+    ("store_subscr", Op::StoreSubscr),
+    ("delete_subscr", Op::DeleteSubscr),
+    ("binary", Op::Binary),
+    ("unary", Op::Unary),
+    ("compare", Op::Compare),
+    ("jump", Op::Jump),
+    ("jump_if_false", Op::JumpIfFalse),
+    ("jump_if_true", Op::JumpIfTrue),
+    ("get_iter", Op::GetIter),
+    ("for_iter", Op::ForIter),
+    ("call", Op::Call),
+    ("call_ex", Op::CallEx),
+    ("make_function", Op::MakeFunction),
+    ("build_tuple", Op::BuildTuple),
+    ("build_list", Op::BuildList),
+    ("build_set", Op::BuildSet),
+    ("build_map", Op::BuildMap),
+    ("unpack", Op::Unpack),
+    ("return", Op::Return),
+    ("yield", Op::Yield),
+    ("import", Op::Import),
+    ("import_from", Op::ImportFrom),
+    ("import_star", Op::ImportStar),
+    ("convert", Op::Convert),
+    ("format", Op::Format),
+    ("format_spec", Op::FormatSpec),
+    ("build_string", Op::BuildString),
+];
+
+pub fn lookup(name: &str) -> Option<Op> {
+    PORTABLE.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
+}
+
+/// The binary operators of `binary` and, for versions without BINARY_OP (≤3.10), the
+/// opcode suffix of each (`BINARY_ADD`, `INPLACE_ADD`).
+pub const BINARY_NAMES: &[(&str, &str)] = &[
+    ("+", "ADD"),
+    ("-", "SUBTRACT"),
+    ("*", "MULTIPLY"),
+    ("/", "TRUE_DIVIDE"),
+    ("//", "FLOOR_DIVIDE"),
+    ("%", "MODULO"),
+    ("**", "POWER"),
+    ("@", "MATRIX_MULTIPLY"),
+    ("<<", "LSHIFT"),
+    (">>", "RSHIFT"),
+    ("&", "AND"),
+    ("|", "OR"),
+    ("^", "XOR"),
+];
+
+/// The comparisons of `compare`.
+pub const COMPARISONS: &[&str] = &["<", "<=", "==", "!=", ">", ">=", "is", "is_not", "in", "not_in"];
+
+/// The operand of an instruction as an operator or word (`+`, `[]`, `not`, `is_not`).
+pub fn operator(ins: &Instruction) -> Option<&str> {
+    match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Symbol(s)) | Some(Value::Word(s)) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// The count operand (`call 2`, `build_list 3`), 0 when missing or not a small number.
+pub fn count(ins: &Instruction) -> usize {
+    match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `call N, (NAMES)`: how many of the arguments are keywords.
+pub fn keyword_count(ins: &Instruction) -> usize {
+    match ins.operands.get(1).map(|o| &o.node) {
+        Some(Value::Tuple(t)) => t.len(),
+        _ => 0,
+    }
+}
+
+/// The flag words after `make_function @f` (or `call_ex kwargs`).
+pub fn has_word(ins: &Instruction, word: &str) -> bool {
+    ins.operands.iter().any(|o| matches!(&o.node, Value::Word(w) if w == word))
+}
+
+/// The label an instruction jumps to.
+pub fn label(ins: &Instruction) -> Option<&str> {
+    match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Word(w)) => Some(w.as_str()),
+        _ => None,
+    }
+}
+
+/// How many values the instruction takes and leaves when it falls through, and when it
+/// jumps (`None`: it does not jump).
+pub struct Effect {
+    pub pops: usize,
+    pub pushes: usize,
+    pub jump: Option<(usize, usize)>,
+    /// It never falls through (jump, return).
+    pub exits: bool,
+}
+
+pub fn effect(op: Op, ins: &Instruction) -> Effect {
+    let e = |pops, pushes| Effect { pops, pushes, jump: None, exits: false };
+    let n = count(ins);
+    match op {
+        Op::Const | Op::Load | Op::LoadClosure | Op::Import => e(0, 1),
+        Op::ImportFrom => e(1, 2),
+        Op::ImportStar => e(1, 0),
+        Op::Convert | Op::Format => e(1, 1),
+        Op::FormatSpec => e(2, 1),
+        Op::BuildString => e(n, 1),
+        Op::Pop | Op::Store => e(1, 0),
+        Op::Delete => e(0, 0),
+        Op::Dup => e(1, 2),
+        Op::Swap => e(2, 2),
+        Op::Rot3 => e(3, 3),
+        Op::LoadAttr | Op::LoadMethod | Op::Unary | Op::GetIter | Op::Yield => e(1, 1),
+        Op::StoreAttr | Op::DeleteSubscr | Op::Binary | Op::Compare => e(2, if op == Op::Binary || op == Op::Compare { 1 } else { 0 }),
+        Op::DeleteAttr => e(1, 0),
+        Op::StoreSubscr => e(3, 0),
+        Op::Jump => Effect { pops: 0, pushes: 0, jump: Some((0, 0)), exits: true },
+        Op::JumpIfFalse | Op::JumpIfTrue => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
+        Op::ForIter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
+        Op::Call => e(n + 1, 1),
+        Op::CallEx => e(if has_word(ins, "kwargs") { 3 } else { 2 }, 1),
+        Op::MakeFunction => e(usize::from(has_word(ins, "defaults")) + usize::from(has_word(ins, "kwdefaults")), 1),
+        Op::BuildTuple | Op::BuildList | Op::BuildSet => e(n, 1),
+        Op::BuildMap => e(2 * n, 1),
+        Op::Unpack => e(1, n),
+        Op::Return => Effect { pops: 1, pushes: 0, jump: None, exits: true },
+    }
+}
