@@ -210,7 +210,18 @@ pub enum Effect {
     /// Re-raises the exception below; 3.10 with an argument first reads the raising offset
     /// from the top block, which must exist.
     Reraise,
+    /// 3.8: jumps into a `finally` block pushing its return address (the target must be a
+    /// SETUP_FINALLY's handler).
+    CallFinally,
+    /// 3.6–3.8: ends a `finally` block (END_FINALLY, POP_FINALLY): takes what it was entered
+    /// with, which re-raises an exception through its handler's block.
     EndFinally,
+    /// 3.6–3.8: calls `__exit__` with what the `finally` block was entered with; the saved
+    /// exception moves down into `__exit__`'s slot (the handler's block one level lower).
+    WithCleanupStart,
+    /// 3.6–3.8: a true `__exit__` result ends the handler's block and leaves NULL (3.8) or
+    /// None as if the block had been entered normally.
+    WithCleanupFinish,
 }
 
 /// An instruction's kinds: the input groups (bottom first), the outputs when it falls

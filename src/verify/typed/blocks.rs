@@ -44,12 +44,15 @@ pub struct Block {
     /// The SETUP instruction that pushed it (for an exception handler's block, the one whose
     /// handler is running).
     pub setup: u32,
+    /// 3.6–3.8: an exception handler's block on some paths only: a `finally` block's body is
+    /// entered normally (no handler running) and by an exception (its handler's block).
+    pub maybe: bool,
 }
 
 impl Block {
     /// Equal as far as the analysis goes (which SETUP pushed it is for messages).
     pub fn same(&self, other: &Block) -> bool {
-        self.kind == other.kind && self.target == other.target && self.level == other.level
+        self.kind == other.kind && self.target == other.target && self.level == other.level && self.maybe == other.maybe
     }
 }
 
@@ -82,13 +85,13 @@ impl Machine<'_> {
             _ => return,
         };
         let kind = if handler { BlockKind::Setup } else { BlockKind::Loop };
-        st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32 });
+        st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32, maybe: false });
     }
 
     /// POP_BLOCK: the top block must be one a SETUP pushed.
     pub fn pop_block(&self, i: usize, st: &mut State, sink: &mut Sink) {
         match st.blocks.last() {
-            Some(b) if b.kind != BlockKind::ExceptHandler => {
+            Some(b) if b.kind != BlockKind::ExceptHandler && !b.maybe => {
                 st.blocks.pop();
             }
             top => {
@@ -103,7 +106,7 @@ impl Machine<'_> {
     /// exception the instruction takes (at stack position `saved`) must be that block's.
     pub fn pop_except(&self, i: usize, saved: Option<usize>, st: &mut State, sink: &mut Sink) {
         match (st.blocks.last().copied(), saved) {
-            (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler => {
+            (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler && !b.maybe => {
                 // CPython asserts one value more may lie between the block's level and the
                 // saved exception (a return value put under it with ROT_FOUR).
                 let level = b.level as usize;
@@ -152,9 +155,9 @@ impl Machine<'_> {
         let values = handler_values(sig);
         stack.extend(values.iter().map(|&k| Slot::new(k, origin)));
         let mut blocks = before.blocks[..k].to_vec();
-        blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup });
+        blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup, maybe: false });
         let _ = h;
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false }
     }
 
     /// An instruction that raises unwinds the blocks above its handler: each exception
@@ -167,7 +170,10 @@ impl Machine<'_> {
                 continue;
             }
             let level = b.level as usize;
-            let intact = st.stack.len() >= level + 3 && st.stack[level..level + 3].iter().all(|s| s.kinds & !kind::SAVED_EXC == 0);
+            // Where the block is there on some paths only, the slots hold the saved exception
+            // on those paths (and anything on the others: the correlation is not kept).
+            let saved = |s: &Slot| if b.maybe { s.kinds & kind::SAVED_EXC != 0 } else { s.kinds & !kind::SAVED_EXC == 0 };
+            let intact = st.stack.len() >= level + 3 && st.stack[level..level + 3].iter().all(saved);
             if !intact {
                 sink.report(|| report::saved_exception_disturbed(self, i, *b, st));
                 return;
@@ -179,4 +185,86 @@ impl Machine<'_> {
 /// Two paths meet: their block stacks must be the same.
 pub fn agree(a: &[Block], b: &[Block]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
+
+/// Joins block stack `b` into `a` where a `finally` block's paths meet (3.6–3.8): the same
+/// blocks, but for an exception handler's block that one path has on top and the other not,
+/// which is kept as `maybe`. `None` where they differ otherwise; else whether `a` changed.
+pub fn join_finally(a: &mut Vec<Block>, b: &[Block]) -> Option<bool> {
+    if agree(a, b) {
+        return Some(false);
+    }
+    let (short, long) = if a.len() <= b.len() { (a.clone(), b.to_vec()) } else { (b.to_vec(), a.clone()) };
+    let top = *long.last()?;
+    let common = if short.len() == long.len() { short.len() - 1 } else { short.len() };
+    if top.kind != BlockKind::ExceptHandler || long.len() - common != 1 || !agree(&short[..common], &long[..common]) {
+        return None;
+    }
+    if short.len() == long.len() {
+        let other = short[common];
+        if other.kind != BlockKind::ExceptHandler || other.level != top.level || other.target != top.target {
+            return None;
+        }
+    }
+    let mut joined = long[..common].to_vec();
+    joined.push(Block { maybe: true, ..top });
+    let changed = !agree(a, &joined);
+    *a = joined;
+    Some(changed)
+}
+
+/// The `finally` paths' stacks differ in depth (3.6–3.8): the compilers book every entry as
+/// the six values of an exception's, and an entry that brings one value (None, NULL, a
+/// return address, an unwinding code) has the difference below that value. Fills it with
+/// `absent` slots, which only the instructions that end the block may take.
+pub fn pad_finally(st: &mut State, depth: usize) {
+    if st.stack.is_empty() || st.stack.len() >= depth {
+        return;
+    }
+    let top = st.stack.pop().expect("not empty");
+    let origin = top.origin;
+    while st.stack.len() + 1 < depth {
+        st.stack.push(Slot::new(kind::ABSENT, origin));
+    }
+    st.stack.push(top);
+}
+
+impl Machine<'_> {
+    /// END_FINALLY, POP_FINALLY (their six slots start at `base`): re-raising an exception
+    /// goes through its handler's block, which must be on top at that level; either way the
+    /// handler (if it ran) is over afterwards.
+    pub fn end_finally(&self, i: usize, base: usize, status: Kinds, st: &mut State, sink: &mut Sink) {
+        let top = st.blocks.last().copied();
+        let handler_here = top.filter(|b| b.kind == BlockKind::ExceptHandler);
+        if status & kind::EXC_CLASS != 0 {
+            match handler_here {
+                None => sink.report(|| report::pop_except_without_handler(self, i, top)),
+                Some(b) if b.level as usize != base => sink.report(|| report::saved_exception_misplaced(self, i, b, base)),
+                Some(_) => {}
+            }
+        }
+        if handler_here.is_some_and(|b| b.level as usize == base) {
+            st.blocks.pop();
+        }
+    }
+
+    /// WITH_CLEANUP_START: on the exception path, the saved exception moves into the slot of
+    /// `__exit__` (at `base`), and the handler's block with it.
+    pub fn with_cleanup_start(&self, base: usize, st: &mut State) {
+        if let Some(b) = st.blocks.last_mut() {
+            if b.kind == BlockKind::ExceptHandler && b.level as usize == base + 1 {
+                b.level -= 1;
+            }
+        }
+    }
+
+    /// WITH_CLEANUP_FINISH: `__exit__` may have suppressed the exception, ending its
+    /// handler's block (its signature says what the six slots then hold).
+    pub fn with_cleanup_finish(&self, base: usize, st: &mut State) {
+        if let Some(b) = st.blocks.last_mut() {
+            if b.kind == BlockKind::ExceptHandler && b.level as usize == base {
+                b.maybe = true;
+            }
+        }
+    }
 }

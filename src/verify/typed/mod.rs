@@ -71,13 +71,15 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     entry[0] = Some(initial_state(code, cx));
     work.push_back(0);
     queued[0] = true;
+    // A version with END_FINALLY lets a `finally` block's entries meet as they are.
+    let finally_joins = code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::EndFinally);
     let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
         let changed = match &mut entry[b] {
             None => {
                 entry[b] = Some(s);
                 true
             }
-            Some(old) => match old.join(&s, lost) {
+            Some(old) => match old.join(&s, lost, finally_joins) {
                 Ok(changed) => changed,
                 Err(m) => {
                     if code.version.block_stack && !mismatches.iter().any(|(x, _, _)| *x == b) {
@@ -215,7 +217,7 @@ fn initial_state(code: &ResolvedCode, cx: &Context) -> State {
     // 3.10: a generator starts with the first value sent to it (None) on the stack.
     let sent = if generator { code.version.generator_entry_depth as usize } else { 0 };
     let stack = vec![Slot::new(kind::NONE, Origin::Entry); sent];
-    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new() }
+    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false }
 }
 
 /// Basic blocks: a new block starts at the first instruction, at every jump target and

@@ -611,3 +611,26 @@ pub fn reraise_without_block(m: &Machine, i: usize) -> Diagnostic {
         .with_note("with an argument, RERAISE takes the raising offset from the top block without checking there is one")
         .with_help("write RERAISE 0 outside handlers")
 }
+
+pub fn reaches_into_finally(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let d = Diagnostic::error(
+        codes::FINALLY_SHAPE,
+        format!("{} takes `{}` from among the values a `finally` block was entered with, which differ between its entries", ins.op.name, spec.name),
+    )
+    .with_primary(ins.span, format!("`{}` is {} on some path, and nothing on another", spec.name, describe_kinds(slot.kinds & !kind::ABSENT)));
+    pushed_here(d, m, slot)
+        .with_note("a `finally` block is entered with one value normally (None, NULL, a return address) and with six by an exception: the slots below the top one are there on some paths only")
+        .with_help("leave them to END_FINALLY (POP_FINALLY, WITH_CLEANUP_START): push what the block needs above them")
+}
+
+pub fn call_finally_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let mut d = Diagnostic::error(codes::FINALLY_SHAPE, "CALL_FINALLY must jump to a `finally` block: the handler of a SETUP_FINALLY")
+        .with_primary(ins.span, "");
+    if let Some(x) = m.code.instrs.get(target) {
+        d = d.with_secondary(x.span, "it jumps here");
+    }
+    d.with_note("the block's END_FINALLY (or POP_FINALLY) takes the return address CALL_FINALLY pushes and jumps back to it")
+        .with_help("point it at the label of the SETUP_FINALLY whose block it runs")
+}
