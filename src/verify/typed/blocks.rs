@@ -157,7 +157,7 @@ impl Machine<'_> {
         let mut blocks = before.blocks[..k].to_vec();
         blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup, maybe: false });
         let _ = h;
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false, raised: false }
     }
 
     /// An instruction that raises unwinds the blocks above its handler: each exception
@@ -188,26 +188,33 @@ pub fn agree(a: &[Block], b: &[Block]) -> bool {
 }
 
 /// Joins block stack `b` into `a` where a `finally` block's paths meet (3.6–3.8): the same
-/// blocks, but for an exception handler's block that one path has on top and the other not,
-/// which is kept as `maybe`. `None` where they differ otherwise; else whether `a` changed.
+/// blocks, but for an exception handler's block that one path has and the other not, which
+/// is kept as `maybe` (so are blocks `maybe` on either path). `None` where they differ
+/// otherwise; else whether `a` changed.
 pub fn join_finally(a: &mut Vec<Block>, b: &[Block]) -> Option<bool> {
     if agree(a, b) {
         return Some(false);
     }
-    let (short, long) = if a.len() <= b.len() { (a.clone(), b.to_vec()) } else { (b.to_vec(), a.clone()) };
-    let top = *long.last()?;
-    let common = if short.len() == long.len() { short.len() - 1 } else { short.len() };
-    if top.kind != BlockKind::ExceptHandler || long.len() - common != 1 || !agree(&short[..common], &long[..common]) {
+    let (short, long): (&[Block], &[Block]) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
         return None;
     }
-    if short.len() == long.len() {
-        let other = short[common];
-        if other.kind != BlockKind::ExceptHandler || other.level != top.level || other.target != top.target {
-            return None;
+    let like = |x: &Block, y: &Block| x.kind == y.kind && x.target == y.target && x.level == y.level;
+    let mut joined = Vec::with_capacity(long.len());
+    let mut k = 0;
+    for (j, y) in long.iter().enumerate() {
+        match short.get(k) {
+            Some(x) if like(x, y) => {
+                joined.push(Block { maybe: x.maybe || y.maybe, ..*y });
+                k += 1;
+            }
+            _ if y.kind == BlockKind::ExceptHandler && long.len() - j > short.len() - k => joined.push(Block { maybe: true, ..*y }),
+            _ => return None,
         }
     }
-    let mut joined = long[..common].to_vec();
-    joined.push(Block { maybe: true, ..top });
+    if k != short.len() {
+        return None;
+    }
     let changed = !agree(a, &joined);
     *a = joined;
     Some(changed)
@@ -246,6 +253,7 @@ impl Machine<'_> {
         if handler_here.is_some_and(|b| b.level as usize == base) {
             st.blocks.pop();
         }
+        st.raised = status != 0 && status & !kind::EXC_CLASS == 0;
     }
 
     /// WITH_CLEANUP_START: on the exception path, the saved exception moves into the slot of

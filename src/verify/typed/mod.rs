@@ -122,7 +122,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                     merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
                 }
             }
-            if matches!(ins.op.flow, Flow::Jump | Flow::Exit) {
+            if matches!(ins.op.flow, Flow::Jump | Flow::Exit) || std::mem::take(&mut st.raised) {
                 break;
             }
             if i + 1 == blocks.end(b) && i + 1 < n {
@@ -162,7 +162,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 };
                 out.stacks[i] = Some((before, after));
             }
-            if matches!(code.instrs[i].op.flow, Flow::Jump | Flow::Exit) {
+            if matches!(code.instrs[i].op.flow, Flow::Jump | Flow::Exit) || std::mem::take(&mut st.raised) {
                 break;
             }
         }
@@ -217,7 +217,7 @@ fn initial_state(code: &ResolvedCode, cx: &Context) -> State {
     // 3.10: a generator starts with the first value sent to it (None) on the stack.
     let sent = if generator { code.version.generator_entry_depth as usize } else { 0 };
     let stack = vec![Slot::new(kind::NONE, Origin::Entry); sent];
-    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false }
+    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
 }
 
 /// Basic blocks: a new block starts at the first instruction, at every jump target and

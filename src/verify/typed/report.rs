@@ -498,11 +498,13 @@ pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i
 
 fn block_words(m: &Machine, b: &Block) -> String {
     let setup = m.code.instrs[b.setup as usize].op.name;
-    match b.kind {
+    let words = match b.kind {
         BlockKind::Loop => format!("a loop block ({setup})"),
         BlockKind::Setup => format!("a {setup} block"),
         BlockKind::ExceptHandler => format!("the handler block of a {setup}"),
-    }
+    };
+    let level = format!(" at depth {}", b.level);
+    if b.maybe { format!("{words}{level} (on some paths)") } else { format!("{words}{level}") }
 }
 
 fn blocks_text(m: &Machine, blocks: &[Block]) -> String {

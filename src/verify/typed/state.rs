@@ -100,6 +100,9 @@ pub struct State {
     /// 3.8: the state reached a `finally` block only through CALL_FINALLY, which runs it as
     /// a subroutine with its caller's blocks: the blocks of any other entry replace these.
     pub call_entry: bool,
+    /// The instruction just run always raises (END_FINALLY of an exception only): nothing
+    /// falls through.
+    pub raised: bool,
 }
 
 /// Why two states cannot be joined.

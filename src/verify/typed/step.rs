@@ -114,7 +114,7 @@ impl Machine<'_> {
             stack.push(Slot::new(kind::INT, origin));
         }
         stack.push(Slot::new(kind::EXC, origin));
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new(), call_entry: false }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
     }
 
     /// A handler's depth must be reachable from every instruction it covers, and an
