@@ -433,9 +433,9 @@ EFFECTS_3_10.update(
         "SETUP_FINALLY": "SetupBlock { handler: true }",
         "SETUP_WITH": "SetupBlock { handler: true }",
         "SETUP_ASYNC_WITH": "SetupBlock { handler: true }",
-        "POP_BLOCK": "PopBlock",
-        "POP_EXCEPT": "PopExcept",
-        "END_ASYNC_FOR": "PopExcept",
+        "POP_BLOCK": "PopBlock { unwinds: false }",
+        "POP_EXCEPT": "PopExcept { unwinds: false }",
+        "END_ASYNC_FOR": "PopExcept { unwinds: false }",
         "RERAISE": "Reraise",
     }
 )
@@ -501,10 +501,58 @@ EFFECTS_3_8.update(
 )
 NO_RAISE_3_8 = (NO_RAISE_3_9 - set(_GONE_3_8)) | {"BEGIN_FINALLY", "CALL_FINALLY"}
 
+# 3.6–3.7: loops have a block too (SETUP_LOOP, whose target BREAK_LOOP goes to; CONTINUE_LOOP
+# jumps to the loop's start from inside a `try`), `try: … except` is SETUP_EXCEPT, and a
+# `finally` block is entered normally with None (`LOAD_CONST None` after POP_BLOCK), by
+# `return`/`break`/`continue` with an unwinding code (an int END_FINALLY acts on), or by an
+# exception. POP_BLOCK and POP_EXCEPT cut the stack back to their block's level: the values
+# above it must be none (POP_EXCEPT's saved exception right at the level).
+_FINALLY6_3_7 = "f1:any f2:any f3:any f4:any f5:any status:none|why|exc_class"
+_GONE_3_7 = ("ROT_FOUR", "BEGIN_FINALLY", "CALL_FINALLY", "POP_FINALLY", "END_ASYNC_FOR")
+SIGS_3_7 = {k: v for k, v in SIGS_3_8.items() if k not in _GONE_3_7}
+SIGS_3_7.update(
+    {
+        "SETUP_LOOP": "-- ; jump:",
+        "SETUP_EXCEPT": "-- ; jump: " + _HANDLER6,
+        "BREAK_LOOP": "--",
+        "CONTINUE_LOOP": "--",
+        "END_FINALLY": _FINALLY6_3_7 + " --",
+        "WITH_CLEANUP_START": "exit " + _FINALLY6_3_7 + " -- f1 f2 f3 f4 f5 status gap:absent exc res",
+        # a true result on an exception pushes WHY_SILENCED: END_FINALLY then ends the
+        # handler's block
+        "WITH_CLEANUP_FINISH": _FINALLY6_3_7 + " gap:any exc res -- f1:saved_exc|absent f2:saved_exc|absent "
+        "f3:saved_exc|absent f4:other|none|absent f5:exc|absent status:none|why|exc_class",
+        # 3.7 takes the key from the top, the value below it
+        "MAP_ADD": "dict:dict _[oparg - 1] value key -- dict _",
+    }
+)
+EFFECTS_3_7 = {k: v for k, v in EFFECTS_3_8.items() if k not in _GONE_3_7}
+EFFECTS_3_7.update(
+    {
+        "SETUP_LOOP": "SetupBlock { handler: false }",
+        "SETUP_EXCEPT": "SetupBlock { handler: true }",
+        "BREAK_LOOP": "BreakLoop",
+        "CONTINUE_LOOP": "ContinueLoop",
+        "POP_BLOCK": "PopBlock { unwinds: true }",
+        "POP_EXCEPT": "PopExcept { unwinds: true }",
+    }
+)
+NO_RAISE_3_7 = (NO_RAISE_3_8 - set(_GONE_3_7)) | {"SETUP_LOOP", "SETUP_EXCEPT", "BREAK_LOOP", "CONTINUE_LOOP"}
+
+_GONE_3_6 = ("LOAD_METHOD", "CALL_METHOD")
+SIGS_3_6 = {k: v for k, v in SIGS_3_7.items() if k not in _GONE_3_6}
+SIGS_3_6["STORE_ANNOTATION"] = "v --"
+# 3.6's __aiter__ may still return an awaitable: GET_AITER leaves what YIELD_FROM awaits
+SIGS_3_6["GET_AITER"] = "obj -- iter:iter|await"
+EFFECTS_3_6 = {k: v for k, v in EFFECTS_3_7.items() if k not in _GONE_3_6}
+NO_RAISE_3_6 = NO_RAISE_3_7 - set(_GONE_3_6)
+
 # The instructions FOR_ITER jumps past when its iterator is exhausted (the target must be
 # them): 3.12 skips END_FOR, 3.13 END_FOR and the POP_TOP after it; before 3.12 the target
 # is where the loop's code goes on.
 FOR_ITER_SKIPS = {
+    (3, 6): (),
+    (3, 7): (),
     (3, 8): (),
     (3, 9): (),
     (3, 10): (),
@@ -514,6 +562,8 @@ FOR_ITER_SKIPS = {
 }
 
 TYPED = {
+    (3, 6): (SIGS_3_6, EFFECTS_3_6, NO_RAISE_3_6),
+    (3, 7): (SIGS_3_7, EFFECTS_3_7, NO_RAISE_3_7),
     (3, 8): (SIGS_3_8, EFFECTS_3_8, NO_RAISE_3_8),
     (3, 9): (SIGS_3_9, EFFECTS_3_9, NO_RAISE_3_9),
     (3, 10): (SIGS_3_10, EFFECTS_3_10, NO_RAISE_3_10),

@@ -203,10 +203,17 @@ pub enum Effect {
     /// whose target is where BREAK_LOOP goes). `verify::typed::blocks` has the rules.
     SetupBlock { handler: bool },
     /// Pops the top block, which must be one SETUP_* pushed (not an exception handler's).
-    PopBlock,
+    /// `unwinds` (3.6–3.7): it also cuts the stack to the block's level, so nothing may be
+    /// above it.
+    PopBlock { unwinds: bool },
     /// Pops an exception handler's block and restores the exception it saved: the input
     /// group of `saved_exc` slots must be that block's (POP_EXCEPT, END_ASYNC_FOR).
-    PopExcept,
+    /// `unwinds` (3.6–3.7): the stack is first cut to the saved exception.
+    PopExcept { unwinds: bool },
+    /// 3.6–3.7: leaves the innermost loop block for its target (through the blocks above).
+    BreakLoop,
+    /// 3.6–3.7: jumps to the loop's start, ending the blocks above the innermost loop's.
+    ContinueLoop,
     /// Re-raises the exception below; 3.10 with an argument first reads the raising offset
     /// from the top block, which must exist.
     Reraise,

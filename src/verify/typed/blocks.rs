@@ -89,13 +89,16 @@ impl Machine<'_> {
     }
 
     /// POP_BLOCK: the top block must be one a SETUP pushed.
-    pub fn pop_block(&self, i: usize, st: &mut State, sink: &mut Sink) {
-        match st.blocks.last() {
+    pub fn pop_block(&self, i: usize, unwinds: bool, st: &mut State, sink: &mut Sink) {
+        match st.blocks.last().copied() {
             Some(b) if b.kind != BlockKind::ExceptHandler && !b.maybe => {
+                if unwinds && st.stack.len() != b.level as usize {
+                    sink.report(|| report::values_above_block(self, i, b, st.stack.len()));
+                }
                 st.blocks.pop();
             }
             top => {
-                let top = top.copied();
+                let top = top;
                 sink.report(|| report::pop_block_without_block(self, i, top));
                 st.blocks.pop();
             }
@@ -104,13 +107,15 @@ impl Machine<'_> {
 
     /// POP_EXCEPT, END_ASYNC_FOR: the top block must be an exception handler's, and the saved
     /// exception the instruction takes (at stack position `saved`) must be that block's.
-    pub fn pop_except(&self, i: usize, saved: Option<usize>, st: &mut State, sink: &mut Sink) {
+    pub fn pop_except(&self, i: usize, saved: Option<usize>, unwinds: bool, st: &mut State, sink: &mut Sink) {
         match (st.blocks.last().copied(), saved) {
             (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler && !b.maybe => {
-                // CPython asserts one value more may lie between the block's level and the
-                // saved exception (a return value put under it with ROT_FOUR).
+                // 3.8+: CPython asserts one value more may lie between the block's level and
+                // the saved exception (a return value put under it with ROT_FOUR); 3.6–3.7
+                // cut the stack to the saved exception first.
                 let level = b.level as usize;
-                if p < level || p > level + 1 {
+                let extra = if unwinds { 0 } else { 1 };
+                if p < level || p > level + extra {
                     sink.report(|| report::saved_exception_misplaced(self, i, b, p));
                 }
                 st.blocks.pop();
@@ -126,6 +131,44 @@ impl Machine<'_> {
     pub fn reraise(&self, i: usize, oparg: u32, st: &State, sink: &mut Sink) {
         if oparg != 0 && st.blocks.is_empty() {
             sink.report(|| report::reraise_without_block(self, i));
+        }
+    }
+
+    /// BREAK_LOOP, CONTINUE_LOOP (3.6–3.7): where the unwinding takes the frame, and with
+    /// what (`None` where no loop block is set up: reported by `check_loop_exit`).
+    pub fn unwind_jump(&self, i: usize, st: &State) -> Option<(usize, State)> {
+        let ins = &self.code.instrs[i];
+        let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Loop)?;
+        let b = st.blocks[k];
+        let mut js = st.clone();
+        match ins.op.sig.effect {
+            crate::opcodes::Effect::BreakLoop => {
+                js.stack.truncate(b.level as usize);
+                js.blocks.truncate(k);
+                Some((b.target as usize, js))
+            }
+            crate::opcodes::Effect::ContinueLoop => {
+                // The blocks above the loop's are ended (cutting the stack to the lowest of
+                // them); the loop's block stays.
+                if let Some(above) = st.blocks.get(k + 1) {
+                    js.stack.truncate(above.level as usize);
+                }
+                js.blocks.truncate(k + 1);
+                match ins.arg {
+                    crate::resolve::Arg::Target(t) => Some((t, js)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// BREAK_LOOP and CONTINUE_LOOP need a loop block.
+    pub fn check_loop_exit(&self, i: usize, st: &State, sink: &mut Sink) {
+        let effect = self.code.instrs[i].op.sig.effect;
+        let loops = matches!(effect, crate::opcodes::Effect::BreakLoop | crate::opcodes::Effect::ContinueLoop);
+        if loops && !st.blocks.iter().any(|b| b.kind == BlockKind::Loop) {
+            sink.report(|| report::loop_exit_without_loop(self, i));
         }
     }
 
@@ -173,7 +216,7 @@ impl Machine<'_> {
             // Where the block is there on some paths only, the slots hold the saved exception
             // on those paths (and anything on the others: the correlation is not kept).
             let saved = |s: &Slot| if b.maybe { s.kinds & kind::SAVED_EXC != 0 } else { s.kinds & !kind::SAVED_EXC == 0 };
-            let intact = st.stack.len() >= level + 3 && st.stack[level..level + 3].iter().all(saved);
+            let intact = if st.stack.len() < level + 3 { b.maybe } else { st.stack[level..level + 3].iter().all(saved) };
             if !intact {
                 sink.report(|| report::saved_exception_disturbed(self, i, *b, st));
                 return;
@@ -188,17 +231,14 @@ pub fn agree(a: &[Block], b: &[Block]) -> bool {
 }
 
 /// Joins block stack `b` into `a` where a `finally` block's paths meet (3.6–3.8): the same
-/// blocks, but for an exception handler's block that one path has and the other not, which
-/// is kept as `maybe` (so are blocks `maybe` on either path). `None` where they differ
+/// blocks, but for exception handlers' blocks that one path has and the other not, which
+/// are kept as `maybe` (so are blocks `maybe` on either path). `None` where they differ
 /// otherwise; else whether `a` changed.
 pub fn join_finally(a: &mut Vec<Block>, b: &[Block]) -> Option<bool> {
     if agree(a, b) {
         return Some(false);
     }
     let (short, long): (&[Block], &[Block]) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if long.len() - short.len() > 1 {
-        return None;
-    }
     let like = |x: &Block, y: &Block| x.kind == y.kind && x.target == y.target && x.level == y.level;
     let mut joined = Vec::with_capacity(long.len());
     let mut k = 0;

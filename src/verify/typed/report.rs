@@ -636,3 +636,23 @@ pub fn call_finally_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
     d.with_note("the block's END_FINALLY (or POP_FINALLY) takes the return address CALL_FINALLY pushes and jumps back to it")
         .with_help("point it at the label of the SETUP_FINALLY whose block it runs")
 }
+
+pub fn values_above_block(m: &Machine, i: usize, b: Block, depth: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(
+        codes::BLOCK_POP,
+        format!("{} ends a block set up at depth {}, but the stack holds {depth} values here", ins.op.name, b.level),
+    )
+    .with_primary(ins.span, "")
+    .with_secondary(m.code.instrs[b.setup as usize].span, "the block is set up here")
+    .with_note(format!("in Python {} POP_BLOCK also cuts the stack back to the block's depth: the values above it would vanish", m.code.version.version))
+    .with_help("pop the values pushed inside the block first")
+}
+
+pub fn loop_exit_without_loop(m: &Machine, i: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(codes::BLOCK_POP, format!("{} with no loop block (SETUP_LOOP) set up", ins.op.name))
+        .with_primary(ins.span, "")
+        .with_note("it unwinds the block stack to the innermost loop's block: with none, the frame returns without a value or an exception")
+        .with_help("set the loop up with SETUP_LOOP, or jump (JUMP_ABSOLUTE) instead")
+}

@@ -211,6 +211,10 @@ impl Machine<'_> {
             let mut js = st.clone();
             js.stack.extend(j);
             js.call_entry |= sig.effect == Effect::CallFinally;
+            if sig.effect == (Effect::SetupBlock { handler: false }) {
+                // SETUP_LOOP's target is where the loop is left: without its block.
+                js.blocks.pop();
+            }
             jump_state = Some(js);
         }
         st.stack.extend(fall);
@@ -514,8 +518,10 @@ impl Machine<'_> {
                 let _ = jump;
             }
             Effect::Return => {
-                if !st.stack.is_empty() && sink.on {
-                    sink.report(|| report::values_left(self, i, &st.stack));
+                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block).
+                let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
+                if kept > 0 && sink.on {
+                    sink.report(|| report::values_left(self, i, &st.stack[..kept]));
                 }
                 for s in taken {
                     sink.escape(s.detail);
@@ -523,11 +529,13 @@ impl Machine<'_> {
             }
             Effect::NoneTest { .. } => {}
             Effect::SetupBlock { handler } => self.setup_block(i, handler, base, st, sink),
-            Effect::PopBlock => self.pop_block(i, st, sink),
-            Effect::PopExcept => {
+            Effect::PopBlock { unwinds } => self.pop_block(i, unwinds, st, sink),
+            Effect::PopExcept { unwinds } => {
                 let saved = sig.inputs.iter().position(|s| s.kinds == kind::SAVED_EXC).map(|g| groups.at[g].0);
-                self.pop_except(i, saved, st, sink);
+                self.pop_except(i, saved, unwinds, st, sink);
             }
+            // Their edges are the unwinding's (`Machine::unwind_jump`).
+            Effect::BreakLoop | Effect::ContinueLoop => {}
             Effect::Reraise => self.reraise(i, oparg, st, sink),
             Effect::EndFinally => {
                 let status = input("status").map_or(0, |s| s.kinds);
