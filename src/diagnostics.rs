@@ -52,8 +52,8 @@ pub mod codes {
     pub const BLOCK_POP: &str = "E0215";
     /// 3.6–3.10: the exception a handler saved is not where its block says.
     pub const SAVED_EXCEPTION: &str = "E0216";
-    /// 3.6–3.8: END_FINALLY, POP_FINALLY or WITH_CLEANUP_* on values that are not what a
-    /// `finally` block is entered with.
+    /// 3.6–3.8: an instruction takes a slot of what a `finally` block was entered with
+    /// (which differs between its entries), or CALL_FINALLY jumps elsewhere than to one.
     pub const FINALLY_SHAPE: &str = "E0217";
     pub const INCLUDE: &str = "E0401";
     pub const INCLUDE_CYCLE: &str = "E0402";

@@ -506,6 +506,10 @@ _RULES_3_7 = _with(
         **_POPS_3_6,
         "LOAD_METHOD": 1,  # the object; pushes the method and self (or NULL and the attribute)
         "CALL_METHOD": times_arg(1, plus=2),  # method or NULL, self or callable, the arguments
+        # __exit__ and the six values the finally block was entered with (as booked)
+        "WITH_CLEANUP_START": 7,
+        # ... then the gap, the exception (or None) and __exit__'s result
+        "WITH_CLEANUP_FINISH": 9,
     },
 )
 del _RULES_3_7["pops"]["STORE_ANNOTATION"]
@@ -543,7 +547,12 @@ _POPS_3_8.update(
     {
         "ROT_FOUR": 4,
         "END_ASYNC_FOR": 7,  # the async iterator and the 6 exception values
-        "POP_FINALLY": 6,  # what the finally block was entered with, as the compiler books it
+        "POP_FINALLY": formula(6, arg_bit(0)),  # what the finally block was entered with, as
+        # the compiler books it, and with an argument the value kept above
+        # __exit__ and the six values the finally block was entered with (as booked)
+        "WITH_CLEANUP_START": 7,
+        # ... then the gap, the exception (or None) and __exit__'s result
+        "WITH_CLEANUP_FINISH": 9,
     }
 )
 _RULES_3_8 = _with(

@@ -433,9 +433,9 @@ EFFECTS_3_10.update(
         "SETUP_FINALLY": "SetupBlock { handler: true }",
         "SETUP_WITH": "SetupBlock { handler: true }",
         "SETUP_ASYNC_WITH": "SetupBlock { handler: true }",
-        "POP_BLOCK": "PopBlock",
-        "POP_EXCEPT": "PopExcept",
-        "END_ASYNC_FOR": "PopExcept",
+        "POP_BLOCK": "PopBlock { unwinds: false }",
+        "POP_EXCEPT": "PopExcept { unwinds: false }",
+        "END_ASYNC_FOR": "PopExcept { unwinds: false }",
         "RERAISE": "Reraise",
     }
 )
@@ -451,6 +451,101 @@ _GONE_3_9 = ("ROT_N", "GEN_START", "GET_LEN", "MATCH_MAPPING", "MATCH_SEQUENCE",
 SIGS_3_9 = {k: v for k, v in SIGS_3_10.items() if k not in _GONE_3_9}
 EFFECTS_3_9 = {k: v for k, v in EFFECTS_3_10.items() if k not in _GONE_3_9}
 NO_RAISE_3_9 = NO_RAISE_3_10 - set(_GONE_3_9)
+
+# 3.8: `finally` blocks are entered by BEGIN_FINALLY (NULL), CALL_FINALLY (a return address,
+# pushed when it jumps) or an exception (its six values), and ended by END_FINALLY or
+# POP_FINALLY, which act on the top value: NULL goes on, an int is jumped to, an exception
+# class is re-raised with the two values below it (the unwinding then restores the saved
+# exception of the handler's block). The compiler books every entry as six values: where an
+# entry brings fewer, the analysis fills the difference below its value with `absent` slots
+# (src/opcodes/signature.rs), which only these instructions may take.
+_FINALLY6 = "f1:any f2:any f3:any f4:any f5:any status:null|return_address|exc_class"
+
+_GONE_3_8 = ("RERAISE", "WITH_EXCEPT_START", "JUMP_IF_NOT_EXC_MATCH", "IS_OP", "CONTAINS_OP",
+             "LIST_EXTEND", "SET_UPDATE", "DICT_MERGE", "DICT_UPDATE", "LIST_TO_TUPLE",
+             "LOAD_ASSERTION_ERROR")
+SIGS_3_8 = {k: v for k, v in SIGS_3_9.items() if k not in _GONE_3_8}
+SIGS_3_8.update(
+    {
+        "BEGIN_FINALLY": "-- f1:absent f2:absent f3:absent f4:absent f5:absent status:null",
+        "CALL_FINALLY": "-- ; jump: ret:return_address",
+        "END_FINALLY": _FINALLY6 + " --",
+        # with an argument the value on top (a return value) stays above
+        "POP_FINALLY": _FINALLY6 + " res[oparg & 1] -- res",
+        # __exit__ is called with the exception's values (or three None); the saved
+        # exception moves down into __exit__'s slot, and the exception (or None) and the
+        # result are pushed for WITH_CLEANUP_FINISH
+        "WITH_CLEANUP_START": "exit " + _FINALLY6 + " -- f1 f2 f3 f4 f5 status gap:absent exc res",
+        # a true result suppresses the exception: the handler's block is ended and the
+        # status becomes NULL
+        "WITH_CLEANUP_FINISH": _FINALLY6 + " gap:any exc res -- f1:saved_exc|absent f2:saved_exc|absent "
+        "f3:saved_exc|absent f4:other|none|absent f5:exc|absent status:null|exc_class",
+        "BUILD_LIST_UNPACK": "values[oparg] -- list:list",
+        "BUILD_TUPLE_UNPACK": "values[oparg] -- tup:tuple",
+        "BUILD_SET_UNPACK": "values[oparg] -- set:set",
+        "BUILD_MAP_UNPACK": "values[oparg] -- map:dict",
+        # the error messages name the callable below the values
+        "BUILD_TUPLE_UNPACK_WITH_CALL": "func values[oparg] -- func tup:tuple",
+        "BUILD_MAP_UNPACK_WITH_CALL": "func _ values[oparg] -- func _ map:dict",
+    }
+)
+EFFECTS_3_8 = {k: v for k, v in EFFECTS_3_9.items() if k not in _GONE_3_8}
+EFFECTS_3_8.update(
+    {
+        "CALL_FINALLY": "CallFinally",
+        "END_FINALLY": "EndFinally",
+        "POP_FINALLY": "EndFinally",
+        "WITH_CLEANUP_START": "WithCleanupStart",
+        "WITH_CLEANUP_FINISH": "WithCleanupFinish",
+    }
+)
+NO_RAISE_3_8 = (NO_RAISE_3_9 - set(_GONE_3_8)) | {"BEGIN_FINALLY", "CALL_FINALLY"}
+
+# 3.6–3.7: loops have a block too (SETUP_LOOP, whose target BREAK_LOOP goes to; CONTINUE_LOOP
+# jumps to the loop's start from inside a `try`), `try: … except` is SETUP_EXCEPT, and a
+# `finally` block is entered normally with None (`LOAD_CONST None` after POP_BLOCK), by
+# `return`/`break`/`continue` with an unwinding code (an int END_FINALLY acts on), or by an
+# exception. POP_BLOCK and POP_EXCEPT cut the stack back to their block's level: the values
+# above it must be none (POP_EXCEPT's saved exception right at the level).
+_FINALLY6_3_7 = "f1:any f2:any f3:any f4:any f5:any status:none|why|exc_class"
+_GONE_3_7 = ("ROT_FOUR", "BEGIN_FINALLY", "CALL_FINALLY", "POP_FINALLY", "END_ASYNC_FOR")
+SIGS_3_7 = {k: v for k, v in SIGS_3_8.items() if k not in _GONE_3_7}
+SIGS_3_7.update(
+    {
+        "SETUP_LOOP": "-- ; jump:",
+        "SETUP_EXCEPT": "-- ; jump: " + _HANDLER6,
+        "BREAK_LOOP": "--",
+        "CONTINUE_LOOP": "--",
+        "END_FINALLY": _FINALLY6_3_7 + " --",
+        "WITH_CLEANUP_START": "exit " + _FINALLY6_3_7 + " -- f1 f2 f3 f4 f5 status gap:absent exc res",
+        # a true result on an exception pushes WHY_SILENCED: END_FINALLY then ends the
+        # handler's block
+        "WITH_CLEANUP_FINISH": _FINALLY6_3_7 + " gap:any exc res -- f1:saved_exc|absent f2:saved_exc|absent "
+        "f3:saved_exc|absent f4:other|none|absent f5:exc|absent status:none|why|exc_class",
+        # 3.7 takes the key from the top, the value below it
+        "MAP_ADD": "dict:dict _[oparg - 1] value key -- dict _",
+    }
+)
+EFFECTS_3_7 = {k: v for k, v in EFFECTS_3_8.items() if k not in _GONE_3_7}
+EFFECTS_3_7.update(
+    {
+        "SETUP_LOOP": "SetupBlock { handler: false }",
+        "SETUP_EXCEPT": "SetupBlock { handler: true }",
+        "BREAK_LOOP": "BreakLoop",
+        "CONTINUE_LOOP": "ContinueLoop",
+        "POP_BLOCK": "PopBlock { unwinds: true }",
+        "POP_EXCEPT": "PopExcept { unwinds: true }",
+    }
+)
+NO_RAISE_3_7 = (NO_RAISE_3_8 - set(_GONE_3_7)) | {"SETUP_LOOP", "SETUP_EXCEPT", "BREAK_LOOP", "CONTINUE_LOOP"}
+
+_GONE_3_6 = ("LOAD_METHOD", "CALL_METHOD")
+SIGS_3_6 = {k: v for k, v in SIGS_3_7.items() if k not in _GONE_3_6}
+SIGS_3_6["STORE_ANNOTATION"] = "v --"
+# 3.6's __aiter__ may still return an awaitable: GET_AITER leaves what YIELD_FROM awaits
+SIGS_3_6["GET_AITER"] = "obj -- iter:iter|await"
+EFFECTS_3_6 = {k: v for k, v in EFFECTS_3_7.items() if k not in _GONE_3_6}
+NO_RAISE_3_6 = NO_RAISE_3_7 - set(_GONE_3_6)
 
 # ---------------------------------------------------------------------------------------------
 # 3.14
@@ -514,6 +609,9 @@ NO_RAISE_3_14 = (NO_RAISE_3_13 - set(_GONE_3_14)) | {
 # them): 3.12 skips END_FOR, 3.13 END_FOR and the POP_TOP after it; before 3.12 the target
 # is where the loop's code goes on.
 FOR_ITER_SKIPS = {
+    (3, 6): (),
+    (3, 7): (),
+    (3, 8): (),
     (3, 9): (),
     (3, 10): (),
     (3, 11): (),
@@ -528,6 +626,9 @@ FOR_ITER_SKIPS = {
 LASTI_KINDS = {(3, 14): "index", (3, 15): "index"}
 
 TYPED = {
+    (3, 6): (SIGS_3_6, EFFECTS_3_6, NO_RAISE_3_6),
+    (3, 7): (SIGS_3_7, EFFECTS_3_7, NO_RAISE_3_7),
+    (3, 8): (SIGS_3_8, EFFECTS_3_8, NO_RAISE_3_8),
     (3, 9): (SIGS_3_9, EFFECTS_3_9, NO_RAISE_3_9),
     (3, 10): (SIGS_3_10, EFFECTS_3_10, NO_RAISE_3_10),
     (3, 11): (SIGS_3_11, EFFECTS_3_11, NO_RAISE_3_11),

@@ -203,14 +203,32 @@ pub enum Effect {
     /// whose target is where BREAK_LOOP goes). `verify::typed::blocks` has the rules.
     SetupBlock { handler: bool },
     /// Pops the top block, which must be one SETUP_* pushed (not an exception handler's).
-    PopBlock,
+    /// `unwinds` (3.6–3.7): it also cuts the stack to the block's level, so nothing may be
+    /// above it.
+    PopBlock { unwinds: bool },
     /// Pops an exception handler's block and restores the exception it saved: the input
     /// group of `saved_exc` slots must be that block's (POP_EXCEPT, END_ASYNC_FOR).
-    PopExcept,
+    /// `unwinds` (3.6–3.7): the stack is first cut to the saved exception.
+    PopExcept { unwinds: bool },
+    /// 3.6–3.7: leaves the innermost loop block for its target (through the blocks above).
+    BreakLoop,
+    /// 3.6–3.7: jumps to the loop's start, ending the blocks above the innermost loop's.
+    ContinueLoop,
     /// Re-raises the exception below; 3.10 with an argument first reads the raising offset
     /// from the top block, which must exist.
     Reraise,
+    /// 3.8: jumps into a `finally` block pushing its return address (the target must be a
+    /// SETUP_FINALLY's handler).
+    CallFinally,
+    /// 3.6–3.8: ends a `finally` block (END_FINALLY, POP_FINALLY): takes what it was entered
+    /// with, which re-raises an exception through its handler's block.
     EndFinally,
+    /// 3.6–3.8: calls `__exit__` with what the `finally` block was entered with; the saved
+    /// exception moves down into `__exit__`'s slot (the handler's block one level lower).
+    WithCleanupStart,
+    /// 3.6–3.8: a true `__exit__` result ends the handler's block and leaves NULL (3.8) or
+    /// None as if the block had been entered normally.
+    WithCleanupFinish,
 }
 
 /// An instruction's kinds: the input groups (bottom first), the outputs when it falls

@@ -44,12 +44,15 @@ pub struct Block {
     /// The SETUP instruction that pushed it (for an exception handler's block, the one whose
     /// handler is running).
     pub setup: u32,
+    /// 3.6–3.8: an exception handler's block on some paths only: a `finally` block's body is
+    /// entered normally (no handler running) and by an exception (its handler's block).
+    pub maybe: bool,
 }
 
 impl Block {
     /// Equal as far as the analysis goes (which SETUP pushed it is for messages).
     pub fn same(&self, other: &Block) -> bool {
-        self.kind == other.kind && self.target == other.target && self.level == other.level
+        self.kind == other.kind && self.target == other.target && self.level == other.level && self.maybe == other.maybe
     }
 }
 
@@ -82,17 +85,20 @@ impl Machine<'_> {
             _ => return,
         };
         let kind = if handler { BlockKind::Setup } else { BlockKind::Loop };
-        st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32 });
+        st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32, maybe: false });
     }
 
     /// POP_BLOCK: the top block must be one a SETUP pushed.
-    pub fn pop_block(&self, i: usize, st: &mut State, sink: &mut Sink) {
-        match st.blocks.last() {
-            Some(b) if b.kind != BlockKind::ExceptHandler => {
+    pub fn pop_block(&self, i: usize, unwinds: bool, st: &mut State, sink: &mut Sink) {
+        match st.blocks.last().copied() {
+            Some(b) if b.kind != BlockKind::ExceptHandler && !b.maybe => {
+                if unwinds && st.stack.len() != b.level as usize {
+                    sink.report(|| report::values_above_block(self, i, b, st.stack.len()));
+                }
                 st.blocks.pop();
             }
             top => {
-                let top = top.copied();
+                let top = top;
                 sink.report(|| report::pop_block_without_block(self, i, top));
                 st.blocks.pop();
             }
@@ -101,13 +107,15 @@ impl Machine<'_> {
 
     /// POP_EXCEPT, END_ASYNC_FOR: the top block must be an exception handler's, and the saved
     /// exception the instruction takes (at stack position `saved`) must be that block's.
-    pub fn pop_except(&self, i: usize, saved: Option<usize>, st: &mut State, sink: &mut Sink) {
+    pub fn pop_except(&self, i: usize, saved: Option<usize>, unwinds: bool, st: &mut State, sink: &mut Sink) {
         match (st.blocks.last().copied(), saved) {
-            (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler => {
-                // CPython asserts one value more may lie between the block's level and the
-                // saved exception (a return value put under it with ROT_FOUR).
+            (Some(b), Some(p)) if b.kind == BlockKind::ExceptHandler && !b.maybe => {
+                // 3.8+: CPython asserts one value more may lie between the block's level and
+                // the saved exception (a return value put under it with ROT_FOUR); 3.6–3.7
+                // cut the stack to the saved exception first.
                 let level = b.level as usize;
-                if p < level || p > level + 1 {
+                let extra = if unwinds { 0 } else { 1 };
+                if p < level || p > level + extra {
                     sink.report(|| report::saved_exception_misplaced(self, i, b, p));
                 }
                 st.blocks.pop();
@@ -123,6 +131,44 @@ impl Machine<'_> {
     pub fn reraise(&self, i: usize, oparg: u32, st: &State, sink: &mut Sink) {
         if oparg != 0 && st.blocks.is_empty() {
             sink.report(|| report::reraise_without_block(self, i));
+        }
+    }
+
+    /// BREAK_LOOP, CONTINUE_LOOP (3.6–3.7): where the unwinding takes the frame, and with
+    /// what (`None` where no loop block is set up: reported by `check_loop_exit`).
+    pub fn unwind_jump(&self, i: usize, st: &State) -> Option<(usize, State)> {
+        let ins = &self.code.instrs[i];
+        let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Loop)?;
+        let b = st.blocks[k];
+        let mut js = st.clone();
+        match ins.op.sig.effect {
+            crate::opcodes::Effect::BreakLoop => {
+                js.stack.truncate(b.level as usize);
+                js.blocks.truncate(k);
+                Some((b.target as usize, js))
+            }
+            crate::opcodes::Effect::ContinueLoop => {
+                // The blocks above the loop's are ended (cutting the stack to the lowest of
+                // them); the loop's block stays.
+                if let Some(above) = st.blocks.get(k + 1) {
+                    js.stack.truncate(above.level as usize);
+                }
+                js.blocks.truncate(k + 1);
+                match ins.arg {
+                    crate::resolve::Arg::Target(t) => Some((t, js)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// BREAK_LOOP and CONTINUE_LOOP need a loop block.
+    pub fn check_loop_exit(&self, i: usize, st: &State, sink: &mut Sink) {
+        let effect = self.code.instrs[i].op.sig.effect;
+        let loops = matches!(effect, crate::opcodes::Effect::BreakLoop | crate::opcodes::Effect::ContinueLoop);
+        if loops && !st.blocks.iter().any(|b| b.kind == BlockKind::Loop) {
+            sink.report(|| report::loop_exit_without_loop(self, i));
         }
     }
 
@@ -152,9 +198,9 @@ impl Machine<'_> {
         let values = handler_values(sig);
         stack.extend(values.iter().map(|&k| Slot::new(k, origin)));
         let mut blocks = before.blocks[..k].to_vec();
-        blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup });
+        blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup, maybe: false });
         let _ = h;
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false, raised: false }
     }
 
     /// An instruction that raises unwinds the blocks above its handler: each exception
@@ -167,7 +213,10 @@ impl Machine<'_> {
                 continue;
             }
             let level = b.level as usize;
-            let intact = st.stack.len() >= level + 3 && st.stack[level..level + 3].iter().all(|s| s.kinds & !kind::SAVED_EXC == 0);
+            // Where the block is there on some paths only, the slots hold the saved exception
+            // on those paths (and anything on the others: the correlation is not kept).
+            let saved = |s: &Slot| if b.maybe { s.kinds & kind::SAVED_EXC != 0 } else { s.kinds & !kind::SAVED_EXC == 0 };
+            let intact = if st.stack.len() < level + 3 { b.maybe } else { st.stack[level..level + 3].iter().all(saved) };
             if !intact {
                 sink.report(|| report::saved_exception_disturbed(self, i, *b, st));
                 return;
@@ -179,4 +228,91 @@ impl Machine<'_> {
 /// Two paths meet: their block stacks must be the same.
 pub fn agree(a: &[Block], b: &[Block]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y))
+}
+
+/// Joins block stack `b` into `a` where a `finally` block's paths meet (3.6–3.8): the same
+/// blocks, but for exception handlers' blocks that one path has and the other not, which
+/// are kept as `maybe` (so are blocks `maybe` on either path). `None` where they differ
+/// otherwise; else whether `a` changed.
+pub fn join_finally(a: &mut Vec<Block>, b: &[Block]) -> Option<bool> {
+    if agree(a, b) {
+        return Some(false);
+    }
+    let (short, long): (&[Block], &[Block]) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let like = |x: &Block, y: &Block| x.kind == y.kind && x.target == y.target && x.level == y.level;
+    let mut joined = Vec::with_capacity(long.len());
+    let mut k = 0;
+    for (j, y) in long.iter().enumerate() {
+        match short.get(k) {
+            Some(x) if like(x, y) => {
+                joined.push(Block { maybe: x.maybe || y.maybe, ..*y });
+                k += 1;
+            }
+            _ if y.kind == BlockKind::ExceptHandler && long.len() - j > short.len() - k => joined.push(Block { maybe: true, ..*y }),
+            _ => return None,
+        }
+    }
+    if k != short.len() {
+        return None;
+    }
+    let changed = !agree(a, &joined);
+    *a = joined;
+    Some(changed)
+}
+
+/// The `finally` paths' stacks differ in depth (3.6–3.8): the compilers book every entry as
+/// the six values of an exception's, and an entry that brings one value (None, NULL, a
+/// return address, an unwinding code) has the difference below that value. Fills it with
+/// `absent` slots, which only the instructions that end the block may take.
+pub fn pad_finally(st: &mut State, depth: usize) {
+    if st.stack.is_empty() || st.stack.len() >= depth {
+        return;
+    }
+    let top = st.stack.pop().expect("not empty");
+    let origin = top.origin;
+    while st.stack.len() + 1 < depth {
+        st.stack.push(Slot::new(kind::ABSENT, origin));
+    }
+    st.stack.push(top);
+}
+
+impl Machine<'_> {
+    /// END_FINALLY, POP_FINALLY (their six slots start at `base`): re-raising an exception
+    /// goes through its handler's block, which must be on top at that level; either way the
+    /// handler (if it ran) is over afterwards.
+    pub fn end_finally(&self, i: usize, base: usize, status: Kinds, st: &mut State, sink: &mut Sink) {
+        let top = st.blocks.last().copied();
+        let handler_here = top.filter(|b| b.kind == BlockKind::ExceptHandler);
+        if status & kind::EXC_CLASS != 0 {
+            match handler_here {
+                None => sink.report(|| report::pop_except_without_handler(self, i, top)),
+                Some(b) if b.level as usize != base => sink.report(|| report::saved_exception_misplaced(self, i, b, base)),
+                Some(_) => {}
+            }
+        }
+        if handler_here.is_some_and(|b| b.level as usize == base) {
+            st.blocks.pop();
+        }
+        st.raised = status != 0 && status & !kind::EXC_CLASS == 0;
+    }
+
+    /// WITH_CLEANUP_START: on the exception path, the saved exception moves into the slot of
+    /// `__exit__` (at `base`), and the handler's block with it.
+    pub fn with_cleanup_start(&self, base: usize, st: &mut State) {
+        if let Some(b) = st.blocks.last_mut() {
+            if b.kind == BlockKind::ExceptHandler && b.level as usize == base + 1 {
+                b.level -= 1;
+            }
+        }
+    }
+
+    /// WITH_CLEANUP_FINISH: `__exit__` may have suppressed the exception, ending its
+    /// handler's block (its signature says what the six slots then hold).
+    pub fn with_cleanup_finish(&self, base: usize, st: &mut State) {
+        if let Some(b) = st.blocks.last_mut() {
+            if b.kind == BlockKind::ExceptHandler && b.level as usize == base {
+                b.maybe = true;
+            }
+        }
+    }
 }

@@ -71,13 +71,15 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     entry[0] = Some(initial_state(code, cx));
     work.push_back(0);
     queued[0] = true;
+    // A version with END_FINALLY lets a `finally` block's entries meet as they are.
+    let finally_joins = code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::EndFinally);
     let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
         let changed = match &mut entry[b] {
             None => {
                 entry[b] = Some(s);
                 true
             }
-            Some(old) => match old.join(&s, lost) {
+            Some(old) => match old.join(&s, lost, finally_joins) {
                 Ok(changed) => changed,
                 Err(m) => {
                     if code.version.block_stack && !mismatches.iter().any(|(x, _, _)| *x == b) {
@@ -110,6 +112,9 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 let hs = machine.handler_state(&st, target, h);
                 merge(blocks.of[target], hs, &mut entry, &mut work, &mut queued, &mut lost);
             }
+            if let Some((t, js)) = machine.unwind_jump(i, &st).filter(|(t, _)| *t < n) {
+                merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
+            }
             let jump = machine.step(i, &mut st, &mut quiet);
             if let (Some((target, h)), true) = (handler, step::raises_after(ins)) {
                 let hs = machine.handler_state(&st, target, h);
@@ -120,7 +125,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                     merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
                 }
             }
-            if matches!(ins.op.flow, Flow::Jump | Flow::Exit) {
+            if matches!(ins.op.flow, Flow::Jump | Flow::Exit) || std::mem::take(&mut st.raised) {
                 break;
             }
             if i + 1 == blocks.end(b) && i + 1 < n {
@@ -145,6 +150,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
             if code.version.block_stack && !code.instrs[i].op.sig.no_raise && !step::raises_after(&code.instrs[i]) {
                 machine.check_unwind(i, &st, &mut sink);
             }
+            machine.check_loop_exit(i, &st, &mut sink);
             let jump = machine.step(i, &mut st, &mut sink);
             if code.version.block_stack && step::raises_after(&code.instrs[i]) {
                 machine.check_unwind(i, &st, &mut sink);
@@ -160,7 +166,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 };
                 out.stacks[i] = Some((before, after));
             }
-            if matches!(code.instrs[i].op.flow, Flow::Jump | Flow::Exit) {
+            if matches!(code.instrs[i].op.flow, Flow::Jump | Flow::Exit) || std::mem::take(&mut st.raised) {
                 break;
             }
         }
@@ -215,7 +221,7 @@ fn initial_state(code: &ResolvedCode, cx: &Context) -> State {
     // 3.10: a generator starts with the first value sent to it (None) on the stack.
     let sent = if generator { code.version.generator_entry_depth as usize } else { 0 };
     let stack = vec![Slot::new(kind::NONE, Origin::Entry); sent];
-    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new() }
+    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
 }
 
 /// Basic blocks: a new block starts at the first instruction, at every jump target and

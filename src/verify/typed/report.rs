@@ -632,11 +632,13 @@ pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i
 
 fn block_words(m: &Machine, b: &Block) -> String {
     let setup = m.code.instrs[b.setup as usize].op.name;
-    match b.kind {
+    let words = match b.kind {
         BlockKind::Loop => format!("a loop block ({setup})"),
         BlockKind::Setup => format!("a {setup} block"),
         BlockKind::ExceptHandler => format!("the handler block of a {setup}"),
-    }
+    };
+    let level = format!(" at depth {}", b.level);
+    if b.maybe { format!("{words}{level} (on some paths)") } else { format!("{words}{level}") }
 }
 
 fn blocks_text(m: &Machine, blocks: &[Block]) -> String {
@@ -744,4 +746,47 @@ pub fn reraise_without_block(m: &Machine, i: usize) -> Diagnostic {
         .with_primary(ins.span, "")
         .with_note("with an argument, RERAISE takes the raising offset from the top block without checking there is one")
         .with_help("write RERAISE 0 outside handlers")
+}
+
+pub fn reaches_into_finally(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let d = Diagnostic::error(
+        codes::FINALLY_SHAPE,
+        format!("{} takes `{}` from among the values a `finally` block was entered with, which differ between its entries", ins.op.name, spec.name),
+    )
+    .with_primary(ins.span, format!("`{}` is {} on some path, and nothing on another", spec.name, describe_kinds(slot.kinds & !kind::ABSENT)));
+    pushed_here(d, m, slot)
+        .with_note("a `finally` block is entered with one value normally (None, NULL, a return address) and with six by an exception: the slots below the top one are there on some paths only")
+        .with_help("leave them to END_FINALLY (POP_FINALLY, WITH_CLEANUP_START): push what the block needs above them")
+}
+
+pub fn call_finally_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let mut d = Diagnostic::error(codes::FINALLY_SHAPE, "CALL_FINALLY must jump to a `finally` block: the handler of a SETUP_FINALLY")
+        .with_primary(ins.span, "");
+    if let Some(x) = m.code.instrs.get(target) {
+        d = d.with_secondary(x.span, "it jumps here");
+    }
+    d.with_note("the block's END_FINALLY (or POP_FINALLY) takes the return address CALL_FINALLY pushes and jumps back to it")
+        .with_help("point it at the label of the SETUP_FINALLY whose block it runs")
+}
+
+pub fn values_above_block(m: &Machine, i: usize, b: Block, depth: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(
+        codes::BLOCK_POP,
+        format!("{} ends a block set up at depth {}, but the stack holds {depth} values here", ins.op.name, b.level),
+    )
+    .with_primary(ins.span, "")
+    .with_secondary(m.code.instrs[b.setup as usize].span, "the block is set up here")
+    .with_note(format!("in Python {} POP_BLOCK also cuts the stack back to the block's depth: the values above it would vanish", m.code.version.version))
+    .with_help("pop the values pushed inside the block first")
+}
+
+pub fn loop_exit_without_loop(m: &Machine, i: usize) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    Diagnostic::error(codes::BLOCK_POP, format!("{} with no loop block (SETUP_LOOP) set up", ins.op.name))
+        .with_primary(ins.span, "")
+        .with_note("it unwinds the block stack to the innermost loop's block: with none, the frame returns without a value or an exception")
+        .with_help("set the loop up with SETUP_LOOP, or jump (JUMP_ABSOLUTE) instead")
 }

@@ -97,6 +97,12 @@ pub struct State {
     pub kwnames: Option<(Detail, u32)>,
     /// 3.6–3.10: the frame's block stack, bottom first (`blocks`).
     pub blocks: Vec<super::blocks::Block>,
+    /// 3.8: the state reached a `finally` block only through CALL_FINALLY, which runs it as
+    /// a subroutine with its caller's blocks: the blocks of any other entry replace these.
+    pub call_entry: bool,
+    /// The instruction just run always raises (END_FINALLY of an exception only): nothing
+    /// falls through.
+    pub raised: bool,
 }
 
 /// Why two states cannot be joined.
@@ -112,14 +118,53 @@ pub enum Mismatch {
 impl State {
     /// Joins `other` into `self`. `Err` when the stacks differ in depth (reported by the
     /// depth analysis). Returns whether `self` changed, and pushes lost details to `lost`.
-    pub fn join(&mut self, other: &State, lost: &mut Vec<Detail>) -> Result<bool, Mismatch> {
+    /// `finally_joins` (3.6–3.8): a `finally` block's entries meet with different depths
+    /// and with or without the handler's block (`blocks::pad_finally`, `join_finally`).
+    pub fn join(&mut self, other: &State, lost: &mut Vec<Detail>, finally_joins: bool) -> Result<bool, Mismatch> {
+        let mut changed = false;
+        let mut padded;
+        let mut other = other;
+        if other.call_entry != self.call_entry {
+            // 3.8: CALL_FINALLY runs the block as a subroutine, on its caller's stack and
+            // blocks (END_FINALLY returns there): only what it tells of the locals joins an
+            // entry of the block's own; an entry of its own replaces the caller's stack.
+            if self.call_entry {
+                let mut own = other.clone();
+                for (a, b) in own.locals.iter_mut().zip(&self.locals) {
+                    a.join(b, lost);
+                }
+                *self = own;
+                return Ok(true);
+            }
+            let mut merged = self.clone();
+            for (a, b) in merged.locals.iter_mut().zip(&other.locals) {
+                a.join(b, lost);
+            }
+            let changed = merged.locals.iter().zip(&self.locals).any(|(a, b)| !a.same(b));
+            *self = merged;
+            return Ok(changed);
+        }
+        if finally_joins && self.stack.len() != other.stack.len() {
+            if self.stack.len() < other.stack.len() {
+                super::blocks::pad_finally(self, other.stack.len());
+                changed = true;
+            } else {
+                padded = other.clone();
+                super::blocks::pad_finally(&mut padded, self.stack.len());
+                other = &padded;
+            }
+        }
         if self.stack.len() != other.stack.len() || self.locals.len() != other.locals.len() {
             return Err(Mismatch::Depth);
         }
-        if !super::blocks::agree(&self.blocks, &other.blocks) {
+        if finally_joins {
+            match super::blocks::join_finally(&mut self.blocks, &other.blocks) {
+                Some(c) => changed |= c,
+                None => return Err(Mismatch::Blocks),
+            }
+        } else if !super::blocks::agree(&self.blocks, &other.blocks) {
             return Err(Mismatch::Blocks);
         }
-        let mut changed = false;
         for (a, b) in self.stack.iter_mut().zip(&other.stack).chain(self.locals.iter_mut().zip(&other.locals)) {
             if !a.same(b) {
                 let before = *a;

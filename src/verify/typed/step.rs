@@ -117,7 +117,7 @@ impl Machine<'_> {
             stack.push(Slot::new(self.code.version.lasti_kind, origin));
         }
         stack.push(Slot::new(kind::EXC, origin));
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new() }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
     }
 
     /// A handler's depth must be reachable from every instruction it covers, and an
@@ -193,7 +193,8 @@ impl Machine<'_> {
         let jumps = ins.op.flow != Flow::Next
             && ins.op.flow != Flow::Exit
             && matches!(ins.arg, Arg::Target(_))
-            && sig.effect != (Effect::SetupBlock { handler: true });
+            && sig.effect != (Effect::SetupBlock { handler: true })
+            || sig.effect == Effect::CallFinally;
         let mut jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
         self.effect(i, sig, &groups, &taken, base, st, &mut fall, jump.as_mut(), sink);
         // Copies made by COPY: a test of one tells about the other.
@@ -212,6 +213,11 @@ impl Machine<'_> {
         if let Some(j) = jump {
             let mut js = st.clone();
             js.stack.extend(j);
+            js.call_entry |= sig.effect == Effect::CallFinally;
+            if sig.effect == (Effect::SetupBlock { handler: false }) {
+                // SETUP_LOOP's target is where the loop is left: without its block.
+                js.blocks.pop();
+            }
             jump_state = Some(js);
         }
         st.stack.extend(fall);
@@ -240,8 +246,14 @@ impl Machine<'_> {
             && self.code.instrs[i - 1].op.sig.effect == Effect::Precall
             && self.code.instrs[i - 1].arg.oparg() == oparg;
         let mut layout_reported = after_precall;
+        let ends_finally = matches!(sig.effect, Effect::EndFinally | Effect::WithCleanupStart | Effect::WithCleanupFinish);
         for (g, spec) in sig.inputs.iter().enumerate() {
             for slot in groups.slots(g, taken, base) {
+                if slot.kinds & kind::ABSENT != 0 && !ends_finally {
+                    // What lies here differs between the paths into a `finally` block.
+                    sink.report(|| report::reaches_into_finally(self, i, spec, slot));
+                    continue;
+                }
                 if slot.kinds & !spec.kinds != 0 {
                     if sig.effect == Effect::Call || is_call_slot(spec) {
                         if !layout_reported {
@@ -524,8 +536,10 @@ impl Machine<'_> {
                 let _ = jump;
             }
             Effect::Return => {
-                if !st.stack.is_empty() && sink.on {
-                    sink.report(|| report::values_left(self, i, &st.stack));
+                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block).
+                let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
+                if kept > 0 && sink.on {
+                    sink.report(|| report::values_left(self, i, &st.stack[..kept]));
                 }
                 for s in taken {
                     self.leaves(i, s.detail, sink);
@@ -533,13 +547,36 @@ impl Machine<'_> {
             }
             Effect::NoneTest { .. } => {}
             Effect::SetupBlock { handler } => self.setup_block(i, handler, base, st, sink),
-            Effect::PopBlock => self.pop_block(i, st, sink),
-            Effect::PopExcept => {
+            Effect::PopBlock { unwinds } => self.pop_block(i, unwinds, st, sink),
+            Effect::PopExcept { unwinds } => {
                 let saved = sig.inputs.iter().position(|s| s.kinds == kind::SAVED_EXC).map(|g| groups.at[g].0);
-                self.pop_except(i, saved, st, sink);
+                self.pop_except(i, saved, unwinds, st, sink);
             }
+            // Their edges are the unwinding's (`Machine::unwind_jump`).
+            Effect::BreakLoop | Effect::ContinueLoop => {}
             Effect::Reraise => self.reraise(i, oparg, st, sink),
-            Effect::EndFinally => {}
+            Effect::EndFinally => {
+                let status = input("status").map_or(0, |s| s.kinds);
+                self.end_finally(i, base, status, st, sink);
+            }
+            Effect::WithCleanupStart => self.with_cleanup_start(base, st),
+            Effect::WithCleanupFinish => {
+                // What the six slots hold: what they held, or (the exception suppressed) the
+                // normal entry's value, which is what the signature adds but an exception.
+                for (k, out) in fall.iter_mut().enumerate().take(6) {
+                    let before = taken.get(k).map_or(0, |s| s.kinds);
+                    out.kinds = if k < 5 { before | kind::ABSENT } else { before | (out.kinds & !kind::EXC_CLASS) };
+                }
+                self.with_cleanup_finish(base, st);
+            }
+            Effect::CallFinally => {
+                if let Arg::Target(t) = ins.arg {
+                    let is_finally = code.instrs.iter().any(|x| x.op.sig.effect == (Effect::SetupBlock { handler: true }) && matches!(x.arg, Arg::Target(u) if u == t));
+                    if !is_finally {
+                        sink.report(|| report::call_finally_target(self, i, t));
+                    }
+                }
+            }
         }
     }
 
