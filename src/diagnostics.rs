@@ -46,6 +46,8 @@ pub mod codes {
     pub const HANDLER_DEPTH: &str = "E0212";
     /// A loop instruction whose target is not the shape the version needs.
     pub const LOOP_SHAPE: &str = "E0213";
+    /// 3.15+: an iterator and the index slot beside it that GET_ITER did not make together.
+    pub const ITER_PAIR: &str = "E0220";
     pub const INCLUDE: &str = "E0401";
     pub const INCLUDE_CYCLE: &str = "E0402";
     pub const MACRO: &str = "E0403";
