@@ -55,6 +55,8 @@ pub mod codes {
     /// 3.6–3.8: an instruction takes a slot of what a `finally` block was entered with
     /// (which differs between its entries), or CALL_FINALLY jumps elsewhere than to one.
     pub const FINALLY_SHAPE: &str = "E0217";
+    /// 3.15+: an iterator and the index slot beside it that GET_ITER did not make together.
+    pub const ITER_PAIR: &str = "E0220";
     pub const INCLUDE: &str = "E0401";
     pub const INCLUDE_CYCLE: &str = "E0402";
     pub const MACRO: &str = "E0403";

@@ -373,7 +373,8 @@ _RULES_3_14 = _with(
 # instructions read both), lazy imports mark IMPORT_NAME.
 _POPS_3_15 = dict(_POPS_3_14)
 _POPS_3_15.pop("GET_YIELD_FROM_ITER", None)
-_POPS_3_15.update({"POP_ITER": 2, "FOR_ITER": 2})
+# SEND and END_SEND work on the receiver's pair too: the receiver, its index slot, the value
+_POPS_3_15.update({"POP_ITER": 2, "FOR_ITER": 2, "SEND": 3, "END_SEND": 3})
 _RULES_3_15 = _with(
     _RULES_3_14,
     flags={

@@ -602,8 +602,48 @@ EFFECTS_3_14.update(
 
 NO_RAISE_3_14 = (NO_RAISE_3_13 - set(_GONE_3_14)) | {
     "NOT_TAKEN", "LOAD_SMALL_INT", "LOAD_COMMON_CONSTANT", "LOAD_FAST_BORROW",
-    "LOAD_FAST_BORROW_LOAD_FAST_BORROW",
+    "LOAD_FAST_BORROW_LOAD_FAST_BORROW", "POP_ITER",
 }
+
+# ---------------------------------------------------------------------------------------------
+# 3.15
+# ---------------------------------------------------------------------------------------------
+
+_GONE_3_15 = ("GET_YIELD_FROM_ITER",)
+
+# The iterator pair: GET_ITER (also for `yield from`, which GET_YIELD_FROM_ITER was) leaves a
+# list or tuple with a tagged-int index beside it, anything else's iterator with NULL.
+_PAIR = "iter:iter|list|tuple null_or_index:null|index"
+
+SIGS_3_15 = {k: v for k, v in SIGS_3_14.items() if k not in _GONE_3_15}
+SIGS_3_15.update(
+    {
+        "GET_ITER": "iterable -- iter:iter|list|tuple index_or_null:null|index",
+        "FOR_ITER": _PAIR + " -- iter null_or_index next ; jump: iter null_or_index next",
+        # the index is dropped without a release (a NULL or tagged int owns nothing)
+        "POP_ITER": _PAIR + " --",
+        # a receiver comes with its index slot (NULL beside an awaitable or anext's result)
+        "SEND": "receiver null_or_index:null|index v -- receiver null_or_index retval ; "
+        "jump: receiver null_or_index retval",
+        # after CLEANUP_THROW the index slot holds the None it left
+        "END_SEND": "receiver index_or_null:null|index|none value -- value",
+        # the slot below the sent value is the receiver's index slot: released, replaced by None
+        "CLEANUP_THROW": "sub_iter:null|index|obj last_sent_val exc_value:exc -- none:none value",
+        "LOAD_COMMON_CONSTANT": {
+            "None": "-- value:none",
+            "True": "-- value:bool",
+            "False": "-- value:bool",
+            "-1": "-- value:int",
+            "''": "-- value:str",
+            "*": "-- value",
+        },
+    }
+)
+
+EFFECTS_3_15 = {k: v for k, v in EFFECTS_3_14.items() if k not in _GONE_3_15}
+EFFECTS_3_15.update({"GET_ITER": "GetIter", "SEND": "Send"})
+
+NO_RAISE_3_15 = NO_RAISE_3_14 - set(_GONE_3_15)
 
 # The instructions FOR_ITER jumps past when its iterator is exhausted (the target must be
 # them): 3.12 skips END_FOR, 3.13 END_FOR and the POP_TOP after it; before 3.12 the target
@@ -619,6 +659,7 @@ FOR_ITER_SKIPS = {
     (3, 13): ("END_FOR", "POP_TOP"),
     # 3.14+: END_FOR only; the POP_ITER after it drops the iterator
     (3, 14): ("END_FOR",),
+    (3, 15): ("END_FOR",),
 }
 
 # The kind of the offset (`lasti`) an exception handler gets below the exception: an int
@@ -635,4 +676,5 @@ TYPED = {
     (3, 12): (SIGS_3_12, EFFECTS_3_12, NO_RAISE_3_12),
     (3, 13): (SIGS_3_13, EFFECTS_3_13, NO_RAISE_3_13),
     (3, 14): (SIGS_3_14, EFFECTS_3_14, NO_RAISE_3_14),
+    (3, 15): (SIGS_3_15, EFFECTS_3_15, NO_RAISE_3_15),
 }

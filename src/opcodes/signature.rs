@@ -191,8 +191,16 @@ pub enum Effect {
     /// Suspends the frame: only a generator (or coroutine) may.
     Yield,
     /// FOR_ITER: when the iterator is exhausted, jumps past the instructions the version
-    /// names at its target (`VersionTable::for_iter_skips`).
+    /// names at its target (`VersionTable::for_iter_skips`). Where it takes an index slot
+    /// beside the iterator (3.15+: `null_or_index`), the two must be a pair GET_ITER makes:
+    /// an iterator beside NULL, or a list or tuple beside its index.
     ForIter,
+    /// 3.15+: GET_ITER leaves a list or tuple as it is with an index beside it, and anything
+    /// else's iterator with NULL beside it: the outputs' kinds follow the input's.
+    GetIter,
+    /// 3.15+: SEND on a receiver and its index slot: an index must sit beside a list or
+    /// tuple (beside NULL any object: SEND checks how to resume it).
+    Send,
     /// Leaves the code object returning the top value: other values left are a warning.
     Return,
     /// Pops a value and jumps when it is (or is not) None: on each exit, the copies of that

@@ -513,7 +513,7 @@ pub static TABLE: VersionTable = VersionTable {
                 inputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
                 outputs: &[],
                 jump_outputs: None,
-                effect: Effect::None, no_raise: false,
+                effect: Effect::None, no_raise: true,
             },
             variants: &[],
         },

@@ -21,8 +21,8 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Equal,
-    typed: false,
-    for_iter_skips: &[],
+    typed: true,
+    for_iter_skips: &["END_FOR"],
     lasti_kind: kind::INDEX,
     path_walk: &[],
     opcodes: &[
@@ -33,7 +33,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SLICE", code: 1, arg: ArgKind::None, shift: 0,
@@ -42,7 +48,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TEMPLATE", code: 2, arg: ArgKind::None, shift: 0,
@@ -51,7 +67,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "strings", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    SlotSpec { name: "interpolations", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "template", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 4, arg: ArgKind::None, shift: 0,
@@ -60,7 +85,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "callargs", ..SlotSpec::ONE },
+                    SlotSpec { name: "kwargs", kinds: kind::DICT | kind::NULL, expect: kind::DICT | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EG_MATCH", code: 5, arg: ArgKind::None, shift: 0,
@@ -69,7 +105,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match_type", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "rest", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "match", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CHECK_EXC_MATCH", code: 6, arg: ArgKind::None, shift: 0,
@@ -78,7 +126,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "left", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CLEANUP_THROW", code: 7, arg: ArgKind::None, shift: 0,
@@ -87,7 +147,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "sub_iter", kinds: kind::NULL | kind::INDEX | kind::OBJ, expect: kind::NULL | kind::INDEX | kind::OBJ, ..SlotSpec::ONE },
+                    SlotSpec { name: "last_sent_val", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc_value", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "none", kinds: kind::NONE, expect: kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 8, arg: ArgKind::None, shift: 0,
@@ -96,7 +169,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_FOR", code: 9, arg: ArgKind::None, shift: 0,
@@ -105,7 +187,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_SEND", code: 10, arg: ArgKind::None, shift: 0,
@@ -113,8 +201,18 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
-            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "index_or_null", kinds: kind::NULL | kind::INDEX | kind::NONE, expect: kind::NULL | kind::INDEX | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value", same_as: 2, ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXIT_INIT_CHECK", code: 11, arg: ArgKind::None, shift: 0,
@@ -123,7 +221,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "should_be_none", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_SIMPLE", code: 12, arg: ArgKind::None, shift: 0,
@@ -132,7 +236,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_WITH_SPEC", code: 13, arg: ArgKind::None, shift: 0,
@@ -141,7 +253,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "fmt_spec", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 14, arg: ArgKind::None, shift: 0,
@@ -150,7 +273,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 15, arg: ArgKind::None, shift: 0,
@@ -159,7 +288,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "aiter", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "aiter", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_LEN", code: 16, arg: ArgKind::None, shift: 0,
@@ -168,7 +306,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "obj", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "len_o", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 19, arg: ArgKind::None, shift: 0,
@@ -177,7 +324,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "bc", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_LOCALS", code: 20, arg: ArgKind::None, shift: 0,
@@ -186,7 +339,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "locals", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 21, arg: ArgKind::None, shift: 0,
@@ -195,7 +354,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "codeobj", kinds: kind::CODE, expect: kind::CODE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::MakeFunction, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_KEYS", code: 22, arg: ArgKind::None, shift: 0,
@@ -204,7 +373,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", kinds: kind::TUPLE, expect: kind::TUPLE, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "values_or_none", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_MAPPING", code: 23, arg: ArgKind::None, shift: 0,
@@ -213,7 +395,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_SEQUENCE", code: 24, arg: ArgKind::None, shift: 0,
@@ -222,7 +413,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "subject", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "subject", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOP", code: 25, arg: ArgKind::None, shift: 0,
@@ -231,7 +431,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOT_TAKEN", code: 26, arg: ArgKind::None, shift: 0,
@@ -240,7 +446,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 27, arg: ArgKind::None, shift: 0,
@@ -249,7 +461,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exc_value", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_ITER", code: 28, arg: ArgKind::None, shift: 0,
@@ -258,7 +478,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::LIST | kind::TUPLE, expect: kind::ITER | kind::LIST | kind::TUPLE, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_TOP", code: 29, arg: ArgKind::None, shift: 0,
@@ -267,7 +496,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_EXC_INFO", code: 30, arg: ArgKind::None, shift: 0,
@@ -276,7 +513,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "prev_exc", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "new_exc", kinds: kind::EXC, expect: kind::EXC, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PUSH_NULL", code: 31, arg: ArgKind::None, shift: 0,
@@ -285,7 +533,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::NULL, expect: kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_GENERATOR", code: 32, arg: ArgKind::None, shift: 0,
@@ -294,7 +550,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::ReturnGenerator, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 33, arg: ArgKind::None, shift: 0,
@@ -303,7 +565,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 34, arg: ArgKind::None, shift: 0,
@@ -312,7 +580,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SLICE", code: 35, arg: ArgKind::None, shift: 0,
@@ -321,7 +595,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -4, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 36, arg: ArgKind::None, shift: 0,
@@ -330,7 +615,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "TO_BOOL", code: 37, arg: ArgKind::None, shift: 0,
@@ -339,7 +634,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 38, arg: ArgKind::None, shift: 0,
@@ -348,7 +651,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 39, arg: ArgKind::None, shift: 0,
@@ -357,7 +666,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 40, arg: ArgKind::None, shift: 0,
@@ -366,7 +681,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_EXCEPT_START", code: 41, arg: ArgKind::None, shift: 0,
@@ -375,7 +698,26 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 5, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exit_func", ..SlotSpec::ONE },
+                    SlotSpec { name: "exit_self", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "exit_func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "exit_self", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "lasti", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, same_as: 4, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_OP", code: 42, arg: ArgKind::BinaryOp, shift: 0,
@@ -384,7 +726,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_INTERPOLATION", code: 43, arg: ArgKind::Number, shift: 0,
@@ -393,7 +744,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "expr", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                    SlotSpec { name: "format", count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "interpolation", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 44, arg: ArgKind::Number, shift: 0,
@@ -402,7 +763,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 45, arg: ArgKind::Number, shift: 0,
@@ -411,7 +782,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 46, arg: ArgKind::Number, shift: 0,
@@ -420,7 +801,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 47, arg: ArgKind::Number, shift: 0,
@@ -429,7 +820,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "slice", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 48, arg: ArgKind::Number, shift: 0,
@@ -438,7 +837,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "pieces", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "str", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 49, arg: ArgKind::Number, shift: 0,
@@ -447,7 +856,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::BuildTuple, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL", code: 50, arg: ArgKind::Number, shift: 0,
@@ -456,7 +875,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_INTRINSIC_1", code: 51, arg: ArgKind::Enum, shift: 0,
@@ -478,7 +907,40 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (3, Signature {
+                    inputs: &[
+                        SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (6, Signature {
+                    inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (11, Signature {
+                    inputs: &[
+                        SlotSpec { name: "args", kinds: kind::TUPLE, expect: kind::TUPLE, len: Some(StackEffect { base: 3, terms: &[], exceptions: &[] }), ..SlotSpec::ONE },
+                    ],
+                    outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_INTRINSIC_2", code: 52, arg: ArgKind::Enum, shift: 0,
@@ -494,7 +956,39 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "orig", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                        SlotSpec { name: "excs", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::EXC | kind::NONE, expect: kind::EXC | kind::NONE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                        SlotSpec { name: "params", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "res", kinds: kind::FUNC, expect: kind::FUNC, same_as: 0, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "CALL_KW", code: 53, arg: ArgKind::Number, shift: 0,
@@ -503,7 +997,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwnames", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 54, arg: ArgKind::Compare, shift: 5,
@@ -512,7 +1017,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "res", when_bit: 4, when_kinds: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::Compare, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONTAINS_OP", code: 55, arg: ArgKind::Number, shift: 0,
@@ -521,7 +1037,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONVERT_VALUE", code: 56, arg: ArgKind::Enum, shift: 0,
@@ -534,7 +1061,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY", code: 57, arg: ArgKind::Number, shift: 0,
@@ -543,7 +1076,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::OBJ | kind::INDEX, expect: kind::OBJ | kind::INDEX, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COPY_FREE_VARS", code: 58, arg: ArgKind::Number, shift: 0,
@@ -552,7 +1098,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::CopyFreeVars, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 59, arg: ArgKind::Name, shift: 0,
@@ -561,7 +1113,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 60, arg: ArgKind::Free, shift: 0,
@@ -570,7 +1128,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 61, arg: ArgKind::Local, shift: 0,
@@ -579,7 +1143,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteFast, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 62, arg: ArgKind::Name, shift: 0,
@@ -588,7 +1158,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 63, arg: ArgKind::Name, shift: 0,
@@ -597,7 +1173,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_MERGE", code: 64, arg: ArgKind::Number, shift: 0,
@@ -606,7 +1188,26 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 4, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "callable", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 4, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DICT_UPDATE", code: 65, arg: ArgKind::Number, shift: 0,
@@ -615,7 +1216,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "update", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_ASYNC_FOR", code: 66, arg: ArgKind::JumpBackward, shift: 0,
@@ -624,7 +1238,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "awaitable", ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 67, arg: ArgKind::Number, shift: 0,
@@ -633,7 +1256,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 68, arg: ArgKind::JumpForward, shift: 0,
@@ -642,7 +1271,24 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::LIST | kind::TUPLE, expect: kind::ITER | kind::LIST | kind::TUPLE, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::LIST | kind::TUPLE, expect: kind::ITER | kind::LIST | kind::TUPLE, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::LIST | kind::TUPLE, expect: kind::ITER | kind::LIST | kind::TUPLE, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::ForIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 69, arg: ArgKind::Number, shift: 0,
@@ -651,7 +1297,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 70, arg: ArgKind::Number, shift: 0,
@@ -660,7 +1312,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::LIST | kind::TUPLE, expect: kind::ITER | kind::LIST | kind::TUPLE, ..SlotSpec::ONE },
+                    SlotSpec { name: "index_or_null", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::GetIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 71, arg: ArgKind::Name, shift: 0,
@@ -669,7 +1330,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "from", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 72, arg: ArgKind::Name, shift: 2,
@@ -678,7 +1348,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "level", ..SlotSpec::ONE },
+                    SlotSpec { name: "fromlist", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IS_OP", code: 73, arg: ArgKind::Number, shift: 0,
@@ -687,7 +1366,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD", code: 74, arg: ArgKind::JumpBackward, shift: 0,
@@ -696,7 +1386,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_BACKWARD_NO_INTERRUPT", code: 75, arg: ArgKind::JumpBackward, shift: 0,
@@ -705,7 +1401,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 76, arg: ArgKind::JumpForward, shift: 0,
@@ -714,7 +1416,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 77, arg: ArgKind::Number, shift: 0,
@@ -723,7 +1431,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_EXTEND", code: 78, arg: ArgKind::Number, shift: 0,
@@ -732,7 +1453,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 79, arg: ArgKind::Name, shift: 1,
@@ -741,7 +1475,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_COMMON_CONSTANT", code: 80, arg: ArgKind::Enum, shift: 0,
@@ -763,7 +1506,54 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[
+                (7, Signature {
+                    inputs: &[],
+                    outputs: &[
+                        SlotSpec { name: "value", kinds: kind::NONE, expect: kind::NONE, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: true,
+                }),
+                (9, Signature {
+                    inputs: &[],
+                    outputs: &[
+                        SlotSpec { name: "value", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: true,
+                }),
+                (10, Signature {
+                    inputs: &[],
+                    outputs: &[
+                        SlotSpec { name: "value", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: true,
+                }),
+                (11, Signature {
+                    inputs: &[],
+                    outputs: &[
+                        SlotSpec { name: "value", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: true,
+                }),
+                (8, Signature {
+                    inputs: &[],
+                    outputs: &[
+                        SlotSpec { name: "value", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::None, no_raise: true,
+                }),
+            ],
         },
         OpInfo {
             name: "LOAD_CONST", code: 81, arg: ArgKind::Const, shift: 0,
@@ -772,7 +1562,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadConst, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 82, arg: ArgKind::Free, shift: 0,
@@ -781,7 +1577,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 83, arg: ArgKind::Local, shift: 0,
@@ -790,7 +1592,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_AND_CLEAR", code: 84, arg: ArgKind::Local, shift: 0,
@@ -799,7 +1607,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastAndClear, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW", code: 85, arg: ArgKind::Local, shift: 0,
@@ -808,7 +1624,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_BORROW_LOAD_FAST_BORROW", code: 86, arg: ArgKind::LocalPair, shift: 0,
@@ -817,7 +1639,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_CHECK", code: 87, arg: ArgKind::Local, shift: 0,
@@ -826,7 +1657,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: true }, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST_LOAD_FAST", code: 88, arg: ArgKind::LocalPair, shift: 0,
@@ -835,7 +1672,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value1", ..SlotSpec::ONE },
+                    SlotSpec { name: "value2", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_DEREF", code: 89, arg: ArgKind::Free, shift: 0,
@@ -844,7 +1690,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FROM_DICT_OR_GLOBALS", code: 90, arg: ArgKind::Name, shift: 0,
@@ -853,7 +1705,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mod_or_class_dict", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 91, arg: ArgKind::Name, shift: 1,
@@ -862,7 +1720,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                    SlotSpec { name: "null", kinds: kind::NULL, expect: kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 92, arg: ArgKind::Name, shift: 0,
@@ -871,7 +1738,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SMALL_INT", code: 93, arg: ArgKind::Number, shift: 0,
@@ -880,7 +1753,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::INT, expect: kind::INT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SPECIAL", code: 94, arg: ArgKind::Enum, shift: 0,
@@ -894,7 +1775,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_SUPER_ATTR", code: 95, arg: ArgKind::Name, shift: 2,
@@ -903,7 +1793,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[(0, 0x1, 1)], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "global_super", ..SlotSpec::ONE },
+                    SlotSpec { name: "class", ..SlotSpec::ONE },
+                    SlotSpec { name: "self", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "self_or_null", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_CELL", code: 96, arg: ArgKind::Free, shift: 0,
@@ -912,7 +1815,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::MakeCell, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 97, arg: ArgKind::Number, shift: 0,
@@ -921,7 +1830,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "key", ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MATCH_CLASS", code: 98, arg: ArgKind::Number, shift: 0,
@@ -930,7 +1853,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "subject", ..SlotSpec::ONE },
+                    SlotSpec { name: "type", ..SlotSpec::ONE },
+                    SlotSpec { name: "names", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "attrs", kinds: kind::TUPLE | kind::NONE, expect: kind::TUPLE | kind::NONE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 99, arg: ArgKind::JumpForward, shift: 0,
@@ -939,7 +1874,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NONE", code: 100, arg: ArgKind::JumpForward, shift: 0,
@@ -948,7 +1889,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_NOT_NONE", code: 101, arg: ArgKind::JumpForward, shift: 0,
@@ -957,7 +1904,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::NoneTest { jumps_if_none: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 102, arg: ArgKind::JumpForward, shift: 0,
@@ -966,7 +1919,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", expect: kind::BOOL, ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 103, arg: ArgKind::Number, shift: 0,
@@ -979,7 +1938,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RERAISE", code: 104, arg: ArgKind::Number, shift: 0,
@@ -988,7 +1955,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INDEX, expect: kind::INDEX, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "lasti", kinds: kind::INDEX, expect: kind::INDEX, same_as: 0, count: StackEffect { base: 1, terms: &[], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[(0, 0)] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SEND", code: 105, arg: ArgKind::JumpForward, shift: 0,
@@ -996,8 +1976,26 @@ pub static TABLE: VersionTable = VersionTable {
             flags: &[],
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "receiver", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "null_or_index", kinds: kind::NULL | kind::INDEX, expect: kind::NULL | kind::INDEX, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "retval", ..SlotSpec::ONE },
+                ]),
+                effect: Effect::Send, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 106, arg: ArgKind::Number, shift: 0,
@@ -1006,7 +2004,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_FUNCTION_ATTRIBUTE", code: 107, arg: ArgKind::Enum, shift: 0,
@@ -1021,7 +2032,63 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "attr", ..SlotSpec::ONE },
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::SetFunctionAttribute, no_raise: false,
+            },
+            variants: &[
+                (8, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (1, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (2, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+                (4, Signature {
+                    inputs: &[
+                        SlotSpec { name: "attr", kinds: kind::TUPLE | kind::DICT, expect: kind::TUPLE | kind::DICT, ..SlotSpec::ONE },
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                    ],
+                    outputs: &[
+                        SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, same_as: 1, ..SlotSpec::ONE },
+                    ],
+                    jump_outputs: None,
+                    effect: Effect::SetFunctionAttribute, no_raise: false,
+                }),
+            ],
         },
         OpInfo {
             name: "SET_UPDATE", code: 108, arg: ArgKind::Number, shift: 0,
@@ -1030,7 +2097,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "iterable", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 109, arg: ArgKind::Name, shift: 0,
@@ -1039,7 +2119,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "owner", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 110, arg: ArgKind::Free, shift: 0,
@@ -1048,7 +2137,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 111, arg: ArgKind::Local, shift: 0,
@@ -1057,7 +2152,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_LOAD_FAST", code: 112, arg: ArgKind::LocalPair, shift: 0,
@@ -1066,7 +2169,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "value2", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::StoreFastLoadFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST_STORE_FAST", code: 113, arg: ArgKind::LocalPair, shift: 0,
@@ -1075,7 +2186,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value2", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "value1", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFastPair, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 114, arg: ArgKind::Name, shift: 0,
@@ -1084,7 +2204,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 115, arg: ArgKind::Name, shift: 0,
@@ -1093,7 +2219,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SWAP", code: 116, arg: ArgKind::Number, shift: 0,
@@ -1102,7 +2234,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "top", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "bottom", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 117, arg: ArgKind::Number, shift: 0,
@@ -1119,7 +2265,17 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "after", count: StackEffect { base: 0, terms: &[(8, 0xFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "rest", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "before", count: StackEffect { base: 0, terms: &[(0, 0xFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 118, arg: ArgKind::Number, shift: 0,
@@ -1128,7 +2284,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 119, arg: ArgKind::Number, shift: 0,
@@ -1137,7 +2301,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RESUME", code: 128, arg: ArgKind::Number, shift: 0,
@@ -1152,7 +2322,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
     ],
     pseudo_jumps: &[

@@ -107,7 +107,9 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         let mut st = entry[b].clone().expect("queued blocks have a state");
         for i in blocks.range(b) {
             let ins = &code.instrs[i];
-            let handler = machine.handler_of(i, &st);
+            // An instruction that cannot raise never enters its handler (3.15's generator
+            // expressions end below their handler's depth).
+            let handler = machine.handler_of(i, &st).filter(|_| !ins.op.sig.no_raise);
             if let (Some((target, h)), false) = (handler, step::raises_after(ins)) {
                 let hs = machine.handler_state(&st, target, h);
                 merge(blocks.of[target], hs, &mut entry, &mut work, &mut queued, &mut lost);
@@ -143,7 +145,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         let mut st = state.clone();
         for i in blocks.range(b) {
             let before = if cx.want_stacks { report::stack_text(&st.stack) } else { String::new() };
-            let handler = machine.handler_of(i, &st);
+            let handler = machine.handler_of(i, &st).filter(|_| !code.instrs[i].op.sig.no_raise);
             if let (Some((_, h)), false) = (handler, step::raises_after(&code.instrs[i])) {
                 machine.check_handler_edge(i, &st, h, &mut sink);
             }

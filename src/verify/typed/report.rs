@@ -142,10 +142,33 @@ fn help_for(kinds: Kinds) -> Option<&'static str> {
         kind::FUNC => "this instruction works on the function MAKE_FUNCTION just made",
         kind::TUPLE => "build a tuple here (BUILD_TUPLE), or load a tuple constant",
         kind::INT => "with an argument, RERAISE reads the raising offset that a `lasti` handler pushes",
+        kind::INDEX => "with an argument, RERAISE reads the raising offset that a `lasti` handler pushes (a tagged int, not an object)",
         kind::CELL => "closures are tuples of cells: LOAD_CLOSURE (3.13+: LOAD_FAST of a cell variable) then BUILD_TUPLE",
         kind::OBJ => "a NULL here is a slot of a call (PUSH_NULL, `LOAD_GLOBAL x, null`, `LOAD_ATTR x, method`) out of its place",
         _ => return None,
     })
+}
+
+/// 3.15+: an iterator and index slot that do not go together.
+pub fn iter_pair(m: &Machine, i: usize, it: &Slot, ix: &Slot, beside_null: Kinds) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let message = format!(
+        "{} needs an iterator beside NULL, or a list or tuple beside its index, as GET_ITER leaves them; here it has {} beside {}",
+        ins.op.name,
+        what(m, it),
+        what(m, ix)
+    );
+    let mut d = Diagnostic::error(codes::ITER_PAIR, message).with_primary(ins.span, "this pair was not made by one GET_ITER");
+    d = pushed_here(d, m, it);
+    if ix.origin != it.origin {
+        d = pushed_here(d, m, ix);
+    }
+    let null_rule = if beside_null == kind::ITER { "beside NULL it calls the iterator's __next__ unchecked" } else { "beside NULL it takes any object" };
+    d.with_note(format!(
+        "in Python {} the loop instructions read an index slot below the top: beside an index they read the value as a list or tuple unchecked; {null_rule}",
+        m.code.version.version
+    ))
+    .with_help("make the pair with GET_ITER (it pushes the iterator, then its index or NULL), and keep the two slots together")
 }
 
 pub fn wrong_kind(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, problem: Problem) -> Diagnostic {

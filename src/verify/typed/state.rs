@@ -26,6 +26,9 @@ pub enum Detail {
     /// A function made from that code object; `closure`: it has its closure (3.13+ sets it
     /// after MAKE_FUNCTION).
     Func { code: u32, closure: bool },
+    /// 3.15+: one of the two slots the GET_ITER at this index made from a value of unknown
+    /// type (an iterator and NULL, or a list or tuple and its index): a pair only together.
+    Pair(u32),
 }
 
 #[derive(Clone, Copy, Debug)]

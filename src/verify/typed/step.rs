@@ -534,6 +534,26 @@ impl Machine<'_> {
                     }
                 }
                 let _ = jump;
+                if let (Some(it), Some(ix)) = (input("iter"), input("null_or_index")) {
+                    self.check_iter_pair(i, &it, &ix, kind::ITER, sink);
+                }
+            }
+            Effect::Send => {
+                if let (Some(it), Some(ix)) = (input("receiver"), input("null_or_index")) {
+                    self.check_iter_pair(i, &it, &ix, kind::OBJ, sink);
+                }
+            }
+            Effect::GetIter => {
+                if let (Some(v), [it, ix]) = (input("iterable"), &mut fall[..]) {
+                    let seq = v.kinds & (kind::LIST | kind::TUPLE);
+                    let other = v.kinds & !(kind::LIST | kind::TUPLE) != 0;
+                    it.kinds = seq | if other { kind::ITER } else { 0 };
+                    ix.kinds = if seq != 0 { kind::INDEX } else { 0 } | if other { kind::NULL } else { 0 };
+                    // Marked even where the kinds tell the pair: a detail that appeared only
+                    // once the input's kinds grew would be lost where the loop joins.
+                    it.detail = Detail::Pair(i as u32);
+                    ix.detail = Detail::Pair(i as u32);
+                }
             }
             Effect::Return => {
                 // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block).
@@ -671,6 +691,23 @@ impl Machine<'_> {
             }
         }
         sink.escape(d);
+    }
+
+    /// An iterator and its index slot (3.15+) must be what GET_ITER made together: beside an
+    /// index a list or tuple (it is indexed as one, unchecked), beside NULL a value of the
+    /// kinds `beside_null` (FOR_ITER calls the iterator's __next__ unchecked).
+    fn check_iter_pair(&self, i: usize, it: &Slot, ix: &Slot, beside_null: Kinds, sink: &mut Sink) {
+        if let (Detail::Pair(a), Detail::Pair(b)) = (it.detail, ix.detail) {
+            if a == b {
+                return;
+            }
+        }
+        let seq = kind::LIST | kind::TUPLE;
+        let bad_index = ix.kinds & kind::INDEX != 0 && it.kinds & !seq != 0;
+        let bad_null = ix.kinds & kind::NULL != 0 && it.kinds & !beside_null != 0;
+        if bad_index || bad_null {
+            sink.report(|| report::iter_pair(self, i, it, ix, beside_null));
+        }
     }
 
     fn check_closure(&self, i: usize, child: usize, closure: &Slot, sink: &mut Sink) {
