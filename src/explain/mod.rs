@@ -223,7 +223,7 @@ pub fn replacement_in(name: &str, table: &'static VersionTable) -> Option<String
     }
     entries()
         .iter()
-        .find(|older| older.replaced_by.iter().any(|r| r.names.iter().any(|n| *n == name)) && !matches!(look_up(table, &older.name), InVersion::Absent))
+        .find(|older| older.replaced_by.iter().any(|r| r.names.contains(&name)) && !matches!(look_up(table, &older.name), InVersion::Absent))
         .map(|older| format!("in Python {v} this job is done by {} (see `pyasm explain {} --python {v}`)", older.name, older.name))
 }
 

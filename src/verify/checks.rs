@@ -1,5 +1,5 @@
 //! Checks of a resolved code object that need no flow analysis: raw arguments inside their
-//! tables, constants the version can marshal, jump targets and exception entries in range.
+//! tables (and named-value operands among their values), constants the version can marshal, jump targets and exception entries in range.
 
 use crate::diagnostics::{Diagnostic, codes};
 use crate::opcodes::ArgKind;
@@ -77,6 +77,23 @@ pub fn check_indexes(code: &ResolvedCode, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
             ArgKind::BinaryOp => (version_len(code, |t| t.binary_ops.len()), "the binary operators", "write the operator itself, like +="),
+            // A value of a named-value operand indexes a table of the interpreter (conversion
+            // functions, intrinsics, function attributes) without a check: only the named
+            // values exist, and the interpreter's `…_INVALID` placeholder is not one to run.
+            ArgKind::Enum if !ins.op.flags.is_empty() => {
+                let named = ins.op.flags.iter().find(|f| f.bits == v);
+                if named.is_none_or(|f| f.word.ends_with("_INVALID")) {
+                    let words: Vec<String> =
+                        ins.op.flags.iter().filter(|f| !f.word.ends_with("_INVALID")).map(|f| format!("{} ({})", f.word, f.bits)).collect();
+                    diags.push(
+                        Diagnostic::error(codes::OUT_OF_RANGE, format!("{} {v} is not one of the values of its operand", ins.op.name))
+                            .with_primary(ins.operand_span, "the interpreter would use it as an index, unchecked")
+                            .with_note(format!("in Python {} its values are {}", code.version.version, words.join(", ")))
+                            .with_help("write one of the names"),
+                    );
+                }
+                continue;
+            }
             // A raw jump argument counting bytes (3.6–3.9) must land on an instruction.
             ArgKind::JumpForward | ArgKind::JumpAbsolute if code.version.jump_code_units(v).is_none() => {
                 diags.push(
