@@ -75,6 +75,10 @@ pub struct Facts {
     /// pyasm puts at FOR_ITER's target (empty ≤3.11, 3.12 END_FOR, 3.13 END_FOR POP_TOP,
     /// 3.14+ END_FOR POP_ITER).
     pub for_exit: &'static [&'static str],
+    /// 3.8+: MAP_ADD takes the value on top of the key (3.6–3.7: the key on top).
+    pub map_add_value_on_top: bool,
+    /// Stack slots an iterator takes (3.15: 2, the iterator and its index or NULL).
+    pub iter_width: usize,
     /// 3.14+: an iterator is popped with POP_ITER.
     pub pop_iter: bool,
     /// ≤3.12: FORMAT_VALUE converts and formats (3.13+: CONVERT_VALUE, FORMAT_SIMPLE,
@@ -82,6 +86,9 @@ pub struct Facts {
     pub format_value: bool,
     /// ≤3.11: IMPORT_STAR (3.12+: an intrinsic).
     pub import_star: bool,
+    /// 3.11+: CALL_FUNCTION_EX's keyword arguments must be an exact dict (see
+    /// `kwargs_must_be_a_dict`).
+    pub call_ex_dict: bool,
     /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
     pub call_ex_null_kwargs: bool,
 }
@@ -92,6 +99,19 @@ pub struct Facts {
 /// order changed (CPython 3.13's "callable, self_or_null" stack layout).
 fn null_after_callable(v: PythonVersion) -> bool {
     v >= PythonVersion::new(3, 13)
+}
+
+/// Up to 3.10 CALL_FUNCTION_EX copies keyword arguments that are not an exact dict into one;
+/// from 3.11 it trusts the compiler, which always builds a fresh dict (`BUILD_MAP 0` and
+/// `DICT_MERGE 1`) for `f(**m)`, so a mapping of another type would be used unchecked.
+fn kwargs_must_be_a_dict(v: PythonVersion) -> bool {
+    v >= PythonVersion::new(3, 11)
+}
+
+/// 3.8 swapped MAP_ADD's operands so that a dict comprehension evaluates the key before the
+/// value (PEP 572's evaluation order); both take two values, so the tables cannot tell.
+fn map_add_value_on_top(v: PythonVersion) -> bool {
+    v >= PythonVersion::new(3, 8)
 }
 
 impl Facts {
@@ -134,8 +154,11 @@ impl Facts {
             get_iter_arg: t.by_name("GET_ITER").is_some_and(|o| o.arg != ArgKind::None),
             for_exit: for_exit(t, for_iter),
             pop_iter: has("POP_ITER"),
+            map_add_value_on_top: map_add_value_on_top(t.version),
+            iter_width: (1 + t.by_name("GET_ITER").map_or(0, |o| o.stack.eval(0))).max(1) as usize,
             format_value: has("FORMAT_VALUE"),
             import_star: has("IMPORT_STAR"),
+            call_ex_dict: kwargs_must_be_a_dict(t.version),
             call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
         }
     }

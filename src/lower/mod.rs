@@ -214,6 +214,8 @@ fn lower_block(
         if let Some(l) = &line.label {
             for o in lowered.before_label.get(&l.node).into_iter().flatten() {
                 push(out, o, line.line_no, l.span);
+                // A loop's exit is pyasm's, not a portable line's: no comment in `print`.
+                *out.origin.last_mut().expect("just pushed") = None;
             }
         }
         let Some((_, span)) = ins else {

@@ -118,6 +118,16 @@ impl Cx<'_> {
                         }
                         None => {}
                     }
+                    for d in 0..depth {
+                        if let Some(k) = self.walk.pushed_by(i, d).filter(|&k| k != MIXED && self.op(k) == Some(Op::GetIter)) {
+                            diags.push(
+                                error(ins.opname.span, "an iterator from `get_iter` is passed to a call".into(), "passed here")
+                                    .with_secondary(self.code[k].opname.span, "made here")
+                                    .with_note("3.15 keeps a loop's iterator in two stack slots: it can only be looped over (`for_iter`) or dropped (`pop`)")
+                                    .with_help("pass the iterable, and start the loop with `get_iter` where it runs"),
+                            );
+                        }
+                    }
                 }
                 Op::JumpIfFalse | Op::JumpIfTrue => {
                     if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
@@ -317,6 +327,12 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::CallEx => {
                 place_null(cx, i, &plan, &mut emits);
                 let kwargs = set::has_word(src, "kwargs");
+                if kwargs && f.call_ex_dict {
+                    // A fresh dict of the keyword arguments, as the compiler builds for `**m`.
+                    out.push(make(src, "BUILD_MAP", vec![int(src, 0)]));
+                    out.push(make(src, "SWAP", vec![int(src, 2)]));
+                    out.push(make(src, "DICT_MERGE", vec![int(src, 1)]));
+                }
                 if f.call_ex_null_kwargs {
                     if !kwargs {
                         out.push(make(src, "PUSH_NULL", vec![]));
@@ -368,6 +384,29 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::FormatSpec if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![word(src, "spec")])),
             Op::FormatSpec => out.push(make(src, "FORMAT_WITH_SPEC", vec![])),
             Op::BuildString => out.push(make(src, "BUILD_STRING", src.operands.clone())),
+            Op::ListAppend | Op::SetAdd | Op::MapAdd => {
+                let (name, popped) = match op {
+                    Op::ListAppend => ("LIST_APPEND", 1),
+                    Op::SetAdd => ("SET_ADD", 1),
+                    _ => ("MAP_ADD", 2),
+                };
+                let n = set::count(src);
+                if n == 0 {
+                    diags.push(error(src.opname.span, format!("`{}` takes how far down the collection is (1: right below)", src.opname.node), "no count"));
+                    continue;
+                }
+                // N counts portable values; the version's argument counts its slots, and an
+                // iterator in between may take more than one (3.15).
+                let hidden: usize = (popped..popped + n - 1)
+                    .filter_map(|d| cx.walk.pushed_by(i, d))
+                    .filter(|&k| k != MIXED && cx.op(k) == Some(Op::GetIter))
+                    .map(|_| f.iter_width - 1)
+                    .sum();
+                if op == Op::MapAdd && !f.map_add_value_on_top {
+                    out.push(make(src, if f.rot { "ROT_TWO" } else { "SWAP" }, if f.rot { vec![] } else { vec![int(src, 2)] }));
+                }
+                out.push(make(src, name, vec![int(src, n + hidden)]));
+            }
             Op::Yield => {
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {

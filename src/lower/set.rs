@@ -46,6 +46,9 @@ pub enum Op {
     Format,
     FormatSpec,
     BuildString,
+    ListAppend,
+    SetAdd,
+    MapAdd,
 }
 
 /// Every portable instruction by its written name.
@@ -90,6 +93,9 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("format", Op::Format),
     ("format_spec", Op::FormatSpec),
     ("build_string", Op::BuildString),
+    ("list_append", Op::ListAppend),
+    ("set_add", Op::SetAdd),
+    ("map_add", Op::MapAdd),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -174,6 +180,8 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::Convert | Op::Format => e(1, 1),
         Op::FormatSpec => e(2, 1),
         Op::BuildString => e(n, 1),
+        Op::ListAppend | Op::SetAdd => e(1, 0),
+        Op::MapAdd => e(2, 0),
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
