@@ -77,6 +77,16 @@ pub struct Facts {
     pub for_exit: &'static [&'static str],
     /// 3.8+: MAP_ADD takes the value on top of the key (3.6–3.7: the key on top).
     pub map_add_value_on_top: bool,
+    /// ≤3.7: `try` sets up an except block with SETUP_EXCEPT (3.8+: SETUP_FINALLY).
+    pub setup_except: bool,
+    /// 3.9–3.10: the exception match is JUMP_IF_NOT_EXC_MATCH (a test and a jump).
+    pub jump_if_not_exc_match: bool,
+    /// ≤3.8: a handler re-raises with END_FINALLY (3.9+: RERAISE).
+    pub end_finally: bool,
+    /// 3.10+: RERAISE takes an argument.
+    pub reraise_arg: bool,
+    /// ≤3.7: POP_BLOCK also drops the values pushed since its SETUP (see `pop_block_unwinds`).
+    pub pop_block_unwinds: bool,
     /// Stack slots an iterator takes (3.15: 2, the iterator and its index or NULL).
     pub iter_width: usize,
     /// 3.14+: an iterator is popped with POP_ITER.
@@ -112,6 +122,13 @@ fn kwargs_must_be_a_dict(v: PythonVersion) -> bool {
 /// value (PEP 572's evaluation order); both take two values, so the tables cannot tell.
 fn map_add_value_on_top(v: PythonVersion) -> bool {
     v >= PythonVersion::new(3, 8)
+}
+
+/// Up to 3.7 POP_BLOCK cuts the stack back to where its block started (the compilers then
+/// return from inside a `try` without it: RETURN_VALUE unwinds the blocks itself); from 3.8
+/// it only pops the block. Both have the same stack effect in the tables.
+fn pop_block_unwinds(v: PythonVersion) -> bool {
+    v < PythonVersion::new(3, 8)
 }
 
 impl Facts {
@@ -154,6 +171,11 @@ impl Facts {
             get_iter_arg: t.by_name("GET_ITER").is_some_and(|o| o.arg != ArgKind::None),
             for_exit: for_exit(t, for_iter),
             pop_iter: has("POP_ITER"),
+            setup_except: has("SETUP_EXCEPT"),
+            pop_block_unwinds: pop_block_unwinds(t.version),
+            jump_if_not_exc_match: has("JUMP_IF_NOT_EXC_MATCH"),
+            end_finally: has("END_FINALLY"),
+            reraise_arg: t.by_name("RERAISE").is_some_and(|o| o.arg != ArgKind::None),
             map_add_value_on_top: map_add_value_on_top(t.version),
             iter_width: (1 + t.by_name("GET_ITER").map_or(0, |o| o.stack.eval(0))).max(1) as usize,
             format_value: has("FORMAT_VALUE"),

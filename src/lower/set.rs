@@ -49,6 +49,13 @@ pub enum Op {
     ListAppend,
     SetAdd,
     MapAdd,
+    Try,
+    EndTry,
+    ExceptMatch,
+    EndExcept,
+    Reraise,
+    Raise,
+    RaiseFrom,
 }
 
 /// Every portable instruction by its written name.
@@ -96,6 +103,13 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("list_append", Op::ListAppend),
     ("set_add", Op::SetAdd),
     ("map_add", Op::MapAdd),
+    ("try", Op::Try),
+    ("end_try", Op::EndTry),
+    ("except_match", Op::ExceptMatch),
+    ("end_except", Op::EndExcept),
+    ("reraise", Op::Reraise),
+    ("raise", Op::Raise),
+    ("raise_from", Op::RaiseFrom),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -182,6 +196,12 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::BuildString => e(n, 1),
         Op::ListAppend | Op::SetAdd => e(1, 0),
         Op::MapAdd => e(2, 0),
+        // The handler is entered with the exception pushed on the stack `try` found.
+        Op::Try => Effect { pops: 0, pushes: 0, jump: Some((0, 1)), exits: false },
+        Op::EndTry | Op::EndExcept => e(0, 0),
+        Op::ExceptMatch => e(2, 2),
+        Op::Reraise | Op::Raise => Effect { pops: 1, pushes: 0, jump: None, exits: true },
+        Op::RaiseFrom => Effect { pops: 2, pushes: 0, jump: None, exits: true },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
