@@ -201,3 +201,46 @@ fn for_exit(t: &'static VersionTable, for_iter: &crate::opcodes::OpInfo) -> &'st
         (_, false) => &["END_FOR", "POP_TOP"],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Facts;
+    use crate::opcodes::table_for;
+    use crate::version::PythonVersion;
+
+    fn facts(minor: u8) -> Facts {
+        Facts::of(table_for(PythonVersion::new(3, minor)).expect("a table"))
+    }
+
+    #[test]
+    fn loop_exits_come_from_the_stack_effects() {
+        for minor in 6..=11 {
+            assert!(facts(minor).for_exit.is_empty(), "3.{minor}");
+        }
+        assert_eq!(facts(12).for_exit, ["END_FOR"]);
+        assert_eq!(facts(13).for_exit, ["END_FOR", "POP_TOP"]);
+        assert_eq!(facts(14).for_exit, ["END_FOR", "POP_ITER"]);
+        assert_eq!(facts(15).for_exit, ["END_FOR", "POP_ITER"]);
+        assert_eq!(facts(15).iter_width, 2);
+        assert_eq!(facts(14).iter_width, 1);
+    }
+
+    #[test]
+    fn call_layout_per_version() {
+        assert!(!facts(10).null_slot && facts(10).call_method && !facts(6).load_method);
+        assert!(facts(11).null_slot && facts(11).precall && facts(11).kw_names && !facts(11).null_after);
+        assert!(facts(12).kw_names && !facts(12).precall && facts(12).attr_method_flag);
+        assert!(facts(13).call_kw && facts(13).null_after && facts(13).set_function_attribute);
+        assert!(facts(10).make_function_qualname && !facts(11).make_function_qualname);
+    }
+
+    #[test]
+    fn branches_and_constants_per_version() {
+        assert!(facts(11).backward_branches && !facts(12).backward_branches && facts(6).backward_branches);
+        assert!(!facts(12).to_bool && facts(13).to_bool && facts(13).compare_bool);
+        assert!(facts(12).return_const && facts(13).return_const && !facts(14).return_const);
+        assert!(facts(14).small_int && facts(14).subscript_op && !facts(13).subscript_op);
+        assert!(facts(8).end_finally && facts(9).jump_if_not_exc_match && !facts(9).end_finally);
+        assert!(facts(7).setup_except && !facts(8).setup_except && facts(7).pop_block_unwinds);
+    }
+}
