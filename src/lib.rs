@@ -116,14 +116,13 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
         None => Err(diags),
         Some(target) => {
             let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(main_file).to_string());
-            // The linked lines stay: `link::enrich` reads them for the diagnostics below.
+            // The linked lines stay for `link::enrich`; a portable file's lowered ones are new.
             let lowered = target.served.as_ref().map(|served| lower::lower(&linked.lines, files, target.table, served, &mut diags).lines);
-            let lines = lowered.as_deref().unwrap_or(&linked.lines);
             if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
                 // What the later stages would say about a program that did not lower is noise.
                 Err(diags)
             } else {
-                build(lines, target, default_filename, opts, diags)
+                build(lowered.as_deref().unwrap_or(&linked.lines), target, default_filename, opts, diags)
             }
         }
     };

@@ -56,7 +56,14 @@ const INSTEAD: &[(&str, &str)] = &[
     ("UNARY_POSITIVE", "unary +"),
     ("UNARY_NOT", "unary not"),
     ("TO_BOOL", "nothing: pyasm adds TO_BOOL before jumps"),
+    ("LIST_APPEND", "list_append"),
+    ("SET_ADD", "set_add"),
+    ("MAP_ADD", "map_add"),
 ];
+
+/// Instructions whose argument counts stack slots: the same number means another value in a
+/// version whose iterators or calls take more slots (3.15's two-slot iterators).
+const COUNT_SLOTS: &[&str] = &["LIST_APPEND", "SET_ADD", "MAP_ADD", "COPY", "SWAP", "DUP_TOP", "ROT_TWO", "ROT_THREE"];
 
 /// Compresses a sorted list of versions into ranges of consecutive ones: `3.6–3.10, 3.12`.
 pub fn describe(versions: &[&VersionTable], all: &[&VersionTable]) -> String {
@@ -111,6 +118,13 @@ pub fn version_instruction(ins: &Instruction, served: &[&'static VersionTable]) 
             _ => true,
         })
         .collect();
+    if differs.is_empty() && COUNT_SLOTS.contains(&name) {
+        return Some(help(
+            Diagnostic::error(codes::NOT_PORTABLE, format!("`{name}` counts stack slots, and the versions this file serves lay out the stack differently"))
+                .with_primary(ins.opname.span, "not portable")
+                .with_note("an iterator takes two slots in 3.15, a call's callable two from 3.11"),
+        ));
+    }
     if differs.is_empty() {
         return None;
     }

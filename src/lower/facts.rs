@@ -75,6 +75,20 @@ pub struct Facts {
     /// pyasm puts at FOR_ITER's target (empty ≤3.11, 3.12 END_FOR, 3.13 END_FOR POP_TOP,
     /// 3.14+ END_FOR POP_ITER).
     pub for_exit: &'static [&'static str],
+    /// 3.8+: MAP_ADD takes the value on top of the key (3.6–3.7: the key on top).
+    pub map_add_value_on_top: bool,
+    /// ≤3.7: `try` sets up an except block with SETUP_EXCEPT (3.8+: SETUP_FINALLY).
+    pub setup_except: bool,
+    /// 3.9–3.10: the exception match is JUMP_IF_NOT_EXC_MATCH (a test and a jump).
+    pub jump_if_not_exc_match: bool,
+    /// ≤3.8: a handler re-raises with END_FINALLY (3.9+: RERAISE).
+    pub end_finally: bool,
+    /// 3.10+: RERAISE takes an argument.
+    pub reraise_arg: bool,
+    /// ≤3.7: POP_BLOCK also drops the values pushed since its SETUP (see `pop_block_unwinds`).
+    pub pop_block_unwinds: bool,
+    /// Stack slots an iterator takes (3.15: 2, the iterator and its index or NULL).
+    pub iter_width: usize,
     /// 3.14+: an iterator is popped with POP_ITER.
     pub pop_iter: bool,
     /// ≤3.12: FORMAT_VALUE converts and formats (3.13+: CONVERT_VALUE, FORMAT_SIMPLE,
@@ -82,6 +96,9 @@ pub struct Facts {
     pub format_value: bool,
     /// ≤3.11: IMPORT_STAR (3.12+: an intrinsic).
     pub import_star: bool,
+    /// 3.11+: CALL_FUNCTION_EX's keyword arguments must be an exact dict (see
+    /// `kwargs_must_be_a_dict`).
+    pub call_ex_dict: bool,
     /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
     pub call_ex_null_kwargs: bool,
 }
@@ -92,6 +109,26 @@ pub struct Facts {
 /// order changed (CPython 3.13's "callable, self_or_null" stack layout).
 fn null_after_callable(v: PythonVersion) -> bool {
     v >= PythonVersion::new(3, 13)
+}
+
+/// Up to 3.10 CALL_FUNCTION_EX copies keyword arguments that are not an exact dict into one;
+/// from 3.11 it trusts the compiler, which always builds a fresh dict (`BUILD_MAP 0` and
+/// `DICT_MERGE 1`) for `f(**m)`, so a mapping of another type would be used unchecked.
+fn kwargs_must_be_a_dict(v: PythonVersion) -> bool {
+    v >= PythonVersion::new(3, 11)
+}
+
+/// 3.8 swapped MAP_ADD's operands so that a dict comprehension evaluates the key before the
+/// value (PEP 572's evaluation order); both take two values, so the tables cannot tell.
+fn map_add_value_on_top(v: PythonVersion) -> bool {
+    v >= PythonVersion::new(3, 8)
+}
+
+/// Up to 3.7 POP_BLOCK cuts the stack back to where its block started (the compilers then
+/// return from inside a `try` without it: RETURN_VALUE unwinds the blocks itself); from 3.8
+/// it only pops the block. Both have the same stack effect in the tables.
+fn pop_block_unwinds(v: PythonVersion) -> bool {
+    v < PythonVersion::new(3, 8)
 }
 
 impl Facts {
@@ -134,8 +171,16 @@ impl Facts {
             get_iter_arg: t.by_name("GET_ITER").is_some_and(|o| o.arg != ArgKind::None),
             for_exit: for_exit(t, for_iter),
             pop_iter: has("POP_ITER"),
+            setup_except: has("SETUP_EXCEPT"),
+            pop_block_unwinds: pop_block_unwinds(t.version),
+            jump_if_not_exc_match: has("JUMP_IF_NOT_EXC_MATCH"),
+            end_finally: has("END_FINALLY"),
+            reraise_arg: t.by_name("RERAISE").is_some_and(|o| o.arg != ArgKind::None),
+            map_add_value_on_top: map_add_value_on_top(t.version),
+            iter_width: (1 + t.by_name("GET_ITER").map_or(0, |o| o.stack.eval(0))).max(1) as usize,
             format_value: has("FORMAT_VALUE"),
             import_star: has("IMPORT_STAR"),
+            call_ex_dict: kwargs_must_be_a_dict(t.version),
             call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
         }
     }
@@ -154,5 +199,48 @@ fn for_exit(t: &'static VersionTable, for_iter: &crate::opcodes::OpInfo) -> &'st
         (0, _) => &["END_FOR"],
         (_, true) => &["END_FOR", "POP_ITER"],
         (_, false) => &["END_FOR", "POP_TOP"],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Facts;
+    use crate::opcodes::table_for;
+    use crate::version::PythonVersion;
+
+    fn facts(minor: u8) -> Facts {
+        Facts::of(table_for(PythonVersion::new(3, minor)).expect("a table"))
+    }
+
+    #[test]
+    fn loop_exits_come_from_the_stack_effects() {
+        for minor in 6..=11 {
+            assert!(facts(minor).for_exit.is_empty(), "3.{minor}");
+        }
+        assert_eq!(facts(12).for_exit, ["END_FOR"]);
+        assert_eq!(facts(13).for_exit, ["END_FOR", "POP_TOP"]);
+        assert_eq!(facts(14).for_exit, ["END_FOR", "POP_ITER"]);
+        assert_eq!(facts(15).for_exit, ["END_FOR", "POP_ITER"]);
+        assert_eq!(facts(15).iter_width, 2);
+        assert_eq!(facts(14).iter_width, 1);
+    }
+
+    #[test]
+    fn call_layout_per_version() {
+        assert!(!facts(10).null_slot && facts(10).call_method && !facts(6).load_method);
+        assert!(facts(11).null_slot && facts(11).precall && facts(11).kw_names && !facts(11).null_after);
+        assert!(facts(12).kw_names && !facts(12).precall && facts(12).attr_method_flag);
+        assert!(facts(13).call_kw && facts(13).null_after && facts(13).set_function_attribute);
+        assert!(facts(10).make_function_qualname && !facts(11).make_function_qualname);
+    }
+
+    #[test]
+    fn branches_and_constants_per_version() {
+        assert!(facts(11).backward_branches && !facts(12).backward_branches && facts(6).backward_branches);
+        assert!(!facts(12).to_bool && facts(13).to_bool && facts(13).compare_bool);
+        assert!(facts(12).return_const && facts(13).return_const && !facts(14).return_const);
+        assert!(facts(14).small_int && facts(14).subscript_op && !facts(13).subscript_op);
+        assert!(facts(8).end_finally && facts(9).jump_if_not_exc_match && !facts(9).end_finally);
+        assert!(facts(7).setup_except && !facts(8).setup_except && facts(7).pop_block_unwinds);
     }
 }

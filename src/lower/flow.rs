@@ -21,6 +21,9 @@ pub struct State {
     pub stack: Vec<Slot>,
     /// Per plain local (`CodeInfo::locals`): bound on every path here.
     pub bound: Vec<bool>,
+    /// The `try` instructions whose handlers are running here, innermost last: entered at
+    /// the handler's label, left by `end_except` (or `reraise`).
+    pub handlers: Vec<usize>,
 }
 
 pub struct Walk {
@@ -57,7 +60,7 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
         return Walk { entry };
     }
     let bound: Vec<bool> = info.locals.iter().map(|l| info.params.contains(l)).collect();
-    entry[0] = Some(State { stack: Vec::new(), bound });
+    entry[0] = Some(State { stack: Vec::new(), bound, handlers: Vec::new() });
     let mut work = vec![0usize];
     let mut reported = vec![false; n];
     while let Some(i) = work.pop() {
@@ -85,6 +88,9 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                     let mut j = state.clone();
                     j.stack.truncate(j.stack.len() - pops);
                     j.stack.extend(std::iter::repeat_n(i, pushes));
+                    if op == Op::Try {
+                        j.handlers.push(i);
+                    }
                     jump_state = Some(j);
                 }
                 falls = !e.exits;
@@ -136,6 +142,11 @@ fn apply(op: Op, ins: &Instruction, i: usize, e: &set::Effect, s: &mut State, in
         }
         // The iterator stays the value `get_iter` pushed.
         Op::ForIter => s.stack.push(i),
+        // The exception stays the value the handler's entry pushed.
+        Op::ExceptMatch => s.stack[len - 1] = i,
+        Op::EndExcept => {
+            s.handlers.pop();
+        }
         _ => {
             s.stack.truncate(len - e.pops);
             s.stack.extend(std::iter::repeat_n(i, e.pushes));
@@ -166,6 +177,11 @@ fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec
                     }
                 }
             }
+            if old.handlers != incoming.handlers && !old.handlers.is_empty() {
+                // Paths from inside and outside a handler: the verifier reports the depths.
+                old.handlers.clear();
+                changed = true;
+            }
             for (a, b) in old.bound.iter_mut().zip(&incoming.bound) {
                 if *a && !*b {
                     *a = false;
@@ -189,5 +205,16 @@ impl Walk {
     /// Whether local `k` may be unbound when instruction `i` starts.
     pub fn maybe_unbound(&self, i: usize, k: usize) -> bool {
         self.entry[i].as_ref().is_some_and(|s| !s.bound.get(k).copied().unwrap_or(true))
+    }
+}
+
+impl Walk {
+    /// The handlers running when instruction `i` starts (empty where it is not reached).
+    pub fn handlers(&self, i: usize) -> &[usize] {
+        self.entry[i].as_ref().map_or(&[], |s| s.handlers.as_slice())
+    }
+    /// The values on the stack when instruction `i` starts, each by who pushed it.
+    pub fn stack(&self, i: usize) -> &[Slot] {
+        self.entry[i].as_ref().map_or(&[], |s| s.stack.as_slice())
     }
 }

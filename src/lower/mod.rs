@@ -186,10 +186,17 @@ fn lower_block(
     out.origin.push(None);
     let mut i = 0;
     let mut prologue_done = false;
+    let mut open_run: Option<usize> = None;
+    let header_span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
     let push = |out: &mut Lowered, o: &Out, line_no: u32, origin: Span| {
         let line = match o {
             Out::Ins(ins) => Line { label: None, statement: Some(Spanned::new(Statement::Instruction(ins.clone()), origin)), line_no },
             Out::Label(l) => Line { label: Some(Spanned::new(l.clone(), origin)), statement: None, line_no },
+            Out::Directive(name, args) => Line {
+                label: None,
+                statement: Some(Spanned::new(Statement::Directive(Directive { name: Spanned::new(name.clone(), origin), args: args.clone() }), origin)),
+                line_no,
+            },
         };
         out.lines.push(line);
         out.origin.push(Some(origin));
@@ -211,9 +218,25 @@ fn lower_block(
                 }
             }
         }
+        // 3.11+: a handler's cleanup region closes before a line outside it (and its label).
+        // The run of the next instruction (a label-only line belongs to it).
+        let run = lowered.cleanup_run.get(i).copied().flatten();
+        if (ins.is_some() || line.label.is_some()) && run != open_run {
+            if let Some(h) = open_run.take() {
+                let at = ins.map_or(header_span, |(_, s)| s);
+                push(out, &Out::Directive("end_try".into(), vec![]), line.line_no, at);
+                // After the handler's last lines: its cleanup, inside the regions around it.
+                if !lowered.cleanup_run[i..].contains(&Some(h)) {
+                    let falls = code.get(i - 1).and_then(|p| set::lookup(&p.opname.node)).is_none_or(|op| !set::effect(op, code[i - 1]).exits);
+                    emit_cleanup(out, &lowered, h, falls, line.line_no, at, &push);
+                }
+            }
+        }
         if let Some(l) = &line.label {
             for o in lowered.before_label.get(&l.node).into_iter().flatten() {
                 push(out, o, line.line_no, l.span);
+                // A loop's exit is pyasm's, not a portable line's: no comment in `print`.
+                *out.origin.last_mut().expect("just pushed") = None;
             }
         }
         let Some((_, span)) = ins else {
@@ -228,6 +251,13 @@ fn lower_block(
             out.lines.push(Line { label: Some(l.clone()), statement: None, line_no: line.line_no });
             out.origin.push(Some(span));
         }
+        if run != open_run {
+            if let Some(h) = run {
+                let (_, _, operands, _) = lowered.cleanups.iter().find(|c| c.0 == h).expect("a cleanup per handler");
+                push(out, &Out::Directive("try".into(), operands.clone()), line.line_no, span);
+            }
+            open_run = run;
+        }
         if outs.peek().is_none() {
             // Lowered to nothing (a `return` fused into RETURN_CONST): keep a mark for `print`.
             out.lines.push(Line { label: None, statement: None, line_no: line.line_no });
@@ -238,8 +268,31 @@ fn lower_block(
         }
         i += 1;
     }
+    let end_no = b.end_line.map_or(0, |l| l.line_no);
+    if let Some(h) = open_run {
+        push(out, &Out::Directive("end_try".into(), vec![]), end_no, header_span);
+        emit_cleanup(out, &lowered, h, false, end_no, header_span, &push);
+    }
     if let Some(end) = b.end_line {
         out.lines.push(end.clone());
         out.origin.push(None);
+    }
+}
+
+/// A handler's cleanup (`rules::cleanup_regions`), jumped over when the line before it
+/// falls through.
+fn emit_cleanup(out: &mut Lowered, lowered: &rules::Lowered, h: usize, falls: bool, line_no: u32, at: Span, push: &dyn Fn(&mut Lowered, &Out, u32, Span)) {
+    let Some((_, label, _, body)) = lowered.cleanups.iter().find(|c| c.0 == h) else { return };
+    let over = format!("{label}_over");
+    if falls {
+        let Some(Out::Ins(first)) = body.first() else { return };
+        push(out, &rules::make(first, "JUMP", vec![Spanned::new(Value::Word(over.clone()), at)]), line_no, at);
+    }
+    push(out, &Out::Label(label.clone()), line_no, at);
+    for o in body {
+        push(out, o, line_no, at);
+    }
+    if falls {
+        push(out, &Out::Label(over), line_no, at);
     }
 }

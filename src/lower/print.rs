@@ -48,7 +48,10 @@ fn render_line(line: &Line, files: &SourceFiles, lowered: bool, s: &mut String) 
                 s.push('\n');
             }
             let indent = if d.name.node == "python" || d.name.node == "end" || d.name.node == "filename" { "" } else { "    " };
-            if d.name.node == "python" {
+            if lowered && (d.name.node == "try" || d.name.node == "end_try") {
+                let args: Vec<String> = d.args.iter().map(value).collect();
+                s.push_str(&format!("    .{}{}{}\n", d.name.node, if args.is_empty() { "" } else { " " }, args.join(", ")));
+            } else if d.name.node == "python" {
                 let args: Vec<String> = d.args.iter().map(value).collect();
                 s.push_str(&format!(".python {}\n", args.join(", ")));
             } else {
@@ -69,6 +72,7 @@ fn value(v: &Spanned<Value>) -> String {
         Value::Raw(n) => format!("${n}"),
         Value::CodeRef(n) => format!("@{}", text::name(&n.0)),
         Value::Loc(l) => format!("{}:{}-{}:{}", l.line, l.col, l.end_line, l.end_col),
+        Value::Call(f, args) if f.node == "depth" => format!("depth({})", args.iter().map(value).collect::<Vec<_>>().join(", ")),
         Value::Tuple(items) if items.iter().any(|i| !is_literal(i)) => {
             let parts: Vec<String> = items.iter().map(value).collect();
             format!("({}{})", parts.join(", "), if parts.len() == 1 { "," } else { "" })

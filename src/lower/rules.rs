@@ -16,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 pub enum Out {
     Ins(Instruction),
     Label(String),
+    /// A directive of pyasm's own (`.try`, `.end_try`: 3.11+'s exception regions).
+    Directive(String, Vec<Spanned<Value>>),
 }
 
 /// What one portable instruction becomes: `main` in its place; `before` and `after` are
@@ -43,6 +45,12 @@ pub struct Cx<'a> {
 pub struct Lowered {
     pub emits: Vec<Emit>,
     pub before_label: HashMap<String, Vec<Out>>,
+    /// 3.11+: per instruction, the `try` whose handler is running when it starts (its
+    /// cleanup region: an exception there restores the previous one before going on).
+    pub cleanup_run: Vec<Option<usize>>,
+    /// 3.11+: the cleanup handlers (label, the `.try` operands, the instructions), put at the
+    /// end of the code object.
+    pub cleanups: Vec<(usize, String, Vec<Spanned<Value>>, Vec<Out>)>,
 }
 
 pub fn make(src: &Instruction, name: &str, operands: Vec<Spanned<Value>>) -> Out {
@@ -118,6 +126,16 @@ impl Cx<'_> {
                         }
                         None => {}
                     }
+                    for d in 0..depth {
+                        if let Some(k) = self.walk.pushed_by(i, d).filter(|&k| k != MIXED && self.op(k) == Some(Op::GetIter)) {
+                            diags.push(
+                                error(ins.opname.span, "an iterator from `get_iter` is passed to a call".into(), "passed here")
+                                    .with_secondary(self.code[k].opname.span, "made here")
+                                    .with_note("3.15 keeps a loop's iterator in two stack slots: it can only be looped over (`for_iter`) or dropped (`pop`)")
+                                    .with_help("pass the iterable, and start the loop with `get_iter` where it runs"),
+                            );
+                        }
+                    }
                 }
                 Op::JumpIfFalse | Op::JumpIfTrue => {
                     if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
@@ -133,6 +151,9 @@ impl Cx<'_> {
                                 }
                             }
                             Some(Op::Unary) if operator == Some("not") => {
+                                p.exact_bool.insert(i);
+                            }
+                            Some(Op::ExceptMatch) => {
                                 p.exact_bool.insert(i);
                             }
                             _ => {}
@@ -168,6 +189,40 @@ impl Cx<'_> {
         p
     }
 
+    /// How many of the version's stack slots the value pushed by `k` takes.
+    fn width(&self, k: usize, plan: &Plan) -> usize {
+        if k == MIXED {
+            return 1;
+        }
+        match self.op(k) {
+            Some(Op::GetIter) => self.f.iter_width,
+            // 3.11+: the exception and, under it, the one it replaced (PUSH_EXC_INFO).
+            Some(Op::Try) if self.f.make_cell => 2,
+            // ≤3.10: type, value and traceback.
+            Some(Op::Try) => 3,
+            _ => match plan.callee.get(&k) {
+                Some(_) if self.f.null_slot => 2,
+                Some(&(_, kw)) if self.op(k) == Some(Op::LoadMethod) && self.method_slot(kw) && self.f.load_method => 2,
+                _ => 1,
+            },
+        }
+    }
+
+    /// The version's stack depth when instruction `i` starts: each value's slots, and the
+    /// previous exception each running handler keeps under its values (3.11+).
+    fn version_depth(&self, i: usize, plan: &Plan) -> usize {
+        let stack = self.walk.stack(i);
+        let slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
+        let handlers = self.walk.handlers(i);
+        let consumed = handlers.iter().filter(|h| !stack.contains(h)).count();
+        slots + consumed
+    }
+
+    /// Whether the value `depth` below the top at `i` is a handler's exception.
+    fn is_exception(&self, i: usize, depth: usize) -> bool {
+        self.walk.pushed_by(i, depth).is_some_and(|k| k != MIXED && self.op(k) == Some(Op::Try))
+    }
+
     /// Whether a label names instruction `i` (so nothing may be fused into the one before).
     fn labelled(&self, i: usize) -> bool {
         self.labels.values().any(|&k| k == i)
@@ -193,6 +248,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
         format!("__{what}_{fresh}")
     };
     let mut skip_next = false;
+    // The `try` lines whose regions are open here, in the text.
+    let mut open_tries: Vec<usize> = Vec::new();
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -215,6 +272,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             },
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
             Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
+            Op::Pop if !f.make_cell && cx.is_exception(i, 0) => {
+                for _ in 0..3 {
+                    out.push(make(src, "POP_TOP", vec![]));
+                }
+            }
             Op::Pop if plan.iter_pop.contains(&i) && f.pop_iter => out.push(make(src, "POP_ITER", vec![])),
             Op::Pop => out.push(make(src, "POP_TOP", vec![])),
             Op::Dup if f.rot => out.push(make(src, "DUP_TOP", vec![])),
@@ -226,7 +288,107 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 out.push(make(src, "SWAP", vec![int(src, 3)]));
                 out.push(make(src, "SWAP", vec![int(src, 2)]));
             }
+            // ≤3.10: an exception is three values (type on top, value, traceback); storing it
+            // binds the value, as `except E as e` does.
+            Op::Store if !f.make_cell && cx.is_exception(i, 0) => {
+                out.push(make(src, "POP_TOP", vec![]));
+                variable(cx, i, op, false, &mut out, diags);
+                out.push(make(src, "POP_TOP", vec![]));
+            }
             Op::Load | Op::Store | Op::Delete => variable(cx, i, op, plan.global_null.contains(&i), &mut out, diags),
+            Op::Try => {
+                open_tries.push(i);
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, "`try` takes the label of its handler".into(), "no label"));
+                    continue;
+                };
+                if f.make_cell {
+                    out.push(Out::Directive("try".into(), vec![word(src, l)]));
+                    // The handler starts by saving the exception it replaces.
+                    if let Some(&t) = cx.labels.get(l) {
+                        if t < emits.len() {
+                            emits[t].before.insert(0, make(src, "PUSH_EXC_INFO", vec![]));
+                        }
+                    }
+                } else {
+                    out.push(make(src, if f.setup_except { "SETUP_EXCEPT" } else { "SETUP_FINALLY" }, src.operands.clone()));
+                }
+            }
+            Op::EndTry if f.make_cell => {
+                open_tries.pop();
+                out.push(Out::Directive("end_try".into(), vec![]));
+            }
+            Op::EndTry => {
+                let start = open_tries.pop();
+                if cx.walk.entry[i].is_none() {
+                    // Nothing runs here: the block goes when the exception unwinds it.
+                    continue;
+                }
+                let extra = start.map_or(0, |t| cx.walk.stack(i).len().saturating_sub(cx.walk.stack(t).len()));
+                if extra > 0 && f.pop_block_unwinds {
+                    if cx.op(i + 1) == Some(Op::Return) && !cx.labelled(i + 1) {
+                        // `return` from inside the region: RETURN_VALUE unwinds the block.
+                        continue;
+                    }
+                    diags.push(
+                        error(src.opname.span, "values pushed inside a `try` are left at its `end_try`".into(), "")
+                            .with_note("up to 3.7 the end of a protected region drops them (POP_BLOCK cuts the stack back)")
+                            .with_help("store them in a variable inside the region, or `return` right after `end_try`"),
+                    );
+                    continue;
+                }
+                out.push(make(src, "POP_BLOCK", vec![]));
+            }
+            Op::ExceptMatch => {
+                if !cx.is_exception(i, 1) {
+                    diags.push(error(src.opname.span, "`except_match` tests the exception of a handler, under the type to match".into(), "no exception here").with_help("at the handler's label the exception is on top: push the type, then `except_match`"));
+                    continue;
+                }
+                if f.make_cell {
+                    out.push(make(src, "CHECK_EXC_MATCH", vec![]));
+                } else {
+                    // The type to test is the exception's top value: copy it under the type
+                    // to match, before that is pushed when it is pushed by one instruction.
+                    match cx.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
+                        Some(k) if set::lookup(&cx.code[k].opname.node).is_some_and(|o| set::effect(o, cx.code[k]).pops == 0) => {
+                            emits[k].before.push(make(src, "DUP_TOP", vec![]))
+                        }
+                        _ => {
+                            // exc T → T exc → T exc exc → exc T exc → exc exc T
+                            for n in ["ROT_TWO", "DUP_TOP", "ROT_THREE", "ROT_TWO"] {
+                                out.push(make(src, n, vec![]));
+                            }
+                        }
+                    }
+                    if f.jump_if_not_exc_match {
+                        let next = cx.code.get(i + 1).filter(|_| cx.op(i + 1) == Some(Op::JumpIfFalse) && !cx.labelled(i + 1));
+                        let Some(next) = next else {
+                            diags.push(
+                                error(src.opname.span, "`except_match` must be followed by `jump_if_false`".into(), "")
+                                    .with_note("3.9 and 3.10 test an exception only in a jump, JUMP_IF_NOT_EXC_MATCH"),
+                            );
+                            continue;
+                        };
+                        skip_next = true;
+                        out.push(make(next, "JUMP_IF_NOT_EXC_MATCH", next.operands.clone()));
+                    } else {
+                        out.push(make(src, "COMPARE_OP", vec![word(src, "exception_match")]));
+                    }
+                }
+            }
+            Op::EndExcept => out.push(make(src, "POP_EXCEPT", vec![])),
+            Op::Reraise if f.end_finally => {
+                // END_FINALLY re-raises the exception on the stack, but would go on if the
+                // stack held None instead (a `finally`): the compilers follow it with the
+                // code after the statement; here that is a return nothing reaches.
+                out.push(make(src, "END_FINALLY", vec![]));
+                out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                out.push(make(src, "RETURN_VALUE", vec![]));
+            }
+            Op::Reraise if f.reraise_arg => out.push(make(src, "RERAISE", vec![int(src, 0)])),
+            Op::Reraise => out.push(make(src, "RERAISE", vec![])),
+            Op::Raise => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc")])),
+            Op::RaiseFrom => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc_from")])),
             Op::LoadClosure => out.push(make(src, if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" }, src.operands.clone())),
             Op::LoadAttr => out.push(make(src, "LOAD_ATTR", src.operands.clone())),
             Op::StoreAttr => out.push(make(src, "STORE_ATTR", src.operands.clone())),
@@ -317,6 +479,12 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::CallEx => {
                 place_null(cx, i, &plan, &mut emits);
                 let kwargs = set::has_word(src, "kwargs");
+                if kwargs && f.call_ex_dict {
+                    // A fresh dict of the keyword arguments, as the compiler builds for `**m`.
+                    out.push(make(src, "BUILD_MAP", vec![int(src, 0)]));
+                    out.push(make(src, "SWAP", vec![int(src, 2)]));
+                    out.push(make(src, "DICT_MERGE", vec![int(src, 1)]));
+                }
                 if f.call_ex_null_kwargs {
                     if !kwargs {
                         out.push(make(src, "PUSH_NULL", vec![]));
@@ -368,6 +536,29 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::FormatSpec if f.format_value => out.push(make(src, "FORMAT_VALUE", vec![word(src, "spec")])),
             Op::FormatSpec => out.push(make(src, "FORMAT_WITH_SPEC", vec![])),
             Op::BuildString => out.push(make(src, "BUILD_STRING", src.operands.clone())),
+            Op::ListAppend | Op::SetAdd | Op::MapAdd => {
+                let (name, popped) = match op {
+                    Op::ListAppend => ("LIST_APPEND", 1),
+                    Op::SetAdd => ("SET_ADD", 1),
+                    _ => ("MAP_ADD", 2),
+                };
+                let n = set::count(src);
+                if n == 0 {
+                    diags.push(error(src.opname.span, format!("`{}` takes how far down the collection is (1: right below)", src.opname.node), "no count"));
+                    continue;
+                }
+                // N counts portable values; the version's argument counts its slots, and an
+                // iterator in between may take more than one (3.15).
+                let hidden: usize = (popped..popped + n - 1)
+                    .filter_map(|d| cx.walk.pushed_by(i, d))
+                    .filter(|&k| k != MIXED && cx.op(k) == Some(Op::GetIter))
+                    .map(|_| f.iter_width - 1)
+                    .sum();
+                if op == Op::MapAdd && !f.map_add_value_on_top {
+                    out.push(make(src, if f.rot { "ROT_TWO" } else { "SWAP" }, if f.rot { vec![] } else { vec![int(src, 2)] }));
+                }
+                out.push(make(src, name, vec![int(src, n + hidden)]));
+            }
             Op::Yield => {
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {
@@ -377,7 +568,44 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
         }
         emits[i].main = out;
     }
-    Lowered { emits, before_label }
+    let (cleanup_run, cleanups) = cleanup_regions(cx, &plan);
+    Lowered { emits, before_label, cleanup_run, cleanups }
+}
+
+/// 3.11+: where each handler runs, and the handler that restores the previous exception when
+/// something raises there (`COPY 3; POP_EXCEPT; RERAISE 1`, as the compiler writes it). Its
+/// depth is the `try`'s plus the previous exception, given explicitly: a handler's code runs
+/// at several depths (with and without its exception on the stack).
+fn cleanup_regions(cx: &Cx, plan: &Plan) -> (Vec<Option<usize>>, Vec<(usize, String, Vec<Spanned<Value>>, Vec<Out>)>) {
+    let n = cx.code.len();
+    if !cx.f.make_cell {
+        return (vec![None; n], Vec::new());
+    }
+    let mut runs = vec![None; n];
+    let mut cleanups = Vec::new();
+    for (i, run) in runs.iter_mut().enumerate() {
+        *run = match cx.walk.entry[i] {
+            Some(_) => cx.walk.handlers(i).last().copied(),
+            None => None,
+        };
+    }
+    let mut used: Vec<usize> = runs.iter().flatten().copied().collect();
+    used.sort_unstable();
+    used.dedup();
+    for h in used {
+        let src = cx.code[h];
+        let label = format!("__cleanup_{h}");
+        let depth = cx.version_depth(h, plan) + 1;
+        let depth_arg = val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, depth)]));
+        let operands = vec![word(src, &label), word(src, "lasti"), depth_arg];
+        let body = vec![
+            make(src, "COPY", vec![int(src, 3)]),
+            make(src, "POP_EXCEPT", vec![]),
+            make(src, "RERAISE", vec![int(src, 1)]),
+        ];
+        cleanups.push((h, label, operands, body));
+    }
+    (runs, cleanups)
 }
 
 /// `load x`, `store x`, `delete x`: the opcode family from x's scope.

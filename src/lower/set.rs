@@ -46,6 +46,16 @@ pub enum Op {
     Format,
     FormatSpec,
     BuildString,
+    ListAppend,
+    SetAdd,
+    MapAdd,
+    Try,
+    EndTry,
+    ExceptMatch,
+    EndExcept,
+    Reraise,
+    Raise,
+    RaiseFrom,
 }
 
 /// Every portable instruction by its written name.
@@ -90,6 +100,16 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("format", Op::Format),
     ("format_spec", Op::FormatSpec),
     ("build_string", Op::BuildString),
+    ("list_append", Op::ListAppend),
+    ("set_add", Op::SetAdd),
+    ("map_add", Op::MapAdd),
+    ("try", Op::Try),
+    ("end_try", Op::EndTry),
+    ("except_match", Op::ExceptMatch),
+    ("end_except", Op::EndExcept),
+    ("reraise", Op::Reraise),
+    ("raise", Op::Raise),
+    ("raise_from", Op::RaiseFrom),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -174,6 +194,14 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::Convert | Op::Format => e(1, 1),
         Op::FormatSpec => e(2, 1),
         Op::BuildString => e(n, 1),
+        Op::ListAppend | Op::SetAdd => e(1, 0),
+        Op::MapAdd => e(2, 0),
+        // The handler is entered with the exception pushed on the stack `try` found.
+        Op::Try => Effect { pops: 0, pushes: 0, jump: Some((0, 1)), exits: false },
+        Op::EndTry | Op::EndExcept => e(0, 0),
+        Op::ExceptMatch => e(2, 2),
+        Op::Reraise | Op::Raise => Effect { pops: 1, pushes: 0, jump: None, exits: true },
+        Op::RaiseFrom => Effect { pops: 2, pushes: 0, jump: None, exits: true },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
