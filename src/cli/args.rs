@@ -66,6 +66,10 @@ pub enum Cmd {
     Completions(CompletionsArgs),
     /// Run the CPython of a version that pyasm finds (or installs) with the given arguments.
     Python(PythonArgs),
+    /// Run the language server on stdin/stdout, for editors (see docs/editors.md).
+    Lsp(super::lsp::LspArgs),
+    /// Lay out .pyasm files the one canonical way (in place; --check only reports).
+    Fmt(super::fmt::FmtArgs),
 }
 
 #[derive(Args)]
