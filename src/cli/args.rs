@@ -263,7 +263,7 @@ impl CommonArgs {
 
 /// The subcommands, and the words clap itself answers at the top level; any other first
 /// argument (after the global options) starts the inputs of the implicit `assemble`.
-const SUBCOMMANDS: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "help"];
+const SUBCOMMANDS: &[&str] = &["assemble", "check", "link", "run", "dis", "explain", "completions", "python", "lsp", "fmt", "help"];
 const TOP_LEVEL: &[&str] = &["-h", "--help", "-V", "--version"];
 
 /// Global options that take a value, and those that do not.

@@ -95,11 +95,12 @@ fn capabilities() -> lsp::ServerCapabilities {
 /// Runs the protocol on a connection: the handshake, then the message loop.
 pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
-    let init = conn.initialize(serde_json::json!({
+    let (id, init) = conn.initialize_start().map_err(|e| e.to_string())?;
+    let result = serde_json::json!({
         "capabilities": caps,
         "serverInfo": { "name": "pyasm", "version": env!("CARGO_PKG_VERSION") },
-    }));
-    let init = init.map_err(|e| e.to_string())?;
+    });
+    conn.initialize_finish(id, result).map_err(|e| e.to_string())?;
     if let Some(o) = init.get("initializationOptions") {
         read_options(o, &mut config);
     }
