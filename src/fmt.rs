@@ -52,7 +52,8 @@ fn same_tokens(a: &str, b: &str) -> bool {
 /// One line in the layout, and whether the next line is inside a body.
 fn format_line(line: &str, inside: bool) -> (String, bool) {
     let mut errors = Vec::new();
-    let tokens = lexer::lex(line, &mut errors);
+    // (The lexer ends a text without a newline with a Newline token of its own.)
+    let tokens: Vec<_> = lexer::lex(line, &mut errors).into_iter().filter(|(_, t, _)| *t != Tok::Newline).collect();
     let last_end = tokens.last().map_or(0, |t| t.2);
     let rest = line[last_end..].trim();
     if !errors.is_empty() || !(rest.is_empty() || rest.starts_with('#')) {
