@@ -211,3 +211,87 @@ fn a_session_with_a_two_file_module() {
 
     assert!(c.stop().success());
 }
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// Random edits and requests: the server must answer every request with a result or a
+/// protocol error other than an internal one (a caught panic would be answered, but is a bug),
+/// keep publishing diagnostics, and shut down cleanly at the end.
+#[test]
+fn random_edits_and_requests_keep_the_server_well() {
+    let f = Fixture::new();
+    let docs = [f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm")];
+    let mut c = Client::start(json!(null));
+    c.initialize(json!({"debounceMs": 0}));
+    for (d, name) in docs.iter().zip(["main.pyasm", "util.pyasm", "common.pyasm"]) {
+        open(&mut c, d, &f.text(name));
+    }
+    let snippets = [
+        "\n", " ", "x", "é", "𝄞", ":", ",", "@", "@double", "(", ")", "\"", "#", "$4294967296", ".code f(a, b)\n", ".end\n",
+        ".try zero\n", ".end_try\n", "JUMP zero\n", "LOAD_FAST ", "LOAD_CONST (1, (2, @double))\n", ".macro m(a)\n", ".endmacro\n",
+        "show 1, 2\n", ".include \"main.pyasm\"\n", ".include \"nope.pyasm\"\n", ".python 3.9\n", "BINARY_OP +\n", "zero:\n", "\t",
+    ];
+    let requests = [
+        "textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/references",
+        "textDocument/prepareRename", "textDocument/rename", "textDocument/documentSymbol", "textDocument/foldingRange",
+        "textDocument/inlayHint", "textDocument/formatting", "textDocument/codeAction",
+    ];
+    // PYASM_LSP_FUZZ_SEED=N replays (or explores) another sequence.
+    let seed = std::env::var("PYASM_LSP_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15u64);
+    let mut rng = Rng(seed | 1);
+    let mut versions = [1i32; 3];
+    let mut answered = 0;
+    for step in 0..400 {
+        let d = rng.below(3) as usize;
+        let uri = docs[d].clone();
+        let p = pos(rng.below(16) as u32, rng.below(40) as u32);
+        if rng.below(2) == 0 {
+            versions[d] += 1;
+            let (sl, sc) = (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap());
+            let (el, ec) = if rng.below(3) == 0 { (sl + rng.below(2), rng.below(40)) } else { (sl, sc) };
+            let text = rng.pick(&snippets).to_string();
+            let (start, end) = if (el, ec) < (sl, sc) { ((el, ec), (sl, sc)) } else { ((sl, sc), (el, ec)) };
+            change(&mut c, &uri, versions[d], json!([{"range": range(start.0 as u32, start.1 as u32, end.0 as u32, end.1 as u32), "text": text}]));
+            continue;
+        }
+        let method = rng.pick(&requests);
+        let params = match method {
+            "textDocument/references" => json!({"textDocument": {"uri": uri}, "position": p, "context": {"includeDeclaration": true}}),
+            "textDocument/rename" => json!({"textDocument": {"uri": uri}, "position": p, "newName": rng.pick(&["y", "1x", "<m>", "zero"])}),
+            "textDocument/documentSymbol" | "textDocument/foldingRange" => json!({"textDocument": {"uri": uri}}),
+            "textDocument/inlayHint" => json!({"textDocument": {"uri": uri}, "range": range(0, 0, 99, 0)}),
+            "textDocument/formatting" => json!({"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": true}}),
+            "textDocument/codeAction" => json!({"textDocument": {"uri": uri}, "range": range(0, 0, 99, 0), "context": {"diagnostics": []}}),
+            _ => json!({"textDocument": {"uri": uri}, "position": p}),
+        };
+        let m = c.request_raw(method, params);
+        match m.get("error") {
+            None => assert!(m.get("result").is_some(), "step {step}: {method}: neither result nor error: {m}"),
+            Some(e) => assert_eq!(e["code"], -32602, "step {step}: {method} failed: {m}"),
+        }
+        answered += 1;
+    }
+    assert!(answered > 150, "{answered}");
+    // Still publishing: an edit after all that gets its diagnostics.
+    c.forget_notifications();
+    change(&mut c, &docs[1], versions[1] + 1, json!([{"text": "BAD_OPCODE\n"}]));
+    let d = c.diagnostics(&docs[1]);
+    assert!(!d.is_empty(), "no diagnostics after the random session");
+    assert!(c.stop().success());
+}

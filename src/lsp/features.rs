@@ -252,7 +252,7 @@ pub fn completion(cx: &mut Ctx, p: lsp::CompletionParams) -> Option<lsp::Complet
             before = &before[colon + 1..];
         }
     }
-    let word_start = before.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+    let word_start = before.char_indices().rev().find(|(_, c)| !(c.is_alphanumeric() || *c == '_')).map_or(0, |(i, c)| i + c.len_utf8());
     let prefix_char = before[..word_start].chars().last();
     let first_word = before[..word_start].trim().is_empty();
     let snap = &at.snap;

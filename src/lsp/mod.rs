@@ -165,7 +165,7 @@ impl Server<'_> {
                     if n.method == lsp::notification::Exit::METHOD {
                         return Ok(());
                     }
-                    self.guarded("notification", |s| s.notification(n));
+                    let _ = self.guarded("notification", |s| s.notification(n));
                 }
                 Some(Message::Response(_)) => {}
             }
@@ -182,16 +182,16 @@ impl Server<'_> {
         self.send(Notification::new(lsp::notification::LogMessage::METHOD.into(), params));
     }
 
-    /// Runs `f`, logging a panic instead of ending the server; `None` after a panic.
-    fn guarded<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> T) -> Option<T> {
+    /// Runs `f`; a panic is logged and comes back as its message instead of ending the server.
+    fn guarded<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> T) -> Result<T, String> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| f(self))) {
-            Ok(t) => Some(t),
+            Ok(t) => Ok(t),
             Err(p) => {
                 let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
                 self.log(format!("{what} failed: {why}"));
                 // What was cached may be what failed.
                 self.snapshots.clear();
-                None
+                Err(why)
             }
         }
     }
@@ -200,9 +200,9 @@ impl Server<'_> {
         let id = r.id.clone();
         let method = r.method.clone();
         let response = match self.guarded(&format!("request {method}"), |s| s.dispatch(r)) {
-            Some(Ok(v)) => Response::new_ok(id, v),
-            Some(Err((code, msg))) => Response::new_err(id, code, msg),
-            None => Response::new_err(id, ErrorCode::InternalError as i32, format!("pyasm lsp: {method} failed (a bug; see the server's log)")),
+            Ok(Ok(v)) => Response::new_ok(id, v),
+            Ok(Err((code, msg))) => Response::new_err(id, code, msg),
+            Err(why) => Response::new_err(id, ErrorCode::InternalError as i32, format!("pyasm lsp: {method} failed (a bug): {why}")),
         };
         self.send(response);
     }
@@ -312,7 +312,7 @@ impl Server<'_> {
             }
             let module = self.ws.module_of(&path);
             done.extend(module.iter().cloned());
-            self.guarded("diagnostics", |s| s.publish_module(&module));
+            let _ = self.guarded("diagnostics", |s| s.publish_module(&module));
         }
     }
 
