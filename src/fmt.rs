@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn lays_out_lines_and_keeps_their_count() {
         let text = ".python 3.11\n  .code <module>\nRESUME   0\nloop: LOAD_CONST ( 1 ,2 )# c\n\n  x:\n\tRETURN_VALUE\n.end   \n\n\n";
-        let want = ".python 3.11\n.code <module>\n    RESUME 0\nloop: LOAD_CONST (1, 2)          # c\n\nx:\n    RETURN_VALUE\n.end\n";
+        let want = ".python 3.11\n.code <module>\n    RESUME 0\nloop: LOAD_CONST (1, 2)         # c\n\nx:\n    RETURN_VALUE\n.end\n";
         assert_eq!(format(text).unwrap(), want);
         assert_eq!(format(want).unwrap(), want);
     }
