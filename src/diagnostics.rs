@@ -193,6 +193,8 @@ pub const MAX_RENDERED: usize = 100;
 #[derive(Default)]
 pub struct SourceFiles {
     files: SimpleFiles<String, String>,
+    /// Texts that stand for files on disk (an editor's unsaved buffers), by path.
+    overlay: std::collections::HashMap<std::path::PathBuf, String>,
 }
 
 impl SourceFiles {
@@ -216,6 +218,19 @@ impl SourceFiles {
                     .with_help("save the file as UTF-8; write other characters in strings with \\x, \\u or \\U escapes");
                 (file, Some(d))
             }
+        }
+    }
+    /// Makes `read_path` of `path` give `text` instead of the file's bytes on disk (the
+    /// language server's open documents, which `.include` must see as the editor has them).
+    pub fn set_overlay(&mut self, path: std::path::PathBuf, text: String) {
+        self.overlay.insert(path, text);
+    }
+    /// The bytes of the file at `path` (`canonical` is the same path made canonical): the
+    /// overlay's text when it has one, else the file on disk.
+    pub fn read_path(&self, path: &std::path::Path, canonical: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        match self.overlay.get(path).or_else(|| self.overlay.get(canonical)) {
+            Some(text) => Ok(text.clone().into_bytes()),
+            None => std::fs::read(path),
         }
     }
     pub fn text(&self, file: u32) -> &str {

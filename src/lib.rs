@@ -19,11 +19,13 @@ pub mod diagnostics;
 pub mod dis;
 pub mod emit;
 pub mod explain;
+pub mod fmt;
 pub mod interpreters;
 pub mod link;
 pub mod listing;
 pub mod lower;
 pub mod load;
+pub mod lsp;
 pub mod marshal_format;
 pub mod object;
 pub mod opcodes;
@@ -432,4 +434,33 @@ fn nest_constants(
         })
         .collect();
     obj
+}
+
+/// What an editor shows of a module besides its diagnostics: the linked lines, the resolved
+/// program and what the verifier found of each code object (with the stack kinds before and
+/// after each instruction). Nothing is emitted; the diagnostics are `assemble_files`'s job.
+pub struct ModuleFacts {
+    pub version: Option<&'static VersionTable>,
+    pub program: Option<resolve::Program>,
+    /// One per code object of `program`.
+    pub verified: Vec<verify::Verified>,
+    /// Where macro expansions came from (their lines point into per-expansion file copies).
+    pub expansions: link::expand::Expansions,
+}
+
+/// The facts of the module made of `inputs` (see [`ModuleFacts`]), as far as the stages get.
+pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> ModuleFacts {
+    let mut diags = Vec::new();
+    let linked = link::link_module(files, inputs, &mut diags);
+    let version = choose_version(&linked.lines, files, opts, &mut diags).map(|(t, _)| t);
+    let (program, verified) = match version {
+        Some(t) => {
+            let ropts = resolve::ResolveOptions { default_filename: String::new() };
+            let (program, _) = resolve::resolve(&linked.lines, t, &ropts);
+            let verified = program.as_ref().map(|p| verify::verify_program(p, true, !opts.skip_typed_checks)).unwrap_or_default();
+            (program, verified)
+        }
+        None => (None, Vec::new()),
+    };
+    ModuleFacts { version, program, verified, expansions: linked.expansions }
 }

@@ -252,7 +252,13 @@ fn unavailable(test: &str, why: &str) -> bool {
 /// Makes sure `cmd` runs, installing the Debian package `package` when this is a root shell
 /// with apt-get (as on CI's fresh machine).
 fn ensure_tool(cmd: &str, package: &str, test: &str) -> bool {
-    if runs(cmd) {
+    ensure_package(&|| runs(cmd), &format!("`{cmd}` is not installed"), package, test)
+}
+
+/// Makes sure `present()` holds, installing the Debian package `package` when it does not
+/// (as `ensure_tool`); `missing` says what is wrong when it cannot.
+fn ensure_package(present: &dyn Fn() -> bool, missing: &str, package: &str, test: &str) -> bool {
+    if present() {
         return true;
     }
     let root = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
@@ -270,11 +276,11 @@ fn ensure_tool(cmd: &str, package: &str, test: &str) -> bool {
                 .unwrap_or(false)
         };
         eprintln!("{test}: installing {package} with apt-get");
-        if (install(false) || install(true)) && runs(cmd) {
+        if (install(false) || install(true)) && present() {
             return true;
         }
     }
-    unavailable(test, &format!("`{cmd}` is not installed and could not be installed (apt-get install {package})"))
+    unavailable(test, &format!("{missing} and could not be installed (apt-get install {package})"))
 }
 
 fn runs_apt() -> bool {
@@ -506,4 +512,123 @@ fn emacs_mode_highlights_the_sample() {
         .collect();
     assert_eq!(lines.len(), EXPECTED.len() + 1, "{stdout}");
     assert!(wrong.is_empty(), "Emacs highlights differently:\n{}", wrong.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The language server in the editors
+
+/// Emacs in batch mode with eglot (built in from Emacs 29, the elpa-eglot package before)
+/// connects to `pyasm lsp` on a module with a mistake and receives its diagnostic.
+#[test]
+fn emacs_eglot_receives_the_language_servers_diagnostics() {
+    let test = "Emacs eglot";
+    if !ensure_tool("emacs", "emacs-nox", test) {
+        return;
+    }
+    let has_eglot = || Command::new("emacs").args(["--batch", "--no-init-file", "--eval", "(require 'eglot)"]).output().is_ok_and(|o| o.status.success());
+    if !ensure_package(&has_eglot, "eglot is not available to Emacs", "elpa-eglot", test) {
+        return;
+    }
+    let root = support::repo_root();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = std::fs::canonicalize(dir.path()).unwrap();
+    for name in ["main.pyasm", "util.pyasm", "common.pyasm"] {
+        std::fs::copy(root.join("tests/lsp_module").join(name), dir.join(name)).unwrap();
+    }
+    let util = dir.join("util.pyasm");
+    let text = std::fs::read_to_string(&util).unwrap().replacen("IF_NONE zero", "IF_NONE zer", 1);
+    std::fs::write(&util, text).unwrap();
+    // The folder is the project (no version control needed); the session waits for the
+    // first diagnostics and prints each as LINE:TYPE:FIRST LINE OF THE MESSAGE.
+    let eval = format!(
+        r#"(progn
+  (add-to-list 'load-path "{emacs}")
+  (require 'pyasm-mode)
+  (require 'eglot)
+  (add-hook 'project-find-functions (lambda (_d) (cons 'transient "{dir}/")))
+  (find-file "{util}")
+  (eglot '(pyasm-mode) (project-current) 'eglot-lsp-server '("{pyasm}" "lsp") "pyasm")
+  (let ((deadline (+ (float-time) 60)))
+    (while (and (null (flymake-diagnostics)) (< (float-time) deadline))
+      (accept-process-output nil 0.1)))
+  (dolist (d (flymake-diagnostics))
+    (princ (format "%d:%s:%s\n" (line-number-at-pos (flymake-diagnostic-beg d)) (flymake-diagnostic-type d)
+                   (car (split-string (flymake-diagnostic-text d) "\n"))))))"#,
+        emacs = root.join("editors/emacs").display(),
+        dir = dir.display(),
+        util = util.display(),
+        pyasm = support::pyasm_bin().display(),
+    );
+    // Not -Q: Debian activates elpa-eglot from the site start files.
+    let out = Command::new("emacs").args(["--batch", "--no-init-file", "--eval", &eval]).current_dir(&dir).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "emacs failed:\n{}{stdout}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout, "4:eglot-error:pyasm [E0105]: label `zer` is not defined in this code object\n");
+}
+
+/// The names of the members of a zip file (from its central directory).
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i + 46 <= bytes.len() {
+        if bytes[i..i + 4] == [0x50, 0x4b, 0x01, 0x02] {
+            let n = u16::from_le_bytes([bytes[i + 28], bytes[i + 29]]) as usize;
+            names.push(String::from_utf8_lossy(&bytes[i + 46..(i + 46 + n).min(bytes.len())]).into_owned());
+            i += 46 + n;
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+/// The VS Code extension packs into a .vsix with @vscode/vsce (its npm dependencies installed
+/// under target/ on first use, again when package.json changes), with the language client,
+/// the grammar and the script that starts `pyasm lsp`.
+#[test]
+fn vscode_extension_packages_as_a_vsix() {
+    let test = "VS Code .vsix";
+    if !runs("npm") && !ensure_tool("npm", "npm", test) {
+        return;
+    }
+    let source = support::repo_root().join("editors/vscode");
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vscode-extension");
+    std::fs::create_dir_all(&work).unwrap();
+    for name in ["package.json", "extension.js", "language-configuration.json", ".vscodeignore", "syntaxes/pyasm.tmLanguage.json"] {
+        std::fs::create_dir_all(work.join(name).parent().unwrap()).unwrap();
+        std::fs::copy(source.join(name), work.join(name)).unwrap();
+    }
+    let check = Command::new("node").arg("--check").arg(work.join("extension.js")).output().unwrap();
+    assert!(check.status.success(), "extension.js: {}", String::from_utf8_lossy(&check.stderr));
+    let manifest = std::fs::read(work.join("package.json")).unwrap();
+    let marker = work.join("node_modules/.installed-for");
+    if std::fs::read(&marker).ok().as_deref() != Some(&manifest[..]) {
+        let out = Command::new("npm").args(["install", "--no-audit", "--no-fund", "--loglevel", "error"]).current_dir(&work).output().unwrap();
+        if !out.status.success() {
+            unavailable(test, &format!("`npm install` failed:\n{}", String::from_utf8_lossy(&out.stderr)));
+            return;
+        }
+        std::fs::write(&marker, &manifest).unwrap();
+    }
+    let vsix = work.join("pyasm.vsix");
+    let _ = std::fs::remove_file(&vsix);
+    let out = Command::new(work.join("node_modules/.bin/vsce"))
+        .args(["package", "--allow-missing-repository", "--skip-license", "-o"])
+        .arg(&vsix)
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "vsce package failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let names = zip_names(&std::fs::read(&vsix).unwrap());
+    for member in [
+        "extension/package.json",
+        "extension/extension.js",
+        "extension/syntaxes/pyasm.tmLanguage.json",
+        "extension/language-configuration.json",
+        "extension/node_modules/vscode-languageclient/package.json",
+        "extension.vsixmanifest",
+    ] {
+        assert!(names.iter().any(|n| n == member), "{member} is not in the .vsix ({} members)", names.len());
+    }
+    assert!(!names.iter().any(|n| n.contains("/.bin/") || n.ends_with(".vsix") || n.starts_with("extension/test/")), "{names:?}");
 }

@@ -72,6 +72,10 @@ pub enum Cmd {
     Completions(CompletionsArgs),
     /// Run the CPython of a version that pyasm finds (or installs) with the given arguments.
     Python(PythonArgs),
+    /// Run the language server on stdin/stdout, for editors (see docs/editors.md).
+    Lsp(super::lsp::LspArgs),
+    /// Lay out .pyasm files the one canonical way (in place; --check only reports).
+    Fmt(super::fmt::FmtArgs),
 }
 
 #[derive(Args)]
@@ -295,7 +299,7 @@ impl CommonArgs {
 
 /// The subcommands, and the words clap itself answers at the top level; any other first
 /// argument (after the global options) starts the inputs of the implicit `assemble`.
-const SUBCOMMANDS: &[&str] = &["assemble", "check", "lower", "link", "run", "dis", "explain", "completions", "python", "help"];
+const SUBCOMMANDS: &[&str] = &["assemble", "check", "lower", "link", "run", "dis", "explain", "completions", "python", "lsp", "fmt", "help"];
 const TOP_LEVEL: &[&str] = &["-h", "--help", "-V", "--version"];
 
 /// Global options that take a value, and those that do not.

@@ -18,8 +18,10 @@ mod check;
 mod completions;
 mod dis;
 mod explain;
+mod fmt;
 mod link;
 mod lower;
+mod lsp;
 mod module;
 mod output;
 mod python;
@@ -73,5 +75,7 @@ fn run(argv: Vec<OsString>) -> Status {
         Cmd::Explain(e) => explain::cmd_explain(e),
         Cmd::Completions(c) => completions::cmd_completions(c),
         Cmd::Python(p) => python::cmd_python(p),
+        Cmd::Lsp(l) => lsp::cmd_lsp(l),
+        Cmd::Fmt(f) => fmt::cmd_fmt(f),
     }
 }

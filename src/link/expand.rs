@@ -413,7 +413,7 @@ impl Includer<'_> {
             );
             return;
         }
-        let bytes = match std::fs::read(&path) {
+        let bytes = match self.files.read_path(&path, &key) {
             Ok(b) => b,
             Err(e) => {
                 let why = match e.kind() {

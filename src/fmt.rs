@@ -1,0 +1,138 @@
+//! `pyasm fmt`: the one layout of a .pyasm file.
+//!
+//! * `.code`, `.end`, `.macro`, `.endmacro`, labels and top-level directives start at column
+//!   0; instructions, directives and whole-line comments inside a code object or macro body
+//!   are indented by four spaces (a label on the line of an instruction pads it to there).
+//! * Within a line, tokens are separated by one space where they were separated at all,
+//!   none before `,` `)` `}` or after `(` `{`, one after `,`; the tokens themselves are kept
+//!   as written (a literal's spelling is the writer's choice).
+//! * A trailing comment starts at column 32, or the next multiple of 8 after a longer line.
+//! * No trailing whitespace, `\n` line ends, one newline at the end of the file.
+//!
+//! Lines are never added, removed or joined: an instruction's line number is its position
+//! when the file has no `.loc`, so the layout cannot change an assembled byte. A line that
+//! does not lex is kept as written. The result is checked to have the same tokens as the
+//! input, so a formatter bug can only refuse, never change the program.
+
+use crate::syntax::lexer::{self, Tok};
+
+const INDENT: &str = "    ";
+const COMMENT_COLUMN: usize = 32;
+
+/// The file in the canonical layout, or why it was left alone.
+pub fn format(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for raw in text.split('\n') {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let (formatted, next_inside) = format_line(line, inside);
+        inside = next_inside;
+        out.push_str(&formatted);
+        out.push('\n');
+    }
+    // `split` gives one empty piece after the final newline: no blank lines at the end.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if out == "\n" {
+        out.clear();
+    }
+    if same_tokens(text, &out) { Ok(out) } else { Err("the formatted text would not have the same tokens (a bug in pyasm fmt)".into()) }
+}
+
+fn kinds(text: &str) -> Vec<String> {
+    let mut errors = Vec::new();
+    lexer::lex(text, &mut errors).into_iter().filter(|(_, t, _)| *t != Tok::Newline).map(|(s, t, e)| format!("{t:?}{}", &text[s..e])).collect()
+}
+
+fn same_tokens(a: &str, b: &str) -> bool {
+    kinds(a) == kinds(b)
+}
+
+/// One line in the layout, and whether the next line is inside a body.
+fn format_line(line: &str, inside: bool) -> (String, bool) {
+    let mut errors = Vec::new();
+    // (The lexer ends a text without a newline with a Newline token of its own.)
+    let tokens: Vec<_> = lexer::lex(line, &mut errors).into_iter().filter(|(_, t, _)| *t != Tok::Newline).collect();
+    let last_end = tokens.last().map_or(0, |t| t.2);
+    let rest = line[last_end..].trim();
+    if !errors.is_empty() || !(rest.is_empty() || rest.starts_with('#')) {
+        return (line.trim_end().to_string(), inside);
+    }
+    let comment = rest;
+    if tokens.is_empty() {
+        let indent = if inside && !comment.is_empty() { INDENT } else { "" };
+        return (format!("{indent}{comment}"), inside);
+    }
+    // A label: `name:` first.
+    let (label, body) = match tokens.as_slice() {
+        [(_, Tok::Ident(n), _), (_, Tok::Colon, _), rest @ ..] => (Some(*n), rest),
+        _ => (None, &tokens[..]),
+    };
+    let (starts_body, ends_body) = match body.first() {
+        Some((_, Tok::DotCode, _)) => (true, false),
+        Some((_, Tok::Directive("macro"), _)) => (true, false),
+        Some((_, Tok::Directive("end" | "endmacro"), _)) => (false, true),
+        _ => (false, false),
+    };
+    let mut code = String::new();
+    if let Some(l) = label {
+        code.push_str(l);
+        code.push(':');
+    }
+    if !body.is_empty() {
+        let column0 = starts_body || ends_body || !inside;
+        if label.is_some() {
+            code.push(' ');
+            while code.len() < INDENT.len() && !column0 {
+                code.push(' ');
+            }
+        } else if !column0 {
+            code.push_str(INDENT);
+        }
+        for (i, (s, t, e)) in body.iter().enumerate() {
+            if i > 0 {
+                let (_, prev, prev_end) = &body[i - 1];
+                let separated = *prev_end < *s;
+                let space = match (prev, t) {
+                    (_, Tok::Comma | Tok::RParen | Tok::RBrace) => false,
+                    (Tok::LParen | Tok::LBrace, _) => false,
+                    (Tok::Comma, _) => true,
+                    _ => separated,
+                };
+                if space {
+                    code.push(' ');
+                }
+            }
+            code.push_str(&line[*s..*e]);
+        }
+    }
+    if !comment.is_empty() {
+        let column = if code.len() < COMMENT_COLUMN { COMMENT_COLUMN } else { (code.chars().count() + 1).div_ceil(8) * 8 };
+        while code.chars().count() < column {
+            code.push(' ');
+        }
+        code.push_str(comment);
+    }
+    let next_inside = if starts_body { true } else if ends_body { false } else { inside };
+    (code, next_inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format;
+
+    #[test]
+    fn lays_out_lines_and_keeps_their_count() {
+        let text = ".python 3.11\n  .code <module>\nRESUME   0\nloop: LOAD_CONST ( 1 ,2 )# c\n\n  x:\n\tRETURN_VALUE\n.end   \n\n\n";
+        let want = ".python 3.11\n.code <module>\n    RESUME 0\nloop: LOAD_CONST (1, 2)         # c\n\nx:\n    RETURN_VALUE\n.end\n";
+        assert_eq!(format(text).unwrap(), want);
+        assert_eq!(format(want).unwrap(), want);
+    }
+
+    #[test]
+    fn keeps_what_does_not_lex_and_adjacent_tokens() {
+        let text = ".code f(a, b)\n    LOAD_CONST @f\n    BAD \"unterminated\n    LOAD_CONST frozenset({1, 2})\n.end\n";
+        assert_eq!(format(text).unwrap(), text);
+    }
+}

@@ -1,0 +1,382 @@
+//! `pyasm lsp`: a language server over stdio (rust-analyzer's `lsp-server` for the transport
+//! and the message loop, `lsp-types` for the protocol's types).
+//!
+//! One thread. Edits mark the module of the edited document dirty; diagnostics are published
+//! once no edit has come for the debounce time, for every file of each dirty module. Requests
+//! are answered from a `Snapshot` of the module (built on demand, dropped at the next edit).
+//! A panic in a request is caught and answered as an error; the server goes on.
+//!
+//! * `text`: positions (UTF-16 columns) and incremental edits.
+//! * `workspace`: open documents, and which files make up a document's module.
+//! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
+//! * `index`: what the text of each file defines and refers to (symbols, navigation).
+//! * `snapshot`: one module loaded, resolved, verified and indexed.
+//! * `features`: hover, inlay hints, completion, navigation, symbols, folding, formatting.
+
+pub mod diagnostics;
+mod features;
+pub mod index;
+mod snapshot;
+pub mod text;
+pub mod workspace;
+
+use crate::version::PythonVersion;
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types as lsp;
+use lsp_types::notification::Notification as _;
+use serde_json::Value;
+use snapshot::Snapshot;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use workspace::{Document, Workspace};
+
+/// How the server runs; the client may change it in `initializationOptions`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `--python`: the version for every module (as the command line's).
+    pub python: Option<PythonVersion>,
+    /// The version for a module that names none.
+    pub default_version: Option<PythonVersion>,
+    /// How long after the last edit diagnostics are computed.
+    pub debounce: Duration,
+    /// The URL of docs/errors.md, which diagnostic codes link to.
+    pub error_docs: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md");
+        Config {
+            python: None,
+            default_version: None,
+            debounce: Duration::from_millis(200),
+            error_docs: lsp::Url::from_file_path(local).ok().map(|u| u.to_string()),
+        }
+    }
+}
+
+/// Serves one client on stdin/stdout until it says `exit` (or closes the stream).
+pub fn run_stdio(config: Config) -> Result<(), String> {
+    let (conn, io) = Connection::stdio();
+    serve(&conn, config)?;
+    drop(conn);
+    io.join().map_err(|e| e.to_string())
+}
+
+/// What the server offers.
+fn capabilities() -> lsp::ServerCapabilities {
+    lsp::ServerCapabilities {
+        text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(lsp::TextDocumentSyncOptions {
+            open_close: Some(true),
+            change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
+            save: Some(lsp::TextDocumentSyncSaveOptions::Supported(true)),
+            ..Default::default()
+        })),
+        hover_provider: Some(lsp::HoverProviderCapability::Simple(true)),
+        completion_provider: Some(lsp::CompletionOptions {
+            trigger_characters: Some(vec![".".into(), "@".into(), " ".into()]),
+            ..Default::default()
+        }),
+        definition_provider: Some(lsp::OneOf::Left(true)),
+        references_provider: Some(lsp::OneOf::Left(true)),
+        rename_provider: Some(lsp::OneOf::Right(lsp::RenameOptions { prepare_provider: Some(true), work_done_progress_options: Default::default() })),
+        document_symbol_provider: Some(lsp::OneOf::Left(true)),
+        folding_range_provider: Some(lsp::FoldingRangeProviderCapability::Simple(true)),
+        inlay_hint_provider: Some(lsp::OneOf::Left(true)),
+        code_action_provider: Some(lsp::CodeActionProviderCapability::Simple(true)),
+        document_formatting_provider: Some(lsp::OneOf::Left(true)),
+        ..Default::default()
+    }
+}
+
+/// Runs the protocol on a connection: the handshake, then the message loop.
+pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
+    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
+    let (id, init) = conn.initialize_start().map_err(|e| e.to_string())?;
+    let result = serde_json::json!({
+        "capabilities": caps,
+        "serverInfo": { "name": "pyasm", "version": env!("CARGO_PKG_VERSION") },
+    });
+    conn.initialize_finish(id, result).map_err(|e| e.to_string())?;
+    if let Some(o) = init.get("initializationOptions") {
+        read_options(o, &mut config);
+    }
+    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new() }.run()
+}
+
+/// `{"python": "3.12", "debounceMs": 100, "errorDocs": "https://…/errors.md"}`.
+fn read_options(o: &Value, config: &mut Config) {
+    if let Some(v) = o.get("python").and_then(Value::as_str).and_then(|s| s.parse().ok()) {
+        config.python = Some(v);
+    }
+    if let Some(ms) = o.get("debounceMs").and_then(Value::as_u64) {
+        config.debounce = Duration::from_millis(ms.min(10_000));
+    }
+    if let Some(d) = o.get("errorDocs").and_then(Value::as_str) {
+        config.error_docs = (!d.is_empty()).then(|| d.to_string());
+    }
+}
+
+struct Server<'a> {
+    conn: &'a Connection,
+    config: Config,
+    ws: Workspace,
+    /// Documents whose module's diagnostics are due.
+    dirty: BTreeSet<PathBuf>,
+    deadline: Option<Instant>,
+    /// Files that have diagnostics published (to clear them when they go away).
+    published: HashSet<PathBuf>,
+    snapshots: HashMap<PathBuf, Rc<Snapshot>>,
+}
+
+/// A request's failure: the protocol's error code and a message.
+type Failure = (i32, String);
+
+pub(crate) fn path_of(uri: &lsp::Url) -> Option<PathBuf> {
+    uri.to_file_path().ok().map(|p| workspace::normalize(&p))
+}
+
+impl Server<'_> {
+    fn run(&mut self) -> Result<(), String> {
+        loop {
+            let msg = match self.deadline {
+                Some(d) => match self.conn.receiver.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(e) if e.is_timeout() => None,
+                    Err(_) => return Ok(()),
+                },
+                None => match self.conn.receiver.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return Ok(()),
+                },
+            };
+            match msg {
+                None => self.publish_due(),
+                Some(Message::Request(r)) => {
+                    if self.conn.handle_shutdown(&r).map_err(|e| e.to_string())? {
+                        return Ok(());
+                    }
+                    self.request(r);
+                }
+                Some(Message::Notification(n)) => {
+                    if n.method == lsp::notification::Exit::METHOD {
+                        return Ok(());
+                    }
+                    let _ = self.guarded("notification", |s| s.notification(n));
+                }
+                Some(Message::Response(_)) => {}
+            }
+        }
+    }
+
+    fn send(&self, m: impl Into<Message>) {
+        let _ = self.conn.sender.send(m.into());
+    }
+
+    fn log(&self, message: String) {
+        eprintln!("pyasm lsp: {message}");
+        let params = lsp::LogMessageParams { typ: lsp::MessageType::ERROR, message };
+        self.send(Notification::new(lsp::notification::LogMessage::METHOD.into(), params));
+    }
+
+    /// Runs `f`; a panic is logged and comes back as its message instead of ending the server.
+    fn guarded<T>(&mut self, what: &str, f: impl FnOnce(&mut Self) -> T) -> Result<T, String> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| f(self))) {
+            Ok(t) => Ok(t),
+            Err(p) => {
+                let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+                self.log(format!("{what} failed: {why}"));
+                // What was cached may be what failed.
+                self.snapshots.clear();
+                Err(why)
+            }
+        }
+    }
+
+    fn request(&mut self, r: Request) {
+        let id = r.id.clone();
+        let method = r.method.clone();
+        let response = match self.guarded(&format!("request {method}"), |s| s.dispatch(r)) {
+            Ok(Ok(v)) => Response::new_ok(id, v),
+            Ok(Err((code, msg))) => Response::new_err(id, code, msg),
+            Err(why) => Response::new_err(id, ErrorCode::InternalError as i32, format!("pyasm lsp: {method} failed (a bug): {why}")),
+        };
+        self.send(response);
+    }
+
+    fn dispatch(&mut self, r: Request) -> Result<Value, Failure> {
+        use lsp::request::*;
+        match r.method.as_str() {
+            HoverRequest::METHOD => self.call::<HoverRequest>(r, features::hover),
+            InlayHintRequest::METHOD => self.call::<InlayHintRequest>(r, features::inlay_hints),
+            Completion::METHOD => self.call::<Completion>(r, features::completion),
+            GotoDefinition::METHOD => self.call::<GotoDefinition>(r, features::definition),
+            References::METHOD => self.call::<References>(r, features::references),
+            PrepareRenameRequest::METHOD => self.call::<PrepareRenameRequest>(r, features::prepare_rename),
+            Rename::METHOD => self.call_fallible::<Rename>(r, features::rename),
+            DocumentSymbolRequest::METHOD => self.call::<DocumentSymbolRequest>(r, features::document_symbols),
+            FoldingRangeRequest::METHOD => self.call::<FoldingRangeRequest>(r, features::folding),
+            Formatting::METHOD => self.call::<Formatting>(r, features::formatting),
+            CodeActionRequest::METHOD => {
+                let params: lsp::CodeActionParams = params(r.params)?;
+                to_value(Some(diagnostics::quick_fixes(&params)))
+            }
+            "pyasm/debugPanic" => panic!("pyasm/debugPanic asked for a panic"),
+            _ => Err((ErrorCode::MethodNotFound as i32, format!("pyasm lsp does not handle `{}`", r.method))),
+        }
+    }
+
+    fn call<R: lsp::request::Request>(&mut self, r: Request, f: fn(&mut Ctx, R::Params) -> R::Result) -> Result<Value, Failure> {
+        let p: R::Params = params(r.params)?;
+        let mut cx = Ctx { server: self };
+        to_value(f(&mut cx, p))
+    }
+
+    fn call_fallible<R: lsp::request::Request>(
+        &mut self,
+        r: Request,
+        f: fn(&mut Ctx, R::Params) -> Result<R::Result, Failure>,
+    ) -> Result<Value, Failure> {
+        let p: R::Params = params(r.params)?;
+        let mut cx = Ctx { server: self };
+        to_value(f(&mut cx, p)?)
+    }
+
+    fn notification(&mut self, n: Notification) {
+        use lsp::notification::*;
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let Ok(p) = n.extract::<lsp::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD) else { return };
+                let Some(path) = path_of(&p.text_document.uri) else { return };
+                self.ws.docs.insert(path.clone(), Document { text: p.text_document.text, version: p.text_document.version });
+                self.touched(path);
+            }
+            DidChangeTextDocument::METHOD => {
+                let Ok(p) = n.extract::<lsp::DidChangeTextDocumentParams>(DidChangeTextDocument::METHOD) else { return };
+                let Some(path) = path_of(&p.text_document.uri) else { return };
+                let Some(doc) = self.ws.docs.get_mut(&path) else { return };
+                for c in &p.content_changes {
+                    text::apply_change(&mut doc.text, c);
+                }
+                doc.version = p.text_document.version;
+                self.touched(path);
+            }
+            DidSaveTextDocument::METHOD => {
+                let Ok(p) = n.extract::<lsp::DidSaveTextDocumentParams>(DidSaveTextDocument::METHOD) else { return };
+                if let Some(path) = path_of(&p.text_document.uri) {
+                    self.touched(path);
+                }
+            }
+            DidCloseTextDocument::METHOD => {
+                let Ok(p) = n.extract::<lsp::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD) else { return };
+                let Some(path) = path_of(&p.text_document.uri) else { return };
+                self.ws.docs.remove(&path);
+                self.snapshots.clear();
+                self.dirty.remove(&path);
+                if self.published.remove(&path) {
+                    self.publish(&path, Vec::new());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A document changed: its module's diagnostics are due after the debounce.
+    fn touched(&mut self, path: PathBuf) {
+        self.snapshots.clear();
+        self.dirty.insert(path);
+        self.deadline = Some(Instant::now() + self.config.debounce);
+    }
+
+    fn options(&self) -> crate::Options {
+        crate::Options { version: self.config.python, default_version: self.config.default_version, ..Default::default() }
+    }
+
+    fn publish(&self, path: &Path, diagnostics: Vec<lsp::Diagnostic>) {
+        let Ok(uri) = lsp::Url::from_file_path(path) else { return };
+        let version = self.ws.docs.get(path).map(|d| d.version);
+        let params = lsp::PublishDiagnosticsParams { uri, diagnostics, version };
+        self.send(Notification::new(lsp::notification::PublishDiagnostics::METHOD.into(), params));
+    }
+
+    /// Publishes the diagnostics of every dirty document's module.
+    fn publish_due(&mut self) {
+        self.deadline = None;
+        let mut done: HashSet<PathBuf> = HashSet::new();
+        for path in std::mem::take(&mut self.dirty) {
+            if done.contains(&path) || !self.ws.docs.contains_key(&path) {
+                continue;
+            }
+            let module = self.ws.module_of(&path);
+            done.extend(module.iter().cloned());
+            let _ = self.guarded("diagnostics", |s| s.publish_module(&module));
+        }
+    }
+
+    fn publish_module(&mut self, module: &[PathBuf]) {
+        let (mut files, inputs) = self.ws.load(module);
+        let diags = match crate::assemble_files(&mut files, &inputs, &self.options()) {
+            Ok(a) => a.warnings,
+            Err(d) => d,
+        };
+        let mut by_file = diagnostics::convert(&files, &diags, inputs.first().copied().unwrap_or(0), self.config.error_docs.as_deref());
+        // Every file of the module (its own and included ones) gets its list, empty ones too
+        // where something was published before or the file is open.
+        let mut paths: BTreeSet<PathBuf> = files.names().map(|n| workspace::normalize(Path::new(n))).collect();
+        paths.extend(by_file.keys().cloned());
+        for p in paths {
+            let list = by_file.remove(&p).unwrap_or_default();
+            let had = self.published.contains(&p);
+            if list.is_empty() && !had && !self.ws.docs.contains_key(&p) {
+                continue;
+            }
+            if list.is_empty() {
+                self.published.remove(&p);
+            } else {
+                self.published.insert(p.clone());
+            }
+            self.publish(&p, list);
+        }
+    }
+
+    /// The snapshot of the module a document belongs to.
+    fn snapshot(&mut self, path: &Path) -> Rc<Snapshot> {
+        if let Some(s) = self.snapshots.get(path) {
+            return s.clone();
+        }
+        let module = self.ws.module_of(path);
+        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options()));
+        for p in snap.index.iter().map(|f| f.path.clone()) {
+            self.snapshots.insert(p, snap.clone());
+        }
+        self.snapshots.insert(path.to_path_buf(), snap.clone());
+        snap
+    }
+}
+
+/// What a request handler sees: the server, through what a handler needs.
+pub(crate) struct Ctx<'s, 'c> {
+    server: &'s mut Server<'c>,
+}
+
+impl Ctx<'_, '_> {
+    /// The module snapshot and the path of the document at `uri`.
+    pub fn snapshot(&mut self, uri: &lsp::Url) -> Option<(Rc<Snapshot>, PathBuf)> {
+        let path = path_of(uri)?;
+        Some((self.server.snapshot(&path), path))
+    }
+    pub fn text(&self, path: &Path) -> Option<String> {
+        self.server.ws.text(path)
+    }
+}
+
+fn params<P: serde::de::DeserializeOwned>(v: Value) -> Result<P, Failure> {
+    serde_json::from_value(v).map_err(|e| (ErrorCode::InvalidParams as i32, format!("bad parameters: {e}")))
+}
+
+fn to_value(v: impl serde::Serialize) -> Result<Value, Failure> {
+    serde_json::to_value(v).map_err(|e| (ErrorCode::InternalError as i32, e.to_string()))
+}

@@ -1,0 +1,72 @@
+//! One module as the editor has it: its files loaded, its facts (resolved program, stacks)
+//! and the syntax index of each file. Built on demand for a request, and kept until the next
+//! edit.
+
+use super::index::{self, FileIndex, Key, Occurrence};
+use super::workspace::Workspace;
+use crate::diagnostics::SourceFiles;
+use crate::opcodes::VersionTable;
+use crate::resolve::ResolvedCode;
+use crate::syntax::ast::Span;
+use std::path::{Path, PathBuf};
+
+pub struct Snapshot {
+    pub files: SourceFiles,
+    pub facts: crate::ModuleFacts,
+    /// Every real file of the module (its own and the included ones), indexed.
+    pub index: Vec<FileIndex>,
+}
+
+impl Snapshot {
+    pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options) -> Snapshot {
+        let (mut files, inputs) = ws.load(module);
+        let facts = crate::module_facts(&mut files, &inputs, opts);
+        let real: Vec<u32> = files
+            .names()
+            .enumerate()
+            .map(|(i, _)| i as u32)
+            .filter(|&f| facts.expansions.real_file(f) == f)
+            .collect();
+        let texts: Vec<&str> = real.iter().map(|&f| files.text(f)).collect();
+        let macros = index::macro_names(&texts);
+        let mut seen = std::collections::HashSet::new();
+        let index = real
+            .iter()
+            .map(|&f| (f, super::workspace::normalize(Path::new(files.name(f)))))
+            .filter(|(_, p)| seen.insert(p.clone()))
+            .map(|(f, p)| index::index_file(f, p, files.text(f), facts.version, &macros))
+            .collect();
+        Snapshot { files, facts, index }
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&FileIndex> {
+        self.index.iter().find(|f| f.path == path)
+    }
+
+    pub fn version(&self) -> Option<&'static VersionTable> {
+        self.facts.version
+    }
+
+    /// Every occurrence of a key in the module.
+    pub fn occurrences<'a>(&'a self, key: &'a Key) -> impl Iterator<Item = (&'a FileIndex, &'a Occurrence)> + 'a {
+        self.index.iter().flat_map(move |f| f.occurrences.iter().filter(move |o| o.key == *key).map(move |o| (f, o)))
+    }
+
+    /// The resolved code object whose header is at `header` (a scope's header span).
+    pub fn code_at(&self, header: Span) -> Option<(usize, &ResolvedCode)> {
+        let p = self.facts.program.as_ref()?;
+        p.codes.iter().enumerate().find(|(_, c)| c.header_span.file == header.file && c.header_span.start == header.start)
+    }
+
+    /// The code object and instruction whose text holds `offset` of `file`.
+    pub fn instr_at(&self, file: u32, offset: u32) -> Option<(usize, usize)> {
+        let p = self.facts.program.as_ref()?;
+        for (c, code) in p.codes.iter().enumerate() {
+            // An included body's instructions are in another file than the header.
+            if let Some(i) = code.instrs.iter().position(|x| x.span.file == file && x.span.start <= offset && offset <= x.span.end) {
+                return Some((c, i));
+            }
+        }
+        None
+    }
+}

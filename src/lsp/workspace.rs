@@ -1,0 +1,168 @@
+//! The open documents, and which files make up the module each belongs to.
+//!
+//! pyasm has no project file: a module is the files given together on the command line. The
+//! server infers it from the folder a document is in, as examples/link/program is laid out:
+//! the document's module takes in each `.pyasm` file of the same folder that defines a code
+//! object another member refers to by `@name` without defining it (or refers to one only
+//! another member defines), until nothing more joins. A file that a sibling `.include`s is
+//! not a module of its own: it is checked as part of the module of the file that includes it.
+//! A folder of separate programs (examples/) thus gives one module per file.
+
+use crate::diagnostics::SourceFiles;
+use crate::syntax::ast::{Line, Spanned, Statement, Value};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+/// Siblings beyond this many are not looked at (a folder of thousands of disassembled modules).
+const MAX_SIBLINGS: usize = 400;
+
+pub struct Document {
+    pub text: String,
+    pub version: i32,
+}
+
+#[derive(Default)]
+pub struct Workspace {
+    pub docs: HashMap<PathBuf, Document>,
+}
+
+/// What one file contributes to finding modules.
+#[derive(Default)]
+struct FileLinks {
+    defines: BTreeSet<String>,
+    refers: BTreeSet<String>,
+    includes: Vec<PathBuf>,
+}
+
+impl FileLinks {
+    fn unresolved(&self) -> impl Iterator<Item = &String> {
+        self.refers.iter().filter(|r| !self.defines.contains(*r))
+    }
+}
+
+/// `a/b/../c` as `a/c`, without asking the file system (the file may not exist yet).
+pub fn normalize(p: &Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl Workspace {
+    /// The text of a file: the editor's when it is open, else the disk's.
+    pub fn text(&self, path: &Path) -> Option<String> {
+        match self.docs.get(path) {
+            Some(d) => Some(d.text.clone()),
+            None => std::fs::read_to_string(path).ok(),
+        }
+    }
+
+    fn links(&self, path: &Path) -> FileLinks {
+        let Some(text) = self.text(path) else { return FileLinks::default() };
+        let (lines, _) = crate::syntax::parse(0, &text);
+        links_of(&lines, path)
+    }
+
+    /// The `.pyasm` files of the document's folder, open or on disk, the document first.
+    fn siblings(&self, path: &Path) -> Vec<PathBuf> {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let mut found: BTreeSet<PathBuf> = std::fs::read_dir(folder)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok())
+            .map(|e| normalize(&e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pyasm") && p.is_file())
+            .take(MAX_SIBLINGS)
+            .collect();
+        found.extend(self.docs.keys().filter(|p| p.parent() == Some(folder)).cloned());
+        found.remove(path);
+        std::iter::once(path.to_path_buf()).chain(found).collect()
+    }
+
+    /// The files of the module `path` belongs to, in the order to assemble them (the file
+    /// that defines `<module>` first: its name is the module's co_filename).
+    pub fn module_of(&self, path: &Path) -> Vec<PathBuf> {
+        let siblings = self.siblings(path);
+        let links: Vec<FileLinks> = siblings.iter().map(|p| self.links(p)).collect();
+        let included: BTreeSet<&PathBuf> = links.iter().flat_map(|l| &l.includes).collect();
+        // Included by a sibling: the module of the (first) file that includes it.
+        if included.contains(&path.to_path_buf()) {
+            if let Some(i) = (1..siblings.len()).find(|&i| links[i].includes.iter().any(|p| p == path) && !included.contains(&siblings[i])) {
+                return self.module_of(&siblings[i]);
+            }
+        }
+        let mut members = vec![0usize];
+        loop {
+            let defines: BTreeSet<&String> = members.iter().flat_map(|&m| &links[m].defines).collect();
+            let wanted: BTreeSet<&String> =
+                members.iter().flat_map(|&m| links[m].unresolved()).filter(|r| !defines.contains(r)).collect();
+            let joins = (0..siblings.len()).find(|i| {
+                !members.contains(i)
+                    && !included.contains(&siblings[*i])
+                    && (links[*i].defines.iter().any(|d| wanted.contains(d)) || links[*i].unresolved().any(|r| defines.contains(r)))
+            });
+            match joins {
+                Some(i) => members.push(i),
+                None => break,
+            }
+        }
+        let first = members.iter().position(|&m| links[m].defines.contains("<module>")).unwrap_or(0);
+        members.swap(0, first);
+        members[1..].sort_by(|a, b| siblings[*a].cmp(&siblings[*b]));
+        members.into_iter().map(|m| siblings[m].clone()).collect()
+    }
+
+    /// The module's files in a fresh `SourceFiles` (open documents as the editor has them,
+    /// also for `.include`), with their ids in order.
+    pub fn load(&self, module: &[PathBuf]) -> (SourceFiles, Vec<u32>) {
+        let mut files = SourceFiles::new();
+        for (path, doc) in &self.docs {
+            files.set_overlay(path.clone(), doc.text.clone());
+        }
+        let ids = module.iter().map(|p| files.add(p.display().to_string(), self.text(p).unwrap_or_default())).collect();
+        (files, ids)
+    }
+}
+
+/// The code objects a file defines and refers to, and the files it includes.
+fn links_of(lines: &[Line], path: &Path) -> FileLinks {
+    let mut out = FileLinks::default();
+    let folder = path.parent().unwrap_or(Path::new("."));
+    for line in lines {
+        let Some(stmt) = &line.statement else { continue };
+        match &stmt.node {
+            Statement::Code(h) => {
+                out.defines.insert(h.id.node.text());
+            }
+            Statement::Directive(d) if d.name.node == "include" => {
+                if let [Spanned { node: Value::Str(s), .. }] = d.args.as_slice() {
+                    out.includes.push(normalize(&folder.join(s.to_lossy())));
+                }
+            }
+            Statement::Directive(d) => d.args.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
+            Statement::Instruction(i) => i.operands.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
+        }
+    }
+    out
+}
+
+/// Every `@name` inside a value.
+pub fn code_refs(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::CodeRef(n) => {
+            out.insert(n.text());
+        }
+        Value::Tuple(vs) | Value::Set(vs) | Value::Call(_, vs) => vs.iter().for_each(|x| code_refs(&x.node, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,297 @@
+//! The language server, driven as an editor drives it: `pyasm lsp` runs as a child process
+//! and this test speaks JSON-RPC to it (tests/lsp_client). The module is tests/lsp_module, copied
+//! to a temporary folder: `main.pyasm` (the module code, using the macro `show` from the
+//! included `common.pyasm`) and `util.pyasm` (the function `double`, which main refers to by
+//! `@double`, so the server takes the two files as one module). Every answer is checked
+//! field by field.
+
+mod lsp_client;
+
+use lsp_client::{Client, pos, range, uri};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        for name in ["main.pyasm", "util.pyasm", "common.pyasm"] {
+            std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lsp_module").join(name), root.join(name)).unwrap();
+        }
+        Fixture { _dir: dir, root }
+    }
+    fn uri(&self, name: &str) -> String {
+        uri(&self.root.join(name))
+    }
+    fn text(&self, name: &str) -> String {
+        std::fs::read_to_string(self.root.join(name)).unwrap()
+    }
+}
+
+fn open(c: &mut Client, uri: &str, text: &str) {
+    c.notify("textDocument/didOpen", json!({"textDocument": {"uri": uri, "languageId": "pyasm", "version": 1, "text": text}}));
+}
+
+fn change(c: &mut Client, uri: &str, version: i32, changes: Value) {
+    c.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes}));
+}
+
+fn at(uri: &str, line: u32, character: u32) -> Value {
+    json!({"textDocument": {"uri": uri}, "position": pos(line, character)})
+}
+
+fn hover_text(c: &mut Client, uri: &str, line: u32, character: u32) -> String {
+    let h = c.request("textDocument/hover", at(uri, line, character));
+    assert_eq!(h["contents"]["kind"], "markdown", "{h}");
+    h["contents"]["value"].as_str().unwrap().to_string()
+}
+
+fn labels(items: &Value) -> Vec<String> {
+    items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_session_with_a_two_file_module() {
+    let f = Fixture::new();
+    let (main, util, common) = (f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm"));
+    let mut c = Client::start(json!(null));
+    let init = c.initialize(json!({"debounceMs": 20}));
+    let caps = &init["capabilities"];
+    assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync: {caps}");
+    assert_eq!(caps["textDocumentSync"]["openClose"], true);
+    for p in ["hoverProvider", "definitionProvider", "referencesProvider", "documentSymbolProvider", "inlayHintProvider", "documentFormattingProvider", "codeActionProvider"] {
+        assert_eq!(caps[p], true, "{p}: {caps}");
+    }
+    assert_eq!(caps["renameProvider"]["prepareProvider"], true);
+    assert_eq!(init["serverInfo"]["name"], "pyasm");
+
+    // util.pyasm with a typo: there is no label `zer`.
+    let util_text = f.text("util.pyasm");
+    let broken = util_text.replacen("IF_NONE zero", "IF_NONE zer", 1);
+    open(&mut c, &util, &broken);
+    open(&mut c, &main, &f.text("main.pyasm"));
+    let d = c.diagnostics(&util);
+    assert_eq!(d.len(), 1, "{d:?}");
+    let e = &d[0];
+    assert_eq!(e["code"], "E0105");
+    assert_eq!(e["severity"], 1);
+    assert_eq!(e["source"], "pyasm");
+    assert_eq!(e["range"], range(3, 21, 3, 24));
+    assert_eq!(e["message"], "label `zer` is not defined in this code object\nno such label\nhelp: did you mean `zero`?");
+    let href = e["codeDescription"]["href"].as_str().unwrap();
+    assert!(href.ends_with("docs/errors.md#e0105--the-label-does-not-exist"), "{href}");
+    assert_eq!(e["data"]["fixes"], json!([{"uri": util, "range": range(3, 21, 3, 24), "newText": "zero"}]));
+
+    // Its quick fix.
+    let actions = c.request("textDocument/codeAction", json!({"textDocument": {"uri": util}, "range": range(3, 21, 3, 24), "context": {"diagnostics": [e]}}));
+    assert_eq!(actions.as_array().unwrap().len(), 1, "{actions}");
+    let a = &actions[0];
+    assert_eq!(a["kind"], "quickfix");
+    assert_eq!(a["title"], "replace with `zero`");
+    assert_eq!(a["isPreferred"], true);
+    assert_eq!(a["edit"]["changes"][&util], json!([{"range": range(3, 21, 3, 24), "newText": "zero"}]));
+
+    // An incremental edit fixes it; another one breaks main.pyasm.
+    c.forget_notifications();
+    change(&mut c, &util, 2, json!([{"range": range(3, 24, 3, 24), "text": "o"}]));
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+    // (Each publication covers every open file of the module: older ones are dropped.)
+    c.forget_notifications();
+    change(&mut c, &main, 2, json!([{"range": range(9, 4, 9, 14), "text": "LOAD_CONT"}]));
+    let d = c.diagnostics(&main);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["code"], "E0101");
+    assert_eq!(d[0]["range"], range(9, 4, 9, 13));
+    assert_eq!(d[0]["data"]["fixes"][0]["newText"], "LOAD_CONST");
+    // A whole-text change puts it back.
+    c.forget_notifications();
+    change(&mut c, &main, 3, json!([{"text": f.text("main.pyasm")}]));
+    assert_eq!(c.diagnostics(&main), Vec::<Value>::new());
+
+    // Hover.
+    let h = hover_text(&mut c, &util, 6, 6);
+    assert!(h.contains("BINARY_OP: opcode") && h.contains("in Python 3.12"), "{h}");
+    assert!(h.contains("stack before `[obj, obj]`  \nstack after `[obj]`"), "{h}");
+    assert_eq!(hover_text(&mut c, &util, 2, 14), "variable `x`: local, fast slot 0 of `double`\n\ndefined at util.pyasm:1:14");
+    let h = hover_text(&mut c, &main, 5, 17);
+    assert!(h.starts_with("code object `double` — co_name `double`, 1 argument, 1 fast slot, 8 instructions"), "{h}");
+    assert!(h.ends_with("defined at util.pyasm:1:7"), "{h}");
+    assert_eq!(hover_text(&mut c, &main, 8, 5), "macro `show`\n\ndefined at common.pyasm:2:8");
+    assert_eq!(hover_text(&mut c, &main, 9, 16), "constant `None`: co_consts[2] of `<module>`");
+    assert_eq!(hover_text(&mut c, &util, 3, 22), "label `zero` in `double`, the jump goes to instruction 7\n\ndefined at util.pyasm:9:1");
+
+    // Inlay hints: the stack after each instruction, at the end of its line.
+    let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": util}, "range": range(0, 0, 11, 0)}));
+    let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
+    let want = [(1, 12, "[]"), (2, 15, "[obj]"), (3, 25, "[]"), (4, 15, "[obj]"), (5, 15, "[obj, obj]"), (6, 15, "[obj]")];
+    let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
+    assert_eq!(got, want);
+    assert_eq!(hints[0]["kind"], 1);
+    assert_eq!(hints[0]["paddingLeft"], true);
+
+    // Completion: opcodes (with their summary) and macros where an instruction goes, locals,
+    // labels and code objects where the operand takes them.
+    let items = c.request("textDocument/completion", at(&util, 1, 4));
+    let binary = items.as_array().unwrap().iter().find(|i| i["label"] == "BINARY_OP").expect("BINARY_OP offered");
+    assert_eq!(binary["kind"], 14);
+    assert!(binary["detail"].as_str().unwrap().starts_with("Pops"), "{binary}");
+    assert!(labels(&items).contains(&"show".to_string()));
+    assert!(!labels(&items).contains(&"PRECALL".to_string()), "3.11's PRECALL is not in 3.12");
+    assert_eq!(labels(&c.request("textDocument/completion", at(&util, 2, 14))), ["x"]);
+    assert_eq!(labels(&c.request("textDocument/completion", at(&util, 3, 21))), ["zero"]);
+    assert_eq!(labels(&c.request("textDocument/completion", at(&main, 5, 16))), ["<module>", "double"]);
+    let directives = labels(&c.request("textDocument/completion", at(&util, 0, 1)));
+    assert!(directives.contains(&"code".to_string()) && directives.contains(&"end_try".to_string()), "{directives:?}");
+
+    // Definition, across files: a macro, a code object, a label, an include.
+    let def = |c: &mut Client, u: &str, l, ch| c.request("textDocument/definition", at(u, l, ch));
+    assert_eq!(def(&mut c, &main, 8, 5), json!({"uri": common, "range": range(1, 7, 1, 11)}));
+    assert_eq!(def(&mut c, &main, 5, 17), json!({"uri": util, "range": range(0, 6, 0, 12)}));
+    assert_eq!(def(&mut c, &util, 3, 22), json!({"uri": util, "range": range(8, 0, 8, 4)}));
+    assert_eq!(def(&mut c, &main, 1, 12), json!({"uri": common, "range": range(0, 0, 0, 0)}));
+
+    // References and rename.
+    let refs = c.request("textDocument/references", json!({"textDocument": {"uri": util}, "position": pos(8, 1), "context": {"includeDeclaration": true}}));
+    assert_eq!(refs, json!([{"uri": util, "range": range(3, 21, 3, 25)}, {"uri": util, "range": range(8, 0, 8, 4)}]));
+    let refs = c.request("textDocument/references", json!({"textDocument": {"uri": main}, "position": pos(5, 18), "context": {"includeDeclaration": false}}));
+    assert_eq!(refs, json!([{"uri": main, "range": range(5, 16, 5, 22)}]));
+    let prep = c.request("textDocument/prepareRename", at(&util, 3, 22));
+    assert_eq!(prep, range(3, 21, 3, 25));
+    let mut rename = at(&util, 3, 22);
+    rename["newName"] = json!("is_none");
+    let edit = c.request("textDocument/rename", rename.clone());
+    assert_eq!(edit["changes"][&util], json!([{"range": range(3, 21, 3, 25), "newText": "is_none"}, {"range": range(8, 0, 8, 4), "newText": "is_none"}]));
+    rename["newName"] = json!("1x");
+    let refused = c.request_raw("textDocument/rename", rename);
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let mut rename = at(&main, 5, 17);
+    rename["newName"] = json!("twice");
+    let edit = c.request("textDocument/rename", rename);
+    assert_eq!(edit["changes"][&main], json!([{"range": range(5, 16, 5, 22), "newText": "twice"}]));
+    assert_eq!(edit["changes"][&util], json!([{"range": range(0, 6, 0, 12), "newText": "twice"}]));
+
+    // Symbols and folding.
+    let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": util}}));
+    assert_eq!(symbols.as_array().unwrap().len(), 1);
+    let s = &symbols[0];
+    assert_eq!((s["name"].as_str(), s["kind"].as_i64()), (Some("double"), Some(12)));
+    assert_eq!(s["range"], range(0, 0, 10, 4));
+    assert_eq!(s["selectionRange"], range(0, 6, 0, 12));
+    assert_eq!(s["children"], json!([{"name": "zero", "detail": "label", "kind": 20, "range": range(8, 0, 8, 4), "selectionRange": range(8, 0, 8, 4)}]));
+    let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": common}}));
+    assert_eq!((symbols[0]["name"].as_str(), symbols[0]["kind"].as_i64()), (Some("show"), Some(25)));
+    let folds = c.request("textDocument/foldingRange", json!({"textDocument": {"uri": main}}));
+    assert_eq!(folds, json!([{"startLine": 3, "endLine": 11, "kind": "region"}]));
+
+    // Formatting: a line out of the layout comes back.
+    change(&mut c, &util, 3, json!([{"range": range(1, 0, 1, 12), "text": "  RESUME   0 #x"}]));
+    let edits = c.request("textDocument/formatting", json!({"textDocument": {"uri": util}, "options": {"tabSize": 4, "insertSpaces": true}}));
+    assert_eq!(edits.as_array().unwrap().len(), 1, "{edits}");
+    assert_eq!(edits[0]["range"], range(0, 0, 11, 0));
+    assert_eq!(edits[0]["newText"], util_text.replacen("    RESUME 0\n", "    RESUME 0                    #x\n", 1));
+
+    // A panic in a request is an error answer, and the server goes on.
+    let crashed = c.request_raw("pyasm/debugPanic", json!({}));
+    assert_eq!(crashed["error"]["code"], -32603, "{crashed}");
+    assert!(hover_text(&mut c, &util, 6, 6).contains("BINARY_OP"));
+    let unknown = c.request_raw("textDocument/noSuchThing", json!({}));
+    assert_eq!(unknown["error"]["code"], -32601);
+
+    // Closing a document clears what was published for it.
+    c.forget_notifications();
+    change(&mut c, &util, 4, json!([{"range": range(2, 14, 2, 15), "text": "nope"}]));
+    assert_eq!(c.diagnostics(&util).len(), 1);
+    c.notify("textDocument/didClose", json!({"textDocument": {"uri": util}}));
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+
+    assert!(c.stop().success());
+}
+
+/// A small deterministic generator (xorshift64*), so that a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
+}
+
+/// Random edits and requests: the server must answer every request with a result or a
+/// protocol error other than an internal one (a caught panic would be answered, but is a bug),
+/// keep publishing diagnostics, and shut down cleanly at the end.
+#[test]
+fn random_edits_and_requests_keep_the_server_well() {
+    let f = Fixture::new();
+    let docs = [f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm")];
+    let mut c = Client::start(json!(null));
+    c.initialize(json!({"debounceMs": 0}));
+    for (d, name) in docs.iter().zip(["main.pyasm", "util.pyasm", "common.pyasm"]) {
+        open(&mut c, d, &f.text(name));
+    }
+    let snippets = [
+        "\n", " ", "x", "é", "𝄞", ":", ",", "@", "@double", "(", ")", "\"", "#", "$4294967296", ".code f(a, b)\n", ".end\n",
+        ".try zero\n", ".end_try\n", "JUMP zero\n", "LOAD_FAST ", "LOAD_CONST (1, (2, @double))\n", ".macro m(a)\n", ".endmacro\n",
+        "show 1, 2\n", ".include \"main.pyasm\"\n", ".include \"nope.pyasm\"\n", ".python 3.9\n", "BINARY_OP +\n", "zero:\n", "\t",
+    ];
+    let requests = [
+        "textDocument/hover", "textDocument/completion", "textDocument/definition", "textDocument/references",
+        "textDocument/prepareRename", "textDocument/rename", "textDocument/documentSymbol", "textDocument/foldingRange",
+        "textDocument/inlayHint", "textDocument/formatting", "textDocument/codeAction",
+    ];
+    // PYASM_LSP_FUZZ_SEED=N replays (or explores) another sequence.
+    let seed = std::env::var("PYASM_LSP_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15u64);
+    let mut rng = Rng(seed | 1);
+    let mut versions = [1i32; 3];
+    let mut answered = 0;
+    for step in 0..400 {
+        let d = rng.below(3) as usize;
+        let uri = docs[d].clone();
+        let p = pos(rng.below(16) as u32, rng.below(40) as u32);
+        if rng.below(2) == 0 {
+            versions[d] += 1;
+            let (sl, sc) = (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap());
+            let (el, ec) = if rng.below(3) == 0 { (sl + rng.below(2), rng.below(40)) } else { (sl, sc) };
+            let text = rng.pick(&snippets).to_string();
+            let (start, end) = if (el, ec) < (sl, sc) { ((el, ec), (sl, sc)) } else { ((sl, sc), (el, ec)) };
+            change(&mut c, &uri, versions[d], json!([{"range": range(start.0 as u32, start.1 as u32, end.0 as u32, end.1 as u32), "text": text}]));
+            continue;
+        }
+        let method = rng.pick(&requests);
+        let params = match method {
+            "textDocument/references" => json!({"textDocument": {"uri": uri}, "position": p, "context": {"includeDeclaration": true}}),
+            "textDocument/rename" => json!({"textDocument": {"uri": uri}, "position": p, "newName": rng.pick(&["y", "1x", "<m>", "zero"])}),
+            "textDocument/documentSymbol" | "textDocument/foldingRange" => json!({"textDocument": {"uri": uri}}),
+            "textDocument/inlayHint" => json!({"textDocument": {"uri": uri}, "range": range(0, 0, 99, 0)}),
+            "textDocument/formatting" => json!({"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": true}}),
+            "textDocument/codeAction" => json!({"textDocument": {"uri": uri}, "range": range(0, 0, 99, 0), "context": {"diagnostics": []}}),
+            _ => json!({"textDocument": {"uri": uri}, "position": p}),
+        };
+        let m = c.request_raw(method, params);
+        match m.get("error") {
+            None => assert!(m.get("result").is_some(), "step {step}: {method}: neither result nor error: {m}"),
+            Some(e) => assert_eq!(e["code"], -32602, "step {step}: {method} failed: {m}"),
+        }
+        answered += 1;
+    }
+    assert!(answered > 150, "{answered}");
+    // Still publishing: an edit after all that gets its diagnostics.
+    c.forget_notifications();
+    change(&mut c, &docs[1], versions[1] + 1, json!([{"text": "BAD_OPCODE\n"}]));
+    let d = c.diagnostics(&docs[1]);
+    assert!(!d.is_empty(), "no diagnostics after the random session");
+    assert!(c.stop().success());
+}

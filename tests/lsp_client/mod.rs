@@ -1,0 +1,168 @@
+//! A small LSP client for the tests: runs `pyasm lsp` as a child process and speaks JSON-RPC
+//! over its stdin/stdout (Content-Length framing), keeping the notifications it receives.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// How long any answer may take (the machine is shared and the build is unoptimised).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    from_server: Receiver<Value>,
+    next_id: i64,
+    /// Notifications received while waiting for something else, oldest first.
+    pub notifications: Vec<Value>,
+}
+
+/// Reads one framed message; `None` at the end of the stream.
+fn read_message(r: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            length = v.parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length.expect("a Content-Length header")];
+    r.read_exact(&mut body).ok()?;
+    Some(serde_json::from_slice(&body).expect("the server sent JSON"))
+}
+
+impl Client {
+    /// Starts `pyasm lsp` and initializes it (`options` as initializationOptions).
+    pub fn start(options: Value) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pyasm"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pyasm lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            while let Some(m) = read_message(&mut stdout) {
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        Client { child, stdin, from_server: rx, next_id: 1, notifications: Vec::new() }
+    }
+
+    pub fn send(&mut self, message: Value) {
+        let body = serde_json::to_vec(&message).unwrap();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(&body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn next(&mut self, deadline: Instant) -> Option<Value> {
+        match self.from_server.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output (it died)"),
+        }
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    pub fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let m = self.next(deadline).unwrap_or_else(|| panic!("no answer to {method} in {PATIENCE:?}"));
+            if m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
+                assert_eq!(m["jsonrpc"], "2.0", "{m}");
+                return m;
+            }
+            self.notifications.push(m);
+        }
+    }
+
+    /// Sends a request and returns its result (failing on an error answer).
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
+        let m = self.request_raw(method, params);
+        assert!(m.get("error").is_none(), "{method} failed: {m}");
+        m["result"].clone()
+    }
+
+    pub fn initialize(&mut self, options: Value) -> Value {
+        let r = self.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}));
+        self.notify("initialized", json!({}));
+        r
+    }
+
+    /// The next diagnostics published for `uri` (received earlier or waited for).
+    pub fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        let is_for = |m: &Value| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri;
+        if let Some(i) = self.notifications.iter().position(is_for) {
+            return self.notifications.remove(i)["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let m = self.next(deadline).unwrap_or_else(|| panic!("no diagnostics for {uri} in {PATIENCE:?}"));
+            if is_for(&m) {
+                return m["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+            self.notifications.push(m);
+        }
+    }
+
+    /// Drops the diagnostics received so far.
+    pub fn forget_notifications(&mut self) {
+        self.notifications.clear();
+    }
+
+    /// `shutdown`, `exit`, and the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        assert_eq!(self.request("shutdown", Value::Null), Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn uri(path: &std::path::Path) -> String {
+    format!("file://{}", path.display())
+}
+
+pub fn pos(line: u32, character: u32) -> Value {
+    json!({"line": line, "character": character})
+}
+
+pub fn range(sl: u32, sc: u32, el: u32, ec: u32) -> Value {
+    json!({"start": pos(sl, sc), "end": pos(el, ec)})
+}

@@ -1,0 +1,134 @@
+//! `pyasm fmt` (`pyasm::fmt::format`, which the language server's formatting uses): on every
+//! example and on the disassembly of a CPython's own stdlib modules, formatting is idempotent
+//! and changes no assembled byte (each text is assembled before and after, with the same
+//! co_filename, and the .pyc bytes compared). The command itself: `--check`, in place, stdin.
+
+mod support;
+
+use pyasm::diagnostics::SourceFiles;
+use pyasm::emit::pyc::PycHeader;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const HEADER: PycHeader = PycHeader::Timestamp { mtime: 0, source_size: 0 };
+
+/// The files of one module: each in `dir` (as written, or formatted), the first one's name
+/// as co_filename; `None` when it does not assemble.
+fn assemble(paths: &[PathBuf], texts: &[String]) -> Option<Vec<u8>> {
+    let mut files = SourceFiles::new();
+    let ids: Vec<u32> = paths.iter().zip(texts).map(|(p, t)| files.add(p.display().to_string(), t.clone())).collect();
+    let opts = pyasm::Options { filename: Some("example.py".into()), ..Default::default() };
+    pyasm::assemble_files(&mut files, &ids, &opts).ok().map(|a| a.to_pyc(&HEADER))
+}
+
+fn pyasm_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() {
+            pyasm_files(&e, out);
+        } else if e.extension().is_some_and(|x| x == "pyasm") {
+            out.push(e);
+        }
+    }
+}
+
+fn formatted(path: &Path, text: &str) -> String {
+    let once = pyasm::fmt::format(text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let twice = pyasm::fmt::format(&once).unwrap();
+    assert_eq!(once, twice, "{}: formatting is not idempotent", path.display());
+    once
+}
+
+#[test]
+fn formatting_the_examples_is_idempotent_and_keeps_every_byte() {
+    let root = support::repo_root().join("examples");
+    let mut paths = Vec::new();
+    pyasm_files(&root, &mut paths);
+    let mut compared = 0;
+    let mut changed = 0;
+    // Includes are read from disk: the formatted copies live in a folder of their own.
+    let copy = tempfile::tempdir().unwrap();
+    for p in &paths {
+        let text = std::fs::read_to_string(p).unwrap();
+        let f = formatted(p, &text);
+        changed += usize::from(f != text);
+        let target = copy.path().join(p.strip_prefix(&root).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, f).unwrap();
+    }
+    // One module per file, and the multi-file program as one module.
+    let program = ["main.pyasm", "numbers.pyasm", "text.pyasm"].map(|n| PathBuf::from("link/program").join(n));
+    let mut modules: Vec<Vec<PathBuf>> = paths.iter().map(|p| vec![p.strip_prefix(&root).unwrap().to_path_buf()]).collect();
+    modules.push(program.to_vec());
+    for m in &modules {
+        let read = |base: &Path| -> (Vec<PathBuf>, Vec<String>) {
+            let ps: Vec<PathBuf> = m.iter().map(|r| base.join(r)).collect();
+            let ts = ps.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+            (ps, ts)
+        };
+        let (ps, ts) = read(&root);
+        let Some(before) = assemble(&ps, &ts) else { continue };
+        let (ps, ts) = read(copy.path());
+        let after = assemble(&ps, &ts).unwrap_or_else(|| panic!("{m:?} no longer assembles once formatted"));
+        assert!(before == after, "{m:?}: formatting changed the assembled bytes");
+        compared += 1;
+    }
+    println!("{} example files formatted ({changed} changed), {compared} modules assembled the same", paths.len());
+    assert!(compared >= 20, "only {compared} modules were compared");
+}
+
+#[test]
+fn formatting_disassembled_stdlib_modules_keeps_every_byte() {
+    let Some(python) = support::python_for_test("3.12", "lsp_fmt") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // A fixed sample of the stdlib, compiled by the interpreter itself.
+    let script = "import compileall, sys, os, py_compile\n\
+        lib = os.path.dirname(os.__file__)\n\
+        names = sorted(n for n in os.listdir(lib) if n.endswith('.py'))[:60]\n\
+        for n in names:\n    py_compile.compile(os.path.join(lib, n), os.path.join(sys.argv[1], n + 'c'), doraise=True)\n";
+    let out = support::run_python(&python, script, &[dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut count = 0;
+    let mut pycs: Vec<PathBuf> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    pycs.sort();
+    for p in pycs {
+        let pyc = pyasm::load::load_pyc(&std::fs::read(&p).unwrap()).unwrap();
+        let table = pyc.table();
+        let dis = pyasm::dis::disassemble(&pyc.code, table).unwrap();
+        let f = formatted(&p, &dis.text);
+        let assemble = |text: &str| {
+            let mut files = SourceFiles::new();
+            let id = files.add("m.pyasm", text.to_string());
+            let opts = pyasm::Options { version: Some(table.version), ..Default::default() };
+            pyasm::assemble(&files, id, &opts).map(|a| a.to_pyc(&HEADER)).map_err(|d| files.render(&d, false))
+        };
+        let before = assemble(&dis.text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let after = assemble(&f).unwrap_or_else(|e| panic!("{} formatted: {e}", p.display()));
+        assert!(before == after, "{}: formatting changed the assembled bytes", p.display());
+        count += 1;
+    }
+    println!("{count} stdlib modules of 3.12: formatted, idempotent, the same bytes");
+    assert!(count >= 50);
+}
+
+#[test]
+fn the_fmt_command_checks_rewrites_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let messy = dir.path().join("messy.pyasm");
+    std::fs::write(&messy, ".code <module>\nRESUME 0\n  LOAD_CONST None # done\n RETURN_VALUE\n.end\n").unwrap();
+    let pyasm = || Command::new(support::pyasm_bin());
+    let check = pyasm().args(["fmt", "--check"]).arg(dir.path()).output().unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&check.stderr), format!("{}: not in the pyasm fmt layout\n", messy.display()));
+    let fix = pyasm().arg("fmt").arg(&messy).output().unwrap();
+    assert!(fix.status.success(), "{fix:?}");
+    let want = ".code <module>\n    RESUME 0\n    LOAD_CONST None             # done\n    RETURN_VALUE\n.end\n";
+    assert_eq!(std::fs::read_to_string(&messy).unwrap(), want);
+    let check = pyasm().args(["fmt", "--check"]).arg(&messy).output().unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    let mut child = pyasm().args(["fmt", "-"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"x:  NOP\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x: NOP\n");
+}
