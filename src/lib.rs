@@ -452,11 +452,15 @@ pub struct ModuleFacts {
 pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> ModuleFacts {
     let mut diags = Vec::new();
     let linked = link::link_module(files, inputs, &mut diags);
-    let version = choose_version(&linked.lines, files, opts, &mut diags).map(|(t, _)| t);
-    let (program, verified) = match version {
+    let target = choose_version(&linked.lines, files, opts, &mut diags);
+    let version = target.as_ref().map(|t| t.table);
+    let (program, verified) = match target {
         Some(t) => {
+            // A portable file's facts are those of the program lowered for the chosen version.
+            let lowered = t.served.as_ref().map(|served| lower::lower(&linked.lines, files, t.table, served, &mut diags).lines);
+            let lines = lowered.as_deref().unwrap_or(&linked.lines);
             let ropts = resolve::ResolveOptions { default_filename: String::new() };
-            let (program, _) = resolve::resolve(&linked.lines, t, &ropts);
+            let (program, _) = resolve::resolve(lines, t.table, &ropts);
             let verified = program.as_ref().map(|p| verify::verify_program(p, true, !opts.skip_typed_checks)).unwrap_or_default();
             (program, verified)
         }
