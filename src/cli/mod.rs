@@ -51,6 +51,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
 {
+    module::forget_stdin();
     run(args.into_iter().map(Into::into).collect()).0
 }
 

@@ -31,10 +31,7 @@ pub(crate) struct Built {
 pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(|e| rep.problem(&Problem::cannot_read(Path::new("standard input"), &e)))?;
-        buf
+        stdin_bytes().map_err(|e| rep.problem(&Problem::cannot_read(Path::new("standard input"), &e)))?
     } else {
         std::fs::read(path).map_err(|e| rep.problem(&Problem::cannot_read(path, &e)))?
     };
@@ -46,6 +43,24 @@ pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) 
             Err(Status::ERRORS)
         }
     }
+}
+
+/// Standard input, read once per command: a command may look at its input more than once
+/// (`check` asks first whether a file is portable), and a second read would find it empty.
+static STDIN: std::sync::Mutex<Option<Result<Vec<u8>, (std::io::ErrorKind, String)>>> = std::sync::Mutex::new(None);
+
+fn stdin_bytes() -> std::io::Result<Vec<u8>> {
+    let mut cached = STDIN.lock().unwrap_or_else(|p| p.into_inner());
+    let read = cached.get_or_insert_with(|| {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf).map_err(|e| (e.kind(), e.to_string()))
+    });
+    read.clone().map_err(|(kind, msg)| std::io::Error::new(kind, msg))
+}
+
+/// Called when a command starts (`cli::main`): what an earlier command read is not its input.
+pub(crate) fn forget_stdin() {
+    *STDIN.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 /// The files of one module must be different files: the same one twice (under any name)
