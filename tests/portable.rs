@@ -1,4 +1,5 @@
-//! The portable examples (`examples/portable/NAME.pyasm`, docs/format.md 1.12): each is
+//! The portable examples (`examples/portable/NAME.pyasm`, docs/format.md 1.12), and the
+//! programs of the example compiler (`examples/backend`): each is
 //! assembled for every version it serves (`pyasm NAME.pyasm --python all --out-dir TMP`),
 //! which must be all ten, 3.6 to 3.15, and each .pyc is run by that version's real CPython:
 //! stdout must equal `NAME.out`, and the program must finish without an exception.
@@ -69,18 +70,15 @@ fn json_field(line: &str, key: &str) -> Option<String> {
     None
 }
 
-#[test]
-fn portable_examples_run_on_every_version() {
-    let files = examples();
-    assert!(!files.is_empty(), "no examples in examples/portable");
-    let tmp = tempfile::tempdir().unwrap();
+/// Assembles each `(name, source, expected stdout)` for all ten versions and runs each .pyc
+/// in its version's interpreter; returns how many runs passed, and panics listing every
+/// failure.
+fn run_everywhere(test: &str, programs: &[(String, PathBuf, String)], tmp: &Path) -> usize {
     let mut failures: Vec<String> = Vec::new();
-    // version → [(example name, pyc, expected)]
+    // version → [(program name, pyc, expected)]
     let mut runs: BTreeMap<&str, Vec<(String, PathBuf, String)>> = BTreeMap::new();
-    for file in &files {
-        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-        let expected = std::fs::read_to_string(file.with_extension("out")).unwrap_or_else(|e| panic!("{name}.out: {e}"));
-        let out_dir = tmp.path().join(&name);
+    for (name, file, expected) in programs {
+        let out_dir = tmp.join(name);
         let out = Command::new(support::pyasm_bin()).arg(file).args(["--python", "all", "--out-dir"]).arg(&out_dir).output().unwrap();
         if !out.status.success() {
             failures.push(format!("{name}: pyasm failed:\n{}", String::from_utf8_lossy(&out.stderr)));
@@ -89,7 +87,7 @@ fn portable_examples_run_on_every_version() {
         for v in ALL_VERSIONS {
             let pyc = out_dir.join(format!("{name}.{v}.pyc"));
             if !pyc.exists() {
-                failures.push(format!("{name}: no .pyc for {v} (every portable example serves 3.6-3.15)"));
+                failures.push(format!("{name}: no .pyc for {v} (every portable program here serves 3.6-3.15)"));
                 continue;
             }
             runs.entry(v).or_default().push((name.clone(), pyc, expected.clone()));
@@ -97,9 +95,9 @@ fn portable_examples_run_on_every_version() {
     }
     let mut passed = 0;
     for (v, cases) in &runs {
-        let Some(python) = support::python_for_test(v, "portable_examples_run_on_every_version") else { continue };
+        let Some(python) = support::python_for_test(v, test) else { continue };
         let results: Vec<(String, String)> = if python.is_pyodide() {
-            run_with_driver(&python, tmp.path(), cases)
+            run_with_driver(&python, tmp, cases)
         } else {
             cases
                 .iter()
@@ -120,8 +118,53 @@ fn portable_examples_run_on_every_version() {
             }
         }
     }
-    eprintln!("portable examples: {passed} runs passed ({} examples × {} versions)", files.len(), runs.len());
+    eprintln!("{test}: {passed} runs passed ({} programs × {} versions)", programs.len(), runs.len());
     assert!(failures.is_empty(), "{} failure(s):\n\n{}", failures.len(), failures.join("\n\n"));
+    passed
+}
+
+#[test]
+fn portable_examples_run_on_every_version() {
+    let files = examples();
+    assert!(files.len() >= 15, "examples/portable holds {} programs", files.len());
+    let programs: Vec<(String, PathBuf, String)> = files
+        .iter()
+        .map(|f| {
+            let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+            let expected = std::fs::read_to_string(f.with_extension("out")).unwrap_or_else(|e| panic!("{name}.out: {e}"));
+            (name, f.clone(), expected)
+        })
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    run_everywhere("portable_examples_run_on_every_version", &programs, tmp.path());
+}
+
+/// examples/backend: tinyc.py compiles each `tests/NAME.tiny` to portable .pyasm (run by a
+/// native CPython, any version), which then runs on all ten versions: stdout `NAME.out`.
+#[test]
+fn backend_programs_run_on_every_version() {
+    let test = "backend_programs_run_on_every_version";
+    let dir = support::repo_root().join("examples/backend");
+    let Some(python) = ["3.12", "3.11", "3.13", "3.10"].iter().find_map(|v| pyasm::interpreters::find_native(v.parse().unwrap())) else {
+        assert!(!support::under_ci(), "{test}: no native CPython to run tinyc.py");
+        eprintln!("SKIPPED {test}: no native CPython to run tinyc.py");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir.join("tests")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "tiny")).collect();
+    sources.sort();
+    assert!(sources.len() >= 3, "examples/backend/tests holds {} programs", sources.len());
+    let mut programs = Vec::new();
+    for src in &sources {
+        let name = src.file_stem().unwrap().to_string_lossy().into_owned();
+        let o = python.command().arg(dir.join("tinyc.py")).arg(src).output().unwrap();
+        assert!(o.status.success(), "tinyc.py {name}.tiny failed:\n{}", String::from_utf8_lossy(&o.stderr));
+        let pyasm = tmp.path().join(format!("{name}.pyasm"));
+        std::fs::write(&pyasm, &o.stdout).unwrap();
+        let expected = std::fs::read_to_string(src.with_extension("out")).unwrap_or_else(|e| panic!("{name}.out: {e}"));
+        programs.push((name, pyasm, expected));
+    }
+    run_everywhere(test, &programs, tmp.path());
 }
 
 /// Runs every case of one version in one interpreter start.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub(crate) fn cmd_assemble(a: AssembleArgs) -> Status {
     let rep = Reporter::new(&a.common.report);
     let inputs = a.common.inputs();
-    let several = !matches!(&a.common.python, None) && a.common.python.as_ref().and_then(|p| p.one()).is_none();
+    let several = a.common.python.as_ref().is_some_and(|p| p.one().is_none());
     if several {
         return match &a.batch.out_dir {
             Some(dir) => assemble_versions(&a, dir, &rep),

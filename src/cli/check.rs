@@ -41,6 +41,10 @@ pub(crate) fn cmd_check(c: CommonArgs) -> Status {
 /// (`pyasm::check_portable`). `None` when the file is not portable.
 fn check_portable(c: &CommonArgs, rep: &Reporter) -> Option<Status> {
     let paths = c.inputs();
+    // Standard input can be read once: a program read from it is checked as any other.
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return None;
+    }
     if let Err(p) = check_distinct(&paths) {
         return Some(rep.problem(&p));
     }

@@ -166,6 +166,9 @@ pub(crate) fn targets(arg: &Option<PythonArg>, first: &Path, rep: &Reporter) -> 
     match arg {
         None => Ok(vec![None]),
         Some(PythonArg::Versions(vs)) => Ok(vs.iter().copied().map(Some).collect()),
+        Some(PythonArg::All) if first.as_os_str() == "-" => {
+            Err(rep.problem(&Problem::usage("--python all reads the file's range first: give a file, not standard input")))
+        }
         Some(PythonArg::All) => {
             let mut files = SourceFiles::new();
             let (id, _) = read_source(&mut files, first, rep)?;

@@ -11,6 +11,10 @@ use crate::syntax::ast::{Instruction, Recovered, Span, Spanned, Value};
 use num_bigint::BigInt;
 use std::collections::{HashMap, HashSet};
 
+/// A cleanup handler of 3.11+ (see `cleanup_regions`): the `try` it belongs to, its label,
+/// the operands of its `.try`, its instructions.
+pub type Cleanup = (usize, String, Vec<Spanned<Value>>, Vec<Out>);
+
 /// One lowered line: an instruction or a label of pyasm's own.
 #[derive(Clone, Debug)]
 pub enum Out {
@@ -50,7 +54,7 @@ pub struct Lowered {
     pub cleanup_run: Vec<Option<usize>>,
     /// 3.11+: the cleanup handlers (label, the `.try` operands, the instructions), put at the
     /// end of the code object.
-    pub cleanups: Vec<(usize, String, Vec<Spanned<Value>>, Vec<Out>)>,
+    pub cleanups: Vec<Cleanup>,
 }
 
 pub fn make(src: &Instruction, name: &str, operands: Vec<Spanned<Value>>) -> Out {
@@ -95,7 +99,7 @@ struct Plan {
 
 impl Cx<'_> {
     fn op(&self, i: usize) -> Option<Op> {
-        set::lookup(&self.code[i].opname.node)
+        self.code.get(i).and_then(|ins| set::lookup(&ins.opname.node))
     }
 
     /// A method call's `load_method` keeps its self slot (LOAD_METHOD, `LOAD_ATTR m, method`);
@@ -167,15 +171,11 @@ impl Cx<'_> {
                         }
                     }
                 }
-                Op::Convert if self.f.format_value => {
-                    if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) {
-                        p.convert_format.insert(i);
-                    }
+                Op::Convert if self.f.format_value && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) => {
+                    p.convert_format.insert(i);
                 }
-                Op::Const if self.f.return_const => {
-                    if i + 1 < self.code.len() && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) {
-                        p.return_const.insert(i);
-                    }
+                Op::Const if self.f.return_const && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) => {
+                    p.return_const.insert(i);
                 }
                 _ => {}
             }
@@ -576,7 +576,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
 /// something raises there (`COPY 3; POP_EXCEPT; RERAISE 1`, as the compiler writes it). Its
 /// depth is the `try`'s plus the previous exception, given explicitly: a handler's code runs
 /// at several depths (with and without its exception on the stack).
-fn cleanup_regions(cx: &Cx, plan: &Plan) -> (Vec<Option<usize>>, Vec<(usize, String, Vec<Spanned<Value>>, Vec<Out>)>) {
+fn cleanup_regions(cx: &Cx, plan: &Plan) -> (Vec<Option<usize>>, Vec<Cleanup>) {
     let n = cx.code.len();
     if !cx.f.make_cell {
         return (vec![None; n], Vec::new());
