@@ -59,7 +59,7 @@ fn labels(items: &Value) -> Vec<String> {
 fn a_session_with_a_two_file_module() {
     let f = Fixture::new();
     let (main, util, common) = (f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm"));
-    let mut c = Client::start(json!(null));
+    let mut c = Client::start();
     let init = c.initialize(json!({"debounceMs": 20}));
     let caps = &init["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync: {caps}");
@@ -128,11 +128,17 @@ fn a_session_with_a_two_file_module() {
     // Inlay hints: the stack after each instruction, at the end of its line.
     let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": util}, "range": range(0, 0, 11, 0)}));
     let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
-    let want = [(1, 12, "[]"), (2, 15, "[obj]"), (3, 25, "[]"), (4, 15, "[obj]"), (5, 15, "[obj, obj]"), (6, 15, "[obj]")];
+    let want = [(1, 12, "[]"), (2, 15, "[obj]"), (3, 25, "→ 16"), (3, 25, "[]"), (4, 15, "[obj]"), (5, 15, "[obj, obj]"), (6, 15, "[obj]"), (9, 18, "consts[1]")];
     let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
     assert_eq!(got, want);
-    assert_eq!(hints[0]["kind"], 1);
+    assert_eq!((&hints[0]["kind"], &hints[2]["kind"]), (&json!(1), &json!(2)), "stack hints are types, arguments parameters");
     assert_eq!(hints[0]["paddingLeft"], true);
+    // In main.pyasm, a macro use shows the stack after its expansion.
+    let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": main}, "range": range(0, 0, 12, 0)}));
+    let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
+    let want = [(4, 12, "[]"), (5, 22, "consts[0]"), (5, 22, "[code]"), (6, 19, "[func]"), (7, 21, "[]"), (8, 11, "[]"), (9, 19, "consts[2]"), (9, 19, "[None]")];
+    let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
+    assert_eq!(got, want);
 
     // Completion: opcodes (with their summary) and macros where an instruction goes, locals,
     // labels and code objects where the operand takes them.
@@ -237,7 +243,7 @@ impl Rng {
 fn random_edits_and_requests_keep_the_server_well() {
     let f = Fixture::new();
     let docs = [f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm")];
-    let mut c = Client::start(json!(null));
+    let mut c = Client::start();
     c.initialize(json!({"debounceMs": 0}));
     for (d, name) in docs.iter().zip(["main.pyasm", "util.pyasm", "common.pyasm"]) {
         open(&mut c, d, &f.text(name));
