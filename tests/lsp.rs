@@ -151,6 +151,8 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(labels(&c.request("textDocument/completion", at(&util, 2, 14))), ["x"]);
     assert_eq!(labels(&c.request("textDocument/completion", at(&util, 3, 21))), ["zero"]);
     assert_eq!(labels(&c.request("textDocument/completion", at(&main, 5, 16))), ["<module>", "double"]);
+    let flags = labels(&c.request("textDocument/completion", at(&main, 6, 18)));
+    assert_eq!(flags, ["defaults", "kwdefaults", "annotations", "closure"]);
     let directives = labels(&c.request("textDocument/completion", at(&util, 0, 1)));
     assert!(directives.contains(&"code".to_string()) && directives.contains(&"end_try".to_string()), "{directives:?}");
 
@@ -181,6 +183,13 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(edit["changes"][&main], json!([{"range": range(5, 16, 5, 22), "newText": "twice"}]));
     assert_eq!(edit["changes"][&util], json!([{"range": range(0, 6, 0, 12), "newText": "twice"}]));
 
+    // A variable: its parameter and every use.
+    let mut rename = at(&util, 4, 14);
+    rename["newName"] = json!("n");
+    let edit = c.request("textDocument/rename", rename);
+    let spans: Vec<Value> = [(0, 13, 0, 14), (2, 14, 2, 15), (4, 14, 4, 15), (5, 14, 5, 15)].iter().map(|(a, b, c, d)| json!({"range": range(*a, *b, *c, *d), "newText": "n"})).collect();
+    assert_eq!(edit["changes"][&util], json!(spans));
+
     // Symbols and folding.
     let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": util}}));
     assert_eq!(symbols.as_array().unwrap().len(), 1);
@@ -200,6 +209,17 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(edits.as_array().unwrap().len(), 1, "{edits}");
     assert_eq!(edits[0]["range"], range(0, 0, 11, 0));
     assert_eq!(edits[0]["newText"], util_text.replacen("    RESUME 0\n", "    RESUME 0                    #x\n", 1));
+
+    // A file that does not parse whole still has its outline and completion.
+    let broken = f.root.join("broken.pyasm");
+    let broken_uri = uri(&broken);
+    open(&mut c, &broken_uri, ".python 3.12\n.code <module>\n    RESUME 0\n    LOAD_CONST (1,\nback:\n    JUMP \n.end\n");
+    let d = c.diagnostics(&broken_uri);
+    assert!(d.iter().any(|d| d["code"] == "E0002" && d["range"]["start"]["line"] == 3), "{d:?}");
+    let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": broken_uri}}));
+    assert_eq!(symbols[0]["name"], "<module>");
+    assert_eq!(symbols[0]["children"][0]["name"], "back");
+    assert_eq!(labels(&c.request("textDocument/completion", at(&broken_uri, 5, 9))), ["back"]);
 
     // A panic in a request is an error answer, and the server goes on.
     let crashed = c.request_raw("pyasm/debugPanic", json!({}));
