@@ -10,7 +10,8 @@
 //! A folder of separate programs (examples/) thus gives one module per file.
 
 use crate::diagnostics::SourceFiles;
-use crate::syntax::ast::{Line, Spanned, Statement, Value};
+use crate::syntax::ast::Value;
+use crate::syntax::lexer::Tok;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -70,8 +71,7 @@ impl Workspace {
 
     fn links(&self, path: &Path) -> FileLinks {
         let Some(text) = self.text(path) else { return FileLinks::default() };
-        let (lines, _) = crate::syntax::parse(0, &text);
-        links_of(&lines, path)
+        links_of(&text, path)
     }
 
     /// The `.pyasm` files of the document's folder, open or on disk, the document first.
@@ -138,23 +138,25 @@ impl Workspace {
     }
 }
 
-/// The code objects a file defines and refers to, and the files it includes.
-fn links_of(lines: &[Line], path: &Path) -> FileLinks {
+/// The code objects a file defines and refers to, and the files it includes: read from the
+/// tokens (`.code NAME`, `@ NAME`, `.include "FILE"`), which is all this needs and much less
+/// work than a parse for a large file.
+fn links_of(text: &str, path: &Path) -> FileLinks {
     let mut out = FileLinks::default();
     let folder = path.parent().unwrap_or(Path::new("."));
-    for line in lines {
-        let Some(stmt) = &line.statement else { continue };
-        match &stmt.node {
-            Statement::Code(h) => {
-                out.defines.insert(h.id.node.text());
-            }
-            Statement::Directive(d) if d.name.node == "include" => {
-                if let [Spanned { node: Value::Str(s), .. }] = d.args.as_slice() {
-                    out.includes.push(normalize(&folder.join(s.to_lossy())));
-                }
-            }
-            Statement::Directive(d) => d.args.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
-            Statement::Instruction(i) => i.operands.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
+    let mut errors = Vec::new();
+    let tokens = crate::syntax::lexer::lex(text, &mut errors);
+    let name = |t: &Tok| match t {
+        Tok::Ident(n) | Tok::AngleName(n) => Some(n.to_string()),
+        Tok::Str(s) => Some(s.to_lossy()),
+        _ => None,
+    };
+    for w in tokens.windows(2) {
+        match (&w[0].1, &w[1].1) {
+            (Tok::DotCode, t) => out.defines.extend(name(t)),
+            (Tok::Symbol("@"), t) => out.refers.extend(name(t)),
+            (Tok::Directive("include"), Tok::Str(s)) => out.includes.push(normalize(&folder.join(s.to_lossy()))),
+            _ => {}
         }
     }
     out
