@@ -210,6 +210,17 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(edits[0]["range"], range(0, 0, 11, 0));
     assert_eq!(edits[0]["newText"], util_text.replacen("    RESUME 0\n", "    RESUME 0                    #x\n", 1));
 
+    // Renaming the function in util.pyasm alone takes it out of main's module: main.pyasm is
+    // checked again and now lacks `@double`.
+    c.forget_notifications();
+    change(&mut c, &util, 4, json!([{"range": range(0, 6, 0, 12), "text": "triple"}]));
+    let d = c.diagnostics(&main);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((&d[0]["code"], &d[0]["range"]), (&json!("E0108"), &range(5, 15, 5, 22)));
+    c.forget_notifications();
+    change(&mut c, &util, 5, json!([{"range": range(0, 6, 0, 12), "text": "double"}]));
+    assert_eq!(c.diagnostics(&main), Vec::<Value>::new());
+
     // A file that does not parse whole still has its outline and completion.
     let broken = f.root.join("broken.pyasm");
     let broken_uri = uri(&broken);
@@ -230,7 +241,7 @@ fn a_session_with_a_two_file_module() {
 
     // Closing a document clears what was published for it.
     c.forget_notifications();
-    change(&mut c, &util, 4, json!([{"range": range(2, 14, 2, 15), "text": "nope"}]));
+    change(&mut c, &util, 6, json!([{"range": range(2, 14, 2, 15), "text": "nope"}]));
     assert_eq!(c.diagnostics(&util).len(), 1);
     c.notify("textDocument/didClose", json!({"textDocument": {"uri": util}}));
     assert_eq!(c.diagnostics(&util), Vec::<Value>::new());

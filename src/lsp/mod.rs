@@ -104,7 +104,8 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     if let Some(o) = init.get("initializationOptions") {
         read_options(o, &mut config);
     }
-    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new() }.run()
+    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new(), modules: HashMap::new() }
+        .run()
 }
 
 /// `{"python": "3.12", "debounceMs": 100, "errorDocs": "https://…/errors.md"}`.
@@ -130,6 +131,9 @@ struct Server<'a> {
     /// Files that have diagnostics published (to clear them when they go away).
     published: HashSet<PathBuf>,
     snapshots: HashMap<PathBuf, Rc<Snapshot>>,
+    /// The module each file was last checked in: an edit that takes a file out of a module
+    /// (a renamed code object) changes the other members' diagnostics too.
+    modules: HashMap<PathBuf, Vec<PathBuf>>,
 }
 
 /// A request's failure: the protocol's error code and a message.
@@ -306,12 +310,18 @@ impl Server<'_> {
     fn publish_due(&mut self) {
         self.deadline = None;
         let mut done: HashSet<PathBuf> = HashSet::new();
-        for path in std::mem::take(&mut self.dirty) {
+        let mut due: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let before: Vec<PathBuf> = due.iter().flat_map(|p| self.modules.get(p).cloned().unwrap_or_default()).collect();
+        due.extend(before);
+        for path in due {
             if done.contains(&path) || !self.ws.docs.contains_key(&path) {
                 continue;
             }
             let module = self.ws.module_of(&path);
             done.extend(module.iter().cloned());
+            for m in &module {
+                self.modules.insert(m.clone(), module.clone());
+            }
             let _ = self.guarded("diagnostics", |s| s.publish_module(&module));
         }
     }
