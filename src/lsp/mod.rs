@@ -48,12 +48,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
+        // The checkout it was built from, while it is there (an installed binary may outlive it).
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md");
         Config {
             python: None,
             default_version: None,
             debounce: Duration::from_millis(200),
-            error_docs: lsp::Url::from_file_path(local).ok().map(|u| u.to_string()),
+            error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
         }
     }
 }
