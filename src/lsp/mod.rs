@@ -11,7 +11,8 @@
 //! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
 //! * `index`: what the text of each file defines and refers to (symbols, navigation).
 //! * `snapshot`: one module loaded, resolved, verified and indexed.
-//! * `features`: hover, inlay hints, completion, navigation, symbols, folding, formatting.
+//! * `features`: the requests, one file each: hover, inlay hints, completion, navigation,
+//!   outline and folding, formatting.
 
 pub mod diagnostics;
 mod features;
