@@ -444,6 +444,8 @@ pub struct ModuleFacts {
     pub program: Option<resolve::Program>,
     /// One per code object of `program`.
     pub verified: Vec<verify::Verified>,
+    /// Each code object's layout (offsets, final arguments), where it verified without errors.
+    pub layouts: Vec<Option<emit::layout::Layout>>,
     /// Where macro expansions came from (their lines point into per-expansion file copies).
     pub expansions: link::expand::Expansions,
 }
@@ -466,5 +468,14 @@ pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> 
         }
         None => (None, Vec::new()),
     };
-    ModuleFacts { version, program, verified, expansions: linked.expansions }
+    let layouts = match (&program, version) {
+        (Some(p), Some(t)) => p
+            .codes
+            .iter()
+            .zip(&verified)
+            .map(|(c, v)| if v.diags.iter().any(|d| d.is_error()) { None } else { emit::layout::layout(c, &v.analysis, t).ok() })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ModuleFacts { version, program, verified, layouts, expansions: linked.expansions }
 }

@@ -59,7 +59,7 @@ fn labels(items: &Value) -> Vec<String> {
 fn a_session_with_a_two_file_module() {
     let f = Fixture::new();
     let (main, util, common) = (f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm"));
-    let mut c = Client::start(json!(null));
+    let mut c = Client::start();
     let init = c.initialize(json!({"debounceMs": 20}));
     let caps = &init["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 2, "incremental sync: {caps}");
@@ -128,11 +128,17 @@ fn a_session_with_a_two_file_module() {
     // Inlay hints: the stack after each instruction, at the end of its line.
     let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": util}, "range": range(0, 0, 11, 0)}));
     let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
-    let want = [(1, 12, "[]"), (2, 15, "[obj]"), (3, 25, "[]"), (4, 15, "[obj]"), (5, 15, "[obj, obj]"), (6, 15, "[obj]")];
+    let want = [(1, 12, "[]"), (2, 15, "[obj]"), (3, 25, "→ 16"), (3, 25, "[]"), (4, 15, "[obj]"), (5, 15, "[obj, obj]"), (6, 15, "[obj]"), (9, 18, "consts[1]")];
     let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
     assert_eq!(got, want);
-    assert_eq!(hints[0]["kind"], 1);
+    assert_eq!((&hints[0]["kind"], &hints[2]["kind"]), (&json!(1), &json!(2)), "stack hints are types, arguments parameters");
     assert_eq!(hints[0]["paddingLeft"], true);
+    // In main.pyasm, a macro use shows the stack after its expansion.
+    let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": main}, "range": range(0, 0, 12, 0)}));
+    let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
+    let want = [(4, 12, "[]"), (5, 22, "consts[0]"), (5, 22, "[code]"), (6, 19, "[func]"), (7, 21, "[]"), (8, 11, "[]"), (9, 19, "consts[2]"), (9, 19, "[None]")];
+    let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
+    assert_eq!(got, want);
 
     // Completion: opcodes (with their summary) and macros where an instruction goes, locals,
     // labels and code objects where the operand takes them.
@@ -145,6 +151,8 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(labels(&c.request("textDocument/completion", at(&util, 2, 14))), ["x"]);
     assert_eq!(labels(&c.request("textDocument/completion", at(&util, 3, 21))), ["zero"]);
     assert_eq!(labels(&c.request("textDocument/completion", at(&main, 5, 16))), ["<module>", "double"]);
+    let flags = labels(&c.request("textDocument/completion", at(&main, 6, 18)));
+    assert_eq!(flags, ["defaults", "kwdefaults", "annotations", "closure"]);
     let directives = labels(&c.request("textDocument/completion", at(&util, 0, 1)));
     assert!(directives.contains(&"code".to_string()) && directives.contains(&"end_try".to_string()), "{directives:?}");
 
@@ -175,6 +183,13 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(edit["changes"][&main], json!([{"range": range(5, 16, 5, 22), "newText": "twice"}]));
     assert_eq!(edit["changes"][&util], json!([{"range": range(0, 6, 0, 12), "newText": "twice"}]));
 
+    // A variable: its parameter and every use.
+    let mut rename = at(&util, 4, 14);
+    rename["newName"] = json!("n");
+    let edit = c.request("textDocument/rename", rename);
+    let spans: Vec<Value> = [(0, 13, 0, 14), (2, 14, 2, 15), (4, 14, 4, 15), (5, 14, 5, 15)].iter().map(|(a, b, c, d)| json!({"range": range(*a, *b, *c, *d), "newText": "n"})).collect();
+    assert_eq!(edit["changes"][&util], json!(spans));
+
     // Symbols and folding.
     let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": util}}));
     assert_eq!(symbols.as_array().unwrap().len(), 1);
@@ -195,6 +210,28 @@ fn a_session_with_a_two_file_module() {
     assert_eq!(edits[0]["range"], range(0, 0, 11, 0));
     assert_eq!(edits[0]["newText"], util_text.replacen("    RESUME 0\n", "    RESUME 0                    #x\n", 1));
 
+    // Renaming the function in util.pyasm alone takes it out of main's module: main.pyasm is
+    // checked again and now lacks `@double`.
+    c.forget_notifications();
+    change(&mut c, &util, 4, json!([{"range": range(0, 6, 0, 12), "text": "triple"}]));
+    let d = c.diagnostics(&main);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((&d[0]["code"], &d[0]["range"]), (&json!("E0108"), &range(5, 15, 5, 22)));
+    c.forget_notifications();
+    change(&mut c, &util, 5, json!([{"range": range(0, 6, 0, 12), "text": "double"}]));
+    assert_eq!(c.diagnostics(&main), Vec::<Value>::new());
+
+    // A file that does not parse whole still has its outline and completion.
+    let broken = f.root.join("broken.pyasm");
+    let broken_uri = uri(&broken);
+    open(&mut c, &broken_uri, ".python 3.12\n.code <module>\n    RESUME 0\n    LOAD_CONST (1,\nback:\n    JUMP \n.end\n");
+    let d = c.diagnostics(&broken_uri);
+    assert!(d.iter().any(|d| d["code"] == "E0002" && d["range"]["start"]["line"] == 3), "{d:?}");
+    let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": broken_uri}}));
+    assert_eq!(symbols[0]["name"], "<module>");
+    assert_eq!(symbols[0]["children"][0]["name"], "back");
+    assert_eq!(labels(&c.request("textDocument/completion", at(&broken_uri, 5, 9))), ["back"]);
+
     // A panic in a request is an error answer, and the server goes on.
     let crashed = c.request_raw("pyasm/debugPanic", json!({}));
     assert_eq!(crashed["error"]["code"], -32603, "{crashed}");
@@ -204,7 +241,7 @@ fn a_session_with_a_two_file_module() {
 
     // Closing a document clears what was published for it.
     c.forget_notifications();
-    change(&mut c, &util, 4, json!([{"range": range(2, 14, 2, 15), "text": "nope"}]));
+    change(&mut c, &util, 6, json!([{"range": range(2, 14, 2, 15), "text": "nope"}]));
     assert_eq!(c.diagnostics(&util).len(), 1);
     c.notify("textDocument/didClose", json!({"textDocument": {"uri": util}}));
     assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
@@ -237,7 +274,7 @@ impl Rng {
 fn random_edits_and_requests_keep_the_server_well() {
     let f = Fixture::new();
     let docs = [f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm")];
-    let mut c = Client::start(json!(null));
+    let mut c = Client::start();
     c.initialize(json!({"debounceMs": 0}));
     for (d, name) in docs.iter().zip(["main.pyasm", "util.pyasm", "common.pyasm"]) {
         open(&mut c, d, &f.text(name));

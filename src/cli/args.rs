@@ -36,6 +36,8 @@ Examples:
   pyasm explain LOAD_GLOBAL         what an instruction does, its operand and stack effect
   pyasm explain --list              every instruction of the target version
   pyasm completions bash            a completion script for the shell
+  pyasm fmt --check examples/       which .pyasm files are not in the canonical layout
+  pyasm lsp                         the language server, for editors (docs/editors.md)
   pyasm --python 3.11 --hash checked prog.pyasm
   pyasm --python 3.12 --color never link main.pyasm -o app.pyz
                                     --python, --color, --message-format, --quiet and --verbose

@@ -75,6 +75,19 @@ impl Expansions {
         file
     }
 
+    /// Where the expansion that made the copy `file` was used, in a real file (the outermost
+    /// use when macros use macros); `None` for a real file.
+    pub fn use_site(&self, file: u32) -> Option<Span> {
+        let mut site = self.origins.get(&file)?.use_span;
+        for _ in 0..=MAX_MACRO_DEPTH {
+            match self.origins.get(&site.file) {
+                Some(o) => site = o.use_span,
+                None => break,
+            }
+        }
+        Some(site)
+    }
+
     /// The same text in the file the copy was made from.
     pub fn real_span(&self, mut span: Span) -> Span {
         for _ in 0..=MAX_MACRO_DEPTH {

@@ -93,132 +93,166 @@ pub fn arg_kind(version: Option<&'static VersionTable>, opname: &str) -> Option<
 
 pub fn index_file(file: u32, path: PathBuf, text: &str, version: Option<&'static VersionTable>, macros: &[String]) -> FileIndex {
     let (lines, _) = crate::syntax::parse(file, text);
-    let mut ix = FileIndex { file, path: path.clone(), ..Default::default() };
     let folder = path.parent().map(PathBuf::from).unwrap_or_default();
-    let mut open: Option<Scope> = None;
-    let mut tries: Vec<Span> = Vec::new();
-    let occ = |ix: &mut FileIndex, key: Key, span: Span, is_def: bool| ix.occurrences.push(Occurrence { key, span, is_def });
+    let mut ix = Indexer { ix: FileIndex { file, path, ..Default::default() }, text, folder, version, macros, open: None, tries: Vec::new() };
     for line in &lines {
-        let scope_header = open.as_ref().map(|s| s.header);
-        if let (Some(l), Some(s)) = (&line.label, open.as_mut()) {
+        ix.line(line);
+    }
+    if let Some(s) = ix.open.take() {
+        ix.ix.scopes.push(s);
+    }
+    ix.ix.lines = lines;
+    ix.ix
+}
+
+/// Reads a file's lines in order, keeping the code object or macro body they are in.
+struct Indexer<'a> {
+    ix: FileIndex,
+    text: &'a str,
+    folder: PathBuf,
+    version: Option<&'static VersionTable>,
+    macros: &'a [String],
+    /// The body being read.
+    open: Option<Scope>,
+    /// The `.try` lines not yet closed.
+    tries: Vec<Span>,
+}
+
+impl Indexer<'_> {
+    fn occ(&mut self, key: Key, span: Span, is_def: bool) {
+        self.ix.occurrences.push(Occurrence { key, span, is_def });
+    }
+
+    fn close(&mut self) {
+        if let Some(prev) = self.open.take() {
+            self.ix.scopes.push(prev);
+        }
+    }
+
+    fn line(&mut self, line: &Line) {
+        if let (Some(l), Some(s)) = (&line.label, self.open.as_mut()) {
             s.labels.push(l.clone());
+            let header = s.header;
+            self.occ(Key::Label(header, l.node.clone()), l.span, true);
         }
-        if let (Some(l), Some(h)) = (&line.label, scope_header) {
-            occ(&mut ix, Key::Label(h, l.node.clone()), l.span, true);
-        }
-        let Some(stmt) = &line.statement else { continue };
+        let Some(stmt) = &line.statement else { return };
         match &stmt.node {
-            Statement::Code(h) => {
-                let name = h.id.node.text();
-                occ(&mut ix, Key::Code(name.clone()), h.id.span, true);
-                let mut scope = Scope { is_macro: false, name, name_span: h.id.span, span: stmt.span, header: stmt.span, labels: Vec::new(), locals: Vec::new() };
-                for p in h.params.iter().flatten() {
-                    if let Param::Plain(n) | Param::VarArgs(n) | Param::VarKeywords(n) = p {
-                        scope.locals.push((Spanned::new(n.node.text(), n.span), "parameter"));
-                        occ(&mut ix, Key::Local(stmt.span, n.node.text()), n.span, true);
-                    }
-                }
-                if let Some(prev) = open.replace(scope) {
-                    ix.scopes.push(prev);
-                }
-            }
-            Statement::Directive(d) => {
-                let name = d.name.node.as_str();
-                occ(&mut ix, Key::Directive(name.to_string()), d.name.span, false);
-                match (name, open.as_mut()) {
-                    ("end" | "endmacro", Some(s)) => {
-                        s.span = s.span.to(stmt.span);
-                        ix.scopes.push(open.take().expect("open"));
-                    }
-                    ("macro", _) => {
-                        if let Some(prev) = open.take() {
-                            ix.scopes.push(prev);
-                        }
-                        if let Some(Spanned { node: Value::Call(n, params), span }) = d.args.first() {
-                            occ(&mut ix, Key::Macro(n.node.clone()), n.span, true);
-                            let locals = params
-                                .iter()
-                                .filter_map(|p| match &p.node {
-                                    Value::Word(w) => Some((Spanned::new(w.clone(), p.span), "macro parameter")),
-                                    _ => None,
-                                })
-                                .collect();
-                            open = Some(Scope { is_macro: true, name: n.node.clone(), name_span: n.span, span: stmt.span.to(*span), header: stmt.span, labels: Vec::new(), locals });
-                        } else if let Some(Spanned { node: Value::Word(w), span }) = d.args.first() {
-                            occ(&mut ix, Key::Macro(w.clone()), *span, true);
-                            open = Some(Scope { is_macro: true, name: w.clone(), name_span: *span, span: stmt.span, header: stmt.span, labels: Vec::new(), locals: Vec::new() });
-                        }
-                    }
-                    ("locals" | "cells" | "freevars", Some(s)) => {
-                        let kind = match name {
-                            "locals" => "local",
-                            "cells" => "cell",
-                            _ => "free variable",
-                        };
-                        for a in &d.args {
-                            if let Value::Word(w) | Value::Angle(w) = &a.node {
-                                s.locals.push((Spanned::new(w.clone(), a.span), kind));
-                                occ(&mut ix, Key::Local(s.header, w.clone()), a.span, true);
-                            }
-                        }
-                    }
-                    ("include", _) => {
-                        if let [Spanned { node: Value::Str(p), span }] = d.args.as_slice() {
-                            let target = super::workspace::normalize(&folder.join(p.to_lossy()));
-                            occ(&mut ix, Key::Include(target), *span, false);
-                        }
-                    }
-                    ("try", Some(s)) => {
-                        tries.push(stmt.span);
-                        if let Some(Spanned { node: Value::Word(w), span }) = d.args.first() {
-                            occ(&mut ix, Key::Label(s.header, w.clone()), *span, false);
-                        }
-                    }
-                    ("end_try", _) => {
-                        if let Some(start) = tries.pop() {
-                            ix.tries.push(start.to(stmt.span));
-                        }
-                    }
-                    ("exception", Some(s)) => {
-                        for a in d.args.iter().take(3) {
-                            if let Value::Word(w) = &a.node {
-                                occ(&mut ix, Key::Label(s.header, w.clone()), a.span, false);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                for a in &d.args {
-                    code_ref_occurrences(text, a, &mut |k, s| occ(&mut ix, k, s, false));
-                }
-            }
-            Statement::Instruction(i) => {
-                let opname = i.opname.node.clone();
-                if macros.contains(&opname) {
-                    occ(&mut ix, Key::Macro(opname.clone()), i.opname.span, false);
-                } else {
-                    occ(&mut ix, Key::Opcode(opname.clone()), i.opname.span, false);
-                }
-                let kind = arg_kind(version, &opname);
-                if let Some(h) = scope_header {
-                    for a in &i.operands {
-                        operand_occurrences(kind, h, a, &mut |k, s| occ(&mut ix, k, s, false));
-                    }
-                }
-                for a in &i.operands {
-                    code_ref_occurrences(text, a, &mut |k, s| occ(&mut ix, k, s, false));
-                }
-            }
+            Statement::Code(h) => self.code(h, stmt.span),
+            Statement::Directive(d) => self.directive(d, stmt.span),
+            Statement::Instruction(i) => self.instruction(i),
         }
-        if let Some(s) = open.as_mut() {
+        if let Some(s) = self.open.as_mut() {
             s.span = s.span.to(stmt.span);
         }
     }
-    if let Some(s) = open.take() {
-        ix.scopes.push(s);
+
+    fn code(&mut self, h: &crate::syntax::ast::CodeHeader, span: Span) {
+        let name = h.id.node.text();
+        self.occ(Key::Code(name.clone()), h.id.span, true);
+        let mut scope = Scope { is_macro: false, name, name_span: h.id.span, span, header: span, labels: Vec::new(), locals: Vec::new() };
+        for p in h.params.iter().flatten() {
+            if let Param::Plain(n) | Param::VarArgs(n) | Param::VarKeywords(n) = p {
+                scope.locals.push((Spanned::new(n.node.text(), n.span), "parameter"));
+                self.occ(Key::Local(span, n.node.text()), n.span, true);
+            }
+        }
+        self.close();
+        self.open = Some(scope);
     }
-    ix.lines = lines;
-    ix
+
+    fn macro_header(&mut self, d: &crate::syntax::ast::Directive, span: Span) {
+        self.close();
+        let (name, params) = match d.args.first() {
+            Some(Spanned { node: Value::Call(n, params), .. }) => (n.clone(), params.as_slice()),
+            Some(Spanned { node: Value::Word(w), span }) => (Spanned::new(w.clone(), *span), &[][..]),
+            _ => return,
+        };
+        self.occ(Key::Macro(name.node.clone()), name.span, true);
+        let locals = params
+            .iter()
+            .filter_map(|p| match &p.node {
+                Value::Word(w) => Some((Spanned::new(w.clone(), p.span), "macro parameter")),
+                _ => None,
+            })
+            .collect();
+        self.open = Some(Scope { is_macro: true, name: name.node, name_span: name.span, span, header: span, labels: Vec::new(), locals });
+    }
+
+    fn directive(&mut self, d: &crate::syntax::ast::Directive, span: Span) {
+        let name = d.name.node.as_str();
+        self.occ(Key::Directive(name.to_string()), d.name.span, false);
+        let header = self.open.as_ref().map(|s| s.header);
+        match (name, header) {
+            ("end" | "endmacro", Some(_)) => {
+                if let Some(s) = self.open.as_mut() {
+                    s.span = s.span.to(span);
+                }
+                self.close();
+            }
+            ("macro", _) => self.macro_header(d, span),
+            ("locals" | "cells" | "freevars", Some(h)) => {
+                let kind = match name {
+                    "locals" => "local",
+                    "cells" => "cell",
+                    _ => "free variable",
+                };
+                for a in &d.args {
+                    if let Value::Word(w) | Value::Angle(w) = &a.node {
+                        if let Some(s) = self.open.as_mut() {
+                            s.locals.push((Spanned::new(w.clone(), a.span), kind));
+                        }
+                        self.occ(Key::Local(h, w.clone()), a.span, true);
+                    }
+                }
+            }
+            ("include", _) => {
+                if let [Spanned { node: Value::Str(p), span }] = d.args.as_slice() {
+                    let target = super::workspace::normalize(&self.folder.join(p.to_lossy()));
+                    self.occ(Key::Include(target), *span, false);
+                }
+            }
+            ("try", Some(h)) => {
+                self.tries.push(span);
+                if let Some(Spanned { node: Value::Word(w), span }) = d.args.first() {
+                    self.occ(Key::Label(h, w.clone()), *span, false);
+                }
+            }
+            ("end_try", _) => {
+                if let Some(start) = self.tries.pop() {
+                    self.ix.tries.push(start.to(span));
+                }
+            }
+            ("exception", Some(h)) => {
+                for a in d.args.iter().take(3) {
+                    if let Value::Word(w) = &a.node {
+                        self.occ(Key::Label(h, w.clone()), a.span, false);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let text = self.text;
+        for a in &d.args {
+            code_ref_occurrences(text, a, &mut |k, s| self.ix.occurrences.push(Occurrence { key: k, span: s, is_def: false }));
+        }
+    }
+
+    fn instruction(&mut self, i: &crate::syntax::ast::Instruction) {
+        let opname = &i.opname.node;
+        let key = if self.macros.contains(opname) { Key::Macro(opname.clone()) } else { Key::Opcode(opname.clone()) };
+        self.occ(key, i.opname.span, false);
+        let kind = arg_kind(self.version, opname);
+        let text = self.text;
+        let header = self.open.as_ref().map(|s| s.header);
+        let out = &mut self.ix.occurrences;
+        let mut add = |key, span| out.push(Occurrence { key, span, is_def: false });
+        for a in &i.operands {
+            if let Some(h) = header {
+                operand_occurrences(kind, h, a, &mut add);
+            }
+            code_ref_occurrences(text, a, &mut add);
+        }
+    }
 }
 
 /// The names an operand refers to, by what the instruction takes.

@@ -11,7 +11,8 @@
 //! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
 //! * `index`: what the text of each file defines and refers to (symbols, navigation).
 //! * `snapshot`: one module loaded, resolved, verified and indexed.
-//! * `features`: hover, inlay hints, completion, navigation, symbols, folding, formatting.
+//! * `features`: the requests, one file each: hover, inlay hints, completion, navigation,
+//!   outline and folding, formatting.
 
 pub mod diagnostics;
 mod features;
@@ -48,12 +49,13 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
+        // The checkout it was built from, while it is there (an installed binary may outlive it).
         let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/errors.md");
         Config {
             python: None,
             default_version: None,
             debounce: Duration::from_millis(200),
-            error_docs: lsp::Url::from_file_path(local).ok().map(|u| u.to_string()),
+            error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
         }
     }
 }
@@ -104,7 +106,8 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     if let Some(o) = init.get("initializationOptions") {
         read_options(o, &mut config);
     }
-    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new() }.run()
+    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new(), modules: HashMap::new() }
+        .run()
 }
 
 /// `{"python": "3.12", "debounceMs": 100, "errorDocs": "https://…/errors.md"}`.
@@ -130,6 +133,9 @@ struct Server<'a> {
     /// Files that have diagnostics published (to clear them when they go away).
     published: HashSet<PathBuf>,
     snapshots: HashMap<PathBuf, Rc<Snapshot>>,
+    /// The module each file was last checked in: an edit that takes a file out of a module
+    /// (a renamed code object) changes the other members' diagnostics too.
+    modules: HashMap<PathBuf, Vec<PathBuf>>,
 }
 
 /// A request's failure: the protocol's error code and a message.
@@ -306,12 +312,18 @@ impl Server<'_> {
     fn publish_due(&mut self) {
         self.deadline = None;
         let mut done: HashSet<PathBuf> = HashSet::new();
-        for path in std::mem::take(&mut self.dirty) {
+        let mut due: Vec<PathBuf> = std::mem::take(&mut self.dirty).into_iter().collect();
+        let before: Vec<PathBuf> = due.iter().flat_map(|p| self.modules.get(p).cloned().unwrap_or_default()).collect();
+        due.extend(before);
+        for path in due {
             if done.contains(&path) || !self.ws.docs.contains_key(&path) {
                 continue;
             }
             let module = self.ws.module_of(&path);
             done.extend(module.iter().cloned());
+            for m in &module {
+                self.modules.insert(m.clone(), module.clone());
+            }
             let _ = self.guarded("diagnostics", |s| s.publish_module(&module));
         }
     }

@@ -6,10 +6,12 @@
 //! object another member refers to by `@name` without defining it (or refers to one only
 //! another member defines), until nothing more joins. A file that a sibling `.include`s is
 //! not a module of its own: it is checked as part of the module of the file that includes it.
+//! A file that defines a code object the module already has (its own `<module>`) stays out.
 //! A folder of separate programs (examples/) thus gives one module per file.
 
 use crate::diagnostics::SourceFiles;
-use crate::syntax::ast::{Line, Spanned, Statement, Value};
+use crate::syntax::ast::Value;
+use crate::syntax::lexer::Tok;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -69,8 +71,7 @@ impl Workspace {
 
     fn links(&self, path: &Path) -> FileLinks {
         let Some(text) = self.text(path) else { return FileLinks::default() };
-        let (lines, _) = crate::syntax::parse(0, &text);
-        links_of(&lines, path)
+        links_of(&text, path)
     }
 
     /// The `.pyasm` files of the document's folder, open or on disk, the document first.
@@ -109,6 +110,9 @@ impl Workspace {
             let joins = (0..siblings.len()).find(|i| {
                 !members.contains(i)
                     && !included.contains(&siblings[*i])
+                    // Two files that define the same code object (each its own `<module>`)
+                    // are separate programs.
+                    && !links[*i].defines.iter().any(|d| defines.contains(d))
                     && (links[*i].defines.iter().any(|d| wanted.contains(d)) || links[*i].unresolved().any(|r| defines.contains(r)))
             });
             match joins {
@@ -134,23 +138,25 @@ impl Workspace {
     }
 }
 
-/// The code objects a file defines and refers to, and the files it includes.
-fn links_of(lines: &[Line], path: &Path) -> FileLinks {
+/// The code objects a file defines and refers to, and the files it includes: read from the
+/// tokens (`.code NAME`, `@ NAME`, `.include "FILE"`), which is all this needs and much less
+/// work than a parse for a large file.
+fn links_of(text: &str, path: &Path) -> FileLinks {
     let mut out = FileLinks::default();
     let folder = path.parent().unwrap_or(Path::new("."));
-    for line in lines {
-        let Some(stmt) = &line.statement else { continue };
-        match &stmt.node {
-            Statement::Code(h) => {
-                out.defines.insert(h.id.node.text());
-            }
-            Statement::Directive(d) if d.name.node == "include" => {
-                if let [Spanned { node: Value::Str(s), .. }] = d.args.as_slice() {
-                    out.includes.push(normalize(&folder.join(s.to_lossy())));
-                }
-            }
-            Statement::Directive(d) => d.args.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
-            Statement::Instruction(i) => i.operands.iter().for_each(|a| code_refs(&a.node, &mut out.refers)),
+    let mut errors = Vec::new();
+    let tokens = crate::syntax::lexer::lex(text, &mut errors);
+    let name = |t: &Tok| match t {
+        Tok::Ident(n) | Tok::AngleName(n) => Some(n.to_string()),
+        Tok::Str(s) => Some(s.to_lossy()),
+        _ => None,
+    };
+    for w in tokens.windows(2) {
+        match (&w[0].1, &w[1].1) {
+            (Tok::DotCode, t) => out.defines.extend(name(t)),
+            (Tok::Symbol("@"), t) => out.refers.extend(name(t)),
+            (Tok::Directive("include"), Tok::Str(s)) => out.includes.push(normalize(&folder.join(s.to_lossy()))),
+            _ => {}
         }
     }
     out
@@ -164,5 +170,42 @@ pub fn code_refs(v: &Value, out: &mut BTreeSet<String>) {
         }
         Value::Tuple(vs) | Value::Set(vs) | Value::Call(_, vs) => vs.iter().for_each(|x| code_refs(&x.node, out)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(paths: &[PathBuf]) -> Vec<String> {
+        paths.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn a_module_is_the_files_linked_by_code_references() {
+        let root = normalize(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let ws = Workspace::default();
+        let program = root.join("examples/link/program");
+        // From any of its files; the included calls.pyasm belongs to its includer's module.
+        for name in ["numbers.pyasm", "main.pyasm", "text.pyasm", "calls.pyasm"] {
+            assert_eq!(names(&ws.module_of(&program.join(name))), ["main.pyasm", "numbers.pyasm", "text.pyasm"], "{name}");
+        }
+        // A folder of separate programs: one module each.
+        assert_eq!(names(&ws.module_of(&root.join("examples/hello.pyasm"))), ["hello.pyasm"]);
+    }
+
+    #[test]
+    fn open_documents_count_as_they_are_in_the_editor() {
+        let root = normalize(Path::new(env!("CARGO_MANIFEST_DIR")));
+        let mut ws = Workspace::default();
+        // Two documents not saved yet, one using the other's function.
+        let (user, helper) = (root.join("examples/user.pyasm"), root.join("examples/helper.pyasm"));
+        ws.docs.insert(user.clone(), Document { text: ".code <module>\n    LOAD_CONST @helper\n.end\n".into(), version: 1 });
+        ws.docs.insert(helper.clone(), Document { text: ".code helper()\n    RETURN_CONST None\n.end\n".into(), version: 1 });
+        assert_eq!(names(&ws.module_of(&helper)), ["user.pyasm", "helper.pyasm"]);
+        // factorial.pyasm defines `factorial`, and its own `<module>`: another program.
+        let text = ".code <module>\n    LOAD_CONST @factorial\n.end\n";
+        ws.docs.insert(user.clone(), Document { text: text.into(), version: 2 });
+        assert_eq!(names(&ws.module_of(&user)), ["user.pyasm"]);
     }
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -42,8 +42,8 @@ fn read_message(r: &mut impl BufRead) -> Option<Value> {
 }
 
 impl Client {
-    /// Starts `pyasm lsp` and initializes it (`options` as initializationOptions).
-    pub fn start(options: Value) -> Client {
+    /// Starts `pyasm lsp` (`initialize` is the first thing to send).
+    pub fn start() -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pyasm"))
             .arg("lsp")
             .stdin(Stdio::piped())

@@ -1,0 +1,92 @@
+//! The outline (document symbols) and folding ranges.
+
+use super::*;
+
+#[allow(deprecated)] // `DocumentSymbol::deprecated` must be written; it is None.
+pub fn document_symbols(cx: &mut Ctx, p: lsp::DocumentSymbolParams) -> Option<lsp::DocumentSymbolResponse> {
+    let (snap, path) = cx.snapshot(&p.text_document.uri)?;
+    let file = snap.file(&path)?;
+    let index = LineIndex::new(snap.files.text(file.file));
+    let range = |s: Span| index.range(s.start as usize, s.end as usize);
+    let symbols = file
+        .scopes
+        .iter()
+        .map(|s| {
+            let kind = match () {
+                _ if s.is_macro => lsp::SymbolKind::OPERATOR,
+                _ if s.name == "<module>" => lsp::SymbolKind::MODULE,
+                _ if file.lines.iter().any(|l| matches!(&l.statement, Some(st) if st.span == s.header && matches!(&st.node, crate::syntax::ast::Statement::Code(h) if h.params.is_some()))) => {
+                    lsp::SymbolKind::FUNCTION
+                }
+                _ => lsp::SymbolKind::CLASS,
+            };
+            let children = s
+                .labels
+                .iter()
+                .map(|l| lsp::DocumentSymbol {
+                    name: l.node.clone(),
+                    detail: Some("label".into()),
+                    kind: lsp::SymbolKind::KEY,
+                    tags: None,
+                    deprecated: None,
+                    range: range(l.span),
+                    selection_range: range(l.span),
+                    children: None,
+                })
+                .collect();
+            lsp::DocumentSymbol {
+                name: s.name.clone(),
+                detail: Some(if s.is_macro { "macro" } else { "code object" }.into()),
+                kind,
+                tags: None,
+                deprecated: None,
+                range: range(s.span),
+                selection_range: range(s.name_span),
+                children: Some(children),
+            }
+        })
+        .collect();
+    Some(lsp::DocumentSymbolResponse::Nested(symbols))
+}
+
+pub fn folding(cx: &mut Ctx, p: lsp::FoldingRangeParams) -> Option<Vec<lsp::FoldingRange>> {
+    let (snap, path) = cx.snapshot(&p.text_document.uri)?;
+    let file = snap.file(&path)?;
+    let text = snap.files.text(file.file);
+    let index = LineIndex::new(text);
+    let mut out = Vec::new();
+    let mut fold = |s: Span, kind: Option<lsp::FoldingRangeKind>| {
+        let (a, b) = (index.position(s.start as usize).line, index.position(s.end as usize).line);
+        if b > a {
+            out.push(lsp::FoldingRange { start_line: a, start_character: None, end_line: b, end_character: None, kind, collapsed_text: None });
+        }
+    };
+    for s in &file.scopes {
+        fold(s.span, Some(lsp::FoldingRangeKind::Region));
+    }
+    for t in &file.tries {
+        fold(*t, Some(lsp::FoldingRangeKind::Region));
+    }
+    // Runs of whole-line comments.
+    let mut run: Option<(usize, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_comment = line.trim_start().starts_with('#');
+        match (is_comment, run) {
+            (true, None) => run = Some((offset, offset + line.trim_end().len())),
+            (true, Some((a, _))) => run = Some((a, offset + line.trim_end().len())),
+            (false, Some((a, b))) => {
+                fold(Span::new(file.file, a, b), Some(lsp::FoldingRangeKind::Comment));
+                run = None;
+            }
+            _ => {}
+        }
+        offset += line.len();
+    }
+    if let Some((a, b)) = run {
+        fold(Span::new(file.file, a, b), Some(lsp::FoldingRangeKind::Comment));
+    }
+    out.sort_by_key(|r| (r.start_line, r.end_line));
+    Some(out)
+}
+
