@@ -624,3 +624,10 @@ pub fn tuple_length(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, want: i
         .with_note("the interpreter reads the items by position without checking the length");
     pushed_here(d, m, slot).with_help("load a tuple constant of the right length right before")
 }
+
+pub fn gave_up(code: &crate::resolve::ResolvedCode) -> Diagnostic {
+    Diagnostic::error(codes::STACK_KIND, format!("`{}` is too large for the typed verifier to follow every path", code.id.node.text()))
+        .with_primary(code.id.span, "")
+        .with_note("what each stack slot holds could not be worked out, so the code is not known to be safe to run")
+        .with_help("split it into smaller code objects")
+}
