@@ -137,6 +137,11 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     }
     // The reporting pass: every reachable block once, from its final state.
     let mut sink = step::Sink::reporting();
+    if budget == 0 {
+        // Not at the fixed point: some paths were not followed, so what the checks below
+        // accept is not known to be safe.
+        sink.report(|| report::gave_up(code));
+    }
     if cx.want_stacks {
         out.stacks = vec![None; n];
     }

@@ -813,3 +813,10 @@ pub fn loop_exit_without_loop(m: &Machine, i: usize) -> Diagnostic {
         .with_note("it unwinds the block stack to the innermost loop's block: with none, the frame returns without a value or an exception")
         .with_help("set the loop up with SETUP_LOOP, or jump (JUMP_ABSOLUTE) instead")
 }
+
+pub fn gave_up(code: &crate::resolve::ResolvedCode) -> Diagnostic {
+    Diagnostic::error(codes::STACK_KIND, format!("`{}` is too large for the typed verifier to follow every path", code.id.node.text()))
+        .with_primary(code.id.span, "")
+        .with_note("what each stack slot holds could not be worked out, so the code is not known to be safe to run")
+        .with_help("split it into smaller code objects")
+}
