@@ -190,7 +190,14 @@ pub fn wrong_kind(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, problem: 
             .with_help("convert the value with TO_BOOL first (or write `COMPARE_OP op, bool`)");
     } else if problem == Problem::Error {
         d = d.with_note("this would crash the interpreter: it uses the value without checking its type");
-        if let Some(h) = help_for(need & !kind::NULL) {
+        // A tagged int is a handler's offset or (3.15+) GET_ITER's index slot.
+        let help = match need & !kind::NULL {
+            kind::INDEX if spec.name != "lasti" => {
+                Some("GET_ITER pushes the iterator and then its index slot (a tagged int beside a list or tuple, else NULL): make the pair with `GET_ITER 0`")
+            }
+            k => help_for(k),
+        };
+        if let Some(h) = help {
             d = d.with_help(h);
         }
     }
