@@ -446,6 +446,15 @@ pub fn yield_outside_generator(m: &Machine, i: usize, generator: u8) -> Diagnost
     d.with_note("only a generator's frame can be suspended: anything else crashes the interpreter")
 }
 
+pub fn return_before_return_generator(m: &Machine, i: usize, generator: u8) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let some = if generator & super::state::gen_state::STARTED != 0 { " on some paths" } else { "" };
+    Diagnostic::error(codes::GENERATOR, format!("{} before RETURN_GENERATOR{some} in a generator or coroutine", ins.op.name))
+        .with_primary(ins.span, "")
+        .with_note("the call would return this value instead of the generator, which a loop over it would take for an iterator")
+        .with_help("start the code object with RETURN_GENERATOR, POP_TOP (after MAKE_CELL and COPY_FREE_VARS)")
+}
+
 pub fn generator_without_return_generator(m: &Machine) -> Diagnostic {
     let code = m.code;
     Diagnostic::warning(codes::FLAGS_MISMATCH, format!("`{}` is flagged as a generator or coroutine but never runs RETURN_GENERATOR", code.id.node.text()))
