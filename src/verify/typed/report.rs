@@ -200,7 +200,14 @@ pub fn wrong_kind(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot, problem: 
             .with_help("convert the value with TO_BOOL first (or write `COMPARE_OP op, bool`)");
     } else if problem == Problem::Error {
         d = d.with_note("this would crash the interpreter: it uses the value without checking its type");
-        if let Some(h) = help_for(need & !kind::NULL) {
+        // A tagged int is a handler's offset or (3.15+) GET_ITER's index slot.
+        let help = match need & !kind::NULL {
+            kind::INDEX if spec.name != "lasti" => {
+                Some("GET_ITER pushes the iterator and then its index slot (a tagged int beside a list or tuple, else NULL): make the pair with `GET_ITER 0`")
+            }
+            k => help_for(k),
+        };
+        if let Some(h) = help {
             d = d.with_help(h);
         }
     }
@@ -557,6 +564,15 @@ pub fn yield_outside_generator(m: &Machine, i: usize, generator: u8) -> Diagnost
     };
     d = d.with_primary(ins.span, "");
     d.with_note("only a generator's frame can be suspended: anything else crashes the interpreter")
+}
+
+pub fn return_before_return_generator(m: &Machine, i: usize, generator: u8) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let some = if generator & super::state::gen_state::STARTED != 0 { " on some paths" } else { "" };
+    Diagnostic::error(codes::GENERATOR, format!("{} before RETURN_GENERATOR{some} in a generator or coroutine", ins.op.name))
+        .with_primary(ins.span, "")
+        .with_note("the call would return this value instead of the generator, which a loop over it would take for an iterator")
+        .with_help("start the code object with RETURN_GENERATOR, POP_TOP (after MAKE_CELL and COPY_FREE_VARS)")
 }
 
 pub fn generator_without_return_generator(m: &Machine) -> Diagnostic {

@@ -556,6 +556,12 @@ impl Machine<'_> {
                 }
             }
             Effect::Return => {
+                // A generator function's call must return the generator (the verifier takes
+                // it for an iterator): no return may come before RETURN_GENERATOR.
+                let flags = code.final_flags();
+                if flags & super::GENERATOR_FLAGS != 0 && code.is_function && st.generator & gen_state::NOT_STARTED != 0 && uses_return_generator(code) {
+                    sink.report(|| report::return_before_return_generator(self, i, st.generator));
+                }
                 // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block).
                 let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
                 if kept > 0 && sink.on {
@@ -674,7 +680,7 @@ impl Machine<'_> {
             } else {
                 sink.escape(callable.detail);
             }
-            if callable.kinds == kind::FUNC && callee.final_flags() & crate::resolve::CO_GENERATOR != 0 {
+            if callable.kinds == kind::FUNC && callee.final_flags() & crate::resolve::CO_GENERATOR != 0 && uses_return_generator(callee) {
                 return Some(kind::ITER);
             }
         }
@@ -823,6 +829,11 @@ fn lowest_consumed(sig: &Signature, oparg: u32, depth: usize) -> Option<usize> {
         p += c;
     }
     None
+}
+
+/// The code object runs RETURN_GENERATOR (3.11+ generators and coroutines do, first).
+fn uses_return_generator(code: &ResolvedCode) -> bool {
+    code.instrs.iter().any(|x| x.op.sig.effect == Effect::ReturnGenerator)
 }
 
 /// The number of free variables of a code object (the closure it needs).
