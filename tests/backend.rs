@@ -112,3 +112,27 @@ fn tinyc_reports_mistakes_at_their_line_and_column() {
         assert!(!out.exists(), "tinyc wrote {} despite the error", out.display());
     }
 }
+
+/// tinyc gives every statement a `.line` and the file a `.filename`, so a run-time error's
+/// traceback names the Tiny file and line, in every version (natives here; pyodide's
+/// tracebacks come from the same code objects).
+#[test]
+fn tracebacks_name_the_tiny_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("crash.tiny");
+    std::fs::write(&source, "func f(n) {\n    var x = 1;\n    return 10 / n;\n}\nprint(f(2));\nprint(f(0));\n").unwrap();
+    let pyasm_file = tmp.path().join("crash.pyasm");
+    tinyc(&source, &pyasm_file).unwrap();
+    let out_dir = tmp.path().join("out");
+    let out = Command::new(support::pyasm_bin()).arg(&pyasm_file).args(["--python", "all", "--out-dir"]).arg(&out_dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for v in &ALL_VERSIONS[..8] {
+        let Some(python) = support::python_for_test(v, "tracebacks_name_the_tiny_line") else { continue };
+        let o = python.command().arg(out_dir.join(format!("crash.{v}.pyc"))).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "5\n", "{v}");
+        for want in ["File \"crash.tiny\", line 6, in <module>", "File \"crash.tiny\", line 3, in f", "ZeroDivisionError"] {
+            assert!(stderr.contains(want), "{v}: no `{want}` in the traceback:\n{stderr}");
+        }
+    }
+}
