@@ -1,5 +1,5 @@
-//! The portable examples (`examples/portable/NAME.pyasm`, docs/format.md 1.12), and the
-//! programs of the example compiler (`examples/backend`): each is
+//! The portable examples (`examples/portable/NAME.pyasm`, docs/format.md 1.12; the example
+//! compiler's programs are tests/backend.rs's): each is
 //! assembled for every version it serves (`pyasm NAME.pyasm --python all --out-dir TMP`),
 //! which must be all ten, 3.6 to 3.15, and each .pyc is run by that version's real CPython:
 //! stdout must equal `NAME.out`, and the program must finish without an exception.
@@ -137,34 +137,6 @@ fn portable_examples_run_on_every_version() {
         .collect();
     let tmp = tempfile::tempdir().unwrap();
     run_everywhere("portable_examples_run_on_every_version", &programs, tmp.path());
-}
-
-/// examples/backend: tinyc.py compiles each `tests/NAME.tiny` to portable .pyasm (run by a
-/// native CPython, any version), which then runs on all ten versions: stdout `NAME.out`.
-#[test]
-fn backend_programs_run_on_every_version() {
-    let test = "backend_programs_run_on_every_version";
-    let dir = support::repo_root().join("examples/backend");
-    let Some(python) = ["3.12", "3.11", "3.13", "3.10"].iter().find_map(|v| pyasm::interpreters::find_native(v.parse().unwrap())) else {
-        assert!(!support::under_ci(), "{test}: no native CPython to run tinyc.py");
-        eprintln!("SKIPPED {test}: no native CPython to run tinyc.py");
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(dir.join("tests")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "tiny")).collect();
-    sources.sort();
-    assert!(sources.len() >= 3, "examples/backend/tests holds {} programs", sources.len());
-    let mut programs = Vec::new();
-    for src in &sources {
-        let name = src.file_stem().unwrap().to_string_lossy().into_owned();
-        let o = python.command().arg(dir.join("tinyc.py")).arg(src).output().unwrap();
-        assert!(o.status.success(), "tinyc.py {name}.tiny failed:\n{}", String::from_utf8_lossy(&o.stderr));
-        let pyasm = tmp.path().join(format!("{name}.pyasm"));
-        std::fs::write(&pyasm, &o.stdout).unwrap();
-        let expected = std::fs::read_to_string(src.with_extension("out")).unwrap_or_else(|e| panic!("{name}.out: {e}"));
-        programs.push((name, pyasm, expected));
-    }
-    run_everywhere(test, &programs, tmp.path());
 }
 
 /// Runs every case of one version in one interpreter start.

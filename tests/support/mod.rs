@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::sync::{Mutex, OnceLock};
 
+pub mod batch;
+
 /// True under CI (`CI` set, as CI services set it, to anything but empty, `0` or `false`),
 /// where a test must never pass by skipping.
 pub fn under_ci() -> bool {
