@@ -41,7 +41,8 @@ The language
   `while c { … }` with `break;` and `continue;`, `return e;` / `return;`, `func`.
 * Functions are declared at the top level (in any order: all are defined before the top-level
   statements run) and may call each other and themselves. A function sees its parameters, its
-  own `var`s and the top-level `var`s, which it may also assign.
+  own `var`s and the top-level `var`s, which it may also assign (a `var` in a function makes a
+  local, which must not reuse the name of a top-level variable the function already used).
 * Builtins: `print(…)` (any number of arguments), `str(x)`, `len(s)`, `int(s)`, `abs(x)`.
 
 Every name is resolved at compile time: an undeclared variable, an unknown function or a
@@ -519,7 +520,8 @@ class Scope:
     funcs: dict                      # function name → parameter count
     globals: set                     # the top-level `var`s
     locals: list = None              # parameters and `var`s of a function; None at top level
-    assigned_globals: set = field(default_factory=set)
+    assigned_globals: set = field(default_factory=set)    # top-level vars a function assigns
+    used_globals: set = field(default_factory=set)        # … or reads or assigns
 
 
 class CodeGen:
@@ -586,6 +588,11 @@ class CodeGen:
         if isinstance(s, Var):
             self.expr(e, s.value)
             if self.scope.locals is not None and s.name not in self.scope.locals:
+                if s.name in self.scope.used_globals:
+                    # Python decides a name's scope for the whole function: it cannot be
+                    # the top-level variable first and a local after.
+                    raise TinyError(s.line, s.col, f"`{s.name}` already means the top-level "
+                                    f"variable in this function: give the local another name")
                 self.scope.locals.append(s.name)      # visible from here on
             e.emit(f"store {pyasm_name(s.name)}", f"var {s.name}")
         elif isinstance(s, Assign):
@@ -710,6 +717,8 @@ class CodeGen:
         known = (self.scope.locals or []) + sorted(self.scope.globals)
         if name not in known:
             raise TinyError(line, col, f"no variable named `{name}` (declare it with `var {name} = …;`)")
+        if self.scope.locals is not None and name not in self.scope.locals:
+            self.scope.used_globals.add(name)
 
 
 def walk(stmts):
