@@ -101,6 +101,7 @@ fn tinyc_reports_mistakes_at_their_line_and_column() {
         ("var x = 1;\nif x < 2 < 3 { }\n", "bad.tiny:2:10: comparisons do not chain: write `a < b and b < c`"),
         ("while true {\n    break\n}\n", "bad.tiny:3:1: expected `;`, found `}`"),
         ("continue;\n", "bad.tiny:1:1: `continue` outside a loop"),
+        ("var x = 1;\nfunc f() {\n    print(x);\n    var x = 2;\n}\n", "bad.tiny:4:5: `x` already means the top-level variable in this function: give the local another name"),
     ];
     for (source, message) in cases {
         let file = tmp.path().join("bad.tiny");
