@@ -9,6 +9,9 @@
 //! read back), dis (render and self-check), and of that the self-check's assembly of the
 //! text. A .pyc file gets the disassembler's stages and then the assembler's on the text.
 //!
+//! With several files only their total is printed (`STAGES_EACH=1`: each file too; `--json`
+//! always gives each file and the total).
+//!
 //! Each stage runs `--repeat` times (default 5) and the least CPU time of this thread is
 //! printed, which the other processes on a loaded machine disturb least. Memory is counted
 //! by the allocator below: `peak` is the most bytes live at once during the stage (above what
@@ -195,6 +198,23 @@ fn main() {
         }
         rows.push((path.clone(), figures));
     }
+    if rows.len() > 1 {
+        // The sum over the files (peak: the largest), for a whole library's sample.
+        let mut total: Vec<Figure> = Vec::new();
+        for (_, figs) in &rows {
+            for f in figs {
+                match total.iter_mut().find(|t| t.stage == f.stage) {
+                    Some(t) => {
+                        t.seconds += f.seconds;
+                        t.peak = t.peak.max(f.peak);
+                        t.kept += f.kept;
+                    }
+                    None => total.push(Figure { stage: f.stage, seconds: f.seconds, peak: f.peak, kept: f.kept }),
+                }
+            }
+        }
+        rows.push((format!("total of {} files (peak: the largest)", rows.len()), total));
+    }
     if json {
         let files: Vec<String> = rows
             .iter()
@@ -209,7 +229,8 @@ fn main() {
         println!("[{}]", files.join(",\n "));
         return;
     }
-    for (path, figs) in &rows {
+    let shown = if args.len() > 1 && std::env::var_os("STAGES_EACH").is_none() { &rows[rows.len() - 1..] } else { &rows[..] };
+    for (path, figs) in shown {
         println!("{path}");
         println!("  {:<42} {:>10} {:>11} {:>11}", "stage", "CPU ms", "peak MB", "kept MB");
         for f in figs {
