@@ -81,7 +81,7 @@ use crate::resolve::CO_NEWLOCALS;
 use crate::object::{CodeObject, Constant, PyStr};
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
-use std::collections::{HashMap, HashSet};
+use crate::resolve::hash::{FastMap, FastSet};
 
 
 
@@ -93,7 +93,7 @@ pub fn dump_code(code: &CodeObject) -> Vec<u8> {
 /// `marshal.dumps(code)` as the given version's interpreter writes it: the layout is the same
 /// from 3.11 on, but which strings are interned (and so shared) changed.
 pub fn dump_code_for(code: &CodeObject, version: crate::version::PythonVersion) -> Vec<u8> {
-    let mut chars = HashSet::new();
+    let mut chars = FastSet::default();
     collect_char_names(code, &mut chars);
     let policy = Policy::for_version(version);
     run_with(chars, policy, |d| d.code(code, true))
@@ -191,26 +191,26 @@ impl Policy {
 /// `marshal.dumps(value)` for a constant (the top-level object gets `FLAG_REF`, as it does in
 /// CPython where the caller holds a reference).
 pub fn dump_constant(c: &Constant) -> Vec<u8> {
-    let mut chars = HashSet::new();
+    let mut chars = FastSet::default();
     collect_const_char_names(c, &mut chars);
     run(chars, |d| d.constant(c, true, false))
 }
 
 /// Two passes over the same traversal: the first counts how often each shared object occurs
 /// (so the second knows which ones need `FLAG_REF`), the second writes.
-fn run(interned_chars: HashSet<Vec<u8>>, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+fn run(interned_chars: FastSet<Vec<u8>>, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
     run_with(interned_chars, Policy::default(), walk)
 }
 
-fn run_with(interned_chars: HashSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+fn run_with(interned_chars: FastSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
     let mut d = Dumper {
         policy,
         writing: false,
-        counts: HashMap::new(),
-        forced: HashSet::new(),
+        counts: FastMap::default(),
+        forced: FastSet::default(),
         interned_chars,
-        seen_strs: HashSet::new(),
-        refs: HashMap::new(),
+        seen_strs: FastSet::default(),
+        refs: FastMap::default(),
         next_ref: 0,
         out: Vec::new(),
         code_number: 0,
@@ -227,7 +227,7 @@ fn run_with(interned_chars: HashSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut
 
 /// One-character latin-1 names anywhere in the tree: the parser interned those singletons,
 /// so equal str constants are written as interned too.
-fn collect_char_names(co: &CodeObject, out: &mut HashSet<Vec<u8>>) {
+fn collect_char_names(co: &CodeObject, out: &mut FastSet<Vec<u8>>) {
     let names = co.names.iter().chain(co.localsplus.iter().map(|s| &s.name)).chain([&co.name]);
     for n in names {
         if is_latin1_char(n) {
@@ -239,7 +239,7 @@ fn collect_char_names(co: &CodeObject, out: &mut HashSet<Vec<u8>>) {
     }
 }
 
-fn collect_const_char_names(c: &Constant, out: &mut HashSet<Vec<u8>>) {
+fn collect_const_char_names(c: &Constant, out: &mut FastSet<Vec<u8>>) {
     match c {
         Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => {
             items.iter().for_each(|i| collect_const_char_names(i, out))
@@ -293,14 +293,14 @@ struct Dumper {
     policy: Policy,
     /// False during the counting pass.
     writing: bool,
-    counts: HashMap<Key, u32>,
+    counts: FastMap<Key, u32>,
     /// Keys that some occurrence says are always shared.
-    forced: HashSet<Key>,
+    forced: FastSet<Key>,
     /// One-character names (see `collect_char_names`).
-    interned_chars: HashSet<Vec<u8>>,
+    interned_chars: FastSet<Vec<u8>>,
     /// Non-interned str constants met so far in this pass, for the class-qualname rule.
-    seen_strs: HashSet<Vec<u8>>,
-    refs: HashMap<Key, u32>,
+    seen_strs: FastSet<Vec<u8>>,
+    refs: FastMap<Key, u32>,
     next_ref: u32,
     out: Vec<u8>,
     /// Number of the code object being written, counted in traversal order (3.6's scopes).
@@ -668,8 +668,8 @@ impl Dumper {
             counts: std::mem::take(&mut self.counts),
             forced: std::mem::take(&mut self.forced),
             interned_chars: std::mem::take(&mut self.interned_chars),
-            seen_strs: HashSet::new(),
-            refs: HashMap::new(),
+            seen_strs: FastSet::default(),
+            refs: FastMap::default(),
             next_ref: 0,
             out: Vec::new(),
             code_number: self.code_number,
@@ -723,7 +723,7 @@ impl Dumper {
         // An equal tuple twice in one co_consts: the compiler's table would have merged them, so
         // these are tuples that 3.6–3.8's peephole optimizer folded (defaults, say) and appended
         // as new objects, each time.
-        let mut seen: HashMap<Key, u32> = HashMap::new();
+        let mut seen: FastMap<Key, u32> = FastMap::default();
         for c in &co.consts {
             if let (Constant::Tuple(_), Some(k)) = (c, const_key(c)) {
                 *seen.entry(k).or_insert(0) += 1;

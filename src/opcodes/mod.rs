@@ -286,13 +286,44 @@ impl VersionTable {
         (arg % per_unit == 0).then_some(arg / per_unit)
     }
     pub fn by_name(&self, name: &str) -> Option<&'static OpInfo> {
-        self.opcodes.iter().find(|o| o.name == name)
+        match self.index() {
+            Some(ix) => ix.by_name.get(name).map(|&i| &self.opcodes[i as usize]),
+            None => self.opcodes.iter().find(|o| o.name == name),
+        }
     }
     pub fn by_code(&self, code: u8) -> Option<&'static OpInfo> {
-        self.opcodes.iter().find(|o| o.code == code)
+        match self.index() {
+            Some(ix) => ix.by_code[code as usize].map(|i| &self.opcodes[i as usize]),
+            None => self.opcodes.iter().find(|o| o.code == code),
+        }
+    }
+    /// The lookup index of one of `TABLES` (a table made elsewhere, as tests may, has none).
+    fn index(&self) -> Option<&'static OpIndex> {
+        static INDEXES: std::sync::OnceLock<Vec<OpIndex>> = std::sync::OnceLock::new();
+        let k = TABLES.iter().position(|t| std::ptr::eq(*t, self))?;
+        Some(&INDEXES.get_or_init(|| TABLES.iter().map(|t| OpIndex::of(t.opcodes)).collect())[k])
     }
     pub fn pseudo_jump(&self, name: &str) -> Option<&'static PseudoJump> {
         self.pseudo_jumps.iter().find(|p| p.name == name)
+    }
+}
+
+/// Where each opcode of a table is, by name and by number: every instruction of every file
+/// is looked up, and the tables are lists of a few hundred. The first entry wins, as in a
+/// search of the list.
+struct OpIndex {
+    by_code: [Option<u16>; 256],
+    by_name: std::collections::HashMap<&'static str, u16>,
+}
+
+impl OpIndex {
+    fn of(opcodes: &'static [OpInfo]) -> OpIndex {
+        let mut ix = OpIndex { by_code: [None; 256], by_name: std::collections::HashMap::with_capacity(opcodes.len()) };
+        for (i, o) in opcodes.iter().enumerate() {
+            ix.by_code[o.code as usize].get_or_insert(i as u16);
+            ix.by_name.entry(o.name).or_insert(i as u16);
+        }
+        ix
     }
 }
 

@@ -6,6 +6,7 @@
 //! Afterwards the reference graph between code objects gives qualnames and NESTED flags.
 
 pub mod constants;
+pub mod hash;
 
 use crate::diagnostics::{Diagnostic, codes, nearest};
 use crate::emit::linetable::Location;
@@ -13,8 +14,7 @@ use crate::object::{LocalSlot, PyStr};
 use crate::opcodes::{ArgKind, OpInfo, VersionTable};
 use crate::syntax::ast::*;
 use constants::{PoolConst, small_int, to_constant};
-use indexmap::IndexSet;
-use std::collections::HashMap;
+use hash::{FastIndexSet, FastMap};
 
 /// Kind bits of a fast-locals slot (3.11; see [`crate::object::LocalSlot`] for 3.6–3.10).
 pub use crate::object::{KIND_CELL as FAST_CELL, KIND_FREE as FAST_FREE, KIND_LOCAL as FAST_LOCAL};
@@ -242,7 +242,7 @@ pub fn resolve(
     let (blocks, file_filename, file_flag_directives) = structure(lines, &mut diags);
 
     // Code IDs first: definition order does not matter, so every block is known up front.
-    let mut ids: HashMap<PyStr, usize> = HashMap::new();
+    let mut ids: FastMap<PyStr, usize> = FastMap::default();
     for (i, b) in blocks.iter().enumerate() {
         if let Some(&prev) = ids.get(&b.code.id.node.0) {
             diags.push(
@@ -402,7 +402,7 @@ fn name_of(v: &Spanned<Value>) -> Option<PyStr> {
 #[derive(Default)]
 struct ConstPool {
     entries: Vec<PoolConst>,
-    first: HashMap<PoolConst, u32>,
+    first: FastMap<PoolConst, u32>,
 }
 
 impl ConstPool {
@@ -425,7 +425,7 @@ impl ConstPool {
 #[derive(Default)]
 struct NameList {
     names: Vec<PyStr>,
-    first: HashMap<PyStr, usize>,
+    first: FastMap<PyStr, usize>,
 }
 
 impl NameList {
@@ -454,7 +454,7 @@ impl NameList {
 struct CodeBuilder<'t> {
     version: &'t VersionTable,
     consts: ConstPool,
-    names: IndexSet<PyStr>,
+    names: FastIndexSet<PyStr>,
     locals: NameList,
     kinds: Vec<u8>,
     local_spans: Vec<Option<Span>>,
@@ -510,13 +510,13 @@ impl CodeBuilder<'_> {
 fn resolve_block(
     b: &Block,
     version: &'static VersionTable,
-    ids: &HashMap<PyStr, usize>,
+    ids: &FastMap<PyStr, usize>,
     diags: &mut Vec<Diagnostic>,
 ) -> ResolvedCode {
     let mut cb = CodeBuilder {
         version,
         consts: ConstPool::default(),
-        names: IndexSet::new(),
+        names: FastIndexSet::default(),
         locals: NameList::default(),
         kinds: Vec::new(),
         local_spans: Vec::new(),
@@ -566,7 +566,7 @@ fn resolve_block(
     let mut frees: Vec<(PyStr, Span)> = Vec::new();
     let mut hidden: Vec<(PyStr, Span)> = Vec::new();
     let mut declared_consts: Vec<&Spanned<Value>> = Vec::new();
-    let mut labels: HashMap<String, (usize, Span)> = HashMap::new();
+    let mut labels: FastMap<String, (usize, Span)> = FastMap::default();
     let mut has_loc = false;
     let mut consts_declared = false;
     let mut docstring: Option<&Spanned<Value>> = None;
@@ -1066,7 +1066,7 @@ fn signature(
             );
         }
     }
-    let mut seen: HashMap<&PyStr, Span> = HashMap::new();
+    let mut seen: FastMap<&PyStr, Span> = FastMap::default();
     for n in positional.iter().chain(&keyword_only).chain(varargs.iter()).chain(varkw.iter()) {
         if let Some(prev) = seen.insert(&n.node.0, n.span) {
             diags.push(
@@ -1094,25 +1094,29 @@ fn signature(
 
 /// GENERATOR / COROUTINE / ASYNC_GENERATOR from the instructions used.
 fn infer_kind_flags(instrs: &[Instr]) -> u32 {
-    let has = |name: &str| instrs.iter().any(|i| i.op.name == name);
+    let (mut gen_start, mut async_gen, mut coroutine, mut generator) = (None, false, false, false);
+    for i in instrs {
+        match i.op.name {
+            "GEN_START" => {
+                gen_start.get_or_insert(i.arg);
+            }
+            "ASYNC_GEN_WRAP" => async_gen = true,
+            "GET_AWAITABLE" | "GET_AITER" | "GET_ANEXT" | "BEFORE_ASYNC_WITH" | "END_ASYNC_FOR" => coroutine = true,
+            // (3.6–3.9: a generator whose only yield is `yield from` has no YIELD_VALUE)
+            "YIELD_VALUE" | "RETURN_GENERATOR" | "YIELD_FROM" => generator = true,
+            _ => {}
+        }
+    }
     // 3.10: GEN_START's argument says the kind (0 generator, 1 coroutine, 2 async generator),
     // also for a coroutine that never awaits.
-    if let Some(start) = instrs.iter().find(|i| i.op.name == "GEN_START") {
-        return match start.arg {
-            Arg::Value(1) => CO_COROUTINE,
-            Arg::Value(2) => CO_ASYNC_GENERATOR,
-            _ => CO_GENERATOR,
-        };
-    }
-    if has("ASYNC_GEN_WRAP") {
-        CO_ASYNC_GENERATOR
-    } else if ["GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH", "END_ASYNC_FOR"].iter().any(|n| has(n)) {
-        CO_COROUTINE
-    } else if has("YIELD_VALUE") || has("RETURN_GENERATOR") || has("YIELD_FROM") {
-        // (3.6–3.9: a generator whose only yield is `yield from` has no YIELD_VALUE)
-        CO_GENERATOR
-    } else {
-        0
+    match (gen_start, async_gen, coroutine, generator) {
+        (Some(Arg::Value(1)), ..) => CO_COROUTINE,
+        (Some(Arg::Value(2)), ..) => CO_ASYNC_GENERATOR,
+        (Some(_), ..) => CO_GENERATOR,
+        (None, true, ..) => CO_ASYNC_GENERATOR,
+        (None, false, true, _) => CO_COROUTINE,
+        (None, false, false, true) => CO_GENERATOR,
+        _ => 0,
     }
 }
 
@@ -1144,14 +1148,14 @@ fn parse_loc(d: &Directive) -> Result<Location, Diagnostic> {
     }
 }
 
-fn label_index(v: &Spanned<Value>, labels: &HashMap<String, (usize, Span)>) -> Result<usize, Diagnostic> {
+fn label_index(v: &Spanned<Value>, labels: &FastMap<String, (usize, Span)>) -> Result<usize, Diagnostic> {
     match &v.node {
         Value::Word(w) => labels.get(w).map(|(i, _)| *i).ok_or_else(|| undefined_label(w, v.span, labels)),
         _ => Err(Diagnostic::error(codes::OPERAND, "expected a label").with_primary(v.span, "")),
     }
 }
 
-fn undefined_label(w: &str, span: Span, labels: &HashMap<String, (usize, Span)>) -> Diagnostic {
+fn undefined_label(w: &str, span: Span, labels: &FastMap<String, (usize, Span)>) -> Diagnostic {
     let mut e = Diagnostic::error(codes::UNDEFINED_LABEL, format!("label `{w}` is not defined in this code object"))
         .with_primary(span, "no such label");
     let near = nearest(w, labels.keys().map(|s| s.as_str()));
@@ -1163,7 +1167,7 @@ fn undefined_label(w: &str, span: Span, labels: &HashMap<String, (usize, Span)>)
     e
 }
 
-fn parse_try(d: &Directive, labels: &HashMap<String, (usize, Span)>) -> Result<Region, Diagnostic> {
+fn parse_try(d: &Directive, labels: &FastMap<String, (usize, Span)>) -> Result<Region, Diagnostic> {
     let Some(handler) = d.args.first() else {
         return Err(directive_error(d, "`.try` needs the label of its handler: `.try handler`"));
     };
@@ -1181,7 +1185,7 @@ fn parse_try(d: &Directive, labels: &HashMap<String, (usize, Span)>) -> Result<R
     Ok(r)
 }
 
-fn parse_exception(d: &Directive, labels: &HashMap<String, (usize, Span)>) -> Result<ExplicitEntry, Diagnostic> {
+fn parse_exception(d: &Directive, labels: &FastMap<String, (usize, Span)>) -> Result<ExplicitEntry, Diagnostic> {
     let usage = "expected `.exception START, END, HANDLER, DEPTH` (and `, lasti`)";
     if d.args.len() < 4 || d.args.len() > 5 {
         return Err(directive_error(d, usage));
@@ -1205,7 +1209,7 @@ fn resolve_instruction(
     ins: &Instruction,
     here: usize,
     cb: &mut CodeBuilder,
-    labels: &HashMap<String, (usize, Span)>,
+    labels: &FastMap<String, (usize, Span)>,
     code_ref: &mut dyn FnMut(&Spanned<Value>) -> Result<usize, Diagnostic>,
 ) -> Result<(&'static OpInfo, Arg), Vec<Diagnostic>> {
     let version = cb.version;

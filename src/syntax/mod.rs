@@ -2,6 +2,7 @@
 //! conversion of lexer and parser errors into diagnostics.
 
 pub mod ast;
+mod fast;
 pub mod lexer;
 
 use crate::diagnostics::{Diagnostic, codes};
@@ -21,7 +22,6 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
     let mut lex_errors = Vec::new();
     let mut tokens = lexer::lex(text, &mut lex_errors);
     let nesting = limit_nesting(file, &mut tokens);
-    let tokens_copy = tokens.clone();
     let mut diags: Vec<Diagnostic> = lex_errors
         .iter()
         .map(|(s, e, err)| {
@@ -35,7 +35,17 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
         .collect();
     diags.extend(nesting);
     let mut recovered = Vec::new();
-    let result = grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>));
+    let result = match parse_lines(file, tokens, &mut recovered) {
+        Some(lines) => Ok(lines),
+        None => {
+            // A line the grammar could not recover from: parse the file as a whole, which
+            // decides what becomes of the rest.
+            recovered.clear();
+            let mut tokens = lexer::lex(text, &mut Vec::new());
+            limit_nesting(file, &mut tokens);
+            grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>))
+        }
+    };
     let mut lines = match result {
         Ok(lines) => lines,
         Err(e) => {
@@ -43,9 +53,10 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
             Vec::new()
         }
     };
+    let starts = line_starts(text);
     // Lines that failed to parse still define their label (and a `.code` header its code
     // object), so that the rest of the file is not buried under follow-on errors.
-    salvage(file, text, &tokens_copy, &recovered, &mut lines);
+    salvage(file, text, &starts, &recovered, &mut lines);
     for r in recovered {
         // A line that failed to lex already has its own, better diagnostic.
         let covered = match &r.error {
@@ -77,7 +88,6 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
         }
     }
     // Number the lines: the grammar sees tokens, not line numbers.
-    let starts = line_starts(text);
     let mut line_no = 1u32;
     let mut iter_lines = lines.iter_mut().peekable();
     // Each Line corresponds to one newline token, in order; recompute from spans where we
@@ -95,6 +105,38 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
         line_no += 1;
     }
     (lines, diags)
+}
+
+/// The lines of `tokens` one by one: the common ones by `fast`, the others by the grammar.
+/// `File` is a sequence of lines that each end at their newline token, and the grammar
+/// recovers from a mistake at the end of its line, so a line parses alone as it does in the
+/// file. `None` when the grammar fails on a line without recovering.
+fn parse_lines<'s>(file: u32, tokens: Vec<lexer::Spanned<'s>>, recovered: &mut Vec<Recovery<'s>>) -> Option<Vec<Line>> {
+    let newlines = tokens.iter().filter(|t| t.1 == Tok::Newline).count();
+    let mut lines = Vec::with_capacity(newlines);
+    let mut rest = tokens.into_iter();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        for tok in rest.by_ref() {
+            let end = tok.1 == Tok::Newline;
+            line.push(tok);
+            if end {
+                break;
+            }
+        }
+        if line.is_empty() {
+            return Some(lines);
+        }
+        if let Some(l) = fast::line(file, &mut line) {
+            lines.push(l);
+            continue;
+        }
+        match grammar::FileParser::new().parse(file, recovered, line.drain(..).map(Ok::<_, LexError>)) {
+            Ok(mut ls) => lines.append(&mut ls),
+            Err(_) => return None,
+        }
+    }
 }
 
 pub fn line_starts(text: &str) -> Vec<usize> {
@@ -203,48 +245,71 @@ fn expected_hint(expected: &[String]) -> Option<String> {
 pub const MAX_NESTING: usize = 100;
 
 /// Replaces every line that nests too deeply by one error token (so the parser recovers at
-/// its end) and reports it.
+/// its end) and reports it. Lines of usual depth are left where they are: the token list is
+/// only rebuilt when some line is too deep.
 fn limit_nesting(file: u32, tokens: &mut Vec<lexer::Spanned<'_>>) -> Vec<Diagnostic> {
+    let too_deep = too_deep_lines(tokens);
+    if too_deep.is_empty() {
+        return Vec::new();
+    }
     let mut diags = Vec::new();
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut line: Vec<lexer::Spanned> = Vec::new();
+    let old = std::mem::take(tokens);
+    let mut out = Vec::with_capacity(old.len());
+    let mut next = too_deep.into_iter().peekable();
+    // While inside a line that is too deep: the index of its newline.
+    let mut skip_to: Option<usize> = None;
+    for (i, tok) in old.into_iter().enumerate() {
+        if let Some(newline) = skip_to {
+            if i == newline {
+                skip_to = None;
+                out.push(tok);
+            }
+            continue;
+        }
+        if let Some((_, newline, (s, e))) = next.next_if(|(first, _, _)| *first == i) {
+            diags.push(
+                Diagnostic::error(codes::SYNTAX, format!("nested more than {MAX_NESTING} levels deep"))
+                    .with_primary(Span::new(file, s, e), "too deep here")
+                    .with_note("Python's marshal format cannot hold constants nested much deeper"),
+            );
+            out.push((tok.0, Tok::Error, tok.0));
+            skip_to = Some(newline);
+            continue;
+        }
+        out.push(tok);
+    }
+    *tokens = out;
+    diags
+}
+
+/// The lines nested more than `MAX_NESTING` deep, as (index of their first token, index of
+/// their newline, span of the first bracket too deep). A line is the tokens up to a newline;
+/// the last line may have none.
+fn too_deep_lines(tokens: &[lexer::Spanned<'_>]) -> Vec<(usize, usize, (usize, usize))> {
+    let mut found = Vec::new();
     let mut depth = 0usize;
-    let mut too_deep: Option<(usize, usize)> = None;
-    for tok in tokens.drain(..) {
+    let mut line_start = 0;
+    let mut first_too_deep: Option<(usize, usize)> = None;
+    for (i, tok) in tokens.iter().enumerate() {
         match tok.1 {
             Tok::LParen | Tok::LBrace => {
                 depth += 1;
-                if depth > MAX_NESTING && too_deep.is_none() {
-                    too_deep = Some((tok.0, tok.2));
+                if depth > MAX_NESTING && first_too_deep.is_none() {
+                    first_too_deep = Some((tok.0, tok.2));
                 }
             }
             Tok::RParen | Tok::RBrace => depth = depth.saturating_sub(1),
+            Tok::Newline => {
+                if let Some(at) = first_too_deep.take() {
+                    found.push((line_start, i, at));
+                }
+                depth = 0;
+                line_start = i + 1;
+            }
             _ => {}
         }
-        let newline = tok.1 == Tok::Newline;
-        line.push(tok);
-        if newline {
-            match too_deep.take() {
-                Some((s, e)) => {
-                    diags.push(
-                        Diagnostic::error(codes::SYNTAX, format!("nested more than {MAX_NESTING} levels deep"))
-                            .with_primary(Span::new(file, s, e), "too deep here")
-                            .with_note("Python's marshal format cannot hold constants nested much deeper"),
-                    );
-                    let start = line[0].0;
-                    let nl = line.pop().expect("the line ends with its newline");
-                    out.push((start, Tok::Error, start));
-                    out.push(nl);
-                    line.clear();
-                }
-                None => out.append(&mut line),
-            }
-            depth = 0;
-        }
     }
-    out.append(&mut line);
-    *tokens = out;
-    diags
+    found
 }
 
 /// `line_no` of the Line the grammar makes for a line it could not parse.
@@ -261,13 +326,23 @@ fn error_position(e: &ParseError<usize, Tok, LexError>) -> Option<usize> {
     }
 }
 
+/// The tokens of the line at `lo..hi` of `text` as `parse` gave them to the grammar (a line
+/// nested too deeply is one error token). Tokens never span lines, so lexing the line alone
+/// gives the same tokens as lexing the file; only lines that failed to parse are lexed again,
+/// which is cheaper than keeping every token of the file.
+fn relex_line(file: u32, text: &str, lo: usize, hi: usize) -> Vec<lexer::Spanned<'_>> {
+    let line = &text[lo..hi.min(text.len())];
+    let mut tokens: Vec<lexer::Spanned> = lexer::lex(line, &mut Vec::new()).into_iter().map(|(s, t, e)| (s + lo, t, e + lo)).collect();
+    limit_nesting(file, &mut tokens);
+    tokens
+}
+
 /// Rebuilds what can be trusted of a line that did not parse — its label, a `.code` header's
 /// ID and parameter names, an instruction's opcode — so that one bad line does not bury the
 /// rest of the file under follow-on errors (undefined labels, stack underflows, instructions
 /// "outside a code object").
-fn salvage(file: u32, text: &str, tokens: &[lexer::Spanned], recovered: &[Recovery], lines: &mut [Line]) {
+fn salvage(file: u32, text: &str, starts: &[usize], recovered: &[Recovery], lines: &mut [Line]) {
     use ast::{CodeHeader, Instruction, Name, Param, Recovered, Spanned, Statement};
-    let starts = line_starts(text);
     let mut slots = lines.iter_mut().filter(|l| l.line_no == RECOVERED);
     for r in recovered {
         let Some(slot) = slots.next() else { break };
@@ -275,7 +350,8 @@ fn salvage(file: u32, text: &str, tokens: &[lexer::Spanned], recovered: &[Recove
         let Some(pos) = error_position(&r.error) else { continue };
         let line = line_of(&starts, pos.min(text.len())) as usize;
         let (lo, hi) = (starts[line - 1], starts.get(line).copied().unwrap_or(usize::MAX));
-        let toks: Vec<&lexer::Spanned> = tokens.iter().filter(|t| t.0 >= lo && t.0 < hi && t.1 != Tok::Newline).collect();
+        let line_tokens = relex_line(file, text, lo, hi);
+        let toks: Vec<&lexer::Spanned> = line_tokens.iter().filter(|t| t.1 != Tok::Newline).collect();
         let (label, rest) = match toks.as_slice() {
             [(s, Tok::Ident(name), _), (_, Tok::Colon, e), rest @ ..] => {
                 (Some(Spanned::new(name.to_string(), Span::new(file, *s, *e))), rest)
