@@ -67,6 +67,9 @@ fn operands(file: u32, ops: &mut [lexer::Spanned<'_>]) -> Option<Vec<Spanned<Val
     loop {
         let width = match (&ops.get(i)?.1, ops.get(i + 1).map(|t| &t.1)) {
             (Tok::Symbol("@"), Some(Tok::Ident(_) | Tok::AngleName(_) | Tok::Str(_))) => 2,
+            // Any other `@` is the grammar's to read (and to report): the loop below takes
+            // every `@` as the start of a code reference.
+            (Tok::Symbol("@"), _) => return None,
             (t, _) if simple(t) => 1,
             _ => return None,
         };
@@ -142,7 +145,8 @@ mod tests {
         let mut text = String::from(
             "loop: LOAD_CONST -5, 1.5, 2j, 'a\\n', b'x', $3, ..., 3:4-10, <listcomp>\n\
              .code <module>\n.code \"odd name\"\nlabel :\n   BINARY_OP **=\nLOAD_CONST @f\nLOAD_CONST @\"g\"\n\
-             .python 3.6-3.15\n.loc 3:1-4:2\nCOMPARE_OP <=, bool\nX: .names a, b\n\n",
+             .python 3.6-3.15\n.loc 3:1-4:2\nCOMPARE_OP <=, bool\nX: .names a, b\n\n\
+             BINARY_OP @\nBINARY_OP @=\nLOAD_CONST @, 1\nLOAD_CONST 1, @\nLOAD_CONST @ 5\nX @\n",
         );
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
         for e in std::fs::read_dir(dir).unwrap().flatten() {
