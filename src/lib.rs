@@ -95,7 +95,7 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
         return Err(finish(diags));
     }
     let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(file).to_string());
-    build(&lines, target, default_filename, opts, diags).map_err(finish).map(|mut a| {
+    build(&lines, target, default_filename, opts, files, diags).map_err(finish).map(|mut a| {
         a.warnings = finish(std::mem::take(&mut a.warnings));
         a
     })
@@ -124,7 +124,7 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
                 // What the later stages would say about a program that did not lower is noise.
                 Err(diags)
             } else {
-                build(lowered.as_deref().unwrap_or(&linked.lines), target, default_filename, opts, diags)
+                build(lowered.as_deref().unwrap_or(&linked.lines), target, default_filename, opts, files, diags)
             }
         }
     };
@@ -231,12 +231,14 @@ pub fn served_versions(files: &SourceFiles, file: u32) -> Option<Vec<PythonVersi
 }
 
 /// Resolves, verifies and emits a program's lines. `diags` holds what earlier stages found;
-/// `Err` has every diagnostic, `Ok` the warnings (both unsorted).
+/// `Err` has every diagnostic, `Ok` the warnings (both unsorted). `files` hold the source a
+/// portable program's listing quotes.
 fn build(
     lines: &[syntax::ast::Line],
     target: Target,
     default_filename: String,
     opts: &Options,
+    files: &SourceFiles,
     mut diags: Vec<Diagnostic>,
 ) -> Result<Assembled, Vec<Diagnostic>> {
     let ropts = resolve::ResolveOptions { default_filename };
@@ -268,7 +270,7 @@ fn build(
         match emit::layout::layout(code, &analysis, version) {
             Ok(l) => {
                 if opts.listing {
-                    listing.push_str(&listing::code_listing(code, &analysis, &stacks, &l, code.final_flags(), &program.codes));
+                    listing.push_str(&listing::code_listing(code, &analysis, &stacks, &l, code.final_flags(), &program.codes, portable.then_some(files)));
                     listing.push('\n');
                 }
                 built.push(Some(code_object(code, &analysis, l)))

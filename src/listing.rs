@@ -1,12 +1,16 @@
 //! The listing: every instruction as the assembler laid it out — offset, encoded bytes
 //! (EXTENDED_ARG prefixes and CACHE units included), the resolved operand (table index and
 //! value), the source position and the stack depth before and after. It shows a student what
-//! the assembler decided.
+//! the assembler decided. For a portable program (docs/format.md 1.12) the instructions are
+//! grouped under a comment holding the portable line each came from, as `pyasm lower` shows
+//! them, so the listing reads as what one version makes of each line.
 
+use crate::diagnostics::SourceFiles;
 use crate::dis::text;
 use crate::emit::layout::{Layout, prefixes};
 use crate::opcodes::ArgKind;
 use crate::resolve::{Arg, ResolvedCode, constants::PoolConst};
+use crate::syntax::ast::Span;
 use crate::verify::Analysis;
 use std::fmt::Write;
 
@@ -17,6 +21,7 @@ pub fn code_listing(
     layout: &Layout,
     flags: u32,
     codes: &[ResolvedCode],
+    portable: Option<&SourceFiles>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -30,7 +35,12 @@ pub fn code_listing(
         flags
     );
     let _ = writeln!(out, "  {:>6}  {:<23} {:<30} {:<34} {:<14} stack", "offset", "bytes", "instruction", "operand", "position");
+    let mut group: Option<Span> = None;
     for (i, ins) in code.instrs.iter().enumerate() {
+        if let Some(files) = portable.filter(|_| group != Some(ins.span)) {
+            let _ = writeln!(out, "  # {}", portable_line(files, ins.span));
+            group = Some(ins.span);
+        }
         let start = layout.offsets[i] as usize;
         let end = layout.offsets[i + 1] as usize;
         // The instruction's own units (prefixes included), then its CACHE units counted.
@@ -87,6 +97,16 @@ pub fn code_listing(
     }
     exception_table(&mut out, layout);
     out
+}
+
+/// The portable line an instruction was lowered from, as written. The lowered lines carry
+/// its span; the exit pyasm puts before a loop's exit label carries the label's, shown as
+/// the label line.
+fn portable_line(files: &SourceFiles, span: Span) -> String {
+    let text = files.text(span.file);
+    let written = text.get(span.start as usize..span.end as usize).unwrap_or("").trim();
+    let is_label = !written.is_empty() && text.get(span.end as usize..).is_some_and(|rest| rest.starts_with(':'));
+    if is_label { format!("{written}:") } else { written.to_string() }
 }
 
 /// The exception table as the interpreter reads it: each range of offsets, its handler, the

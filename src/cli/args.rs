@@ -141,6 +141,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "X.Y")]
     pub python: Option<PythonArg>,
     /// Print the listing: offsets, encoded bytes, resolved operands, positions, stack depths.
+    /// A portable file's is grouped under its portable lines (`lower`: instead of the text).
     #[arg(long)]
     pub listing: bool,
     #[command(flatten)]

@@ -1,9 +1,10 @@
 //! `pyasm lower FILE --python X.Y`: the version-specific .pyasm a portable file becomes
-//! (docs/format.md 1.12), on stdout.
+//! (docs/format.md 1.12), on stdout; with `--listing`, the listing of that program instead
+//! (the instructions laid out, with their stack contents, under the portable lines).
 
 use super::Status;
 use super::args::CommonArgs;
-use super::module::{check_distinct, one_target, read_source};
+use super::module::{Settings, assemble_module, check_distinct, one_target, read_source};
 use super::output::write_stdout;
 use super::report::Reporter;
 use crate::diagnostics::SourceFiles;
@@ -30,7 +31,18 @@ pub(crate) fn cmd_lower(c: CommonArgs) -> Status {
     match crate::lower_files(&mut files, &ids, &opts) {
         Ok((text, table)) => {
             rep.verbose(&format!("lowered for Python {}", table.version));
-            match write_stdout(text.as_bytes()) {
+            let shown = if c.listing {
+                // The file is portable and lowers: assemble it for the listing (which
+                // reports the warnings, as `check` would).
+                let mut files = SourceFiles::new();
+                match assemble_module(&mut files, &paths, Settings { python: Some(table.version), listing: true }, &rep) {
+                    Ok(built) => built.out.listing.unwrap_or_default(),
+                    Err(code) => return code,
+                }
+            } else {
+                text
+            };
+            match write_stdout(shown.as_bytes()) {
                 Ok(()) => Status::OK,
                 Err(p) => rep.problem(&p),
             }
