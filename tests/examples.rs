@@ -1,5 +1,6 @@
 //! Runs every example program end to end, for every Python version it is written for: the
-//! 3.11 examples in `examples/`, and those of later versions in `examples/3.X/`. A file's
+//! 3.11 examples in `examples/`, and what only one version can show in `examples/3.X/`
+//! (the portable programs in `examples/portable/` are tests/portable.rs's). A file's
 //! `.python` line names its versions (`.python 3.14, 3.15` serves both); for each one,
 //! `pyasm FILE --python V -o TMP/NAME.pyc`, then that version's CPython (native, or pyodide's
 //! under node, installed on demand) runs `TMP/NAME.pyc`, which must exit with status 0 and
@@ -151,13 +152,38 @@ fn versioned_example_files() -> Vec<PathBuf> {
     files
 }
 
+/// `examples/portable/*.pyasm`: each serves every version of its `.python` range (run by
+/// tests/portable.rs).
+fn portable_example_files() -> Vec<PathBuf> {
+    let dir = support::repo_root().join("examples/portable");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("cannot list examples/portable")
+        .map(|e| e.expect("cannot list examples/portable").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pyasm"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every version has programs to learn from: the portable ones that serve it, and the
+/// per-version ones written for it (what only that version can show, examples/README.md).
 #[test]
 fn every_supported_version_has_examples() {
     let files: Vec<PathBuf> = example_files().into_iter().chain(versioned_example_files()).collect();
+    let mut sources = pyasm::diagnostics::SourceFiles::new();
+    let portable: Vec<Vec<String>> = portable_example_files()
+        .iter()
+        .map(|p| {
+            let (id, _) = sources.add_bytes(p.display().to_string(), std::fs::read(p).unwrap());
+            let served = pyasm::served_versions(&sources, id).unwrap_or_else(|| panic!("{} is not portable", p.display()));
+            served.iter().map(|v| v.to_string()).collect()
+        })
+        .collect();
     for v in pyasm::version::supported() {
         let v = v.to_string();
-        let n = files.iter().filter(|f| declared_versions(f).contains(&v)).count();
-        assert!(n >= 10, "only {n} examples are written for Python {v}");
+        let own = files.iter().filter(|f| declared_versions(f).contains(&v)).count();
+        let shared = portable.iter().filter(|served| served.contains(&v)).count();
+        assert!(own + shared >= 10, "only {} examples are written for Python {v} ({own} of its own, {shared} portable)", own + shared);
     }
 }
 
