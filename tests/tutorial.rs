@@ -3,7 +3,9 @@
 //! and nothing else, or, where the block leaves lines out with `…`, each shown run of lines
 //! contiguously and in order. A block that shows a refusal (a line starting `error[`) must
 //! fail with exit status 1, and its lines are looked for in what the command printed on
-//! stdout and stderr. The files it links to must exist.
+//! stdout and stderr. The files it links to must exist. The output the tutorial shows for a
+//! portable program (`pyasm run examples/portable/…`, run here by 3.11) must be its `.out`
+//! file, which tests/portable.rs checks against all ten versions.
 
 mod support;
 
@@ -92,6 +94,24 @@ fn every_command_in_the_tutorial_prints_what_it_shows() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_portable_runs_shown_print_what_every_version_prints() {
+    let root = support::repo_root();
+    let text = std::fs::read_to_string(root.join("docs/tutorial.md")).unwrap();
+    let mut shown = 0;
+    for b in blocks(&text) {
+        let Some(file) = b.args.iter().find(|a| a.starts_with("examples/portable/")) else { continue };
+        if b.args[0] != "run" {
+            continue;
+        }
+        let out = std::fs::read_to_string(root.join(file).with_extension("out")).unwrap();
+        let expected: Vec<&str> = out.lines().collect();
+        assert_eq!(b.expected, expected, "line {}: the output shown for {file} is not its .out file", b.line);
+        shown += 1;
+    }
+    assert!(shown >= 8, "the tutorial runs only {shown} portable programs");
 }
 
 #[test]
