@@ -19,12 +19,31 @@ def wheel_command():
     return str(Path(sys.executable).parent / "pyasm")
 
 
+def _version(text):
+    major, minor = text.split(".")
+    return (int(major), int(minor))
+
+
+def _serves(spec, host):
+    """Whether a `.python` operand list (`3.11`, `3.8, 3.9`, `3.6-3.15`, `3.9-`) names `host`."""
+    for item in re.split(r"[\s,]+", spec.strip()):
+        if "-" in item:
+            low, _, high = item.partition("-")
+            if _version(low) <= _version(host) and (not high or _version(host) <= _version(high)):
+                return True
+        elif item == host:
+            return True
+    return False
+
+
 def example_for_host(name):
-    """The example `name` (e.g. "hello") whose `.python` line lists the running version."""
-    for path in sorted(REPO.glob("examples/**/%s.pyasm" % name)):
+    """The example `name` (e.g. "hello") whose `.python` line serves the running version: a
+    version-specific one first, else the portable one (`.python 3.6-3.15`)."""
+    paths = sorted(REPO.glob("examples/**/%s.pyasm" % name), key=lambda p: "portable" in p.parts)
+    for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith(".python"):
-                if HOST in re.split(r"[\s,]+", line[len(".python") :].strip()):
+                if _serves(line[len(".python") :], HOST):
                     return path
                 break
     raise AssertionError("no examples/**/%s.pyasm is for Python %s" % (name, HOST))
