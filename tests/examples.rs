@@ -22,15 +22,7 @@ const MIN_EXAMPLES: usize = 12;
 
 /// `examples/*.pyasm`, sorted by name.
 fn example_files() -> Vec<PathBuf> {
-    let dir = support::repo_root().join("examples");
-    let entries =
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .map(|e| e.expect("cannot list examples/").path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "pyasm"))
-        .collect();
-    files.sort();
-    files
+    support::pyasm_files(&support::repo_root().join("examples"))
 }
 
 fn run(command: &mut Command) -> Result<Output, String> {
@@ -140,12 +132,7 @@ fn versioned_example_files() -> Vec<PathBuf> {
         let path = entry.expect("cannot list examples/").path();
         let is_version = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.parse::<pyasm::version::PythonVersion>().is_ok());
         if path.is_dir() && is_version {
-            for e in std::fs::read_dir(&path).expect("cannot list a version folder") {
-                let p = e.expect("cannot list a version folder").path();
-                if p.extension().is_some_and(|x| x == "pyasm") {
-                    files.push(p);
-                }
-            }
+            files.extend(support::pyasm_files(&path));
         }
     }
     files.sort();
@@ -155,14 +142,7 @@ fn versioned_example_files() -> Vec<PathBuf> {
 /// `examples/portable/*.pyasm`: each serves every version of its `.python` range (run by
 /// tests/portable.rs).
 fn portable_example_files() -> Vec<PathBuf> {
-    let dir = support::repo_root().join("examples/portable");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("cannot list examples/portable")
-        .map(|e| e.expect("cannot list examples/portable").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pyasm"))
-        .collect();
-    files.sort();
-    files
+    support::pyasm_files(&support::repo_root().join("examples/portable"))
 }
 
 /// Every version has programs to learn from: the portable ones that serve it, and the

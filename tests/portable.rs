@@ -16,14 +16,7 @@ use std::process::Command;
 const ALL_VERSIONS: &[&str] = &["3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"];
 
 fn examples() -> Vec<PathBuf> {
-    let dir = support::repo_root().join("examples/portable");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pyasm"))
-        .collect();
-    v.sort();
-    v
+    support::pyasm_files(&support::repo_root().join("examples/portable"))
 }
 
 /// Assembles each `(name, source, expected stdout)` for all ten versions and runs each .pyc

@@ -85,6 +85,17 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `.pyasm` files directly in `dir`, sorted (a test's list of examples).
+pub fn pyasm_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())).path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "pyasm"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// Versions pyasm has tables for but whose round trip (`pyasm dis` then `pyasm`, to equal code
 /// objects) is not implemented yet: issue 7 brings 3.6–3.10 in stages. Tests that go over every
 /// supported version (the stdlib round trip, the examples' minimum count, …) skip these with a
