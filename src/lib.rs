@@ -251,7 +251,7 @@ fn build(
     let mut listing = String::new();
     let verified = verify::verify_program(&program, opts.listing, !opts.skip_typed_checks);
     for (code, v) in program.codes.iter().zip(verified) {
-        let verify::Verified { analysis, diags: mut vd, stacks } = v;
+        let verify::Verified { analysis, diags: mut vd, stacks, .. } = v;
         let failed = vd.iter().any(|d| d.is_error());
         if portable {
             // The spans are the portable lines'; say which program the verifier saw.

@@ -117,12 +117,34 @@ fn a_session_with_a_two_file_module() {
     let h = hover_text(&mut c, &util, 6, 6);
     assert!(h.contains("BINARY_OP: opcode") && h.contains("in Python 3.12"), "{h}");
     assert!(h.contains("stack before `[obj, obj]`  \nstack after `[obj]`"), "{h}");
+    // The stack's slots, top first, each with a link to the instruction that pushed it;
+    // also past the mnemonic and its operand (where the inlay hint is).
+    let util_line = |n: u32| format!("[util.pyasm:{n}]({util}#L{n})");
+    let want_binary = format!(
+        "\n\n**stack before**, top first:\n\n- 1: `obj` `x` — pushed by `LOAD_FAST` at {}\n- 0: `obj` `x` — pushed by `LOAD_FAST` at {}\
+         \n\n**stack after**, top first:\n\n- 0: `obj` the result of BINARY_OP — pushed by `BINARY_OP` at {}",
+        util_line(6),
+        util_line(5),
+        util_line(7)
+    );
+    assert!(h.ends_with(&want_binary), "{h}");
+    assert_eq!(hover_text(&mut c, &util, 6, 15), format!("stack before `[obj, obj]`  \nstack after `[obj]`{want_binary}"));
+    // A macro use: the stack after its expansion, pushed in the expansion (at the use).
+    let h = hover_text(&mut c, &main, 8, 11);
+    assert!(h.ends_with(&format!("**stack before**, top first:\n\n- 0: `obj` the result of CALL — pushed by `CALL` at [main.pyasm:9]({main}#L9)")), "{h}");
+    // The first instruction's empty stack; a line between instructions has no hover.
+    assert_eq!(hover_text(&mut c, &util, 1, 12), "stack before `[]`  \nstack after `[]`");
+    assert_eq!(c.request("textDocument/hover", at(&util, 8, 5)), Value::Null);
     assert_eq!(hover_text(&mut c, &util, 2, 14), "variable `x`: local, fast slot 0 of `double`\n\ndefined at util.pyasm:1:14");
     let h = hover_text(&mut c, &main, 5, 17);
     assert!(h.starts_with("code object `double` — co_name `double`, 1 argument, 1 fast slot, 8 instructions"), "{h}");
     assert!(h.ends_with("defined at util.pyasm:1:7"), "{h}");
     assert_eq!(hover_text(&mut c, &main, 8, 5), "macro `show`\n\ndefined at common.pyasm:2:8");
-    assert_eq!(hover_text(&mut c, &main, 9, 16), "constant `None`: co_consts[2] of `<module>`");
+    let h = hover_text(&mut c, &main, 9, 16);
+    assert_eq!(
+        h,
+        format!("constant `None`: co_consts[2] of `<module>`\n\nstack before `[]`  \nstack after `[None]`\n\n**stack after**, top first:\n\n- 0: `None` `None` — pushed by `LOAD_CONST` at [main.pyasm:10]({main}#L10)")
+    );
     assert_eq!(hover_text(&mut c, &util, 3, 22), "label `zero` in `double`, the jump goes to instruction 7\n\ndefined at util.pyasm:9:1");
 
     // Inlay hints: the stack after each instruction, at the end of its line.

@@ -69,4 +69,28 @@ impl Snapshot {
         }
         None
     }
+
+    /// The instruction written on the line of `offset` of `file` (for a macro use, the last
+    /// instruction of its expansion): hovering anywhere on the line, past the operand or at
+    /// the inlay hint, is about it.
+    pub fn instr_on_line(&self, file: u32, offset: u32) -> Option<(usize, usize)> {
+        let p = self.facts.program.as_ref()?;
+        let text = self.files.text(file);
+        let offset = (offset as usize).min(text.len());
+        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1) as u32;
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i) as u32;
+        let mut found = None;
+        for (c, code) in p.codes.iter().enumerate() {
+            for (i, x) in code.instrs.iter().enumerate() {
+                let span = if x.span.file == file { x.span } else { self.facts.expansions.use_site(x.span.file).unwrap_or(x.span) };
+                if span.file == file && start <= span.start && span.start <= end {
+                    found = Some((c, i));
+                }
+            }
+            if found.is_some() {
+                return found;
+            }
+        }
+        None
+    }
 }

@@ -43,6 +43,8 @@ pub struct Verified {
     /// For the listing: each instruction's stack before and after it, as kinds (when asked
     /// for and the version has typed signatures).
     pub stacks: Vec<Option<(String, String)>>,
+    /// With the stacks: what `typed::query` asks about (the stack's slots and their origins).
+    pub entries: Option<typed::query::Entries>,
 }
 
 /// Verifies every code object of a program. The typed pass goes from the module down, so
@@ -55,7 +57,7 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, type
         .iter()
         .map(|c| {
             let (analysis, diags) = analyze(c);
-            Verified { analysis, diags, stacks: Vec::new() }
+            Verified { analysis, diags, stacks: Vec::new(), entries: None }
         })
         .collect();
     // Parents before children: the code-object references form a DAG (cycles are refused).
@@ -93,6 +95,7 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, type
             }
             out[c].diags.extend(t.diags);
             out[c].stacks = t.stacks;
+            out[c].entries = t.entries;
         } else {
             // Unchecked: what it passes its children is unknown.
             for &k in &children[c] {

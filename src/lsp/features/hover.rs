@@ -9,17 +9,15 @@ pub fn hover(cx: &mut Ctx, p: lsp::HoverParams) -> Option<lsp::Hover> {
     let version = snap.version();
     let occ = at.index().at(at.offset).cloned();
     let instr = snap.instr_at(at.index().file, at.offset);
+    // The instruction of the line (a macro use: the last of its expansion), for the stack.
+    let on_line = snap.instr_on_line(at.index().file, at.offset);
     let mut parts: Vec<String> = Vec::new();
     match occ.as_ref().map(|o| &o.key) {
         Some(Key::Opcode(name)) => {
             if let Some(t) = version {
                 parts.push(format!("```text\n{}\n```", crate::explain::explain(name, t).unwrap_or_else(|e| e)));
             }
-            if let Some((c, i)) = instr {
-                if let Some(Some((before, after))) = snap.facts.verified.get(c).and_then(|v| v.stacks.get(i)) {
-                    parts.push(format!("stack before `{before}`  \nstack after `{after}`"));
-                }
-            }
+            parts.extend(on_line.and_then(|(c, i)| stack_slots(snap, c, i)));
         }
         Some(key @ Key::Label(scope, name)) => {
             let mut s = format!("label `{name}`");
@@ -81,8 +79,7 @@ pub fn hover(cx: &mut Ctx, p: lsp::HoverParams) -> Option<lsp::Hover> {
         Some(Key::Directive(_)) | None => {}
     }
     // A constant operand: its index in co_consts.
-    if occ.is_none() {
-        let (c, i) = instr?;
+    if let (None, Some((c, i))) = (&occ, instr) {
         let code = &snap.facts.program.as_ref()?.codes[c];
         let ins = &code.instrs[i];
         let inside = ins.operand_span.start <= at.offset && at.offset <= ins.operand_span.end;
@@ -91,10 +88,14 @@ pub fn hover(cx: &mut Ctx, p: lsp::HoverParams) -> Option<lsp::Hover> {
             let shown = match code.consts.get(index) {
                 Some(PoolConst::Value(k)) => crate::dis::text::constant(k, &mut |_| String::new()),
                 Some(PoolConst::Code(k)) => format!("@{}", snap.facts.program.as_ref()?.codes[*k].id.node.text()),
-                None => return None,
+                None => String::from("?"),
             };
             parts.push(format!("constant `{shown}`: co_consts[{index}] of `{}`", code.id.node.text()));
         }
+    }
+    // Elsewhere on an instruction's line (after its mnemonic, at its inlay hint): the stack.
+    if occ.is_none() {
+        parts.extend(on_line.and_then(|(c, i)| stack_slots(snap, c, i)));
     }
     (!parts.is_empty()).then(|| markdown(parts.join("\n\n")))
 }
@@ -103,3 +104,58 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+
+/// At most this many slots of a stack are listed in a hover (the top ones).
+const HOVER_SLOTS: usize = 8;
+
+/// The stack before and after instruction `i` of code object `c`, as kinds, and each slot's
+/// value with a link to the instruction that pushed it (from the typed analysis).
+fn stack_slots(snap: &Snapshot, c: usize, i: usize) -> Option<String> {
+    let program = snap.facts.program.as_ref()?;
+    let v = snap.facts.verified.get(c)?;
+    let code = &program.codes[c];
+    let Some(entries) = &v.entries else {
+        // No typed signatures for the version: the depth.
+        let d = v.analysis.depth_before.get(i).copied().flatten()?;
+        return Some(format!("stack depth before: {d}"));
+    };
+    let at = entries.stack_at(code, &program.codes, &v.analysis.region_depth, i)?;
+    let words = |s: &[crate::verify::typed::query::StackSlot]| format!("[{}]", s.iter().map(|x| x.short.as_str()).collect::<Vec<_>>().join(", "));
+    let mut out = format!("stack before `{}`  \nstack after `{}`", words(&at.before), at.after.as_deref().map_or("-".into(), words));
+    for (title, slots) in [("before", Some(&at.before)), ("after", at.after.as_ref())] {
+        let Some(slots) = slots.filter(|s| !s.is_empty()) else { continue };
+        out.push_str(&format!("\n\n**stack {title}**, top first:\n"));
+        for (n, s) in slots.iter().enumerate().rev().take(HOVER_SLOTS) {
+            out.push_str(&format!("\n- {n}: `{}` {} — {}", s.short, shown(&s.what), origin_text(snap, code, s.origin)));
+        }
+        if slots.len() > HOVER_SLOTS {
+            out.push_str(&format!("\n- … {} more below", slots.len() - HOVER_SLOTS));
+        }
+    }
+    Some(out)
+}
+
+/// A slot's value as messages name it: a loaded name or constant in backticks.
+fn shown(what: &str) -> String {
+    if what.starts_with("the ") || what.starts_with("a ") || what == "NULL" { what.to_string() } else { format!("`{}`", what.replace('`', "'")) }
+}
+
+/// Where a slot was pushed, as a markdown link to the instruction (`[util.pyasm:4](file:///…#L4)`).
+fn origin_text(snap: &Snapshot, code: &crate::resolve::ResolvedCode, origin: SlotOrigin) -> String {
+    let (verb, j) = match origin {
+        SlotOrigin::Entry => return "there at the frame's start".into(),
+        SlotOrigin::Instr(j) => ("pushed by", j),
+        SlotOrigin::Handler(j) => ("pushed entering the handler at", j),
+    };
+    let Some(ins) = code.instrs.get(j) else { return verb.to_string() };
+    // An instruction of a macro expansion: its use in the real file.
+    let span = snap.facts.expansions.use_site(ins.span.file).unwrap_or(ins.span);
+    let (name, (line, _), _) = snap.files.locate(span);
+    let path = super::super::workspace::normalize(Path::new(name));
+    let file = path.file_name().map_or(name.to_string(), |n| n.to_string_lossy().into_owned());
+    let link = match lsp::Url::from_file_path(&path) {
+        Ok(u) => format!("[{file}:{line}]({u}#L{line})"),
+        Err(_) => format!("{file}:{line}"),
+    };
+    format!("{verb} `{}` at {link}", ins.op.name)
+}

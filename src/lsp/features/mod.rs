@@ -25,6 +25,7 @@ use crate::opcodes::{ArgKind, VersionTable};
 use crate::resolve::Arg;
 use crate::resolve::constants::PoolConst;
 use crate::syntax::ast::Span;
+use crate::verify::typed::query::SlotOrigin;
 use lsp_types as lsp;
 use std::collections::HashMap;
 use std::path::Path;

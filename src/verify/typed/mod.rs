@@ -14,6 +14,7 @@
 //! be reached any other way (`escapes`).
 
 mod blocks;
+pub mod query;
 mod report;
 mod state;
 mod step;
@@ -36,6 +37,8 @@ pub struct Typed {
     /// For the listing: the stack before and after each instruction, written out (`None`
     /// where no path reaches it).
     pub stacks: Vec<Option<(String, String)>>,
+    /// With the stacks: each block's entry state, for `query` (the slots and their origins).
+    pub entries: Option<query::Entries>,
 }
 
 /// The program around one code object.
@@ -188,6 +191,9 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         if let Detail::Func { code, .. } | Detail::Code(code) = d {
             sink.escapes.push(code as usize);
         }
+    }
+    if cx.want_stacks {
+        out.entries = Some(query::Entries { starts: blocks.starts, states: entry });
     }
     out.diags = sink.diags;
     out.calls = sink.calls;
