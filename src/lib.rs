@@ -255,12 +255,7 @@ fn build(
         let failed = vd.iter().any(|d| d.is_error());
         if portable {
             // The spans are the portable lines'; say which program the verifier saw.
-            for d in vd.iter_mut().filter(|d| d.is_error()) {
-                d.notes.push(format!(
-                    "in the program lowered for Python {} (`pyasm lower FILE --python {}` shows it)",
-                    version.version, version.version
-                ));
-            }
+            lowered_note(&mut vd, version);
         }
         diags.append(&mut vd);
         if failed || diags.iter().any(|d| d.is_error()) {
@@ -438,9 +433,17 @@ fn nest_constants(
     obj
 }
 
-/// What an editor shows of a module besides its diagnostics: the linked lines, the resolved
-/// program and what the verifier found of each code object (with the stack kinds before and
-/// after each instruction). Nothing is emitted; the diagnostics are `assemble_files`'s job.
+/// A portable file's errors from the verifier are about the lowered program: says which.
+fn lowered_note(diags: &mut [Diagnostic], version: &VersionTable) {
+    for d in diags.iter_mut().filter(|d| d.is_error()) {
+        let v = version.version;
+        d.notes.push(format!("in the program lowered for Python {v} (`pyasm lower FILE --python {v}` shows it)"));
+    }
+}
+
+/// What an editor shows of a module: the diagnostics `assemble_files` gives for it, the
+/// resolved program and what the verifier found of each code object (with the stack kinds
+/// before and after each instruction). Nothing is emitted.
 pub struct ModuleFacts {
     pub version: Option<&'static VersionTable>,
     pub program: Option<resolve::Program>,
@@ -450,34 +453,61 @@ pub struct ModuleFacts {
     pub layouts: Vec<Option<emit::layout::Layout>>,
     /// Where macro expansions came from (their lines point into per-expansion file copies).
     pub expansions: link::expand::Expansions,
+    /// What `assemble_files` reports (errors, else warnings), from the same stages in the same
+    /// order: a stage's diagnostics count where assembling would have reached it.
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// The facts of the module made of `inputs` (see [`ModuleFacts`]), as far as the stages get.
 pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> ModuleFacts {
     let mut diags = Vec::new();
-    let linked = link::link_module(files, inputs, &mut diags);
+    let mut linked = link::link_module(files, inputs, &mut diags);
     let target = choose_version(&linked.lines, files, opts, &mut diags);
+    if opts.filename.is_none() {
+        let expansions = &linked.expansions;
+        link::filenames_per_file(files, &mut linked.lines, inputs.first().copied().unwrap_or(0), &|f| expansions.real_file(f));
+    }
     let version = target.as_ref().map(|t| t.table);
-    let (program, verified) = match target {
-        Some(t) => {
-            // A portable file's facts are those of the program lowered for the chosen version.
-            let lowered = t.served.as_ref().map(|served| lower::lower(&linked.lines, files, t.table, served, &mut diags).lines);
-            let lines = lowered.as_deref().unwrap_or(&linked.lines);
-            let ropts = resolve::ResolveOptions { default_filename: String::new() };
-            let (program, _) = resolve::resolve(lines, t.table, &ropts);
-            let verified = program.as_ref().map(|p| verify::verify_program(p, true, !opts.skip_typed_checks)).unwrap_or_default();
-            (program, verified)
+    let (mut program, mut verified, mut layouts) = (None, Vec::new(), Vec::new());
+    if let Some(t) = target {
+        // A portable file's facts are those of the program lowered for the chosen version.
+        let lowered = t.served.as_ref().map(|served| lower::lower(&linked.lines, files, t.table, served, &mut diags).lines);
+        // Assembling stops at a portable file that did not lower; the facts go on.
+        let reached = !(t.served.is_some() && diags.iter().any(|d| d.is_error()));
+        let lines = lowered.as_deref().unwrap_or(&linked.lines);
+        let ropts = resolve::ResolveOptions { default_filename: String::new() };
+        let (p, mut more) = resolve::resolve(lines, t.table, &ropts);
+        if reached {
+            diags.append(&mut more);
         }
-        None => (None, Vec::new()),
-    };
-    let layouts = match (&program, version) {
-        (Some(p), Some(t)) => p
-            .codes
-            .iter()
-            .zip(&verified)
-            .map(|(c, v)| if v.diags.iter().any(|d| d.is_error()) { None } else { emit::layout::layout(c, &v.analysis, t).ok() })
-            .collect(),
-        _ => Vec::new(),
-    };
-    ModuleFacts { version, program, verified, layouts, expansions: linked.expansions }
+        if let Some(p) = &p {
+            verified = verify::verify_program(p, true, !opts.skip_typed_checks);
+            for (code, v) in p.codes.iter().zip(&verified) {
+                let own_errors = v.diags.iter().any(|d| d.is_error());
+                if reached {
+                    let mut vd = v.diags.clone();
+                    if t.served.is_some() {
+                        lowered_note(&mut vd, t.table);
+                    }
+                    diags.append(&mut vd);
+                }
+                // Assembling lays a code object out only while there is no error at all.
+                let layout = if own_errors { None } else { Some(emit::layout::layout(code, &v.analysis, t.table)) };
+                let clean = !diags.iter().any(|d| d.is_error());
+                layouts.push(match layout {
+                    Some(Ok(l)) => Some(l),
+                    Some(Err(mut e)) => {
+                        if reached && clean {
+                            diags.append(&mut e);
+                        }
+                        None
+                    }
+                    None => None,
+                });
+            }
+        }
+        program = p;
+    }
+    link::enrich(files, &linked, inputs, &mut diags);
+    ModuleFacts { version, program, verified, layouts, expansions: linked.expansions, diagnostics: finish(diags) }
 }

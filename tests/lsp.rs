@@ -6,6 +6,7 @@
 //! field by field.
 
 mod lsp_client;
+mod support;
 
 use lsp_client::{Client, pos, range, uri};
 use serde_json::{Value, json};
@@ -353,4 +354,55 @@ fn random_edits_and_requests_keep_the_server_well() {
     let d = c.diagnostics(&docs[1]);
     assert!(!d.is_empty(), "no diagnostics after the random session");
     assert!(c.stop().success());
+}
+
+/// The server publishes `module_facts`'s diagnostics (the run its other answers read too):
+/// they are the assembler's, on every diagnostics case (single files and linker folders) and
+/// every example.
+#[test]
+fn the_servers_diagnostics_are_the_assemblers() {
+    let root = support::repo_root();
+    let mut modules: Vec<Vec<PathBuf>> = Vec::new();
+    let folders = |dir: &Path| {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+        out.sort();
+        out
+    };
+    // The diagnostics cases: a file, or a folder of one module.
+    let cases = root.join("tests/diagnostics");
+    modules.extend(support::pyasm_files(&cases).into_iter().map(|p| vec![p]));
+    modules.extend(folders(&cases).iter().map(|f| support::pyasm_files(f)).filter(|m| !m.is_empty()));
+    // The examples: each file a program, and the linked one.
+    let mut dirs = vec![root.join("examples")];
+    while let Some(d) = dirs.pop() {
+        modules.extend(support::pyasm_files(&d).into_iter().map(|p| vec![p]));
+        dirs.extend(folders(&d));
+    }
+    let program = root.join("examples/link/program");
+    modules.push(["main.pyasm", "numbers.pyasm", "text.pyasm"].iter().map(|n| program.join(n)).collect());
+    let mut with_errors = 0;
+    let mut compared = 0;
+    for m in &modules {
+        // (A case of text that is not UTF-8 never reaches an editor's server as such.)
+        let Ok(texts) = m.iter().map(std::fs::read_to_string).collect::<Result<Vec<String>, _>>() else { continue };
+        let load = || {
+            let mut files = pyasm::diagnostics::SourceFiles::new();
+            let ids: Vec<u32> = m.iter().zip(&texts).map(|(p, t)| files.add(p.display().to_string(), t.clone())).collect();
+            (files, ids)
+        };
+        let opts = pyasm::Options::default();
+        let (mut files, ids) = load();
+        let want = match pyasm::assemble_files(&mut files, &ids, &opts) {
+            Ok(a) => a.warnings,
+            Err(d) => d,
+        };
+        let want = files.render(&want, false);
+        let (mut files, ids) = load();
+        let got = pyasm::module_facts(&mut files, &ids, &opts).diagnostics;
+        assert_eq!(files.render(&got, false), want, "{m:?}");
+        with_errors += usize::from(!want.is_empty());
+        compared += 1;
+    }
+    println!("{compared} modules, {with_errors} with diagnostics: the same from both");
+    assert!(compared > 150 && with_errors > 100, "{compared} {with_errors}");
 }

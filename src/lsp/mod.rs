@@ -2,10 +2,15 @@
 //! and the message loop, `lsp-types` for the protocol's types).
 //!
 //! One thread. Edits mark the module of the edited document dirty; diagnostics are published
-//! once no edit has come for the debounce time, for every file of each dirty module. Requests
-//! are answered from a `Snapshot` of the module (built on demand, dropped at the next edit).
-//! A panic in a request is caught and answered as an error; the server goes on.
+//! once no edit has come for the debounce time, for every file of each dirty module. One
+//! pipeline run per version of a module's documents makes a `Snapshot`, which both the
+//! diagnostics and the requests read (a request on a module with edits not checked yet makes
+//! it early; the diagnostics then come from that run). A request the client cancelled before
+//! the server got to it is answered `RequestCancelled`, one followed by an edit of its
+//! document `ContentModified`. A panic in a request is caught and answered as an error; the
+//! server goes on.
 //!
+//! * `inbox`: the messages waiting, looked at for cancellations and edits.
 //! * `text`: positions (UTF-16 columns) and incremental edits.
 //! * `workspace`: open documents, and which files make up a document's module.
 //! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
@@ -16,6 +21,7 @@
 
 pub mod diagnostics;
 mod features;
+mod inbox;
 pub mod index;
 mod snapshot;
 pub mod text;
@@ -25,6 +31,7 @@ use crate::version::PythonVersion;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types as lsp;
 use lsp_types::notification::Notification as _;
+use lsp_types::request::Request as _;
 use serde_json::Value;
 use snapshot::Snapshot;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -32,6 +39,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use inbox::{Inbox, Next};
 use workspace::{Document, Workspace};
 
 /// How the server runs; the client may change it in `initializationOptions`.
@@ -54,7 +62,7 @@ impl Default for Config {
         Config {
             python: None,
             default_version: None,
-            debounce: Duration::from_millis(200),
+            debounce: Duration::from_millis(150),
             error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
         }
     }
@@ -106,8 +114,20 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     if let Some(o) = init.get("initializationOptions") {
         read_options(o, &mut config);
     }
-    Server { conn, config, ws: Workspace::default(), dirty: BTreeSet::new(), deadline: None, published: HashSet::new(), snapshots: HashMap::new(), modules: HashMap::new() }
-        .run()
+    let inbox = Inbox::new(conn.receiver.clone());
+    Server {
+        conn,
+        config,
+        inbox,
+        ws: Workspace::default(),
+        dirty: BTreeSet::new(),
+        deadline: None,
+        published: HashSet::new(),
+        snapshots: HashMap::new(),
+        modules: HashMap::new(),
+        runs: 0,
+    }
+    .run()
 }
 
 /// `{"python": "3.12", "debounceMs": 100, "errorDocs": "https://…/errors.md"}`.
@@ -126,6 +146,7 @@ fn read_options(o: &Value, config: &mut Config) {
 struct Server<'a> {
     conn: &'a Connection,
     config: Config,
+    inbox: Inbox,
     ws: Workspace,
     /// Documents whose module's diagnostics are due.
     dirty: BTreeSet<PathBuf>,
@@ -136,6 +157,8 @@ struct Server<'a> {
     /// The module each file was last checked in: an edit that takes a file out of a module
     /// (a renamed code object) changes the other members' diagnostics too.
     modules: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Pipeline runs so far (`pyasm/debugStats` tells the tests).
+    runs: u64,
 }
 
 /// A request's failure: the protocol's error code and a message.
@@ -148,32 +171,24 @@ pub(crate) fn path_of(uri: &lsp::Url) -> Option<PathBuf> {
 impl Server<'_> {
     fn run(&mut self) -> Result<(), String> {
         loop {
-            let msg = match self.deadline {
-                Some(d) => match self.conn.receiver.recv_timeout(d.saturating_duration_since(Instant::now())) {
-                    Ok(m) => Some(m),
-                    Err(e) if e.is_timeout() => None,
-                    Err(_) => return Ok(()),
-                },
-                None => match self.conn.receiver.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => return Ok(()),
-                },
-            };
-            match msg {
-                None => self.publish_due(),
-                Some(Message::Request(r)) => {
-                    if self.conn.handle_shutdown(&r).map_err(|e| e.to_string())? {
-                        return Ok(());
-                    }
-                    self.request(r);
+            // Due diagnostics go out even while requests keep coming.
+            if self.deadline.is_some_and(|d| d <= Instant::now()) {
+                self.publish_due();
+            }
+            match self.inbox.next(self.deadline) {
+                Next::Timeout => self.publish_due(),
+                Next::Closed => return Ok(()),
+                Next::Message(Message::Request(r)) if r.method == lsp::request::Shutdown::METHOD => {
+                    self.send(Response::new_ok(r.id, ()));
                 }
-                Some(Message::Notification(n)) => {
+                Next::Message(Message::Request(r)) => self.request(r),
+                Next::Message(Message::Notification(n)) => {
                     if n.method == lsp::notification::Exit::METHOD {
                         return Ok(());
                     }
                     let _ = self.guarded("notification", |s| s.notification(n));
                 }
-                Some(Message::Response(_)) => {}
+                Next::Message(Message::Response(_)) => {}
             }
         }
     }
@@ -205,6 +220,14 @@ impl Server<'_> {
     fn request(&mut self, r: Request) {
         let id = r.id.clone();
         let method = r.method.clone();
+        if self.inbox.cancelled(&id) {
+            return self.send(Response::new_err(id, ErrorCode::RequestCanceled as i32, format!("{method} was cancelled")));
+        }
+        let document = r.params.pointer("/textDocument/uri").and_then(Value::as_str).and_then(|u| lsp::Url::parse(u).ok());
+        if document.and_then(|u| path_of(&u)).is_some_and(|p| self.inbox.edited(&p)) {
+            let why = format!("{method}: the document has changed since");
+            return self.send(Response::new_err(id, ErrorCode::ContentModified as i32, why));
+        }
         let response = match self.guarded(&format!("request {method}"), |s| s.dispatch(r)) {
             Ok(Ok(v)) => Response::new_ok(id, v),
             Ok(Err((code, msg))) => Response::new_err(id, code, msg),
@@ -231,6 +254,13 @@ impl Server<'_> {
                 to_value(Some(diagnostics::quick_fixes(&params)))
             }
             "pyasm/debugPanic" => panic!("pyasm/debugPanic asked for a panic"),
+            // For the tests: how many pipeline runs there were, and a busy server.
+            "pyasm/debugStats" => Ok(serde_json::json!({ "runs": self.runs })),
+            "pyasm/debugSleep" => {
+                let ms = r.params.get("ms").and_then(Value::as_u64).unwrap_or(0).min(10_000);
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(Value::Null)
+            }
             _ => Err((ErrorCode::MethodNotFound as i32, format!("pyasm lsp does not handle `{}`", r.method))),
         }
     }
@@ -283,7 +313,7 @@ impl Server<'_> {
                 self.snapshots.clear();
                 self.dirty.remove(&path);
                 if self.published.remove(&path) {
-                    self.publish(&path, Vec::new());
+                    self.publish(&path, Vec::new(), None);
                 }
             }
             _ => {}
@@ -292,7 +322,7 @@ impl Server<'_> {
 
     /// A document changed: its module's diagnostics are due after the debounce.
     fn touched(&mut self, path: PathBuf) {
-        self.snapshots.clear();
+        self.snapshots.retain(|_, s| !s.covers(&path));
         self.dirty.insert(path);
         self.deadline = Some(Instant::now() + self.config.debounce);
     }
@@ -301,9 +331,9 @@ impl Server<'_> {
         crate::Options { version: self.config.python, default_version: self.config.default_version, ..Default::default() }
     }
 
-    fn publish(&self, path: &Path, diagnostics: Vec<lsp::Diagnostic>) {
+    /// `version`: of the text the diagnostics are about.
+    fn publish(&self, path: &Path, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) {
         let Ok(uri) = lsp::Url::from_file_path(path) else { return };
-        let version = self.ws.docs.get(path).map(|d| d.version);
         let params = lsp::PublishDiagnosticsParams { uri, diagnostics, version };
         self.send(Notification::new(lsp::notification::PublishDiagnostics::METHOD.into(), params));
     }
@@ -329,12 +359,9 @@ impl Server<'_> {
     }
 
     fn publish_module(&mut self, module: &[PathBuf]) {
-        let (mut files, inputs) = self.ws.load(module);
-        let diags = match crate::assemble_files(&mut files, &inputs, &self.options()) {
-            Ok(a) => a.warnings,
-            Err(d) => d,
-        };
-        let mut by_file = diagnostics::convert(&files, &diags, inputs.first().copied().unwrap_or(0), self.config.error_docs.as_deref());
+        let snap = self.module_snapshot(module.to_vec());
+        let (files, diags) = (&snap.files, &snap.facts.diagnostics);
+        let mut by_file = diagnostics::convert(files, diags, snap.inputs.first().copied().unwrap_or(0), self.config.error_docs.as_deref());
         // Every file of the module (its own and included ones) gets its list, empty ones too
         // where something was published before or the file is open.
         let mut paths: BTreeSet<PathBuf> = files.names().map(|n| workspace::normalize(Path::new(n))).collect();
@@ -350,7 +377,7 @@ impl Server<'_> {
             } else {
                 self.published.insert(p.clone());
             }
-            self.publish(&p, list);
+            self.publish(&p, list, snap.versions.get(&p).copied());
         }
     }
 
@@ -359,12 +386,21 @@ impl Server<'_> {
         if let Some(s) = self.snapshots.get(path) {
             return s.clone();
         }
-        let module = self.ws.module_of(path);
-        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options()));
-        for p in snap.index.iter().map(|f| f.path.clone()) {
-            self.snapshots.insert(p, snap.clone());
-        }
+        let snap = self.module_snapshot(self.ws.module_of(path));
         self.snapshots.insert(path.to_path_buf(), snap.clone());
+        snap
+    }
+
+    /// The snapshot of a module: the one of its current texts, else a new run.
+    fn module_snapshot(&mut self, module: Vec<PathBuf>) -> Rc<Snapshot> {
+        if let Some(s) = module.first().and_then(|p| self.snapshots.get(p)).filter(|s| s.module == module) {
+            return s.clone();
+        }
+        self.runs += 1;
+        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options()));
+        for p in snap.index.iter().map(|f| &f.path).chain(&module) {
+            self.snapshots.insert(p.clone(), snap.clone());
+        }
         snap
     }
 }

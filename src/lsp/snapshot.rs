@@ -1,6 +1,7 @@
-//! One module as the editor has it: its files loaded, its facts (resolved program, stacks)
-//! and the syntax index of each file. Built on demand for a request, and kept until the next
-//! edit.
+//! One module as the editor has it: its files loaded, its facts (diagnostics, resolved
+//! program, stacks) and the syntax index of each file. One is built per version of the
+//! module's documents, for whichever comes first (its diagnostics falling due, or a request),
+//! and both read it; an edit drops it.
 
 use super::index::{self, FileIndex, Key, Occurrence};
 use super::workspace::Workspace;
@@ -8,10 +9,17 @@ use crate::diagnostics::SourceFiles;
 use crate::opcodes::VersionTable;
 use crate::resolve::ResolvedCode;
 use crate::syntax::ast::Span;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub struct Snapshot {
+    /// The module's files, in the order they were assembled, and their ids in `files`.
+    pub module: Vec<PathBuf>,
+    pub inputs: Vec<u32>,
+    /// The version of each open document it was built from.
+    pub versions: HashMap<PathBuf, i32>,
     pub files: SourceFiles,
+    /// What the stages found, the diagnostics among it.
     pub facts: crate::ModuleFacts,
     /// Every real file of the module (its own and the included ones), indexed.
     pub index: Vec<FileIndex>,
@@ -19,6 +27,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options) -> Snapshot {
+        let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         let (mut files, inputs) = ws.load(module);
         let facts = crate::module_facts(&mut files, &inputs, opts);
         let real: Vec<u32> = files
@@ -36,7 +45,14 @@ impl Snapshot {
             .filter(|(_, p)| seen.insert(p.clone()))
             .map(|(f, p)| index::index_file(f, p, files.text(f), facts.version, &macros))
             .collect();
-        Snapshot { files, facts, index }
+        Snapshot { module: module.to_vec(), inputs, versions, files, facts, index }
+    }
+
+    /// Whether an edit of `path` may change what this snapshot says: a file of it, or a file
+    /// in the folder of one (which may join the module).
+    pub fn covers(&self, path: &Path) -> bool {
+        let paths = self.module.iter().chain(self.index.iter().map(|f| &f.path));
+        paths.into_iter().any(|p| p == path || p.parent() == path.parent())
     }
 
     pub fn file(&self, path: &Path) -> Option<&FileIndex> {
