@@ -272,6 +272,77 @@ fn a_session_with_a_two_file_module() {
     assert!(c.stop().success());
 }
 
+fn runs(c: &mut Client) -> u64 {
+    c.request("pyasm/debugStats", json!({}))["runs"].as_u64().unwrap()
+}
+
+/// Edits in quick succession are checked once, for the last text: one pipeline run, whose
+/// diagnostics are published and whose facts answer the requests after it. A request the
+/// client cancels while the server is busy is answered RequestCancelled; one followed by an
+/// edit of its document, ContentModified.
+#[test]
+fn rapid_edits_are_checked_once_and_stale_requests_are_dropped() {
+    let f = Fixture::new();
+    let util = f.uri("util.pyasm");
+    let text = f.text("util.pyasm");
+    let mut c = Client::start();
+    c.initialize(json!({"debounceMs": 150}));
+    open(&mut c, &util, &text);
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+    assert_eq!(runs(&mut c), 1);
+    // Typing `zer`, `ze`, `z`, `zq` in place of `zero`, faster than the debounce.
+    c.forget_notifications();
+    for (v, typed) in [(2, "zer"), (3, "ze"), (4, "z"), (5, "zq")] {
+        change(&mut c, &util, v, json!([{"text": text.replacen("IF_NONE zero", &format!("IF_NONE {typed}"), 1)}]));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    c.listen(std::time::Duration::from_millis(1500));
+    let published = c.publications(&util);
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (version, d) = &published[0];
+    assert_eq!(version, &json!(5));
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!((&d[0]["code"], &d[0]["range"]), (&json!("E0105"), &range(3, 21, 3, 23)));
+    assert!(d[0]["message"].as_str().unwrap().starts_with("label `zq` is not defined"), "{d:?}");
+    assert_eq!(runs(&mut c), 2);
+    // Requests on that version read the same run.
+    assert!(hover_text(&mut c, &util, 6, 6).contains("BINARY_OP"));
+    c.request("textDocument/inlayHint", json!({"textDocument": {"uri": util}, "range": range(0, 0, 11, 0)}));
+    assert_eq!(runs(&mut c), 2);
+    // A request before the debounce ends makes the run early; the diagnostics then come from it.
+    c.forget_notifications();
+    change(&mut c, &util, 6, json!([{"text": text}]));
+    assert!(hover_text(&mut c, &util, 6, 6).contains("BINARY_OP"));
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+    assert_eq!(runs(&mut c), 3);
+
+    // While the server is busy: a hover, then its cancellation.
+    let busy = c.send_request("pyasm/debugSleep", json!({"ms": 1000}));
+    let hover = c.send_request("textDocument/hover", at(&util, 6, 6));
+    c.notify("$/cancelRequest", json!({"id": hover}));
+    assert_eq!(c.response(busy)["result"], Value::Null);
+    let answer = c.response(hover);
+    assert_eq!(answer["error"]["code"], -32800, "{answer}");
+    // A hover, then an edit of its document: the answer would be about the old text.
+    let busy = c.send_request("pyasm/debugSleep", json!({"ms": 1000}));
+    let hover = c.send_request("textDocument/hover", at(&util, 6, 6));
+    c.forget_notifications();
+    change(&mut c, &util, 7, json!([{"range": range(6, 4, 6, 13), "text": "BINARY_ADD"}]));
+    c.response(busy);
+    let answer = c.response(hover);
+    assert_eq!(answer["error"]["code"], -32801, "{answer}");
+    let d = c.diagnostics(&util);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["range"], range(6, 4, 6, 14));
+    // A request on another document is answered as usual.
+    let busy = c.send_request("pyasm/debugSleep", json!({"ms": 500}));
+    let symbols = c.send_request("textDocument/documentSymbol", json!({"textDocument": {"uri": f.uri("main.pyasm")}}));
+    change(&mut c, &util, 8, json!([{"text": text}]));
+    c.response(busy);
+    assert!(c.response(symbols).get("result").is_some());
+    assert!(c.stop().success());
+}
+
 /// A small deterministic generator (xorshift64*), so that a failure can be replayed.
 struct Rng(u64);
 

@@ -83,14 +83,25 @@ impl Client {
         }
     }
 
-    /// Sends a request and returns the whole response (`result` or `error`).
-    pub fn request_raw(&mut self, method: &str, params: Value) -> Value {
+    /// Sends a request without waiting for its answer; its id.
+    pub fn send_request(&mut self, method: &str, params: Value) -> i64 {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        id
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    pub fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.response(id)
+    }
+
+    /// The response to request `id` (keeping the notifications that come before it).
+    pub fn response(&mut self, id: i64) -> Value {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let m = self.next(deadline).unwrap_or_else(|| panic!("no answer to {method} in {PATIENCE:?}"));
+            let m = self.next(deadline).unwrap_or_else(|| panic!("no answer to request {id} in {PATIENCE:?}"));
             if m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
                 assert_eq!(m["jsonrpc"], "2.0", "{m}");
                 return m;
@@ -126,6 +137,20 @@ impl Client {
             }
             self.notifications.push(m);
         }
+    }
+
+    /// Keeps what the server sends for `time`.
+    pub fn listen(&mut self, time: Duration) {
+        let deadline = Instant::now() + time;
+        while let Some(m) = self.next(deadline) {
+            self.notifications.push(m);
+        }
+    }
+
+    /// The diagnostics publications for `uri` received so far: (version, diagnostics).
+    pub fn publications(&self, uri: &str) -> Vec<(Value, Vec<Value>)> {
+        let is_for = |m: &&Value| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri;
+        self.notifications.iter().filter(is_for).map(|m| (m["params"]["version"].clone(), m["params"]["diagnostics"].as_array().unwrap().clone())).collect()
     }
 
     /// Drops the diagnostics received so far.
