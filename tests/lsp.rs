@@ -343,6 +343,98 @@ fn rapid_edits_are_checked_once_and_stale_requests_are_dropped() {
     assert!(c.stop().success());
 }
 
+/// A document with 日本語 in a string constant, a comment, a variable and a label, and an
+/// emoji (two UTF-16 units, four bytes).
+const MULTI_BYTE: &str = ".python 3.12
+# 日本語のコメント 🎉
+.code <module>
+    .locals 名前
+    RESUME 0
+    LOAD_CONST (\"日本語 🎉\", @f)      # 日本語 🎉
+    STORE_FAST 名前
+始め: LOAD_FAST 名前
+    POP_TOP
+    RETURN_CONST None
+.end
+.code f()
+    RESUME 0
+    RETURN_CONST None
+.end
+";
+
+/// Columns count UTF-8 bytes when the client offers them, else UTF-16 units: in diagnostics,
+/// edits the client sends, hover ranges, inlay hints, references and rename edits.
+#[test]
+fn positions_count_in_the_negotiated_encoding() {
+    // (what the client offers, what the server takes, then the columns of: `@f` in line 5;
+    // `, @f)` and `(` there; the end of line 5; the string's end; `名前` in line 7, and the
+    // end of that line; `名前` in lines 3 and 6; the label `始め`)
+    struct Case {
+        offered: Value,
+        chosen: &'static str,
+        at_f: (u32, u32),
+        tail: (u32, u32),
+        line5_end: u32,
+        string_end: u32,
+        name7: (u32, u32),
+        name3: u32,
+        name6: u32,
+        label_end: u32,
+    }
+    let utf16 = |offered: Value| Case {
+        offered,
+        chosen: "utf-16",
+        at_f: (26, 28),
+        tail: (24, 29),
+        line5_end: 37,
+        string_end: 23,
+        name7: (14, 16),
+        name3: 14,
+        name6: 17,
+        label_end: 2,
+    };
+    let utf8 = Case { offered: json!({"general": {"positionEncodings": ["utf-8", "utf-16"]}}), chosen: "utf-8", at_f: (34, 36), tail: (32, 37), line5_end: 53, string_end: 31, name7: (18, 24), name3: 18, name6: 21, label_end: 6 };
+    let cases = [utf8, utf16(json!({})), utf16(json!({"general": {"positionEncodings": ["utf-16"]}})), utf16(json!({"general": {"positionEncodings": ["utf-32"]}}))];
+    for k in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = std::fs::canonicalize(dir.path()).unwrap().join("mb.pyasm");
+        let doc = uri(&path);
+        let mut c = Client::start();
+        let init = c.initialize_with(k.offered.clone(), json!({"debounceMs": 0}));
+        assert_eq!(init["capabilities"]["positionEncoding"], k.chosen, "{}", k.offered);
+        open(&mut c, &doc, MULTI_BYTE);
+        let d = c.diagnostics(&doc);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((&d[0]["code"], &d[0]["range"]), (&json!("E0110"), &range(5, k.at_f.0, 5, k.at_f.1)), "{}", k.chosen);
+        // The edits in the client's columns: `("日本語 🎉", @f)` becomes `"日本語 🎉"`.
+        c.forget_notifications();
+        change(&mut c, &doc, 2, json!([{"range": range(5, k.tail.0, 5, k.tail.1), "text": ""}, {"range": range(5, 15, 5, 16), "text": ""}]));
+        let d = c.diagnostics(&doc);
+        assert_eq!(d.len(), 1, "{}: {d:?}", k.chosen);
+        assert_eq!((&d[0]["code"], &d[0]["range"]), (&json!("W0302"), &range(11, 6, 11, 7)));
+        // Hover on `名前` after the label: its range.
+        let h = c.request("textDocument/hover", at(&doc, 7, k.name7.0));
+        assert_eq!(h["range"], range(7, k.name7.0, 7, k.name7.1), "{}", k.chosen);
+        assert!(h["contents"]["value"].as_str().unwrap().starts_with("variable `名前`: local, fast slot 0 of `<module>`"), "{h}");
+        // Inlay hints: the constant's index after the string, the stack at each line's end.
+        let hints = c.request("textDocument/inlayHint", json!({"textDocument": {"uri": doc}, "range": range(5, 0, 8, 0)}));
+        let got: Vec<(Value, String)> = hints.as_array().unwrap().iter().map(|h| (h["position"].clone(), h["label"].as_str().unwrap().to_string())).collect();
+        let want = [(5, k.string_end, "consts[0]"), (5, k.line5_end, "[str]"), (6, k.name6, "[]"), (7, k.name7.1, "[str]")];
+        let want: Vec<(Value, String)> = want.iter().map(|(l, ch, s)| (pos(*l, *ch), s.to_string())).collect();
+        assert_eq!(got, want, "{}", k.chosen);
+        // Rename the variable: every edit's range.
+        let mut rename = at(&doc, 6, 16);
+        rename["newName"] = json!("名");
+        let edit = c.request("textDocument/rename", rename);
+        let spans = [(3, 12, k.name3), (6, 15, k.name6), (7, k.name7.0, k.name7.1)];
+        let want: Vec<Value> = spans.iter().map(|(l, a, b)| json!({"range": range(*l, *a, *l, *b), "newText": "名"})).collect();
+        assert_eq!(edit["changes"][&doc], json!(want), "{}", k.chosen);
+        let refs = c.request("textDocument/references", json!({"textDocument": {"uri": doc}, "position": pos(7, 1), "context": {"includeDeclaration": true}}));
+        assert_eq!(refs, json!([{"uri": doc, "range": range(7, 0, 7, k.label_end)}]), "{}", k.chosen);
+        assert!(c.stop().success());
+    }
+}
+
 /// A small deterministic generator (xorshift64*), so that a failure can be replayed.
 struct Rng(u64);
 

@@ -2,7 +2,7 @@
 //! become related information, notes and help follow the message, the code links to its
 //! section of docs/errors.md, and the suggestions travel in `data` for `codeAction` to offer.
 
-use super::text::LineIndex;
+use super::text::{Encoding, LineIndex};
 use crate::diagnostics::{Diagnostic, Severity, SourceFiles};
 use crate::syntax::ast::Span;
 use lsp_types as lsp;
@@ -28,19 +28,20 @@ pub fn anchor(code: &str) -> Option<String> {
 /// Byte spans of the module's files as protocol locations.
 pub struct Locator<'a> {
     files: &'a SourceFiles,
+    encoding: Encoding,
     indexes: HashMap<u32, LineIndex<'a>>,
 }
 
 impl<'a> Locator<'a> {
-    pub fn new(files: &'a SourceFiles) -> Locator<'a> {
-        Locator { files, indexes: HashMap::new() }
+    pub fn new(files: &'a SourceFiles, encoding: Encoding) -> Locator<'a> {
+        Locator { files, encoding, indexes: HashMap::new() }
     }
     pub fn path(&self, file: u32) -> PathBuf {
         super::workspace::normalize(std::path::Path::new(self.files.name(file)))
     }
     pub fn range(&mut self, span: Span) -> lsp::Range {
-        let files = self.files;
-        let index = self.indexes.entry(span.file).or_insert_with(|| LineIndex::new(files.text(span.file)));
+        let (files, encoding) = (self.files, self.encoding);
+        let index = self.indexes.entry(span.file).or_insert_with(|| LineIndex::new(files.text(span.file), encoding));
         index.range(span.start as usize, span.end as usize)
     }
     pub fn location(&mut self, span: Span) -> Option<lsp::Location> {
@@ -51,8 +52,8 @@ impl<'a> Locator<'a> {
 
 /// The module's diagnostics, by the file each is in (a diagnostic without a span goes to the
 /// module's first file). `docs` is the URL of docs/errors.md.
-pub fn convert(files: &SourceFiles, diags: &[Diagnostic], first_file: u32, docs: Option<&str>) -> HashMap<PathBuf, Vec<lsp::Diagnostic>> {
-    let mut loc = Locator::new(files);
+pub fn convert(files: &SourceFiles, diags: &[Diagnostic], first_file: u32, docs: Option<&str>, encoding: Encoding) -> HashMap<PathBuf, Vec<lsp::Diagnostic>> {
+    let mut loc = Locator::new(files, encoding);
     let mut out: HashMap<PathBuf, Vec<lsp::Diagnostic>> = HashMap::new();
     for d in diags {
         let primary = d.labels.iter().find(|l| l.primary).or(d.labels.first());

@@ -11,7 +11,7 @@
 //! server goes on.
 //!
 //! * `inbox`: the messages waiting, looked at for cancellations and edits.
-//! * `text`: positions (UTF-16 columns) and incremental edits.
+//! * `text`: positions (columns in the encoding agreed at `initialize`) and incremental edits.
 //! * `workspace`: open documents, and which files make up a document's module.
 //! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
 //! * `index`: what the text of each file defines and refers to (symbols, navigation).
@@ -53,6 +53,8 @@ pub struct Config {
     pub debounce: Duration,
     /// The URL of docs/errors.md, which diagnostic codes link to.
     pub error_docs: Option<String>,
+    /// What columns count: agreed at `initialize`.
+    pub encoding: text::Encoding,
 }
 
 impl Default for Config {
@@ -64,6 +66,7 @@ impl Default for Config {
             default_version: None,
             debounce: Duration::from_millis(150),
             error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
+            encoding: text::Encoding::Utf16,
         }
     }
 }
@@ -77,8 +80,9 @@ pub fn run_stdio(config: Config) -> Result<(), String> {
 }
 
 /// What the server offers.
-fn capabilities() -> lsp::ServerCapabilities {
+fn capabilities(encoding: text::Encoding) -> lsp::ServerCapabilities {
     lsp::ServerCapabilities {
+        position_encoding: Some(encoding.kind()),
         text_document_sync: Some(lsp::TextDocumentSyncCapability::Options(lsp::TextDocumentSyncOptions {
             open_close: Some(true),
             change: Some(lsp::TextDocumentSyncKind::INCREMENTAL),
@@ -104,8 +108,11 @@ fn capabilities() -> lsp::ServerCapabilities {
 
 /// Runs the protocol on a connection: the handshake, then the message loop.
 pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
-    let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     let (id, init) = conn.initialize_start().map_err(|e| e.to_string())?;
+    let offered: Vec<lsp::PositionEncodingKind> =
+        init.pointer("/capabilities/general/positionEncodings").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
+    config.encoding = text::Encoding::choose(&offered);
+    let caps = serde_json::to_value(capabilities(config.encoding)).map_err(|e| e.to_string())?;
     let result = serde_json::json!({
         "capabilities": caps,
         "serverInfo": { "name": "pyasm", "version": env!("CARGO_PKG_VERSION") },
@@ -295,7 +302,7 @@ impl Server<'_> {
                 let Some(path) = path_of(&p.text_document.uri) else { return };
                 let Some(doc) = self.ws.docs.get_mut(&path) else { return };
                 for c in &p.content_changes {
-                    text::apply_change(&mut doc.text, c);
+                    text::apply_change(&mut doc.text, c, self.config.encoding);
                 }
                 doc.version = p.text_document.version;
                 self.touched(path);
@@ -361,7 +368,8 @@ impl Server<'_> {
     fn publish_module(&mut self, module: &[PathBuf]) {
         let snap = self.module_snapshot(module.to_vec());
         let (files, diags) = (&snap.files, &snap.facts.diagnostics);
-        let mut by_file = diagnostics::convert(files, diags, snap.inputs.first().copied().unwrap_or(0), self.config.error_docs.as_deref());
+        let first = snap.inputs.first().copied().unwrap_or(0);
+        let mut by_file = diagnostics::convert(files, diags, first, self.config.error_docs.as_deref(), self.config.encoding);
         // Every file of the module (its own and included ones) gets its list, empty ones too
         // where something was published before or the file is open.
         let mut paths: BTreeSet<PathBuf> = files.names().map(|n| workspace::normalize(Path::new(n))).collect();
@@ -397,7 +405,7 @@ impl Server<'_> {
             return s.clone();
         }
         self.runs += 1;
-        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options()));
+        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options(), self.config.encoding));
         for p in snap.index.iter().map(|f| &f.path).chain(&module) {
             self.snapshots.insert(p.clone(), snap.clone());
         }
@@ -418,6 +426,9 @@ impl Ctx<'_, '_> {
     }
     pub fn text(&self, path: &Path) -> Option<String> {
         self.server.ws.text(path)
+    }
+    pub fn encoding(&self) -> text::Encoding {
+        self.server.config.encoding
     }
 }
 

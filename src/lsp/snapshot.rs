@@ -4,6 +4,7 @@
 //! and both read it; an edit drops it.
 
 use super::index::{self, FileIndex, Key, Occurrence};
+use super::text::{Encoding, LineIndex};
 use super::workspace::Workspace;
 use crate::diagnostics::SourceFiles;
 use crate::opcodes::VersionTable;
@@ -18,6 +19,8 @@ pub struct Snapshot {
     pub inputs: Vec<u32>,
     /// The version of each open document it was built from.
     pub versions: HashMap<PathBuf, i32>,
+    /// What the client's columns count.
+    pub encoding: Encoding,
     pub files: SourceFiles,
     /// What the stages found, the diagnostics among it.
     pub facts: crate::ModuleFacts,
@@ -26,7 +29,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options) -> Snapshot {
+    pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
         let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         let (mut files, inputs) = ws.load(module);
         let facts = crate::module_facts(&mut files, &inputs, opts);
@@ -45,7 +48,12 @@ impl Snapshot {
             .filter(|(_, p)| seen.insert(p.clone()))
             .map(|(f, p)| index::index_file(f, p, files.text(f), facts.version, &macros))
             .collect();
-        Snapshot { module: module.to_vec(), inputs, versions, files, facts, index }
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index }
+    }
+
+    /// Positions in file `file` of the module.
+    pub fn lines(&self, file: u32) -> LineIndex<'_> {
+        LineIndex::new(self.files.text(file), self.encoding)
     }
 
     /// Whether an edit of `path` may change what this snapshot says: a file of it, or a file

@@ -1,26 +1,62 @@
-//! Positions: LSP counts lines and UTF-16 code units, pyasm counts bytes. `LineIndex` converts
-//! between the two for one text; `apply_change` applies an incremental edit.
+//! Positions: LSP counts lines and columns in code units of the encoding agreed at
+//! `initialize` (UTF-16 unless the client offers UTF-8), pyasm counts bytes. `LineIndex`
+//! converts between the two for one text; `apply_change` applies an incremental edit.
 
-use lsp_types::{Position, Range, TextDocumentContentChangeEvent};
+use lsp_types::{Position, PositionEncodingKind, Range, TextDocumentContentChangeEvent};
+
+/// What a column counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    /// Bytes of UTF-8 (pyasm's own offsets).
+    Utf8,
+    /// UTF-16 code units: the protocol's default, which every client supports.
+    #[default]
+    Utf16,
+}
+
+impl Encoding {
+    /// The server's choice among the encodings a client lists (`general.positionEncodings`).
+    pub fn choose(offered: &[PositionEncodingKind]) -> Encoding {
+        if offered.contains(&PositionEncodingKind::UTF8) { Encoding::Utf8 } else { Encoding::Utf16 }
+    }
+
+    pub fn kind(self) -> PositionEncodingKind {
+        match self {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        }
+    }
+
+    fn units(self, c: char) -> usize {
+        match self {
+            Encoding::Utf8 => c.len_utf8(),
+            Encoding::Utf16 => c.len_utf16(),
+        }
+    }
+}
 
 /// The byte offset of each line start of a text.
 pub struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    encoding: Encoding,
 }
 
 impl<'a> LineIndex<'a> {
-    pub fn new(text: &'a str) -> LineIndex<'a> {
+    pub fn new(text: &'a str, encoding: Encoding) -> LineIndex<'a> {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
+        LineIndex { text, starts, encoding }
     }
 
     /// The LSP position of a byte offset (clamped to the text, and to a character boundary).
     pub fn position(&self, offset: usize) -> Position {
         let offset = self.text.floor_char_boundary(offset.min(self.text.len()));
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        let col: usize = self.text[self.starts[line]..offset].chars().map(char::len_utf16).sum();
+        let col: usize = match self.encoding {
+            Encoding::Utf8 => offset - self.starts[line],
+            e => self.text[self.starts[line]..offset].chars().map(|c| e.units(c)).sum(),
+        };
         Position { line: line as u32, character: col as u32 }
     }
 
@@ -30,16 +66,17 @@ impl<'a> LineIndex<'a> {
 
     /// The byte offset of an LSP position. A column past the end of its line means the line's
     /// end (before the newline), a line past the end of the text the text's end, as the
-    /// protocol asks.
+    /// protocol asks; one inside a character (a UTF-8 column in the middle of its bytes, a
+    /// UTF-16 one between a surrogate pair), that character's start.
     pub fn offset(&self, p: Position) -> usize {
         let Some(&start) = self.starts.get(p.line as usize) else { return self.text.len() };
         let end = self.line_end(p.line as usize);
         let mut units = 0u32;
         for (i, c) in self.text[start..end].char_indices() {
-            if units >= p.character {
+            units += self.encoding.units(c) as u32;
+            if units > p.character {
                 return start + i;
             }
-            units += c.len_utf16() as u32;
         }
         end
     }
@@ -61,12 +98,12 @@ impl<'a> LineIndex<'a> {
 }
 
 /// Applies one change of `textDocument/didChange`: a whole new text, or a range replaced.
-pub fn apply_change(text: &mut String, change: &TextDocumentContentChangeEvent) {
+pub fn apply_change(text: &mut String, change: &TextDocumentContentChangeEvent, encoding: Encoding) {
     match change.range {
         None => *text = change.text.clone(),
         Some(r) => {
             let (start, end) = {
-                let index = LineIndex::new(text);
+                let index = LineIndex::new(text, encoding);
                 (index.offset(r.start), index.offset(r.end))
             };
             let (start, end) = (start.min(end), start.max(end));
@@ -83,16 +120,33 @@ mod tests {
     fn utf16_columns_round_trip() {
         // "é" is 2 bytes and 1 unit, "𝄞" 4 bytes and 2 units.
         let text = "ab\né𝄞x\r\nlast";
-        let index = LineIndex::new(text);
+        let index = LineIndex::new(text, Encoding::Utf16);
         assert_eq!(index.position(0), Position::new(0, 0));
         assert_eq!(index.position(3), Position::new(1, 0));
         let x = text.find('x').unwrap();
         assert_eq!(index.position(x), Position::new(1, 3));
         assert_eq!(index.offset(Position::new(1, 3)), x);
+        // Between the two units of "𝄞": its start.
+        assert_eq!(index.offset(Position::new(1, 2)), x - 4);
         // Past the end of a line: its end, before "\r\n".
         assert_eq!(index.offset(Position::new(1, 99)), x + 1);
         assert_eq!(index.offset(Position::new(9, 0)), text.len());
         assert_eq!(index.position(text.len()), Position::new(2, 4));
+    }
+
+    #[test]
+    fn utf8_columns_are_bytes() {
+        let text = "ab\né𝄞x\r\nlast";
+        let index = LineIndex::new(text, Encoding::Utf8);
+        let x = text.find('x').unwrap();
+        assert_eq!(index.position(x), Position::new(1, 6));
+        assert_eq!(index.offset(Position::new(1, 6)), x);
+        // Inside the bytes of "𝄞": its start.
+        assert_eq!(index.offset(Position::new(1, 4)), x - 4);
+        assert_eq!(index.offset(Position::new(1, 99)), x + 1);
+        assert_eq!(index.position(text.len()), Position::new(2, 4));
+        assert_eq!(Encoding::choose(&[PositionEncodingKind::UTF16, PositionEncodingKind::UTF8]), Encoding::Utf8);
+        assert_eq!(Encoding::choose(&[PositionEncodingKind::UTF32]), Encoding::Utf16);
     }
 
     #[test]
@@ -103,11 +157,18 @@ mod tests {
             range_length: None,
             text: t.to_string(),
         };
-        apply_change(&mut text, &change(1, 0, 1, 3, "TWO"));
+        let u16 = Encoding::Utf16;
+        apply_change(&mut text, &change(1, 0, 1, 3, "TWO"), u16);
         assert_eq!(text, "one\nTWO\nthree\n");
-        apply_change(&mut text, &change(0, 3, 2, 0, " "));
+        apply_change(&mut text, &change(0, 3, 2, 0, " "), u16);
         assert_eq!(text, "one three\n");
-        apply_change(&mut text, &TextDocumentContentChangeEvent { range: None, range_length: None, text: "new".into() });
+        apply_change(&mut text, &TextDocumentContentChangeEvent { range: None, range_length: None, text: "new".into() }, u16);
         assert_eq!(text, "new");
+        // The same edit after "日本" is at column 2 in UTF-16, 6 in UTF-8.
+        for (enc, col) in [(Encoding::Utf16, 2), (Encoding::Utf8, 6)] {
+            let mut text = "日本語".to_string();
+            apply_change(&mut text, &change(0, col, 0, col, "|"), enc);
+            assert_eq!(text, "日本|語");
+        }
     }
 }

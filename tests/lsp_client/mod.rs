@@ -118,7 +118,13 @@ impl Client {
     }
 
     pub fn initialize(&mut self, options: Value) -> Value {
-        let r = self.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}, "initializationOptions": options}));
+        self.initialize_with(json!({}), options)
+    }
+
+    /// `initialize` with the client's capabilities.
+    pub fn initialize_with(&mut self, capabilities: Value, options: Value) -> Value {
+        let params = json!({"processId": null, "rootUri": null, "capabilities": capabilities, "initializationOptions": options});
+        let r = self.request("initialize", params);
         self.notify("initialized", json!({}));
         r
     }

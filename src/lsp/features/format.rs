@@ -9,6 +9,6 @@ pub fn formatting(cx: &mut Ctx, p: lsp::DocumentFormattingParams) -> Option<Vec<
     if formatted == text {
         return Some(Vec::new());
     }
-    let index = LineIndex::new(&text);
+    let index = LineIndex::new(&text, cx.encoding());
     Some(vec![lsp::TextEdit { range: index.range(0, text.len()), new_text: formatted }])
 }

@@ -47,7 +47,7 @@ fn argument_hint(ins: &crate::resolve::Instr, i: usize, layout: Option<&crate::e
 pub fn inlay_hints(cx: &mut Ctx, p: lsp::InlayHintParams) -> Option<Vec<lsp::InlayHint>> {
     let (snap, path) = cx.snapshot(&p.text_document.uri)?;
     let file = snap.file(&path)?;
-    let index = LineIndex::new(snap.files.text(file.file));
+    let index = snap.lines(file.file);
     let (from, to) = (index.offset(p.range.start) as u32, index.offset(p.range.end) as u32);
     let program = snap.facts.program.as_ref()?;
     let mut stacks: Vec<(u32, lsp::InlayHint)> = Vec::new();

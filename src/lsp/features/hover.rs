@@ -97,13 +97,17 @@ pub fn hover(cx: &mut Ctx, p: lsp::HoverParams) -> Option<lsp::Hover> {
     if occ.is_none() {
         parts.extend(on_line.and_then(|(c, i)| stack_slots(snap, c, i)));
     }
-    (!parts.is_empty()).then(|| markdown(parts.join("\n\n")))
+    if parts.is_empty() {
+        return None;
+    }
+    // The name hovered, for the editor to highlight.
+    let range = occ.map(|o| snap.lines(at.index().file).range(o.span.start as usize, o.span.end as usize));
+    Some(lsp::Hover { range, ..markdown(parts.join("\n\n")) })
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
-
 
 /// At most this many slots of a stack are listed in a hover (the top ones).
 const HOVER_SLOTS: usize = 8;

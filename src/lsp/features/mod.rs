@@ -49,13 +49,13 @@ impl At {
 fn at(cx: &mut Ctx, p: &lsp::TextDocumentPositionParams) -> Option<At> {
     let (snap, path) = cx.snapshot(&p.text_document.uri)?;
     let file = snap.index.iter().position(|f| f.path == path)?;
-    let offset = LineIndex::new(snap.files.text(snap.index[file].file)).offset(p.position) as u32;
+    let offset = snap.lines(snap.index[file].file).offset(p.position) as u32;
     Some(At { snap, file, offset })
 }
 
 fn location(snap: &Snapshot, file: &FileIndex, span: Span) -> Option<lsp::Location> {
     let uri = lsp::Url::from_file_path(&file.path).ok()?;
-    Some(lsp::Location { uri, range: LineIndex::new(snap.files.text(file.file)).range(span.start as usize, span.end as usize) })
+    Some(lsp::Location { uri, range: snap.lines(file.file).range(span.start as usize, span.end as usize) })
 }
 
 fn where_defined(snap: &Snapshot, key: &Key) -> Option<String> {

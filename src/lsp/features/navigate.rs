@@ -40,7 +40,7 @@ pub fn prepare_rename(cx: &mut Ctx, p: lsp::TextDocumentPositionParams) -> Optio
     if !renamable(&occ.key) || !at.snap.occurrences(&occ.key).any(|(_, o)| o.is_def) {
         return None;
     }
-    let range = LineIndex::new(at.text()).range(occ.span.start as usize, occ.span.end as usize);
+    let range = at.snap.lines(at.index().file).range(occ.span.start as usize, occ.span.end as usize);
     Some(lsp::PrepareRenameResponse::Range(range))
 }
 

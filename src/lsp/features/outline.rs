@@ -6,7 +6,7 @@ use super::*;
 pub fn document_symbols(cx: &mut Ctx, p: lsp::DocumentSymbolParams) -> Option<lsp::DocumentSymbolResponse> {
     let (snap, path) = cx.snapshot(&p.text_document.uri)?;
     let file = snap.file(&path)?;
-    let index = LineIndex::new(snap.files.text(file.file));
+    let index = snap.lines(file.file);
     let range = |s: Span| index.range(s.start as usize, s.end as usize);
     let symbols = file
         .scopes
@@ -53,7 +53,7 @@ pub fn folding(cx: &mut Ctx, p: lsp::FoldingRangeParams) -> Option<Vec<lsp::Fold
     let (snap, path) = cx.snapshot(&p.text_document.uri)?;
     let file = snap.file(&path)?;
     let text = snap.files.text(file.file);
-    let index = LineIndex::new(text);
+    let index = snap.lines(file.file);
     let mut out = Vec::new();
     let mut fold = |s: Span, kind: Option<lsp::FoldingRangeKind>| {
         let (a, b) = (index.position(s.start as usize).line, index.position(s.end as usize).line);
