@@ -343,6 +343,51 @@ fn rapid_edits_are_checked_once_and_stale_requests_are_dropped() {
     assert!(c.stop().success());
 }
 
+/// `workspace/symbol`: the code objects, macros and labels of the modules of the open
+/// documents (their files on disk and included ones too), filtered as editors filter.
+#[test]
+fn workspace_symbols_cover_the_open_modules() {
+    let f = Fixture::new();
+    let (main, util, common) = (f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm"));
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_path = std::fs::canonicalize(other_dir.path()).unwrap().join("other.pyasm");
+    let other = uri(&other_path);
+    let mut c = Client::start();
+    let init = c.initialize(json!({"debounceMs": 0}));
+    assert_eq!(init["capabilities"]["workspaceSymbolProvider"], true);
+    // Only main.pyasm is open: util.pyasm joins its module from disk, common.pyasm is included.
+    open(&mut c, &main, &f.text("main.pyasm"));
+    open(&mut c, &other, ".python 3.12\n.code <module>\n    RESUME 0\nagain:\n    RETURN_CONST None\n.end\n");
+    let query = |c: &mut Client, q: &str| c.request("workspace/symbol", json!({"query": q}));
+    let sym = |name: &str, kind: i64, u: &str, r: Value, container: Option<&str>| {
+        let mut v = json!({"name": name, "kind": kind, "location": {"uri": u, "range": r}});
+        if let Some(c) = container {
+            v["containerName"] = json!(c);
+        }
+        v
+    };
+    let all = query(&mut c, "");
+    let want = [
+        sym("<module>", 2, &main, range(3, 6, 3, 14), None),
+        sym("double", 12, &util, range(0, 6, 0, 12), None),
+        sym("zero", 20, &util, range(8, 0, 8, 4), Some("double")),
+        sym("show", 25, &common, range(1, 7, 1, 11), None),
+        sym("<module>", 2, &other, range(1, 6, 1, 14), None),
+        sym("again", 20, &other, range(3, 0, 3, 5), Some("<module>")),
+    ];
+    assert_eq!(all, json!(want));
+    // The query's letters in order, any case.
+    assert_eq!(query(&mut c, "DBL"), json!([want[1]]));
+    assert_eq!(query(&mut c, "zr"), json!([want[2]]));
+    assert_eq!(query(&mut c, "sh"), json!([want[3]]));
+    assert_eq!(query(&mut c, "a"), json!([want[5]]));
+    assert_eq!(query(&mut c, "nothing"), json!([]));
+    // What the editor has counts: a label added to util.pyasm, open now.
+    open(&mut c, &util, &f.text("util.pyasm").replacen("zero:", "zero:\nnil:", 1));
+    assert_eq!(query(&mut c, "nil"), json!([sym("nil", 20, &util, range(9, 0, 9, 3), Some("double"))]));
+    assert!(c.stop().success());
+}
+
 /// A document with 日本語 in a string constant, a comment, a variable and a label, and an
 /// emoji (two UTF-16 units, four bytes).
 const MULTI_BYTE: &str = ".python 3.12

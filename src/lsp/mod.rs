@@ -98,6 +98,7 @@ fn capabilities(encoding: text::Encoding) -> lsp::ServerCapabilities {
         references_provider: Some(lsp::OneOf::Left(true)),
         rename_provider: Some(lsp::OneOf::Right(lsp::RenameOptions { prepare_provider: Some(true), work_done_progress_options: Default::default() })),
         document_symbol_provider: Some(lsp::OneOf::Left(true)),
+        workspace_symbol_provider: Some(lsp::OneOf::Left(true)),
         folding_range_provider: Some(lsp::FoldingRangeProviderCapability::Simple(true)),
         inlay_hint_provider: Some(lsp::OneOf::Left(true)),
         code_action_provider: Some(lsp::CodeActionProviderCapability::Simple(true)),
@@ -254,6 +255,7 @@ impl Server<'_> {
             PrepareRenameRequest::METHOD => self.call::<PrepareRenameRequest>(r, features::prepare_rename),
             Rename::METHOD => self.call_fallible::<Rename>(r, features::rename),
             DocumentSymbolRequest::METHOD => self.call::<DocumentSymbolRequest>(r, features::document_symbols),
+            WorkspaceSymbolRequest::METHOD => self.call::<WorkspaceSymbolRequest>(r, features::workspace_symbols),
             FoldingRangeRequest::METHOD => self.call::<FoldingRangeRequest>(r, features::folding),
             Formatting::METHOD => self.call::<Formatting>(r, features::formatting),
             CodeActionRequest::METHOD => {
@@ -426,6 +428,16 @@ impl Ctx<'_, '_> {
     }
     pub fn text(&self, path: &Path) -> Option<String> {
         self.server.ws.text(path)
+    }
+    /// The open documents, by path.
+    pub fn open_documents(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self.server.ws.docs.keys().cloned().collect();
+        out.sort();
+        out
+    }
+    /// The snapshot of the module of the document at `path`.
+    pub fn snapshot_of(&mut self, path: &Path) -> Rc<Snapshot> {
+        self.server.snapshot(path)
     }
     pub fn encoding(&self) -> text::Encoding {
         self.server.config.encoding

@@ -1,5 +1,5 @@
 //! The requests: hover, inlay hints, completion, definition, references, rename, document
-//! symbols, folding and formatting, one file each; each reads a module `Snapshot`. Here: what
+//! and workspace symbols, folding and formatting, one file each; each reads a module `Snapshot`. Here: what
 //! they share (the document and offset a request is about, locations, hover text).
 
 mod complete;
@@ -14,7 +14,7 @@ pub use format::formatting;
 pub use hints::inlay_hints;
 pub use hover::hover;
 pub use navigate::{definition, prepare_rename, references, rename};
-pub use outline::{document_symbols, folding};
+pub use outline::{document_symbols, folding, workspace_symbols};
 
 // What the request files share (they `use super::*`).
 use super::index::{FileIndex, Key, Occurrence, arg_kind};
