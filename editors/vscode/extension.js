@@ -19,7 +19,7 @@ function start(context) {
     { run: server, debug: server },
     {
       documentSelector: [{ scheme: "file", language: "pyasm" }],
-      initializationOptions: { debounceMs: config.get("debounceMs", 200) },
+      initializationOptions: { debounceMs: config.get("debounceMs", 150) },
     }
   );
   return client.start().catch((e) => {

@@ -227,6 +227,21 @@ pub fn replacement_in(name: &str, table: &'static VersionTable) -> Option<String
         .map(|older| format!("in Python {v} this job is done by {} (see `pyasm explain {} --python {v}`)", older.name, older.name))
 }
 
+/// The instruction to write instead of `name` (which takes no operand) in a version that
+/// lacks it, where the replacement `replacement_in` names is exactly one instruction
+/// (`BINARY_OP +` for BINARY_ADD): a fix a tool can apply.
+pub fn replacement_instruction(name: &str, table: &'static VersionTable) -> Option<String> {
+    let name = name.trim().to_ascii_uppercase();
+    if !matches!(look_up(table, &name), InVersion::Absent) {
+        return None;
+    }
+    let entry = describe(&name)?;
+    let r = entry.replaced_by.iter().find(|r| r.names.iter().any(|n| !matches!(look_up(table, n), InVersion::Absent)))?;
+    let quoted = r.text.trim_end_matches('.').strip_prefix('`')?.strip_suffix('`')?;
+    let op = quoted.split_whitespace().next()?;
+    (!quoted.contains('`') && !matches!(look_up(table, op), InVersion::Absent)).then(|| quoted.to_string())
+}
+
 /// The versions line: `3.11 (116), 3.12 (116)`.
 fn versions_having(name: &str) -> Vec<String> {
     TABLES

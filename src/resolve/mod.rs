@@ -877,11 +877,14 @@ fn resolve_block(
         }
     }
     for r in open_regions.into_iter().filter(|&r| r != BROKEN_REGION) {
-        diags.push(
-            Diagnostic::error(codes::EXCEPTION_REGION, "this `.try` has no `.end_try`")
-                .with_primary(rc.regions[r].span, "opened here")
-                .with_help("close the protected region with `.end_try` before the code object's `.end`"),
-        );
+        let mut e = Diagnostic::error(codes::EXCEPTION_REGION, "this `.try` has no `.end_try`")
+            .with_primary(rc.regions[r].span, "opened here")
+            .with_help("close the protected region with `.end_try` before the code object's `.end`");
+        // The fix: a `.end_try` line before the `.end` (indented as `pyasm fmt` lays out a body).
+        if b.end_span != b.header.span {
+            e = e.with_suggestion(Span { end: b.end_span.start, ..b.end_span }, "    .end_try\n");
+        }
+        diags.push(e);
     }
     // CPython's module always starts at line 1; other code at its first position.
     // 3.6–3.10: `.line` after the last instruction: lines whose code was removed at the end.
@@ -1473,9 +1476,15 @@ fn unknown_opcode(ins: &Instruction, version: &VersionTable) -> Diagnostic {
         let d = Diagnostic::error(codes::NOT_IN_VERSION, format!("`{name}` does not exist in Python {}", version.version))
             .with_primary(ins.opname.span, format!("not a {} instruction", version.version))
             .with_note(format!("it exists in Python {}", elsewhere.join(", ")));
-        return match crate::opcodes::table_for(version.version).and_then(|t| crate::explain::replacement_in(name, t)) {
+        let Some(table) = crate::opcodes::table_for(version.version) else { return d };
+        let d = match crate::explain::replacement_in(name, table) {
             Some(help) => d.with_help(help),
             None => d,
+        };
+        // Without an operand the instruction is its name: the replacement takes its place.
+        return match crate::explain::replacement_instruction(name, table) {
+            Some(r) if ins.operands.is_empty() => d.with_suggestion(ins.opname.span, r),
+            _ => d,
         };
     }
     e = e.with_primary(ins.opname.span, "not an instruction");

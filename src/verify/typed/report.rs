@@ -274,11 +274,55 @@ pub fn call_layout(m: &Machine, i: usize, sig: &Signature, taken: &[Slot], below
     } else if sig.inputs.iter().any(|s| s.name == "null") {
         d = d.with_help(format!("in Python {v} this call takes `{}`", layout_words(sig, &counts)));
     }
+    if let Some((span, text)) = swap_fix(m, taken) {
+        d = d.with_suggestion(span, text);
+    }
     if let Some((n, fits)) = other_count(m, i, taken, below) {
         let held: Vec<String> = fits.iter().map(|s| slot_text(m, s)).collect();
         d = d.with_note(format!("counted as `{} {n}`, the call would take `{}`, which fits: is the count off?", ins.op.name, held.join(", ")));
     }
     d.with_note(format!("the argument of {} counts the arguments only, not the callable or its NULL/self slot", ins.op.name))
+}
+
+/// A call's two bottom slots in the wrong order, pushed by two instructions on following lines
+/// (one of them PUSH_NULL, the other written out again from what it resolved to): the fix
+/// writes them the other way round, the second instruction on the first one's line and
+/// PUSH_NULL after it on the next, indented as `pyasm fmt` lays out a body. Not where the
+/// second is a jump target or a handler (moving it would change the program), or where either
+/// cannot be written out again.
+fn swap_fix(m: &Machine, taken: &[Slot]) -> Option<(Span, String)> {
+    let (Origin::Instr(a), Origin::Instr(b)) = (taken.first()?.origin, taken.get(1)?.origin) else { return None };
+    let (a, b) = (a as usize, b as usize);
+    let code = m.code;
+    let (first, second) = (&code.instrs[a], code.instrs.get(b)?);
+    if b != a + 1 || first.span.file != second.span.file || (first.op.name != "PUSH_NULL" && second.op.name != "PUSH_NULL") {
+        return None;
+    }
+    let targeted = code.instrs.iter().any(|x| matches!(x.arg, crate::resolve::Arg::Target(t) if t == b)) || code.regions.iter().any(|r| r.handler == b);
+    if targeted {
+        return None;
+    }
+    let (one, two) = (written(m, a)?, written(m, b)?);
+    Some((first.span.to(second.span), format!("{two}\n    {one}")))
+}
+
+/// An instruction as it would be written, for a fix that moves it: without an operand, or
+/// with a name or variable that is a plain word; else `None`.
+fn written(m: &Machine, i: usize) -> Option<String> {
+    let ins = &m.code.instrs[i];
+    if !ins.op.has_arg() {
+        return Some(ins.op.name.to_string());
+    }
+    let arg = ins.arg.oparg() as usize;
+    let name = match ins.op.arg {
+        // Flag bits below the index (LOAD_GLOBAL's `null`, LOAD_ATTR's `method`) are not written out.
+        ArgKind::Name if arg & ((1 << ins.op.shift) - 1) == 0 => m.code.names.get(arg >> ins.op.shift)?.to_lossy(),
+        ArgKind::Local => m.code.localsplus.get(arg)?.name.to_lossy(),
+        _ => return None,
+    };
+    let mut chars = name.chars();
+    let plain = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_');
+    plain.then(|| format!("{} {name}", ins.op.name))
 }
 
 /// How this version loads a method with its self for a call, as written: `LOAD_METHOD x` or
