@@ -121,7 +121,7 @@ pub fn quick_fixes(params: &lsp::CodeActionParams) -> Vec<lsp::CodeActionOrComma
             ) else {
                 continue;
             };
-            let title = if text.is_empty() { "remove this".to_string() } else { format!("replace with `{}`", text.trim_end()) };
+            let title = fix_title(range, text);
             let edit = lsp::WorkspaceEdit {
                 changes: Some(HashMap::from([(uri, vec![lsp::TextEdit { range, new_text: text.to_string() }])])),
                 ..Default::default()
@@ -137,6 +137,17 @@ pub fn quick_fixes(params: &lsp::CodeActionParams) -> Vec<lsp::CodeActionOrComma
         }
     }
     out
+}
+
+/// What a fix does, for the editor's menu: `replace with `x``, `insert `.end_try``, a
+/// replacement of several lines as `replace with `a` then `b``.
+fn fix_title(range: lsp::Range, text: &str) -> String {
+    let lines: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("`{l}`")).collect();
+    match () {
+        _ if lines.is_empty() => "remove this".to_string(),
+        _ if range.start == range.end => format!("insert {}", lines.join(" then ")),
+        _ => format!("replace with {}", lines.join(" then ")),
+    }
 }
 
 #[cfg(test)]
