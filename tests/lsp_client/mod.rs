@@ -44,7 +44,12 @@ fn read_message(r: &mut impl BufRead) -> Option<Value> {
 impl Client {
     /// Starts `pyasm lsp` (`initialize` is the first thing to send).
     pub fn start() -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pyasm"))
+        Client::start_binary(env!("CARGO_BIN_EXE_pyasm").as_ref())
+    }
+
+    /// Starts `BINARY lsp` (another build of pyasm: a release one, for timing).
+    pub fn start_binary(binary: &std::path::Path) -> Client {
+        let mut child = Command::new(binary)
             .arg("lsp")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
