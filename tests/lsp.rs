@@ -723,8 +723,8 @@ fn time_to_first_diagnostics_on_large_documents() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
     println!("{} (debounce 0 ms)", binary.display());
-    println!("| instructions | text | first diagnostics | hover | edit → diagnostics | inlay hints (60 lines) |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| instructions | text | first diagnostics | hover | edit → diagnostics | inlay hints (60 lines) | peak memory |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for n in sizes {
         let path = root.join(format!("big{n}.pyasm"));
         let out = std::process::Command::new("python3")
@@ -758,7 +758,8 @@ fn time_to_first_diagnostics_on_large_documents() {
         c.request("textDocument/inlayHint", json!({"textDocument": {"uri": doc}, "range": range(middle, 0, middle + 60, 0)}));
         let hints = t.elapsed();
         let ms = |d: std::time::Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
-        println!("| {n} | {:.1} MB | {} | {} | {} | {} |", text.len() as f64 / 1e6, ms(first), ms(hover), ms(edit), ms(hints));
+        let memory = c.peak_memory_mb().map_or("?".to_string(), |m| format!("{m:.0} MB"));
+        println!("| {n} | {:.1} MB | {} | {} | {} | {} | {memory} |", text.len() as f64 / 1e6, ms(first), ms(hover), ms(edit), ms(hints));
         assert!(c.stop().success());
     }
 }

@@ -124,7 +124,7 @@ fn formatting_disassembled_stdlib_modules_keeps_every_byte() {
 /// trip does): formatting each disassembly is idempotent and changes no assembled byte.
 /// Ignored (minutes in a debug build):
 ///
-///     cargo test --locked --test lsp_fmt every_stdlib -- --ignored --nocapture
+///     cargo test --locked --test lsp_fmt every_disassembled -- --ignored --nocapture
 #[test]
 #[ignore]
 fn formatting_every_disassembled_stdlib_module_keeps_every_byte() {

@@ -92,7 +92,11 @@ pub fn arg_kind(version: Option<&'static VersionTable>, opname: &str) -> Option<
 }
 
 pub fn index_file(file: u32, path: PathBuf, text: &str, version: Option<&'static VersionTable>, macros: &[String]) -> FileIndex {
-    let (lines, _) = crate::syntax::parse(file, text);
+    index_lines(file, path, text, crate::syntax::parse(file, text).0, version, macros)
+}
+
+/// `index_file` of lines parsed already (`syntax::parse(file, text)`).
+pub fn index_lines(file: u32, path: PathBuf, text: &str, lines: Vec<Line>, version: Option<&'static VersionTable>, macros: &[String]) -> FileIndex {
     let folder = path.parent().map(PathBuf::from).unwrap_or_default();
     let mut ix = Indexer { ix: FileIndex { file, path, ..Default::default() }, text, folder, version, macros, open: None, tries: Vec::new() };
     for line in &lines {

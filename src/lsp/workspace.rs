@@ -140,23 +140,26 @@ impl Workspace {
 
 /// The code objects a file defines and refers to, and the files it includes: read from the
 /// tokens (`.code NAME`, `@ NAME`, `.include "FILE"`), which is all this needs and much less
-/// work than a parse for a large file.
+/// work than a parse for a large file. Only the lines that can hold one are lexed (a token
+/// never spans lines): most lines of a large file are instructions without any.
 fn links_of(text: &str, path: &Path) -> FileLinks {
     let mut out = FileLinks::default();
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut errors = Vec::new();
-    let tokens = crate::syntax::lexer::lex(text, &mut errors);
     let name = |t: &Tok| match t {
         Tok::Ident(n) | Tok::AngleName(n) => Some(n.to_string()),
         Tok::Str(s) => Some(s.to_lossy()),
         _ => None,
     };
-    for w in tokens.windows(2) {
-        match (&w[0].1, &w[1].1) {
-            (Tok::DotCode, t) => out.defines.extend(name(t)),
-            (Tok::Symbol("@"), t) => out.refers.extend(name(t)),
-            (Tok::Directive("include"), Tok::Str(s)) => out.includes.push(normalize(&folder.join(s.to_lossy()))),
-            _ => {}
+    for line in text.lines().filter(|l| l.contains('@') || l.contains(".code") || l.contains(".include")) {
+        let tokens = crate::syntax::lexer::lex(line, &mut errors);
+        for w in tokens.windows(2) {
+            match (&w[0].1, &w[1].1) {
+                (Tok::DotCode, t) => out.defines.extend(name(t)),
+                (Tok::Symbol("@"), t) => out.refers.extend(name(t)),
+                (Tok::Directive("include"), Tok::Str(s)) => out.includes.push(normalize(&folder.join(s.to_lossy()))),
+                _ => {}
+            }
         }
     }
     out

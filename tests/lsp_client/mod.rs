@@ -53,7 +53,7 @@ impl Client {
             .arg("lsp")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("PYASM_LSP_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("pyasm lsp starts");
         let stdin = child.stdin.take().unwrap();
@@ -167,6 +167,13 @@ impl Client {
     /// Drops the diagnostics received so far.
     pub fn forget_notifications(&mut self) {
         self.notifications.clear();
+    }
+
+    /// The server's peak resident memory in MB, where /proc tells (Linux).
+    pub fn peak_memory_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kb / 1024.0)
     }
 
     /// `shutdown`, `exit`, and the exit status.
