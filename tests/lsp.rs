@@ -590,10 +590,17 @@ impl Rng {
 /// keep publishing diagnostics, and shut down cleanly at the end.
 #[test]
 fn random_edits_and_requests_keep_the_server_well() {
+    // In UTF-16 columns, then in UTF-8 ones (where a random column often falls inside a
+    // character).
+    random_session(json!({}));
+    random_session(json!({"general": {"positionEncodings": ["utf-8"]}}));
+}
+
+fn random_session(capabilities: Value) {
     let f = Fixture::new();
     let docs = [f.uri("main.pyasm"), f.uri("util.pyasm"), f.uri("common.pyasm")];
     let mut c = Client::start();
-    c.initialize(json!({"debounceMs": 0}));
+    c.initialize_with(capabilities, json!({"debounceMs": 0}));
     for (d, name) in docs.iter().zip(["main.pyasm", "util.pyasm", "common.pyasm"]) {
         open(&mut c, d, &f.text(name));
     }
