@@ -51,7 +51,7 @@ impl<'a> LineIndex<'a> {
 
     /// The LSP position of a byte offset (clamped to the text, and to a character boundary).
     pub fn position(&self, offset: usize) -> Position {
-        let offset = self.text.floor_char_boundary(offset.min(self.text.len()));
+        let offset = floor_char_boundary(self.text, offset);
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let col: usize = match self.encoding {
             Encoding::Utf8 => offset - self.starts[line],
@@ -95,6 +95,16 @@ impl<'a> LineIndex<'a> {
     pub fn line_start(&self, line: usize) -> usize {
         self.starts.get(line).copied().unwrap_or(self.text.len())
     }
+}
+
+/// The start of the character at byte `offset` (clamped to the text); `str::floor_char_boundary`
+/// is newer than the Rust this builds with.
+pub fn floor_char_boundary(text: &str, offset: usize) -> usize {
+    let mut i = offset.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// Applies one change of `textDocument/didChange`: a whole new text, or a range replaced.

@@ -23,7 +23,7 @@ fn opcode_items(t: &'static VersionTable, out: &mut Vec<lsp::CompletionItem>) {
 pub fn completion(cx: &mut Ctx, p: lsp::CompletionParams) -> Option<lsp::CompletionResponse> {
     let at = at(cx, &p.text_document_position)?;
     let text = at.text();
-    let offset = text.floor_char_boundary(at.offset as usize);
+    let offset = crate::lsp::text::floor_char_boundary(text, at.offset as usize);
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let mut before = &text[line_start..offset];
     if before.contains('#') {
