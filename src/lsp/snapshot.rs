@@ -10,6 +10,7 @@ use crate::diagnostics::SourceFiles;
 use crate::opcodes::VersionTable;
 use crate::resolve::ResolvedCode;
 use crate::syntax::ast::{Line, Span};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -26,6 +27,8 @@ pub struct Snapshot {
     pub facts: crate::ModuleFacts,
     /// Every real file of the module (its own and the included ones), indexed.
     pub index: Vec<FileIndex>,
+    /// Each file's line starts, made when first asked for (a large file's take a while).
+    line_starts: Vec<OnceCell<Vec<usize>>>,
 }
 
 impl Snapshot {
@@ -58,12 +61,17 @@ impl Snapshot {
                 None => index::index_file(f, p, files.text(f), facts.version, &macros),
             })
             .collect();
-        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index }
+        let line_starts = files.names().map(|_| OnceCell::new()).collect();
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts }
     }
 
     /// Positions in file `file` of the module.
     pub fn lines(&self, file: u32) -> LineIndex<'_> {
-        LineIndex::new(self.files.text(file), self.encoding)
+        let text = self.files.text(file);
+        match self.line_starts.get(file as usize) {
+            Some(cell) => LineIndex::with_starts(text, cell.get_or_init(|| super::text::line_starts(text)), self.encoding),
+            None => LineIndex::new(text, self.encoding),
+        }
     }
 
     /// Whether an edit of `path` may change what this snapshot says: a file of it, or a file

@@ -3,6 +3,7 @@
 //! converts between the two for one text; `apply_change` applies an incremental edit.
 
 use lsp_types::{Position, PositionEncodingKind, Range, TextDocumentContentChangeEvent};
+use std::borrow::Cow;
 
 /// What a column counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -38,15 +39,25 @@ impl Encoding {
 /// The byte offset of each line start of a text.
 pub struct LineIndex<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    starts: Cow<'a, [usize]>,
     encoding: Encoding,
+}
+
+/// The byte offset of each line start of `text` (what a `LineIndex` is made of).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    starts
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str, encoding: Encoding) -> LineIndex<'a> {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts, encoding }
+        LineIndex { text, starts: Cow::Owned(line_starts(text)), encoding }
+    }
+
+    /// With `line_starts(text)` made before (a snapshot keeps them for its files).
+    pub fn with_starts(text: &'a str, starts: &'a [usize], encoding: Encoding) -> LineIndex<'a> {
+        LineIndex { text, starts: Cow::Borrowed(starts), encoding }
     }
 
     /// The LSP position of a byte offset (clamped to the text, and to a character boundary).
