@@ -674,6 +674,7 @@ fn block_words(m: &Machine, b: &Block) -> String {
     let words = match b.kind {
         BlockKind::Loop => format!("a loop block ({setup})"),
         BlockKind::Setup => format!("a {setup} block"),
+        BlockKind::Finally => format!("a {setup} block"),
         BlockKind::ExceptHandler => format!("the handler block of a {setup}"),
     };
     let level = format!(" at depth {}", b.level);
