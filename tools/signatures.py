@@ -531,6 +531,10 @@ EFFECTS_3_7.update(
     {
         "SETUP_LOOP": "SetupBlock { handler: false }",
         "SETUP_EXCEPT": "SetupBlock { handler: true }",
+        # `return`, `break` and `continue` stop at these blocks' handlers (fast_block_end)
+        "SETUP_FINALLY": "SetupFinally",
+        "SETUP_WITH": "SetupFinally",
+        "SETUP_ASYNC_WITH": "SetupFinally",
         "BREAK_LOOP": "BreakLoop",
         "CONTINUE_LOOP": "ContinueLoop",
         "POP_BLOCK": "PopBlock { unwinds: true }",
@@ -666,10 +670,9 @@ FOR_ITER_SKIPS = {
 # object up to 3.13, a tagged int (not an object) from 3.14 on.
 LASTI_KINDS = {(3, 14): "index", (3, 15): "index"}
 
-# 3.6 and 3.7 (SIGS_3_6, SIGS_3_7 above) are not enabled yet: their standard libraries do
-# not verify clean with them (the unwinding of `return`/`break`/`continue` through `finally`
-# blocks, and 3.6's booking of `except … as`, are not modelled well enough).
 TYPED = {
+    (3, 6): (SIGS_3_6, EFFECTS_3_6, NO_RAISE_3_6),
+    (3, 7): (SIGS_3_7, EFFECTS_3_7, NO_RAISE_3_7),
     (3, 8): (SIGS_3_8, EFFECTS_3_8, NO_RAISE_3_8),
     (3, 9): (SIGS_3_9, EFFECTS_3_9, NO_RAISE_3_9),
     (3, 10): (SIGS_3_10, EFFECTS_3_10, NO_RAISE_3_10),

@@ -210,6 +210,10 @@ pub enum Effect {
     /// (SETUP_FINALLY, SETUP_EXCEPT, SETUP_WITH, …) or, `handler: false`, a loop (SETUP_LOOP,
     /// whose target is where BREAK_LOOP goes). `verify::typed::blocks` has the rules.
     SetupBlock { handler: bool },
+    /// 3.6–3.7: a SetupBlock with a handler that `return`, `break` and `continue` enter too
+    /// (SETUP_FINALLY, SETUP_WITH, SETUP_ASYNC_WITH; not SETUP_EXCEPT): the unwinding stops
+    /// there and pushes the return value (or the `continue` target) and its code.
+    SetupFinally,
     /// Pops the top block, which must be one SETUP_* pushed (not an exception handler's).
     /// `unwinds` (3.6–3.7): it also cuts the stack to the block's level, so nothing may be
     /// above it.

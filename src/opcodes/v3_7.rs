@@ -21,7 +21,7 @@ pub static TABLE: VersionTable = VersionTable {
     pyc_header_len: 16,
     generator_entry_depth: 0,
     depth_merge: DepthMerge::Larger,
-    typed: false,
+    typed: true,
     for_iter_skips: &[],
     lasti_kind: kind::INT,
     path_walk: &[],
@@ -33,7 +33,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "ROT_TWO", code: 2, arg: ArgKind::None, shift: 0,
@@ -42,7 +48,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "a", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "b", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "a", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "ROT_THREE", code: 3, arg: ArgKind::None, shift: 0,
@@ -51,7 +69,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "a", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "c", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "c", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "a", kinds: kind::ANY, expect: kind::ANY, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DUP_TOP", code: 4, arg: ArgKind::None, shift: 0,
@@ -60,7 +92,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "value", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "copy", same_as: 0, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DUP_TOP_TWO", code: 5, arg: ArgKind::None, shift: 0,
@@ -69,7 +110,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "a", ..SlotSpec::ONE },
+                    SlotSpec { name: "b", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "a", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b", same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "a2", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "b2", same_as: 1, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "NOP", code: 9, arg: ArgKind::None, shift: 0,
@@ -78,7 +133,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_POSITIVE", code: 10, arg: ArgKind::None, shift: 0,
@@ -87,7 +148,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NEGATIVE", code: 11, arg: ArgKind::None, shift: 0,
@@ -96,7 +163,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_NOT", code: 12, arg: ArgKind::None, shift: 0,
@@ -105,7 +178,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "res", kinds: kind::BOOL, expect: kind::BOOL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNARY_INVERT", code: 15, arg: ArgKind::None, shift: 0,
@@ -114,7 +195,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_MATRIX_MULTIPLY", code: 16, arg: ArgKind::None, shift: 0,
@@ -123,7 +210,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_MATRIX_MULTIPLY", code: 17, arg: ArgKind::None, shift: 0,
@@ -132,7 +228,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_POWER", code: 19, arg: ArgKind::None, shift: 0,
@@ -141,7 +246,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_MULTIPLY", code: 20, arg: ArgKind::None, shift: 0,
@@ -150,7 +264,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_MODULO", code: 22, arg: ArgKind::None, shift: 0,
@@ -159,7 +282,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_ADD", code: 23, arg: ArgKind::None, shift: 0,
@@ -168,7 +300,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBTRACT", code: 24, arg: ArgKind::None, shift: 0,
@@ -177,7 +318,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_SUBSCR", code: 25, arg: ArgKind::None, shift: 0,
@@ -186,7 +336,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_FLOOR_DIVIDE", code: 26, arg: ArgKind::None, shift: 0,
@@ -195,7 +354,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_TRUE_DIVIDE", code: 27, arg: ArgKind::None, shift: 0,
@@ -204,7 +372,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_FLOOR_DIVIDE", code: 28, arg: ArgKind::None, shift: 0,
@@ -213,7 +390,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_TRUE_DIVIDE", code: 29, arg: ArgKind::None, shift: 0,
@@ -222,7 +408,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AITER", code: 50, arg: ArgKind::None, shift: 0,
@@ -231,7 +426,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "obj", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "iter", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ANEXT", code: 51, arg: ArgKind::None, shift: 0,
@@ -240,7 +441,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "aiter", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "aiter", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "awaitable", kinds: kind::ITER | kind::AWAIT, expect: kind::ITER | kind::AWAIT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BEFORE_ASYNC_WITH", code: 52, arg: ArgKind::None, shift: 0,
@@ -249,7 +459,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_ADD", code: 55, arg: ArgKind::None, shift: 0,
@@ -258,7 +477,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_SUBTRACT", code: 56, arg: ArgKind::None, shift: 0,
@@ -267,7 +495,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_MULTIPLY", code: 57, arg: ArgKind::None, shift: 0,
@@ -276,7 +513,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_MODULO", code: 59, arg: ArgKind::None, shift: 0,
@@ -285,7 +531,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_SUBSCR", code: 60, arg: ArgKind::None, shift: 0,
@@ -294,7 +549,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_SUBSCR", code: 61, arg: ArgKind::None, shift: 0,
@@ -303,7 +568,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "container", ..SlotSpec::ONE },
+                    SlotSpec { name: "sub", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_LSHIFT", code: 62, arg: ArgKind::None, shift: 0,
@@ -312,7 +586,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_RSHIFT", code: 63, arg: ArgKind::None, shift: 0,
@@ -321,7 +604,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_AND", code: 64, arg: ArgKind::None, shift: 0,
@@ -330,7 +622,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_XOR", code: 65, arg: ArgKind::None, shift: 0,
@@ -339,7 +640,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BINARY_OR", code: 66, arg: ArgKind::None, shift: 0,
@@ -348,7 +658,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_POWER", code: 67, arg: ArgKind::None, shift: 0,
@@ -357,7 +676,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_ITER", code: 68, arg: ArgKind::None, shift: 0,
@@ -366,7 +694,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_YIELD_FROM_ITER", code: 69, arg: ArgKind::None, shift: 0,
@@ -375,7 +711,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::AWAIT, expect: kind::ITER | kind::AWAIT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "PRINT_EXPR", code: 70, arg: ArgKind::None, shift: 0,
@@ -384,7 +728,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_BUILD_CLASS", code: 71, arg: ArgKind::None, shift: 0,
@@ -393,7 +743,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "bc", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_FROM", code: 72, arg: ArgKind::None, shift: 0,
@@ -402,7 +758,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "receiver", kinds: kind::ITER | kind::AWAIT, expect: kind::ITER | kind::AWAIT, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "GET_AWAITABLE", code: 73, arg: ArgKind::None, shift: 0,
@@ -411,7 +776,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "iterable", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER | kind::AWAIT, expect: kind::ITER | kind::AWAIT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_LSHIFT", code: 75, arg: ArgKind::None, shift: 0,
@@ -420,7 +793,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_RSHIFT", code: 76, arg: ArgKind::None, shift: 0,
@@ -429,7 +811,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_AND", code: 77, arg: ArgKind::None, shift: 0,
@@ -438,7 +829,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_XOR", code: 78, arg: ArgKind::None, shift: 0,
@@ -447,7 +847,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "INPLACE_OR", code: 79, arg: ArgKind::None, shift: 0,
@@ -456,7 +865,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "lhs", ..SlotSpec::ONE },
+                    SlotSpec { name: "rhs", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BREAK_LOOP", code: 80, arg: ArgKind::None, shift: 0,
@@ -465,7 +883,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::BreakLoop, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_CLEANUP_START", code: 81, arg: ArgKind::None, shift: 0,
@@ -474,7 +898,31 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 7, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "f1", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f2", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f3", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f4", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f5", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "status", kinds: kind::NONE | kind::WHY | kind::EXC_CLASS, expect: kind::NONE | kind::WHY | kind::EXC_CLASS, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "f1", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "f2", kinds: kind::ANY, expect: kind::ANY, same_as: 2, ..SlotSpec::ONE },
+                    SlotSpec { name: "f3", kinds: kind::ANY, expect: kind::ANY, same_as: 3, ..SlotSpec::ONE },
+                    SlotSpec { name: "f4", kinds: kind::ANY, expect: kind::ANY, same_as: 4, ..SlotSpec::ONE },
+                    SlotSpec { name: "f5", kinds: kind::ANY, expect: kind::ANY, same_as: 5, ..SlotSpec::ONE },
+                    SlotSpec { name: "status", kinds: kind::NONE | kind::WHY | kind::EXC_CLASS, expect: kind::NONE | kind::WHY | kind::EXC_CLASS, same_as: 6, ..SlotSpec::ONE },
+                    SlotSpec { name: "gap", kinds: kind::ABSENT, expect: kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::WithCleanupStart, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "WITH_CLEANUP_FINISH", code: 82, arg: ArgKind::None, shift: 0,
@@ -483,7 +931,30 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 9, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "f1", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f2", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f3", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f4", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f5", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "status", kinds: kind::NONE | kind::WHY | kind::EXC_CLASS, expect: kind::NONE | kind::WHY | kind::EXC_CLASS, ..SlotSpec::ONE },
+                    SlotSpec { name: "gap", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "exc", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "f1", kinds: kind::SAVED_EXC | kind::ABSENT, expect: kind::SAVED_EXC | kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "f2", kinds: kind::SAVED_EXC | kind::ABSENT, expect: kind::SAVED_EXC | kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "f3", kinds: kind::SAVED_EXC | kind::ABSENT, expect: kind::SAVED_EXC | kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "f4", kinds: kind::OTHER | kind::NONE | kind::ABSENT, expect: kind::OTHER | kind::NONE | kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "f5", kinds: kind::EXC | kind::ABSENT, expect: kind::EXC | kind::ABSENT, ..SlotSpec::ONE },
+                    SlotSpec { name: "status", kinds: kind::NONE | kind::WHY | kind::EXC_CLASS, expect: kind::NONE | kind::WHY | kind::EXC_CLASS, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::WithCleanupFinish, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RETURN_VALUE", code: 83, arg: ArgKind::None, shift: 0,
@@ -492,7 +963,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::Return, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_STAR", code: 84, arg: ArgKind::None, shift: 0,
@@ -501,7 +978,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ANNOTATIONS", code: 85, arg: ArgKind::None, shift: 0,
@@ -510,7 +993,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "YIELD_VALUE", code: 86, arg: ArgKind::None, shift: 0,
@@ -519,7 +1008,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "retval", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Yield, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_BLOCK", code: 87, arg: ArgKind::None, shift: 0,
@@ -528,7 +1023,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::PopBlock { unwinds: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "END_FINALLY", code: 88, arg: ArgKind::None, shift: 0,
@@ -537,7 +1038,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -6, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 6, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "f1", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f2", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f3", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f4", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "f5", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "status", kinds: kind::NONE | kind::WHY | kind::EXC_CLASS, expect: kind::NONE | kind::WHY | kind::EXC_CLASS, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::EndFinally, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_EXCEPT", code: 89, arg: ArgKind::None, shift: 0,
@@ -546,7 +1060,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -3, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 3, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "saved_tb", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_val", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_type", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::PopExcept { unwinds: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_NAME", code: 90, arg: ArgKind::Name, shift: 0,
@@ -555,7 +1079,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_NAME", code: 91, arg: ArgKind::Name, shift: 0,
@@ -564,7 +1094,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_SEQUENCE", code: 92, arg: ArgKind::Number, shift: 0,
@@ -573,7 +1109,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FOR_ITER", code: 93, arg: ArgKind::JumpForward, shift: 0,
@@ -582,7 +1126,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "iter", kinds: kind::ITER, expect: kind::ITER, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "next", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[]),
+                effect: Effect::ForIter, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "UNPACK_EX", code: 94, arg: ArgKind::Number, shift: 0,
@@ -599,7 +1154,17 @@ pub static TABLE: VersionTable = VersionTable {
                 exceptions: &[],
             },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "seq", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "after", count: StackEffect { base: 0, terms: &[(8, 0xFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "rest", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "before", count: StackEffect { base: 0, terms: &[(0, 0xFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_ATTR", code: 95, arg: ArgKind::Name, shift: 0,
@@ -608,7 +1173,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                    SlotSpec { name: "owner", ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_ATTR", code: 96, arg: ArgKind::Name, shift: 0,
@@ -617,7 +1191,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_GLOBAL", code: 97, arg: ArgKind::Name, shift: 0,
@@ -626,7 +1206,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_GLOBAL", code: 98, arg: ArgKind::Name, shift: 0,
@@ -635,7 +1221,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CONST", code: 100, arg: ArgKind::Const, shift: 0,
@@ -644,7 +1236,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadConst, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_NAME", code: 101, arg: ArgKind::Name, shift: 0,
@@ -653,7 +1251,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE", code: 102, arg: ArgKind::Number, shift: 0,
@@ -662,7 +1266,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::BuildTuple, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST", code: 103, arg: ArgKind::Number, shift: 0,
@@ -671,7 +1285,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET", code: 104, arg: ArgKind::Number, shift: 0,
@@ -680,7 +1304,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP", code: 105, arg: ArgKind::Number, shift: 0,
@@ -689,7 +1323,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -2)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 2)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_ATTR", code: 106, arg: ArgKind::Name, shift: 0,
@@ -698,7 +1342,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "COMPARE_OP", code: 107, arg: ArgKind::Compare, shift: 0,
@@ -707,7 +1357,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "left", ..SlotSpec::ONE },
+                    SlotSpec { name: "right", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Compare, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_NAME", code: 108, arg: ArgKind::Name, shift: 0,
@@ -716,7 +1375,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "level", ..SlotSpec::ONE },
+                    SlotSpec { name: "fromlist", ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "IMPORT_FROM", code: 109, arg: ArgKind::Name, shift: 0,
@@ -725,7 +1393,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "from", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "from", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_FORWARD", code: 110, arg: ArgKind::JumpForward, shift: 0,
@@ -734,7 +1411,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_FALSE_OR_POP", code: 111, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -743,7 +1426,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: Some(&[SlotSpec { name: "cond", same_as: 0, ..SlotSpec::ONE }]),
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_IF_TRUE_OR_POP", code: 112, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -752,7 +1441,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: Some(&[SlotSpec { name: "cond", same_as: 0, ..SlotSpec::ONE }]),
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "JUMP_ABSOLUTE", code: 113, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -761,7 +1456,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_FALSE", code: 114, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -770,7 +1471,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "POP_JUMP_IF_TRUE", code: 115, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -779,7 +1486,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "cond", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_GLOBAL", code: 116, arg: ArgKind::Name, shift: 0,
@@ -788,7 +1501,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CONTINUE_LOOP", code: 119, arg: ArgKind::JumpAbsolute, shift: 0,
@@ -797,7 +1516,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::ContinueLoop, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_LOOP", code: 120, arg: ArgKind::JumpForward, shift: 0,
@@ -806,7 +1531,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: Some(&[]),
+                effect: Effect::SetupBlock { handler: false }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_EXCEPT", code: 121, arg: ArgKind::JumpForward, shift: 0,
@@ -815,7 +1546,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "saved_tb", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_val", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_type", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "tb", kinds: kind::OTHER | kind::NONE, expect: kind::OTHER | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "type", kinds: kind::EXC_CLASS, expect: kind::EXC_CLASS, ..SlotSpec::ONE },
+                ]),
+                effect: Effect::SetupBlock { handler: true }, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_FINALLY", code: 122, arg: ArgKind::JumpForward, shift: 0,
@@ -824,7 +1568,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "saved_tb", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_val", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_type", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "tb", kinds: kind::OTHER | kind::NONE, expect: kind::OTHER | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "type", kinds: kind::EXC_CLASS, expect: kind::EXC_CLASS, ..SlotSpec::ONE },
+                ]),
+                effect: Effect::SetupFinally, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_FAST", code: 124, arg: ArgKind::Local, shift: 0,
@@ -833,7 +1590,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadFast { checked: true }, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_FAST", code: 125, arg: ArgKind::Local, shift: 0,
@@ -842,7 +1605,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreFast, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_FAST", code: 126, arg: ArgKind::Local, shift: 0,
@@ -851,7 +1622,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteFast, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "RAISE_VARARGS", code: 130, arg: ArgKind::Number, shift: 0,
@@ -864,7 +1641,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION", code: 131, arg: ArgKind::Number, shift: 0,
@@ -873,7 +1658,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAKE_FUNCTION", code: 132, arg: ArgKind::Number, shift: 0,
@@ -899,7 +1693,22 @@ pub static TABLE: VersionTable = VersionTable {
                 terms: &[(0, 0x1, 1), (1, 0x1, 1), (2, 0x1, 1), (3, 0x1, 1)],
                 exceptions: &[],
             },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "defaults", kinds: kind::TUPLE, expect: kind::TUPLE, count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwdefaults", kinds: kind::DICT, expect: kind::DICT, count: StackEffect { base: 0, terms: &[(1, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "annotations", kinds: kind::TUPLE | kind::DICT, expect: kind::TUPLE | kind::DICT, count: StackEffect { base: 0, terms: &[(2, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "closure", kinds: kind::TUPLE, expect: kind::TUPLE, count: StackEffect { base: 0, terms: &[(3, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "codeobj", kinds: kind::CODE, expect: kind::CODE, ..SlotSpec::ONE },
+                    SlotSpec { name: "qualname", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", kinds: kind::FUNC, expect: kind::FUNC, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::MakeFunction, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SLICE", code: 133, arg: ArgKind::Number, shift: 0,
@@ -908,7 +1717,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[(3, -2)] },
             pops: StackEffect { base: 2, terms: &[], exceptions: &[(3, 3)] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "start", ..SlotSpec::ONE },
+                    SlotSpec { name: "stop", ..SlotSpec::ONE },
+                    SlotSpec { name: "step", count: StackEffect { base: 0, terms: &[], exceptions: &[(3, 1)] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "slice", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CLOSURE", code: 135, arg: ArgKind::Free, shift: 0,
@@ -917,7 +1736,15 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[
+                    SlotSpec { name: "value", kinds: kind::CELL, expect: kind::CELL, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::LoadClosure, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_DEREF", code: 136, arg: ArgKind::Free, shift: 0,
@@ -926,7 +1753,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "STORE_DEREF", code: 137, arg: ArgKind::Free, shift: 0,
@@ -935,7 +1768,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "v", ..SlotSpec::ONE }],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::StoreDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "DELETE_DEREF", code: 138, arg: ArgKind::Free, shift: 0,
@@ -944,7 +1783,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::DeleteDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_KW", code: 141, arg: ArgKind::Number, shift: 0,
@@ -953,7 +1798,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "kwnames", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_FUNCTION_EX", code: 142, arg: ArgKind::Number, shift: 0,
@@ -962,7 +1817,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0x1, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "callargs", ..SlotSpec::ONE },
+                    SlotSpec { name: "kwargs", count: StackEffect { base: 0, terms: &[(0, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "result", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_WITH", code: 143, arg: ArgKind::JumpForward, shift: 0,
@@ -971,7 +1836,24 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 6, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "mgr", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "exit", ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_tb", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_val", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_type", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "tb", kinds: kind::OTHER | kind::NONE, expect: kind::OTHER | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "type", kinds: kind::EXC_CLASS, expect: kind::EXC_CLASS, ..SlotSpec::ONE },
+                ]),
+                effect: Effect::SetupFinally, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "EXTENDED_ARG", code: 144, arg: ArgKind::Number, shift: 0,
@@ -980,7 +1862,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: true,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LIST_APPEND", code: 145, arg: ArgKind::Number, shift: 0,
@@ -989,7 +1877,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SET_ADD", code: 146, arg: ArgKind::Number, shift: 0,
@@ -998,7 +1899,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "v", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "MAP_ADD", code: 147, arg: ArgKind::Number, shift: 0,
@@ -1007,7 +1921,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: -2, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "key", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "dict", kinds: kind::DICT, expect: kind::DICT, same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_CLASSDEREF", code: 148, arg: ArgKind::Free, shift: 0,
@@ -1016,7 +1944,13 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[],
+                outputs: &[SlotSpec { name: "value", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::LoadDeref, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_LIST_UNPACK", code: 149, arg: ArgKind::Number, shift: 0,
@@ -1025,7 +1959,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "list", kinds: kind::LIST, expect: kind::LIST, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP_UNPACK", code: 150, arg: ArgKind::Number, shift: 0,
@@ -1034,7 +1978,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_MAP_UNPACK_WITH_CALL", code: 151, arg: ArgKind::Number, shift: 0,
@@ -1043,7 +1997,21 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, ..SlotSpec::ONE },
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, ..SlotSpec::ONE },
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE_UNPACK", code: 152, arg: ArgKind::Number, shift: 0,
@@ -1052,7 +2020,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_SET_UNPACK", code: 153, arg: ArgKind::Number, shift: 0,
@@ -1061,7 +2039,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "SETUP_ASYNC_WITH", code: 154, arg: ArgKind::JumpForward, shift: 0,
@@ -1070,7 +2058,20 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 5, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                outputs: &[SlotSpec { name: "res", same_as: 0, ..SlotSpec::ONE }],
+                jump_outputs: Some(&[
+                    SlotSpec { name: "saved_tb", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_val", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "saved_type", kinds: kind::SAVED_EXC, expect: kind::SAVED_EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "tb", kinds: kind::OTHER | kind::NONE, expect: kind::OTHER | kind::NONE, ..SlotSpec::ONE },
+                    SlotSpec { name: "val", kinds: kind::EXC, expect: kind::EXC, ..SlotSpec::ONE },
+                    SlotSpec { name: "type", kinds: kind::EXC_CLASS, expect: kind::EXC_CLASS, ..SlotSpec::ONE },
+                ]),
+                effect: Effect::SetupFinally, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "FORMAT_VALUE", code: 155, arg: ArgKind::Number, shift: 0,
@@ -1084,7 +2085,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(2, 0x1, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(2, 0x1, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "value", ..SlotSpec::ONE },
+                    SlotSpec { name: "fmt_spec", count: StackEffect { base: 0, terms: &[(2, 0x1, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "result", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_CONST_KEY_MAP", code: 156, arg: ArgKind::Number, shift: 0,
@@ -1093,7 +2105,18 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                    SlotSpec { name: "keys", ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "map", kinds: kind::DICT, expect: kind::DICT, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_STRING", code: 157, arg: ArgKind::Number, shift: 0,
@@ -1102,7 +2125,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "pieces", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "str", kinds: kind::STR, expect: kind::STR, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "BUILD_TUPLE_UNPACK_WITH_CALL", code: 158, arg: ArgKind::Number, shift: 0,
@@ -1111,7 +2144,19 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "func", ..SlotSpec::ONE },
+                    SlotSpec { name: "values", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[
+                    SlotSpec { name: "func", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "tup", kinds: kind::TUPLE, expect: kind::TUPLE, ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "LOAD_METHOD", code: 160, arg: ArgKind::Name, shift: 0,
@@ -1120,7 +2165,16 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             jump_stack: StackEffect { base: 1, terms: &[], exceptions: &[] },
             pops: StackEffect { base: 1, terms: &[], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[SlotSpec { name: "owner", ..SlotSpec::ONE }],
+                outputs: &[
+                    SlotSpec { name: "method", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "res", ..SlotSpec::ONE },
+                ],
+                jump_outputs: None,
+                effect: Effect::None, no_raise: false,
+            },
+            variants: &[],
         },
         OpInfo {
             name: "CALL_METHOD", code: 161, arg: ArgKind::Number, shift: 0,
@@ -1129,7 +2183,17 @@ pub static TABLE: VersionTable = VersionTable {
             stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             jump_stack: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, -1)], exceptions: &[] },
             pops: StackEffect { base: 2, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
-            sig: Signature::UNTYPED, variants: &[],
+            sig: Signature {
+                inputs: &[
+                    SlotSpec { name: "method", kinds: kind::OBJ | kind::NULL, expect: kind::OBJ | kind::NULL, ..SlotSpec::ONE },
+                    SlotSpec { name: "callable", ..SlotSpec::ONE },
+                    SlotSpec { name: "args", count: StackEffect { base: 0, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
+                ],
+                outputs: &[SlotSpec { name: "res", ..SlotSpec::ONE }],
+                jump_outputs: None,
+                effect: Effect::Call, no_raise: false,
+            },
+            variants: &[],
         },
     ],
     pseudo_jumps: &[

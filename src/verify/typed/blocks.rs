@@ -16,7 +16,7 @@
 //! the SETUP instruction that pushed its block (`tools/signatures.py`).
 
 use super::report;
-use super::state::{Origin, Slot, State};
+use super::state::{Detail, Origin, Slot, State};
 use super::step::{Handler, Machine, Sink};
 use crate::opcodes::{Kinds, Signature, kind};
 
@@ -30,6 +30,9 @@ pub enum BlockKind {
     Loop,
     /// A SETUP_* block with a handler at its target.
     Setup,
+    /// 3.6–3.7: SETUP_FINALLY's (SETUP_WITH's, …): a block with a handler that `return`,
+    /// `break` and `continue` enter as well.
+    Finally,
     /// An exception handler running: the exception it replaced is saved at the level.
     ExceptHandler,
 }
@@ -73,7 +76,7 @@ fn handler_values(sig: &Signature) -> Vec<Kinds> {
 
 impl Machine<'_> {
     /// SETUP_*: pushes its block (its inputs started at stack position `base`).
-    pub fn setup_block(&self, i: usize, handler: bool, base: usize, st: &mut State, sink: &mut Sink) {
+    pub fn setup_block(&self, i: usize, kind: BlockKind, base: usize, st: &mut State, sink: &mut Sink) {
         let ins = &self.code.instrs[i];
         let sig = ins.op.signature(ins.arg.oparg());
         if st.blocks.len() >= MAX_BLOCKS {
@@ -84,7 +87,6 @@ impl Machine<'_> {
             crate::resolve::Arg::Target(t) => t as u32,
             _ => return,
         };
-        let kind = if handler { BlockKind::Setup } else { BlockKind::Loop };
         st.blocks.push(Block { kind, target, level: setup_level(sig, base) as u32, setup: i as u32, maybe: false });
     }
 
@@ -134,33 +136,118 @@ impl Machine<'_> {
         }
     }
 
-    /// BREAK_LOOP, CONTINUE_LOOP (3.6–3.7): where the unwinding takes the frame, and with
-    /// what (`None` where no loop block is set up: reported by `check_loop_exit`).
-    pub fn unwind_jump(&self, i: usize, st: &State) -> Option<(usize, State)> {
+    /// RETURN_VALUE, BREAK_LOOP, CONTINUE_LOOP, and END_FINALLY going on with the unwinding
+    /// they started (3.6–3.7): where the unwinding takes the frame, and with what (nothing
+    /// where it leaves the frame, or where no loop block is set up: reported by
+    /// `check_loop_exit`). A `finally` block on the way stops it: its handler is entered with
+    /// the return value (or the `continue` target, an int) and the code END_FINALLY acts on.
+    pub fn unwind_jumps(&self, i: usize, st: &State) -> Vec<(usize, State)> {
+        use crate::opcodes::Effect;
         let ins = &self.code.instrs[i];
+        let why = Slot::new(kind::WHY, Origin::Instr(i as u32));
+        let mut out = Vec::new();
+        match (ins.op.sig.effect, ins.arg) {
+            (Effect::Return, _) if self.code.version.block_stack => {
+                if let Some(&retval) = st.stack.last() {
+                    out.extend(self.unwind(st.clone(), Why::Return(retval), why));
+                }
+            }
+            (Effect::BreakLoop, _) => out.extend(self.unwind(st.clone(), Why::Break, why)),
+            (Effect::ContinueLoop, crate::resolve::Arg::Target(t)) => {
+                let target = Slot::new(kind::INT, Origin::Instr(i as u32)).with_detail(Detail::Target(t as u32));
+                out.extend(self.unwind(st.clone(), Why::Continue(t, target), why));
+            }
+            (Effect::EndFinally, _) => {
+                // Its status may be a code: which one is not known, so every way it could go
+                // on is followed (a `continue` only where the target is known).
+                let n = st.stack.len();
+                if n < 6 || st.stack[n - 1].kinds & kind::WHY == 0 {
+                    return out;
+                }
+                let below = st.stack[n - 2];
+                let mut after = st.clone();
+                after.stack.truncate(n - 6);
+                if after.blocks.last().is_some_and(|b| b.kind == BlockKind::ExceptHandler && b.level as usize == n - 6) {
+                    after.blocks.pop();
+                }
+                out.extend(self.unwind(after.clone(), Why::Return(below), why));
+                out.extend(self.unwind(after.clone(), Why::Break, why));
+                if let Detail::Target(t) = below.detail {
+                    out.extend(self.unwind(after, Why::Continue(t as usize, below), why));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// One unwinding from the state `st` (the instruction's own values gone), `code` being
+    /// the unwinding code a `finally` block gets.
+    fn unwind(&self, mut st: State, why: Why, code: Slot) -> Option<(usize, State)> {
+        let fin = st.blocks.iter().rposition(|b| b.kind == BlockKind::Finally);
+        if let Why::Return(retval) = why {
+            return fin.map(|f| self.enter_finally(&st, f, &[retval, code]));
+        }
         let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Loop)?;
         let b = st.blocks[k];
-        let mut js = st.clone();
-        match ins.op.sig.effect {
-            crate::opcodes::Effect::BreakLoop => {
-                js.stack.truncate(b.level as usize);
-                js.blocks.truncate(k);
-                Some((b.target as usize, js))
+        match (why, fin.filter(|&f| f > k)) {
+            (Why::Break, Some(f)) => Some(self.enter_finally(&st, f, &[code])),
+            (Why::Continue(_, target), Some(f)) => Some(self.enter_finally(&st, f, &[target, code])),
+            (Why::Break, None) => {
+                st.stack.truncate(b.level as usize);
+                st.blocks.truncate(k);
+                Some((b.target as usize, st))
             }
-            crate::opcodes::Effect::ContinueLoop => {
+            (Why::Continue(t, _), None) => {
                 // The blocks above the loop's are ended (cutting the stack to the lowest of
                 // them); the loop's block stays.
                 if let Some(above) = st.blocks.get(k + 1) {
-                    js.stack.truncate(above.level as usize);
+                    st.stack.truncate(above.level as usize);
                 }
-                js.blocks.truncate(k + 1);
-                match ins.arg {
-                    crate::resolve::Arg::Target(t) => Some((t, js)),
-                    _ => None,
-                }
+                st.blocks.truncate(k + 1);
+                Some((t, st))
             }
-            _ => None,
+            (Why::Return(_), _) => None,
         }
+    }
+
+    /// The unwinding of `return`, `break`, `continue` enters the `finally` block `f`: the
+    /// stack cut to its level (filled with unknown values where it is below), then `values`.
+    fn enter_finally(&self, st: &State, f: usize, values: &[Slot]) -> (usize, State) {
+        let b = st.blocks[f];
+        let mut js = st.clone();
+        let level = b.level as usize;
+        js.stack.truncate(level);
+        while js.stack.len() < level {
+            js.stack.push(Slot::new(kind::ANY, Origin::Handler(b.target)));
+        }
+        js.stack.extend_from_slice(values);
+        js.blocks.truncate(f);
+        js.kwnames = None;
+        (b.target as usize, js)
+    }
+
+    /// The blocks RETURN_VALUE, BREAK_LOOP, CONTINUE_LOOP unwind (3.6–3.7): those above the
+    /// `finally` block or loop they stop at (all of them for a return that leaves the frame).
+    pub fn check_jump_unwind(&self, i: usize, st: &State, sink: &mut Sink) {
+        use crate::opcodes::Effect;
+        let effect = self.code.instrs[i].op.sig.effect;
+        if !self.code.version.block_stack || !matches!(effect, Effect::Return | Effect::BreakLoop | Effect::ContinueLoop) {
+            return;
+        }
+        // 3.8–3.10 return without unwinding (the compilers end every block first).
+        let unwinds = || self.code.version.opcodes.iter().any(|o| o.sig.effect == Effect::SetupFinally);
+        if st.blocks.is_empty() || effect == Effect::Return && !unwinds() {
+            return;
+        }
+        let fin = st.blocks.iter().rposition(|b| b.kind == BlockKind::Finally);
+        let stop = if effect == Effect::Return {
+            fin
+        } else {
+            let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Loop);
+            fin.max(k)
+        };
+        self.check_unwound(i, st, stop.map_or(0, |k| k + 1), sink);
     }
 
     /// BREAK_LOOP and CONTINUE_LOOP need a loop block.
@@ -176,7 +263,7 @@ impl Machine<'_> {
     /// block with a handler (exception handlers' and loops' blocks above it are unwound).
     pub fn block_handler(&self, i: usize, st: &State) -> Option<(usize, Handler)> {
         let _ = i;
-        let k = st.blocks.iter().rposition(|b| b.kind == BlockKind::Setup)?;
+        let k = st.blocks.iter().rposition(|b| matches!(b.kind, BlockKind::Setup | BlockKind::Finally))?;
         let b = st.blocks[k];
         let span = self.code.instrs[b.setup as usize].span;
         Some((b.target as usize, Handler { depth: b.level, lasti: false, span, block: Some(k) }))
@@ -207,8 +294,14 @@ impl Machine<'_> {
     /// handler's block among them restores the exception saved at its level, which must
     /// still be there.
     pub fn check_unwind(&self, i: usize, st: &State, sink: &mut Sink) {
-        let from = st.blocks.iter().rposition(|b| b.kind == BlockKind::Setup).map_or(0, |k| k + 1);
-        for b in &st.blocks[from..] {
+        let from = st.blocks.iter().rposition(|b| matches!(b.kind, BlockKind::Setup | BlockKind::Finally)).map_or(0, |k| k + 1);
+        self.check_unwound(i, st, from, sink);
+    }
+
+    /// Each exception handler's block from `from` up restores the exception saved at its
+    /// level when it is unwound: the three slots must still hold it.
+    fn check_unwound(&self, i: usize, st: &State, from: usize, sink: &mut Sink) {
+        for b in &st.blocks[from.min(st.blocks.len())..] {
             if b.kind != BlockKind::ExceptHandler {
                 continue;
             }
@@ -223,6 +316,16 @@ impl Machine<'_> {
             }
         }
     }
+}
+
+/// What an unwinding that a `finally` block may stop is for (CPython's `why`).
+#[derive(Clone, Copy)]
+enum Why {
+    /// `return`, with the value returned.
+    Return(Slot),
+    Break,
+    /// `continue` to that instruction, with the int that says so.
+    Continue(usize, Slot),
 }
 
 /// Two paths meet: their block stacks must be the same.

@@ -117,7 +117,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 let hs = machine.handler_state(&st, target, h);
                 merge(blocks.of[target], hs, &mut entry, &mut work, &mut queued, &mut lost);
             }
-            if let Some((t, js)) = machine.unwind_jump(i, &st).filter(|(t, _)| *t < n) {
+            for (t, js) in machine.unwind_jumps(i, &st).into_iter().filter(|(t, _)| *t < n) {
                 merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
             }
             let jump = machine.step(i, &mut st, &mut quiet);
@@ -161,6 +161,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 machine.check_unwind(i, &st, &mut sink);
             }
             machine.check_loop_exit(i, &st, &mut sink);
+            machine.check_jump_unwind(i, &st, &mut sink);
             let jump = machine.step(i, &mut st, &mut sink);
             if code.version.block_stack && step::raises_after(&code.instrs[i]) {
                 machine.check_unwind(i, &st, &mut sink);

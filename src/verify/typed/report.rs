@@ -7,7 +7,7 @@ use super::step::{Handler, Machine, free_count};
 use crate::diagnostics::{Diagnostic, codes};
 use crate::dis::text;
 use crate::object::{KIND_CELL, KIND_FREE};
-use crate::opcodes::{ArgKind, Kinds, Signature, SlotSpec, describe_kinds, kind};
+use crate::opcodes::{ArgKind, Effect, Kinds, Signature, SlotSpec, describe_kinds, kind};
 use crate::resolve::constants::PoolConst;
 use crate::syntax::ast::Span;
 
@@ -718,6 +718,7 @@ fn block_words(m: &Machine, b: &Block) -> String {
     let words = match b.kind {
         BlockKind::Loop => format!("a loop block ({setup})"),
         BlockKind::Setup => format!("a {setup} block"),
+        BlockKind::Finally => format!("a {setup} block"),
         BlockKind::ExceptHandler => format!("the handler block of a {setup}"),
     };
     let level = format!(" at depth {}", b.level);
@@ -813,11 +814,18 @@ pub fn saved_exception_disturbed(m: &Machine, i: usize, b: Block, st: &State) ->
     let ins = &m.code.instrs[i];
     let level = b.level as usize;
     let held = if st.stack.len() >= level { stack_text(&st.stack[level..]) } else { "less".into() };
+    // 3.6–3.7: `return`, `break`, `continue` unwind the handler's block as an exception does.
+    let jumps = matches!(ins.op.sig.effect, Effect::Return | Effect::BreakLoop | Effect::ContinueLoop);
+    let (what, primary) = if jumps {
+        ("unwinds the handler's block here", "the unwinding restores these slots as the current exception")
+    } else {
+        ("can raise here", "an exception here unwinds the handler's block and restores these slots")
+    };
     Diagnostic::error(
         codes::SAVED_EXCEPTION,
-        format!("{} can raise here, but the exception its handler saved is not at depth {level}: the stack holds {held} from there", ins.op.name),
+        format!("{} {what}, but the exception its handler saved is not at depth {level}: the stack holds {held} from there", ins.op.name),
     )
-    .with_primary(ins.span, "an exception here unwinds the handler's block and restores these slots")
+    .with_primary(ins.span, primary)
     .with_secondary(m.code.instrs[b.setup as usize].span, "the handler's block is set up here")
     .with_note("the unwinding takes the three slots at the block's level as the exception to restore, without checking them")
     .with_help("leave the three saved values in place until POP_EXCEPT")

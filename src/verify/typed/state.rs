@@ -29,6 +29,9 @@ pub enum Detail {
     /// 3.15+: one of the two slots the GET_ITER at this index made from a value of unknown
     /// type (an iterator and NULL, or a list or tuple and its index): a pair only together.
     Pair(u32),
+    /// 3.6–3.7: the int CONTINUE_LOOP pushes when it enters a `finally` block: the
+    /// instruction END_FINALLY then jumps to.
+    Target(u32),
 }
 
 #[derive(Clone, Copy, Debug)]

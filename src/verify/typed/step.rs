@@ -2,6 +2,7 @@
 //! go with it. `Machine::step` is used twice: quietly while the analysis looks for its fixed
 //! point, then with a reporting `Sink` over the final states.
 
+use super::blocks::BlockKind;
 use super::report::{self, Problem};
 use super::state::{Detail, Origin, Slot, State, gen_state};
 use crate::diagnostics::Diagnostic;
@@ -194,6 +195,7 @@ impl Machine<'_> {
             && ins.op.flow != Flow::Exit
             && matches!(ins.arg, Arg::Target(_))
             && sig.effect != (Effect::SetupBlock { handler: true })
+            && sig.effect != Effect::SetupFinally
             || sig.effect == Effect::CallFinally;
         let mut jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
         self.effect(i, sig, &groups, &taken, base, st, &mut fall, jump.as_mut(), sink);
@@ -562,9 +564,11 @@ impl Machine<'_> {
                 if flags & super::GENERATOR_FLAGS != 0 && code.is_function && st.generator & gen_state::NOT_STARTED != 0 && uses_return_generator(code) {
                     sink.report(|| report::return_before_return_generator(self, i, st.generator));
                 }
-                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block).
+                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block)
+                // up to a `finally` block's, whose handler it enters (`Machine::unwind_jumps`).
                 let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
-                if kept > 0 && sink.on {
+                let finally = st.blocks.iter().any(|b| b.kind == BlockKind::Finally);
+                if kept > 0 && sink.on && !finally {
                     sink.report(|| report::values_left(self, i, &st.stack[..kept]));
                 }
                 for s in taken {
@@ -572,13 +576,14 @@ impl Machine<'_> {
                 }
             }
             Effect::NoneTest { .. } => {}
-            Effect::SetupBlock { handler } => self.setup_block(i, handler, base, st, sink),
+            Effect::SetupBlock { handler } => self.setup_block(i, if handler { BlockKind::Setup } else { BlockKind::Loop }, base, st, sink),
+            Effect::SetupFinally => self.setup_block(i, BlockKind::Finally, base, st, sink),
             Effect::PopBlock { unwinds } => self.pop_block(i, unwinds, st, sink),
             Effect::PopExcept { unwinds } => {
                 let saved = sig.inputs.iter().position(|s| s.kinds == kind::SAVED_EXC).map(|g| groups.at[g].0);
                 self.pop_except(i, saved, unwinds, st, sink);
             }
-            // Their edges are the unwinding's (`Machine::unwind_jump`).
+            // Their edges are the unwinding's (`Machine::unwind_jumps`).
             Effect::BreakLoop | Effect::ContinueLoop => {}
             Effect::Reraise => self.reraise(i, oparg, st, sink),
             Effect::EndFinally => {
