@@ -1058,7 +1058,7 @@ def check_override_sequences(effects, ops, rules):
 KIND_WORDS = {
     "obj", "any", "null", "bool", "int", "none", "str", "tuple", "list", "set", "dict", "code",
     "func", "cell", "iter", "exc", "exc_class", "other", "saved_exc", "index",
-    "return_address", "why", "await", "absent",
+    "return_address", "why", "await", "absent", "silenced",
 }
 
 

@@ -516,12 +516,14 @@ SIGS_3_7.update(
         "SETUP_EXCEPT": "-- ; jump: " + _HANDLER6,
         "BREAK_LOOP": "--",
         "CONTINUE_LOOP": "--",
-        "END_FINALLY": _FINALLY6_3_7 + " --",
+        # WHY_SILENCED (`silenced`) goes on with the next instruction; the other codes (`why`)
+        # and an exception never do
+        "END_FINALLY": _FINALLY6_3_7 + "|silenced --",
         "WITH_CLEANUP_START": "exit " + _FINALLY6_3_7 + " -- f1 f2 f3 f4 f5 status gap:absent exc res",
         # a true result on an exception pushes WHY_SILENCED: END_FINALLY then ends the
         # handler's block
         "WITH_CLEANUP_FINISH": _FINALLY6_3_7 + " gap:any exc res -- f1:saved_exc|absent f2:saved_exc|absent "
-        "f3:saved_exc|absent f4:other|none|absent f5:exc|absent status:none|why|exc_class",
+        "f3:saved_exc|absent f4:other|none|absent f5:exc|absent status:none|silenced|exc_class",
         # 3.7 takes the key from the top, the value below it
         "MAP_ADD": "dict:dict _[oparg - 1] value key -- dict _",
     }

@@ -63,13 +63,17 @@ pub mod kind {
     /// NULL, a return address), the analysis fills the difference with these, which nothing
     /// but the instruction that ends the block may take.
     pub const ABSENT: Kinds = 1 << 21;
+    /// 3.6–3.7: the WHY_SILENCED code WITH_CLEANUP_FINISH pushes when `__exit__` suppressed
+    /// the exception: END_FINALLY then ends the handler's block and goes on with the next
+    /// instruction (where the other unwinding codes, `why`, never go on).
+    pub const SILENCED: Kinds = 1 << 22;
 
     /// Every kind of Python object.
     pub const OBJ: Kinds = BOOL | INT | NONE | STR | TUPLE | LIST | SET | DICT | CODE | FUNC | CELL | ITER | EXC | EXC_CLASS | OTHER | AWAIT;
     /// Anything at all (slots an instruction does not look at).
-    pub const ANY: Kinds = (1 << 22) - 1;
+    pub const ANY: Kinds = (1 << 23) - 1;
     /// How many kind bits there are.
-    pub const BITS: u32 = 22;
+    pub const BITS: u32 = 23;
 
     /// Words for kinds, as the rules in `tools/gen_opcodes.py` write them and the verifier's
     /// messages name them.
@@ -96,6 +100,7 @@ pub mod kind {
         ("why", WHY),
         ("await", AWAIT),
         ("absent", ABSENT),
+        ("silenced", SILENCED),
     ];
 }
 
@@ -300,6 +305,7 @@ pub fn describe(kinds: Kinds) -> String {
         WHY => "an unwinding code",
         AWAIT => "a coroutine",
         ABSENT => "no value (on some path)",
+        SILENCED => "the code of a suppressed exception",
         _ => "?",
     };
     let parts: Vec<&str> = (0..BITS).map(|b| 1 << b).filter(|b| kinds & b != 0).map(name).collect();

@@ -396,7 +396,9 @@ impl Machine<'_> {
         if handler_here.is_some_and(|b| b.level as usize == base) {
             st.blocks.pop();
         }
-        st.raised = status != 0 && status & !kind::EXC_CLASS == 0;
+        // It goes on with the next instruction only from None or WHY_SILENCED: an exception
+        // is raised again, and `return`, `break`, `continue` go on unwinding (`unwind_jumps`).
+        st.raised = status != 0 && status & !(kind::EXC_CLASS | kind::WHY) == 0;
     }
 
     /// WITH_CLEANUP_START: on the exception path, the saved exception moves into the slot of
