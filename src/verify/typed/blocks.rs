@@ -24,6 +24,10 @@ use crate::opcodes::{Kinds, Signature, kind};
 /// is a fatal error, "XXX block stack overflow").
 pub const MAX_BLOCKS: usize = 20;
 
+/// 3.6–3.8: how many values the compilers book for every entry of a `finally` block (an
+/// exception's six: the saved exception's three and the raised one's three).
+pub const FINALLY_ENTRY: usize = 6;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockKind {
     /// SETUP_LOOP's: `break` goes to its target.
@@ -161,13 +165,13 @@ impl Machine<'_> {
                 // Its status may be a code: which one is not known, so every way it could go
                 // on is followed (a `continue` only where the target is known).
                 let n = st.stack.len();
-                if n < 6 || st.stack[n - 1].kinds & kind::WHY == 0 {
+                if n < FINALLY_ENTRY || st.stack[n - 1].kinds & kind::WHY == 0 {
                     return out;
                 }
                 let below = st.stack[n - 2];
                 let mut after = st.clone();
-                after.stack.truncate(n - 6);
-                if after.blocks.last().is_some_and(|b| b.kind == BlockKind::ExceptHandler && b.level as usize == n - 6) {
+                after.stack.truncate(n - FINALLY_ENTRY);
+                if after.blocks.last().is_some_and(|b| b.kind == BlockKind::ExceptHandler && b.level as usize == n - FINALLY_ENTRY) {
                     after.blocks.pop();
                 }
                 out.extend(self.unwind(after.clone(), Why::Return(below), why));
@@ -212,7 +216,11 @@ impl Machine<'_> {
     }
 
     /// The unwinding of `return`, `break`, `continue` enters the `finally` block `f`: the
-    /// stack cut to its level (filled with unknown values where it is below), then `values`.
+    /// stack cut to its level (filled with unknown values where it is below), then `values`
+    /// at the top of the six slots the compilers book for every entry (`pad_finally`), so
+    /// that they meet an exception's entry slot for slot and the END_FINALLY that ends the
+    /// block finds them where it looks (the code on top, a return value or `continue`
+    /// target below it).
     fn enter_finally(&self, st: &State, f: usize, values: &[Slot]) -> (usize, State) {
         let b = st.blocks[f];
         let mut js = st.clone();
@@ -220,6 +228,10 @@ impl Machine<'_> {
         js.stack.truncate(level);
         while js.stack.len() < level {
             js.stack.push(Slot::new(kind::ANY, Origin::Handler(b.target)));
+        }
+        let origin = values.last().map_or(Origin::Handler(b.target), |v| v.origin);
+        for _ in values.len()..FINALLY_ENTRY {
+            js.stack.push(Slot::new(kind::ABSENT, origin));
         }
         js.stack.extend_from_slice(values);
         js.blocks.truncate(f);
@@ -235,9 +247,7 @@ impl Machine<'_> {
         if !self.code.version.block_stack || !matches!(effect, Effect::Return | Effect::BreakLoop | Effect::ContinueLoop) {
             return;
         }
-        // 3.8–3.10 return without unwinding (the compilers end every block first).
-        let unwinds = || self.code.version.opcodes.iter().any(|o| o.sig.effect == Effect::SetupFinally);
-        if st.blocks.is_empty() || effect == Effect::Return && !unwinds() {
+        if st.blocks.is_empty() || effect == Effect::Return && !unwinds_through_finally(self.code) {
             return;
         }
         let fin = st.blocks.iter().rposition(|b| b.kind == BlockKind::Finally);
@@ -363,6 +373,47 @@ pub fn join_finally(a: &mut Vec<Block>, b: &[Block]) -> Option<bool> {
     Some(changed)
 }
 
+/// 3.6–3.7: `return`, `break` and `continue` unwind the block stack through `finally`
+/// blocks (3.8–3.10 return without unwinding: the compilers end every block first).
+pub fn unwinds_through_finally(code: &crate::resolve::ResolvedCode) -> bool {
+    code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::SetupFinally)
+}
+
+/// 3.6–3.7: the handlers a path may also enter by falling or jumping in (a `finally`
+/// block's, after POP_BLOCK and the None or NULL that says "no exception"). That entry brings
+/// one value where the others bring six: it is padded to six as it arrives, so that every
+/// entry meets the others slot for slot whichever arrives first (padding only where two
+/// entries of different depths meet would depend on the order they are followed in).
+pub struct NormalEntry {
+    targets: Vec<bool>,
+}
+
+impl NormalEntry {
+    pub fn new(code: &crate::resolve::ResolvedCode, finally_joins: bool) -> NormalEntry {
+        use crate::opcodes::Effect;
+        let mut targets = vec![false; code.instrs.len()];
+        let pads = finally_joins && unwinds_through_finally(code);
+        for ins in code.instrs.iter().filter(|_| pads) {
+            let handler = matches!(ins.op.sig.effect, Effect::SetupFinally | Effect::SetupBlock { handler: true });
+            if let (true, crate::resolve::Arg::Target(t)) = (handler, ins.arg) {
+                if let Some(slot) = targets.get_mut(t) {
+                    *slot = true;
+                }
+            }
+        }
+        NormalEntry { targets }
+    }
+
+    /// The state a fall or jump to `target` arrives with.
+    pub fn of(&self, target: usize, mut st: State) -> State {
+        if self.targets.get(target).copied().unwrap_or(false) && !st.call_entry && !st.stack.is_empty() {
+            let depth = st.stack.len() + FINALLY_ENTRY - 1;
+            pad_finally(&mut st, depth);
+        }
+        st
+    }
+}
+
 /// The `finally` paths' stacks differ in depth (3.6–3.8): the compilers book every entry as
 /// the six values of an exception's, and an entry that brings one value (None, NULL, a
 /// return address, an unwinding code) has the difference below that value. Fills it with
@@ -396,6 +447,9 @@ impl Machine<'_> {
         if handler_here.is_some_and(|b| b.level as usize == base) {
             st.blocks.pop();
         }
+        if unwinds_through_finally(self.code) {
+            drop_ended_handler(st);
+        }
         // It goes on with the next instruction only from None or WHY_SILENCED: an exception
         // is raised again, and `return`, `break`, `continue` go on unwinding (`unwind_jumps`).
         st.raised = status != 0 && status & !(kind::EXC_CLASS | kind::WHY) == 0;
@@ -419,5 +473,21 @@ impl Machine<'_> {
                 b.maybe = true;
             }
         }
+    }
+}
+
+/// 3.6: the cleanup of `except … as name` is a `finally` block that the normal path enters
+/// after POP_EXCEPT has ended the handler, and the others (an exception, `return`, …) with
+/// the handler still running. So the handler's block reaches END_FINALLY on some paths
+/// only, its saved exception absent on the others. Only the normal path goes on past
+/// END_FINALLY (the others raise again or go on unwinding), and it has neither: the state
+/// that goes on is without them.
+fn drop_ended_handler(st: &mut State) {
+    let Some(&b) = st.blocks.last() else { return };
+    let level = b.level as usize;
+    let absent_here = st.stack.len() == level + 3 && st.stack[level..].iter().all(|s| s.kinds & kind::ABSENT != 0);
+    if b.kind == BlockKind::ExceptHandler && b.maybe && absent_here {
+        st.stack.truncate(level);
+        st.blocks.pop();
     }
 }

@@ -76,6 +76,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     queued[0] = true;
     // A version with END_FINALLY lets a `finally` block's entries meet as they are.
     let finally_joins = code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::EndFinally);
+    let normal_entry = blocks::NormalEntry::new(code, finally_joins);
     let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
         let changed = match &mut entry[b] {
             None => {
@@ -127,14 +128,14 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
             }
             if let (Some(js), Arg::Target(t)) = (jump, ins.arg) {
                 if t < n {
-                    merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
+                    merge(blocks.of[t], normal_entry.of(t, js), &mut entry, &mut work, &mut queued, &mut lost);
                 }
             }
             if matches!(ins.op.flow, Flow::Jump | Flow::Exit) || std::mem::take(&mut st.raised) {
                 break;
             }
             if i + 1 == blocks.end(b) && i + 1 < n {
-                merge(blocks.of[i + 1], st.clone(), &mut entry, &mut work, &mut queued, &mut lost);
+                merge(blocks.of[i + 1], normal_entry.of(i + 1, st.clone()), &mut entry, &mut work, &mut queued, &mut lost);
             }
         }
     }
