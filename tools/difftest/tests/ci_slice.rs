@@ -1,10 +1,7 @@
 //! A small fixed-seed slice of the differential campaign per version: every mutant pyasm
 //! accepts runs in the version's real interpreter, and none may crash it (issue 12). Also that
-//! the mix stays useful: at least 30% of the generated programs accepted.
-//!
-//! Versions whose table is not typed yet (`VersionTable::typed`) are ignored: the untyped
-//! verifier lets crashes through (the baseline is in DEVELOPERS.md). Run those with
-//! `cargo test -p pyasm-difftest --test ci_slice -- --ignored`.
+//! the mix stays useful: at least 30% of the generated programs accepted. Every version's
+//! table is typed (`VersionTable::typed`), so every version is checked.
 
 mod common;
 
@@ -37,14 +34,5 @@ macro_rules! versions {
     )* };
 }
 
-macro_rules! untyped_versions {
-    ($($name:ident => $v:literal),* $(,)?) => { $(
-        #[test]
-        #[ignore = "until this version's table is typed"]
-        fn $name() { slice($v) }
-    )* };
-}
-
-versions!(v3_8 => "3.8", v3_9 => "3.9", v3_10 => "3.10", v3_11 => "3.11", v3_12 => "3.12", v3_13 => "3.13",
-          v3_14 => "3.14", v3_15 => "3.15");
-untyped_versions!(v3_6 => "3.6", v3_7 => "3.7");
+versions!(v3_6 => "3.6", v3_7 => "3.7", v3_8 => "3.8", v3_9 => "3.9", v3_10 => "3.10", v3_11 => "3.11",
+          v3_12 => "3.12", v3_13 => "3.13", v3_14 => "3.14", v3_15 => "3.15");
