@@ -1,7 +1,8 @@
 //! One module as the editor has it: its files loaded, its facts (diagnostics, resolved
-//! program, stacks) and the syntax index of each file. One is built per version of the
-//! module's documents, for whichever comes first (its diagnostics falling due, or a request),
-//! and both read it; an edit drops it.
+//! program, stacks) and the syntax index of each file. The worker thread builds one per
+//! version of the module's documents (see `analysis`); both the diagnostics and the requests
+//! read it, and an edit drops it. While it is under way, requests may read one made from the
+//! parse alone (`Snapshot::parsed`: no program, no stacks).
 
 use super::index::{self, FileIndex, Key, Occurrence};
 use super::text::{Encoding, LineIndex};
@@ -29,10 +30,29 @@ pub struct Snapshot {
     pub index: Vec<FileIndex>,
     /// Each file's line starts, made when first asked for (a large file's take a while).
     line_starts: Vec<OnceCell<Vec<usize>>>,
+    /// Whether the whole pipeline ran (else only the parse: see `parsed`).
+    pub analysed: bool,
 }
 
 impl Snapshot {
+    /// The module's analysis: every stage run.
     pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
+        Snapshot::make(ws, module, encoding, true, |files, inputs| crate::module_facts(files, inputs, opts))
+    }
+
+    /// The module as far as its parse tells (the version, the index, the syntax and link
+    /// diagnostics): what requests read while the analysis of a large module runs.
+    pub fn parsed(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
+        Snapshot::make(ws, module, encoding, false, |files, inputs| crate::module_outline(files, inputs, opts))
+    }
+
+    fn make(
+        ws: &Workspace,
+        module: &[PathBuf],
+        encoding: Encoding,
+        analysed: bool,
+        stages: impl FnOnce(&mut SourceFiles, &[u32]) -> crate::ModuleFacts,
+    ) -> Snapshot {
         let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         let (mut files, inputs) = ws.load(module);
         // The index parses the module's files once more, on another thread while the stages
@@ -40,7 +60,7 @@ impl Snapshot {
         let texts: Vec<(u32, String)> = inputs.iter().map(|&f| (f, files.text(f).to_string())).collect();
         let (facts, mut parsed) = std::thread::scope(|s| {
             let parser = s.spawn(|| texts.iter().map(|(f, t)| (*f, crate::syntax::parse(*f, t).0)).collect::<HashMap<u32, Vec<Line>>>());
-            let facts = crate::module_facts(&mut files, &inputs, opts);
+            let facts = stages(&mut files, &inputs);
             (facts, parser.join().unwrap_or_default())
         });
         let real: Vec<u32> = files
@@ -62,7 +82,13 @@ impl Snapshot {
             })
             .collect();
         let line_starts = files.names().map(|_| OnceCell::new()).collect();
-        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts }
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed }
+    }
+
+    /// Whether every open document among its files still has the text it was made from.
+    pub fn current_in(&self, ws: &Workspace) -> bool {
+        self.index.iter().all(|f| ws.docs.get(&f.path).is_none_or(|d| d.text == self.files.text(f.file)))
+            && ws.docs.keys().filter(|p| self.covers(p)).all(|p| self.versions.contains_key(p))
     }
 
     /// Positions in file `file` of the module.

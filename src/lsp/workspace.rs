@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 /// Siblings beyond this many are not looked at (a folder of thousands of disassembled modules).
 const MAX_SIBLINGS: usize = 400;
 
+#[derive(Clone)]
 pub struct Document {
     pub text: String,
     pub version: i32,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Workspace {
     pub docs: HashMap<PathBuf, Document>,
 }
