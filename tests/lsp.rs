@@ -485,6 +485,16 @@ fn quick_fixes_for_each_kind_of_suggestion() {
             edit: range(3, 4, 4, 19),
             new_text: "LOAD_NAME print\n    PUSH_NULL",
         },
+        // The comments of the lines it rewrites go with their instructions.
+        Case {
+            file: "call_comments.pyasm",
+            text: ".python 3.13\n.code <module>\n    RESUME 0\n    PUSH_NULL       # the NULL\n    LOAD_NAME print # the callable\n    CALL 0\n    POP_TOP\n    RETURN_CONST None\n.end\n",
+            code: "E0209",
+            range: range(5, 4, 5, 10),
+            title: "replace with `LOAD_NAME print` then `PUSH_NULL`",
+            edit: range(3, 4, 4, 34),
+            new_text: "LOAD_NAME print             # the callable\n    PUSH_NULL                   # the NULL",
+        },
         Case {
             file: "name.pyasm",
             text: ".python 3.12\n.code f(total)\n    RESUME 0\n    LOAD_FAST totl\n    RETURN_VALUE\n.end\n.code <module>\n    RESUME 0\n    LOAD_CONST @f\n    POP_TOP\n    RETURN_CONST None\n.end\n",
