@@ -458,15 +458,10 @@ pub struct ModuleFacts {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// What the parse alone tells of a module: its version, its macro expansions and the
-/// diagnostics of reading and linking it; no program (the language server answers from it
-/// while the whole run is under way on a large module).
-pub fn module_outline(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> ModuleFacts {
-    let mut diags = Vec::new();
-    let linked = link::link_module(files, inputs, &mut diags);
-    let version = choose_version(&linked.lines, files, opts, &mut diags).map(|t| t.table);
-    let (program, verified, layouts) = (None, Vec::new(), Vec::new());
-    ModuleFacts { version, program, verified, layouts, expansions: linked.expansions, diagnostics: finish(diags) }
+/// The version a module's lines name, as assembling chooses it (the language server's
+/// answers from the parse alone, while the whole run is under way, need no more).
+pub fn named_version(lines: &[syntax::ast::Line], files: &SourceFiles, opts: &Options) -> Option<&'static VersionTable> {
+    choose_version(lines, files, opts, &mut Vec::new()).map(|t| t.table)
 }
 
 /// The facts of the module made of `inputs` (see [`ModuleFacts`]), as far as the stages get.

@@ -371,6 +371,9 @@ impl Server<'_> {
     /// A document changed: its module's diagnostics are due after the debounce.
     fn touched(&mut self, path: PathBuf) {
         self.snapshots.retain(|_, s| !s.covers(&path));
+        // An analysis of another text of it is of no more use (and a large one's memory is
+        // better freed before the next one is made).
+        self.finished.retain(|_, s| s.file(&path).is_none());
         self.edited(&path);
         self.dirty.insert(path);
         self.deadline = Some(Instant::now() + self.config.debounce);

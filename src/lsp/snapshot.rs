@@ -34,25 +34,15 @@ pub struct Snapshot {
     pub analysed: bool,
 }
 
+/// Whether the lines have a `.python` directive.
+fn names_version(lines: &[Line]) -> bool {
+    use crate::syntax::ast::Statement;
+    lines.iter().filter_map(|l| l.statement.as_ref()).any(|s| matches!(&s.node, Statement::Directive(d) if d.name.node == "python"))
+}
+
 impl Snapshot {
     /// The module's analysis: every stage run.
     pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
-        Snapshot::make(ws, module, encoding, true, |files, inputs| crate::module_facts(files, inputs, opts))
-    }
-
-    /// The module as far as its parse tells (the version, the index, the syntax and link
-    /// diagnostics): what requests read while the analysis of a large module runs.
-    pub fn parsed(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
-        Snapshot::make(ws, module, encoding, false, |files, inputs| crate::module_outline(files, inputs, opts))
-    }
-
-    fn make(
-        ws: &Workspace,
-        module: &[PathBuf],
-        encoding: Encoding,
-        analysed: bool,
-        stages: impl FnOnce(&mut SourceFiles, &[u32]) -> crate::ModuleFacts,
-    ) -> Snapshot {
         let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         let (mut files, inputs) = ws.load(module);
         // The index parses the module's files once more, on another thread while the stages
@@ -60,7 +50,7 @@ impl Snapshot {
         let texts: Vec<(u32, String)> = inputs.iter().map(|&f| (f, files.text(f).to_string())).collect();
         let (facts, mut parsed) = std::thread::scope(|s| {
             let parser = s.spawn(|| texts.iter().map(|(f, t)| (*f, crate::syntax::parse(*f, t).0)).collect::<HashMap<u32, Vec<Line>>>());
-            let facts = stages(&mut files, &inputs);
+            let facts = crate::module_facts(&mut files, &inputs, opts);
             (facts, parser.join().unwrap_or_default())
         });
         let real: Vec<u32> = files
@@ -82,7 +72,37 @@ impl Snapshot {
             })
             .collect();
         let line_starts = files.names().map(|_| OnceCell::new()).collect();
-        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed }
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed: true }
+    }
+
+    /// The module as far as the parse of its files (and the ones they include) tells: the
+    /// version and the index, no program. What requests read while the analysis of a large
+    /// module runs, so it is made with one parse of each file and nothing more.
+    pub fn parsed(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
+        let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
+        let mut files = SourceFiles::new();
+        let mut paths: Vec<PathBuf> = module.to_vec();
+        let mut ids = Vec::new();
+        while let Some(path) = paths.get(ids.len()).cloned() {
+            let text = ws.text(&path).unwrap_or_default();
+            for p in ws.includes(&text, &path) {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+            ids.push(files.add(path.display().to_string(), text));
+        }
+        let mut lines: Vec<Vec<Line>> = ids.iter().map(|&f| crate::syntax::parse(f, files.text(f)).0).collect();
+        let inputs: Vec<u32> = ids[..module.len()].to_vec();
+        // (Assembling takes it from the module's first file that names one.)
+        let named = lines[..module.len()].iter().position(|ls| names_version(ls)).unwrap_or(0);
+        let version = lines.get(named).and_then(|ls| crate::named_version(ls, &files, opts));
+        let texts: Vec<&str> = ids.iter().map(|&f| files.text(f)).collect();
+        let macros = index::macro_names(&texts);
+        let index = ids.iter().zip(&paths).zip(lines.iter_mut()).map(|((&f, p), ls)| index::index_lines(f, p.clone(), files.text(f), std::mem::take(ls), version, &macros)).collect();
+        let facts = crate::ModuleFacts { version, program: None, verified: Vec::new(), layouts: Vec::new(), expansions: Default::default(), diagnostics: Vec::new() };
+        let line_starts = files.names().map(|_| OnceCell::new()).collect();
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed: false }
     }
 
     /// Whether every open document among its files still has the text it was made from.

@@ -127,6 +127,11 @@ impl Workspace {
         members.into_iter().map(|m| siblings[m].clone()).collect()
     }
 
+    /// The files `path`'s text includes (read from its tokens, as the module is found).
+    pub fn includes(&self, text: &str, path: &Path) -> Vec<PathBuf> {
+        links_of(text, path).includes
+    }
+
     /// The module's files in a fresh `SourceFiles` (open documents as the editor has them,
     /// also for `.include`), with their ids in order.
     pub fn load(&self, module: &[PathBuf]) -> (SourceFiles, Vec<u32>) {
