@@ -6,7 +6,8 @@
 //! * Within a line, tokens are separated by one space where they were separated at all,
 //!   none before `,` `)` `}` or after `(` `{`, one after `,`; the tokens themselves are kept
 //!   as written (a literal's spelling is the writer's choice).
-//! * A trailing comment starts at column 32, or the next multiple of 8 after a longer line.
+//! * A trailing comment starts at column 32, or the next multiple of 8 after a longer line
+//!   (columns as a terminal shows them: 日本語 or an emoji take two each).
 //! * No trailing whitespace, `\n` line ends, one newline at the end of the file.
 //!
 //! Lines are never added, removed or joined: an instruction's line number is its position
@@ -16,6 +17,7 @@
 
 use crate::diagnostics::{SourceFiles, Suggestion};
 use crate::syntax::lexer::{self, Tok};
+use unicode_width::UnicodeWidthStr;
 
 const INDENT: &str = "    ";
 const COMMENT_COLUMN: usize = 32;
@@ -85,7 +87,7 @@ fn format_line(line: &str, inside: bool) -> (String, bool) {
         let column0 = starts_body || ends_body || !inside;
         if label.is_some() {
             code.push(' ');
-            while code.len() < INDENT.len() && !column0 {
+            while code.width() < INDENT.len() && !column0 {
                 code.push(' ');
             }
         } else if !column0 {
@@ -109,11 +111,7 @@ fn format_line(line: &str, inside: bool) -> (String, bool) {
         }
     }
     if !comment.is_empty() {
-        let column = if code.len() < COMMENT_COLUMN { COMMENT_COLUMN } else { (code.chars().count() + 1).div_ceil(8) * 8 };
-        while code.chars().count() < column {
-            code.push(' ');
-        }
-        code.push_str(comment);
+        code = with_comment(&code, comment, 0);
     }
     let next_inside = if starts_body { true } else if ends_body { false } else { inside };
     (code, next_inside)
@@ -131,7 +129,7 @@ pub fn split_comment(line: &str) -> Option<(&str, &str)> {
 /// `code` followed by `comment` at the layout's comment column (`code` starting at column
 /// `indent`).
 fn with_comment(code: &str, comment: &str, indent: usize) -> String {
-    let width = indent + code.chars().count();
+    let width = indent + code.width();
     let column = if width < COMMENT_COLUMN { COMMENT_COLUMN } else { (width + 1).div_ceil(8) * 8 };
     format!("{code}{}{comment}", " ".repeat(column - width))
 }
@@ -207,6 +205,21 @@ mod tests {
         assert_eq!(s.span.end as usize, text.len() - 1);
         let want = "LOAD_NAME f                 # f; '#'\n    # then\n    PUSH_NULL                   # null";
         assert_eq!(s.replacement, want);
+    }
+
+    #[test]
+    fn comments_align_by_display_width() {
+        // 日本語 and 🎉 take two columns each: the comments start at column 32 as shown.
+        let text = ".code <module>\n    LOAD_CONST \"日本語\" # 名前\n    LOAD_CONST \"🎉\" # 🎉\n  始め: NOP #x\n    LOAD_CONST \"長い長い長い長い長い\" # long\n.end\n";
+        let want = ".code <module>\n    LOAD_CONST \"日本語\"         # 名前\n    LOAD_CONST \"🎉\"             # 🎉\n始め: NOP                       #x\n    LOAD_CONST \"長い長い長い長い長い\"   # long\n.end\n";
+        let got = format(text).unwrap();
+        assert_eq!(got, want);
+        assert_eq!(format(&got).unwrap(), got, "idempotent");
+        for line in got.lines().filter(|l| l.contains('#')) {
+            let code = &line[..line.find('#').unwrap()];
+            let w = unicode_width::UnicodeWidthStr::width(code);
+            assert!(w == 32 || (w > 32 && w % 8 == 0), "{line:?}: the comment at column {w}");
+        }
     }
 
     #[test]
