@@ -348,7 +348,8 @@ fn rapid_edits_are_checked_once_and_stale_requests_are_dropped() {
 /// A slow analysis does not hold the requests up (`pyasm/debugSleep` with `"analysis": true`
 /// makes each run on the worker thread sleep first): while it runs, hover, completion and
 /// document symbols answer at once from the parse of the current text, and the diagnostics
-/// that come are the newest text's, never those of a version edited since.
+/// that come are the newest text's, never those of a version edited since. Then the client
+/// (which says it can) is asked to request its inlay hints again.
 #[test]
 fn requests_answer_while_a_slow_analysis_runs() {
     use std::time::{Duration, Instant};
@@ -356,7 +357,7 @@ fn requests_answer_while_a_slow_analysis_runs() {
     let util = f.uri("util.pyasm");
     let text = f.text("util.pyasm");
     let mut c = Client::start();
-    c.initialize(json!({"debounceMs": 0}));
+    c.initialize_with(json!({"workspace": {"inlayHint": {"refreshSupport": true}}}), json!({"debounceMs": 0}));
     open(&mut c, &util, &text);
     assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
     let sleep = Duration::from_millis(3000);
@@ -382,6 +383,8 @@ fn requests_answer_while_a_slow_analysis_runs() {
     assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
     c.listen(Duration::from_millis(300));
     assert_eq!(c.publications(&util), Vec::<(Value, Vec<Value>)>::new(), "only version 3's diagnostics");
+    let refreshes = c.notifications.iter().filter(|m| m["method"] == "workspace/inlayHint/refresh" && m.get("id").is_some()).count();
+    assert_eq!(refreshes, 1, "{:?}", c.notifications);
     assert_eq!(runs(&mut c), 3, "version 1's run, version 2's (dropped), version 3's");
     assert!(t.elapsed() >= sleep * 2, "{:?}: version 3's run came after version 2's", t.elapsed());
     // Now the requests read version 3's analysis.

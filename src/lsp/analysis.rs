@@ -170,6 +170,11 @@ impl Server<'_> {
         if self.owed.remove(&done.module) {
             let _ = self.guarded("diagnostics", |s| s.publish_snapshot(&snap));
         }
+        if std::mem::take(&mut self.unanalysed) && self.config.hint_refresh {
+            self.jobs += 1;
+            let id = lsp_server::RequestId::from(format!("pyasm-refresh-{}", self.jobs));
+            self.send(lsp_server::Request::new(id, "workspace/inlayHint/refresh".into(), ()));
+        }
     }
 
     /// The snapshot of the module a document belongs to, for a request: its analysis, else
@@ -189,6 +194,7 @@ impl Server<'_> {
                 return s;
             }
         }
+        self.unanalysed = true;
         if let Some(s) = self.snapshots.get(path) {
             return s.clone();
         }

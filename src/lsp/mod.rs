@@ -60,6 +60,8 @@ pub struct Config {
     pub error_docs: Option<String>,
     /// What columns count: agreed at `initialize`.
     pub encoding: text::Encoding,
+    /// Whether the client asks for inlay hints again when told (`workspace/inlayHint/refresh`).
+    pub hint_refresh: bool,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             debounce: Duration::from_millis(150),
             error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
             encoding: text::Encoding::Utf16,
+            hint_refresh: false,
         }
     }
 }
@@ -118,6 +121,7 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     let offered: Vec<lsp::PositionEncodingKind> =
         init.pointer("/capabilities/general/positionEncodings").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
     config.encoding = text::Encoding::choose(&offered);
+    config.hint_refresh = init.pointer("/capabilities/workspace/inlayHint/refreshSupport").and_then(Value::as_bool).unwrap_or(false);
     let caps = serde_json::to_value(capabilities(config.encoding)).map_err(|e| e.to_string())?;
     let result = serde_json::json!({
         "capabilities": caps,
@@ -147,6 +151,7 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
         edits: Vec::new(),
         jobs: 0,
         patience: None,
+        unanalysed: false,
         runs: 0,
     }
     .run()
@@ -195,6 +200,9 @@ struct Server<'a> {
     jobs: u64,
     /// Until when the request being answered may wait for an analysis.
     patience: Option<Instant>,
+    /// Whether a request was answered without the analysis of its text (the client is told
+    /// to ask for its inlay hints again when it comes).
+    unanalysed: bool,
     /// Pipeline runs so far (`pyasm/debugStats` tells the tests).
     runs: u64,
 }
