@@ -18,6 +18,7 @@ use super::inbox::Event;
 use super::snapshot::Snapshot;
 use super::text::Encoding;
 use super::workspace::Workspace;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -93,6 +94,22 @@ fn work(jobs: Receiver<Job>, results: Sender<Event>, delay: Arc<AtomicU64>) {
     }
 }
 
+/// Takes the snapshots `gone` picks out of `map`.
+pub(super) fn take_out(map: &mut HashMap<PathBuf, Rc<Snapshot>>, gone: impl Fn(&Snapshot) -> bool) -> Vec<Rc<Snapshot>> {
+    let keys: Vec<PathBuf> = map.iter().filter(|(_, s)| gone(s)).map(|(k, _)| k.clone()).collect();
+    keys.iter().filter_map(|k| map.remove(k)).collect()
+}
+
+/// Frees snapshots no longer used on a thread of their own: a large module's take a second
+/// to free, which the main loop would spend not answering.
+pub(super) fn discard(removed: Vec<Rc<Snapshot>>) {
+    // (Each snapshot is in the list once per file it was kept for: the last one owns it.)
+    let owned: Vec<Snapshot> = removed.into_iter().filter_map(|s| Rc::try_unwrap(s).ok()).collect();
+    if !owned.is_empty() {
+        let _ = std::thread::Builder::new().name("pyasm-lsp-free".into()).spawn(move || drop(owned));
+    }
+}
+
 /// Whether an edit of `path` may change the analysis of `module` (a file of it, or one in
 /// its folders, which may join it; an included file elsewhere is caught when the result
 /// comes, by `Snapshot::covers`).
@@ -105,6 +122,18 @@ impl Server<'_> {
     pub(super) fn edited(&mut self, path: &Path) {
         self.generation += 1;
         self.edits.push((self.generation, path.to_path_buf()));
+    }
+
+    /// The files of the module `path` belongs to (see `Workspace::module_of`).
+    pub(super) fn module(&mut self, path: &Path) -> Vec<PathBuf> {
+        if let Some((g, m)) = self.module_cache.get(path) {
+            if *g == self.generation {
+                return m.clone();
+            }
+        }
+        let m = self.ws.module_of(path);
+        self.module_cache.insert(path.to_path_buf(), (self.generation, m.clone()));
+        m
     }
 
     fn edited_since(&self, generation: u64, affects: impl Fn(&Path) -> bool) -> bool {
@@ -155,7 +184,7 @@ impl Server<'_> {
             if self.owed.remove(&done.module) {
                 // Owed to the module as it is now (of a file still open).
                 if let Some(open) = done.module.iter().find(|p| self.ws.docs.contains_key(*p)) {
-                    let module = self.ws.module_of(open);
+                    let module = self.module(&open.clone());
                     self.owed.insert(module.clone());
                     self.analyse(&module);
                 }
@@ -163,10 +192,12 @@ impl Server<'_> {
             return;
         }
         let snap = Rc::new(snap);
+        let mut replaced = Vec::new();
         for p in snap.index.iter().map(|f| &f.path).chain(&snap.module) {
-            self.snapshots.insert(p.clone(), snap.clone());
-            self.finished.insert(p.clone(), snap.clone());
+            replaced.extend(self.snapshots.insert(p.clone(), snap.clone()));
+            replaced.extend(self.finished.insert(p.clone(), snap.clone()));
         }
+        discard(replaced);
         if self.owed.remove(&done.module) {
             let _ = self.guarded("diagnostics", |s| s.publish_snapshot(&snap));
         }
@@ -185,7 +216,7 @@ impl Server<'_> {
         if let Some(s) = analysed(self, path) {
             return s;
         }
-        let module = self.ws.module_of(path);
+        let module = self.module(path);
         self.analyse(&module);
         let until = self.patience.unwrap_or_else(Instant::now);
         while let Some(done) = self.inbox.next_analysis(until) {

@@ -150,6 +150,7 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
         generation: 0,
         edits: Vec::new(),
         jobs: 0,
+        module_cache: HashMap::new(),
         patience: None,
         unanalysed: false,
         runs: 0,
@@ -198,6 +199,9 @@ struct Server<'a> {
     edits: Vec<(u64, PathBuf)>,
     /// Jobs sent so far.
     jobs: u64,
+    /// The module of each file, found at a generation (finding it reads the whole folder's
+    /// texts: it is kept until the next edit).
+    module_cache: HashMap<PathBuf, (u64, Vec<PathBuf>)>,
     /// Until when the request being answered may wait for an analysis.
     patience: Option<Instant>,
     /// Whether a request was answered without the analysis of its text (the client is told
@@ -258,7 +262,7 @@ impl Server<'_> {
                 let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
                 self.log(format!("{what} failed: {why}"));
                 // What was cached may be what failed.
-                self.snapshots.clear();
+                analysis::discard(self.snapshots.drain().map(|(_, s)| s).collect());
                 Err(why)
             }
         }
@@ -365,7 +369,7 @@ impl Server<'_> {
                 let Ok(p) = n.extract::<lsp::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD) else { return };
                 let Some(path) = path_of(&p.text_document.uri) else { return };
                 self.ws.docs.remove(&path);
-                self.snapshots.clear();
+                analysis::discard(self.snapshots.drain().map(|(_, s)| s).collect());
                 self.edited(&path);
                 self.dirty.remove(&path);
                 if self.published.remove(&path) {
@@ -378,10 +382,11 @@ impl Server<'_> {
 
     /// A document changed: its module's diagnostics are due after the debounce.
     fn touched(&mut self, path: PathBuf) {
-        self.snapshots.retain(|_, s| !s.covers(&path));
+        let mut gone = analysis::take_out(&mut self.snapshots, |s| s.covers(&path));
         // An analysis of another text of it is of no more use (and a large one's memory is
         // better freed before the next one is made).
-        self.finished.retain(|_, s| s.file(&path).is_none());
+        gone.extend(analysis::take_out(&mut self.finished, |s| s.file(&path).is_some()));
+        analysis::discard(gone);
         self.edited(&path);
         self.dirty.insert(path);
         self.deadline = Some(Instant::now() + self.config.debounce);
@@ -409,7 +414,7 @@ impl Server<'_> {
             if done.contains(&path) || !self.ws.docs.contains_key(&path) {
                 continue;
             }
-            let module = self.ws.module_of(&path);
+            let module = self.module(&path);
             done.extend(module.iter().cloned());
             for m in &module {
                 self.modules.insert(m.clone(), module.clone());
