@@ -323,10 +323,14 @@ impl SourceFiles {
     }
 }
 
-/// Case-insensitive edit distance, for "did you mean" suggestions.
+/// Case-insensitive edit distance, for "did you mean" suggestions: the optimal string
+/// alignment distance (insertions, deletions, substitutions, and two neighbours swapped, each
+/// one edit: `valeu` is one edit from `value`, as typing makes it).
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_ascii_uppercase().chars().collect();
     let b: Vec<char> = b.to_ascii_uppercase().chars().collect();
+    // Three rows: the one before the previous is for a swap.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
     for i in 1..=a.len() {
@@ -334,7 +338,11 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(before[j - 2] + 1);
+            }
         }
+        std::mem::swap(&mut before, &mut prev);
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
@@ -392,6 +400,19 @@ mod tests {
         assert_eq!(did_you_mean::<&str>(&[], str::to_string), None);
         assert_eq!(did_you_mean(&["a"], |n| format!("@{n}")).as_deref(), Some("did you mean `@a`?"));
         assert_eq!(did_you_mean(&["a", "b"], str::to_string).as_deref(), Some("did you mean `a` or `b`?"));
+    }
+
+    #[test]
+    fn two_letters_swapped_are_one_edit() {
+        assert_eq!(edit_distance("valeu", "value"), 1);
+        assert_eq!(edit_distance("LAOD_CONST", "load_const"), 1);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        // (Not a swap: insertions and deletions as before.)
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("ca", "abc"), 3);
+        // (`values` is two edits away: a swap and a letter more.)
+        assert_eq!(nearest("valeu", ["value", "values", "other"].into_iter()), ["value"]);
     }
 
     #[test]

@@ -458,6 +458,12 @@ pub struct ModuleFacts {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The version a module's lines name, as assembling chooses it (the language server's
+/// answers from the parse alone, while the whole run is under way, need no more).
+pub fn named_version(lines: &[syntax::ast::Line], files: &SourceFiles, opts: &Options) -> Option<&'static VersionTable> {
+    choose_version(lines, files, opts, &mut Vec::new()).map(|t| t.table)
+}
+
 /// The facts of the module made of `inputs` (see [`ModuleFacts`]), as far as the stages get.
 pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> ModuleFacts {
     let mut diags = Vec::new();

@@ -345,6 +345,54 @@ fn rapid_edits_are_checked_once_and_stale_requests_are_dropped() {
     assert!(c.stop().success());
 }
 
+/// A slow analysis does not hold the requests up (`pyasm/debugSleep` with `"analysis": true`
+/// makes each run on the worker thread sleep first): while it runs, hover, completion and
+/// document symbols answer at once from the parse of the current text, and the diagnostics
+/// that come are the newest text's, never those of a version edited since. Then the client
+/// (which says it can) is asked to request its inlay hints again.
+#[test]
+fn requests_answer_while_a_slow_analysis_runs() {
+    use std::time::{Duration, Instant};
+    let f = Fixture::new();
+    let util = f.uri("util.pyasm");
+    let text = f.text("util.pyasm");
+    let mut c = Client::start();
+    c.initialize_with(json!({"workspace": {"inlayHint": {"refreshSupport": true}}}), json!({"debounceMs": 0}));
+    open(&mut c, &util, &text);
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+    let sleep = Duration::from_millis(3000);
+    c.request("pyasm/debugSleep", json!({"ms": sleep.as_millis() as u64, "analysis": true}));
+    // Version 2 misspells the label `zero`; its analysis starts, and sleeps.
+    c.forget_notifications();
+    change(&mut c, &util, 2, json!([{"text": text.replacen("IF_NONE zero", "IF_NONE zer", 1)}]));
+    let t = Instant::now();
+    // The opcode's docs (the version is the parse's); no stacks before the analysis.
+    let h = hover_text(&mut c, &util, 6, 6);
+    assert!(h.contains("BINARY_OP: opcode") && h.contains("in Python 3.12"), "{h}");
+    assert!(!h.contains("stack before"), "{h}");
+    assert_eq!(labels(&c.request("textDocument/completion", at(&util, 2, 14))), ["x"]);
+    assert_eq!(labels(&c.request("textDocument/completion", at(&util, 3, 21))), ["zero"]);
+    let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": util}}));
+    assert_eq!((symbols[0]["name"].as_str(), symbols[0]["range"].clone()), (Some("double"), range(0, 0, 10, 4)));
+    assert_eq!(symbols[0]["children"][0]["name"], "zero");
+    let answered = t.elapsed();
+    assert!(answered < sleep / 2, "the requests took {answered:?} while the analysis slept {sleep:?}");
+    // Version 3 puts the label back while version 2's analysis still runs: that one's
+    // diagnostics are dropped, and version 3's come after its own run.
+    change(&mut c, &util, 3, json!([{"text": text}]));
+    assert_eq!(c.diagnostics(&util), Vec::<Value>::new());
+    c.listen(Duration::from_millis(300));
+    assert_eq!(c.publications(&util), Vec::<(Value, Vec<Value>)>::new(), "only version 3's diagnostics");
+    let refreshes = c.notifications.iter().filter(|m| m["method"] == "workspace/inlayHint/refresh" && m.get("id").is_some()).count();
+    assert_eq!(refreshes, 1, "{:?}", c.notifications);
+    assert_eq!(runs(&mut c), 3, "version 1's run, version 2's (dropped), version 3's");
+    assert!(t.elapsed() >= sleep * 2, "{:?}: version 3's run came after version 2's", t.elapsed());
+    // Now the requests read version 3's analysis.
+    c.request("pyasm/debugSleep", json!({"ms": 0, "analysis": true}));
+    assert!(hover_text(&mut c, &util, 6, 6).contains("stack before `[obj, obj]`"));
+    assert!(c.stop().success());
+}
+
 /// `workspace/symbol`: the code objects, macros and labels of the modules of the open
 /// documents (their files on disk and included ones too), filtered as editors filter.
 #[test]
@@ -439,6 +487,16 @@ fn quick_fixes_for_each_kind_of_suggestion() {
             title: "replace with `LOAD_NAME print` then `PUSH_NULL`",
             edit: range(3, 4, 4, 19),
             new_text: "LOAD_NAME print\n    PUSH_NULL",
+        },
+        // The comments of the lines it rewrites go with their instructions.
+        Case {
+            file: "call_comments.pyasm",
+            text: ".python 3.13\n.code <module>\n    RESUME 0\n    PUSH_NULL       # the NULL\n    LOAD_NAME print # the callable\n    CALL 0\n    POP_TOP\n    RETURN_CONST None\n.end\n",
+            code: "E0209",
+            range: range(5, 4, 5, 10),
+            title: "replace with `LOAD_NAME print` then `PUSH_NULL`",
+            edit: range(3, 4, 4, 34),
+            new_text: "LOAD_NAME print             # the callable\n    PUSH_NULL                   # the NULL",
         },
         Case {
             file: "name.pyasm",
@@ -714,7 +772,8 @@ fn the_servers_diagnostics_are_the_assemblers() {
 /// Time to first diagnostics on large documents (the issue asks that the 1M-instruction
 /// program stays responsive): for 10k, 100k and 1M instructions (tools/scale_programs.py),
 /// the time from `didOpen` to the diagnostics, then a hover (read from the same run), an
-/// edit to its diagnostics, and inlay hints for one screen. Ignored (slow in a debug build);
+/// edit to its diagnostics, a hover sent right after the edit (answered while the edit's
+/// analysis runs, from the parse), and inlay hints for one screen. Ignored (slow in a debug build);
 /// for the figures in DEVELOPERS.md, with a release build:
 ///
 ///     cargo build --release && PYASM_LSP_BIN=target/release/pyasm \
@@ -732,8 +791,8 @@ fn time_to_first_diagnostics_on_large_documents() {
     let dir = tempfile::tempdir().unwrap();
     let root = std::fs::canonicalize(dir.path()).unwrap();
     println!("{} (debounce 0 ms)", binary.display());
-    println!("| instructions | text | first diagnostics | hover | edit → diagnostics | inlay hints (60 lines) | peak memory |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| instructions | text | first diagnostics | hover | edit → diagnostics | hover during the run | inlay hints (60 lines) | peak memory |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for n in sizes {
         let path = root.join(format!("big{n}.pyasm"));
         let out = std::process::Command::new("python3")
@@ -759,6 +818,11 @@ fn time_to_first_diagnostics_on_large_documents() {
         // Typing on one line: an incremental edit, then its diagnostics (a new run).
         let t = Instant::now();
         change(&mut c, &doc, 2, json!([{"range": range(middle, 0, middle, 0), "text": "    NOP\n"}]));
+        // Meanwhile, a hover on the new line (the edit's analysis is under way).
+        let during = Instant::now();
+        let h = c.request("textDocument/hover", at(&doc, middle, 6));
+        let during = during.elapsed();
+        assert!(h["contents"]["value"].as_str().is_some_and(|v| v.contains("opcode")), "{h}");
         // (The NOP may land after a jump: a warning, unreachable.)
         let d = c.diagnostics(&doc);
         assert!(d.iter().all(|d| d["severity"] != 1), "{d:?}");
@@ -768,7 +832,7 @@ fn time_to_first_diagnostics_on_large_documents() {
         let hints = t.elapsed();
         let ms = |d: std::time::Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
         let memory = c.peak_memory_mb().map_or("?".to_string(), |m| format!("{m:.0} MB"));
-        println!("| {n} | {:.1} MB | {} | {} | {} | {} | {memory} |", text.len() as f64 / 1e6, ms(first), ms(hover), ms(edit), ms(hints));
+        println!("| {n} | {:.1} MB | {} | {} | {} | {} | {} | {memory} |", text.len() as f64 / 1e6, ms(first), ms(hover), ms(edit), ms(during), ms(hints));
         assert!(c.stop().success());
     }
 }

@@ -28,6 +28,10 @@ fn cases() -> Vec<(&'static str, String)> {
         // A call's NULL and callable the other way round (3.12: NULL first; 3.13: the callable).
         ("call layout 3.12", ".python 3.12\n.code <module>\n    RESUME 0\n    LOAD_NAME print\n    PUSH_NULL\n    CALL 0\n    POP_TOP\n".to_string() + MODULE_END),
         ("call layout 3.13", ".python 3.13\n.code <module>\n    RESUME 0\n    PUSH_NULL\n    LOAD_NAME print\n    CALL 0\n    POP_TOP\n".to_string() + MODULE_END),
+        // The fix keeps the comments of the lines it rewrites (a `#` in a string is no comment).
+        ("call layout with comments", ".python 3.13\n.code <module>\n    RESUME 0\n    PUSH_NULL  # NULL\n    # the callable:\n    LOAD_NAME print  # '#'\n    CALL 0\n    POP_TOP\n".to_string() + MODULE_END),
+        // Two letters the other way round are one typo.
+        ("swapped letters", ".python 3.11\n.code f(value)\n    RESUME 0\n    LOAD_FAST valeu\n    RETURN_VALUE\n.end\n.code <module>\n    RESUME 0\n    LOAD_CONST @f\n    POP_TOP\n".to_string() + MODULE_END),
     ]
 }
 
@@ -56,6 +60,9 @@ fn applying_each_suggestion_fixes_the_mistake() {
         assert_eq!(place(number("line"), number("column")), start, "{name}: the start's column and byte differ");
         assert_eq!(place(number("end_line"), number("end_column")), end, "{name}: the end's column and byte differ");
         let fixed = format!("{}{replacement}{}", &source[..start], &source[end..]);
+        for comment in source.lines().filter_map(|l| l.find("# ").map(|i| &l[i..])) {
+            assert!(fixed.contains(comment), "{name}: the fix drops `{comment}`:\n{fixed}");
+        }
         std::fs::write(&path, &fixed).unwrap();
         let again = Command::new(support::pyasm_bin()).arg("check").arg(&path).output().unwrap();
         assert!(again.status.success(), "{name}: still fails after the fix:\n{fixed}\n{}", String::from_utf8_lossy(&again.stderr));

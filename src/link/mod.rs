@@ -201,6 +201,8 @@ pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags:
         })
         .collect();
     for d in diags.iter_mut() {
+        // (Only the text tells where the comments of the lines a fix rewrites are.)
+        d.suggestions.iter_mut().for_each(|s| crate::fmt::keep_comments(files, s));
         if d.code == codes::UNKNOWN_CODE && d.message.starts_with("no code object is named") {
             if let Some(primary) = d.labels.iter().find(|l| l.primary) {
                 let written = &files.text(primary.span.file)[primary.span.range()];

@@ -142,7 +142,9 @@ pub fn quick_fixes(params: &lsp::CodeActionParams) -> Vec<lsp::CodeActionOrComma
 /// What a fix does, for the editor's menu: `replace with `x``, `insert `.end_try``, a
 /// replacement of several lines as `replace with `a` then `b``.
 fn fix_title(range: lsp::Range, text: &str) -> String {
-    let lines: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!("`{l}`")).collect();
+    // (Without the comments a fix keeps.)
+    let code = |l: &'_ str| crate::fmt::split_comment(l).map_or(l, |(code, _)| code).trim().to_string();
+    let lines: Vec<String> = text.lines().map(code).filter(|l| !l.is_empty()).map(|l| format!("`{l}`")).collect();
     match () {
         _ if lines.is_empty() => "remove this".to_string(),
         _ if range.start == range.end => format!("insert {}", lines.join(" then ")),

@@ -1,16 +1,20 @@
 //! `pyasm lsp`: a language server over stdio (rust-analyzer's `lsp-server` for the transport
 //! and the message loop, `lsp-types` for the protocol's types).
 //!
-//! One thread. Edits mark the module of the edited document dirty; diagnostics are published
-//! once no edit has come for the debounce time, for every file of each dirty module. One
-//! pipeline run per version of a module's documents makes a `Snapshot`, which both the
-//! diagnostics and the requests read (a request on a module with edits not checked yet makes
-//! it early; the diagnostics then come from that run). A request the client cancelled before
-//! the server got to it is answered `RequestCancelled`, one followed by an edit of its
-//! document `ContentModified`. A panic in a request is caught and answered as an error; the
-//! server goes on.
+//! The main loop answers the client; the pipeline runs on a worker thread. Edits mark the
+//! module of the edited document dirty; once no edit has come for the debounce time, each
+//! dirty module is analysed, and its diagnostics are published for every file of it when the
+//! analysis comes back (unless a text it read has changed since: the newest version wins).
+//! One pipeline run per version of a module's documents makes a `Snapshot`, which both the
+//! diagnostics and the requests read (a request on a module with edits not checked yet starts
+//! the run early; the diagnostics then come from that run). A request does not wait for a
+//! long run: it answers from the parse meanwhile (see `analysis`). A request the client
+//! cancelled before the server got to it is answered `RequestCancelled`, one followed by an
+//! edit of its document `ContentModified`. A panic in a request is caught and answered as an
+//! error; the server goes on.
 //!
-//! * `inbox`: the messages waiting, looked at for cancellations and edits.
+//! * `inbox`: the messages waiting, looked at for cancellations and edits; the worker's results.
+//! * `analysis`: the worker thread, and which snapshot a request reads.
 //! * `text`: positions (columns in the encoding agreed at `initialize`) and incremental edits.
 //! * `workspace`: open documents, and which files make up a document's module.
 //! * `diagnostics`: pyasm's diagnostics as the protocol's, and their quick fixes.
@@ -19,6 +23,7 @@
 //! * `features`: the requests, one file each: hover, inlay hints, completion, navigation,
 //!   outline and folding, formatting.
 
+mod analysis;
 pub mod diagnostics;
 mod features;
 mod inbox;
@@ -55,6 +60,8 @@ pub struct Config {
     pub error_docs: Option<String>,
     /// What columns count: agreed at `initialize`.
     pub encoding: text::Encoding,
+    /// Whether the client asks for inlay hints again when told (`workspace/inlayHint/refresh`).
+    pub hint_refresh: bool,
 }
 
 impl Default for Config {
@@ -67,6 +74,7 @@ impl Default for Config {
             debounce: Duration::from_millis(150),
             error_docs: local.exists().then(|| lsp::Url::from_file_path(&local).ok().map(|u| u.to_string())).flatten(),
             encoding: text::Encoding::Utf16,
+            hint_refresh: false,
         }
     }
 }
@@ -113,6 +121,7 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
     let offered: Vec<lsp::PositionEncodingKind> =
         init.pointer("/capabilities/general/positionEncodings").and_then(|v| serde_json::from_value(v.clone()).ok()).unwrap_or_default();
     config.encoding = text::Encoding::choose(&offered);
+    config.hint_refresh = init.pointer("/capabilities/workspace/inlayHint/refreshSupport").and_then(Value::as_bool).unwrap_or(false);
     let caps = serde_json::to_value(capabilities(config.encoding)).map_err(|e| e.to_string())?;
     let result = serde_json::json!({
         "capabilities": caps,
@@ -123,16 +132,27 @@ pub fn serve(conn: &Connection, mut config: Config) -> Result<(), String> {
         read_options(o, &mut config);
     }
     let inbox = Inbox::new(conn.receiver.clone());
+    let worker = analysis::Worker::start(inbox.sender());
     Server {
         conn,
         config,
         inbox,
+        worker,
         ws: Workspace::default(),
         dirty: BTreeSet::new(),
         deadline: None,
         published: HashSet::new(),
         snapshots: HashMap::new(),
+        finished: HashMap::new(),
         modules: HashMap::new(),
+        running: HashMap::new(),
+        owed: HashSet::new(),
+        generation: 0,
+        edits: Vec::new(),
+        jobs: 0,
+        module_cache: HashMap::new(),
+        patience: None,
+        unanalysed: false,
         runs: 0,
     }
     .run()
@@ -159,12 +179,34 @@ struct Server<'a> {
     /// Documents whose module's diagnostics are due.
     dirty: BTreeSet<PathBuf>,
     deadline: Option<Instant>,
+    worker: analysis::Worker,
     /// Files that have diagnostics published (to clear them when they go away).
     published: HashSet<PathBuf>,
+    /// By file: the snapshot of its current text (an analysis, or the parse alone).
     snapshots: HashMap<PathBuf, Rc<Snapshot>>,
+    /// By file: the last analysis that came back, current or not.
+    finished: HashMap<PathBuf, Rc<Snapshot>>,
     /// The module each file was last checked in: an edit that takes a file out of a module
     /// (a renamed code object) changes the other members' diagnostics too.
     modules: HashMap<PathBuf, Vec<PathBuf>>,
+    /// The newest job sent for each module, and the generation it was sent at.
+    running: HashMap<Vec<PathBuf>, (u64, u64)>,
+    /// Modules whose diagnostics are due when their analysis comes.
+    owed: HashSet<Vec<PathBuf>>,
+    /// Edits and closes so far, and the recent ones (by generation) that an analysis under
+    /// way may not have seen.
+    generation: u64,
+    edits: Vec<(u64, PathBuf)>,
+    /// Jobs sent so far.
+    jobs: u64,
+    /// The module of each file, found at a generation (finding it reads the whole folder's
+    /// texts: it is kept until the next edit).
+    module_cache: HashMap<PathBuf, (u64, Vec<PathBuf>)>,
+    /// Until when the request being answered may wait for an analysis.
+    patience: Option<Instant>,
+    /// Whether a request was answered without the analysis of its text (the client is told
+    /// to ask for its inlay hints again when it comes).
+    unanalysed: bool,
     /// Pipeline runs so far (`pyasm/debugStats` tells the tests).
     runs: u64,
 }
@@ -185,6 +227,7 @@ impl Server<'_> {
             }
             match self.inbox.next(self.deadline) {
                 Next::Timeout => self.publish_due(),
+                Next::Analysed(done) => self.arrived(done),
                 Next::Closed => return Ok(()),
                 Next::Message(Message::Request(r)) if r.method == lsp::request::Shutdown::METHOD => {
                     self.send(Response::new_ok(r.id, ()));
@@ -219,7 +262,7 @@ impl Server<'_> {
                 let why = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
                 self.log(format!("{what} failed: {why}"));
                 // What was cached may be what failed.
-                self.snapshots.clear();
+                analysis::discard(self.snapshots.drain().map(|(_, s)| s).collect());
                 Err(why)
             }
         }
@@ -236,7 +279,10 @@ impl Server<'_> {
             let why = format!("{method}: the document has changed since");
             return self.send(Response::new_err(id, ErrorCode::ContentModified as i32, why));
         }
-        let response = match self.guarded(&format!("request {method}"), |s| s.dispatch(r)) {
+        self.patience = Some(Instant::now() + analysis::PATIENCE);
+        let answer = self.guarded(&format!("request {method}"), |s| s.dispatch(r));
+        self.patience = None;
+        let response = match answer {
             Ok(Ok(v)) => Response::new_ok(id, v),
             Ok(Err((code, msg))) => Response::new_err(id, code, msg),
             Err(why) => Response::new_err(id, ErrorCode::InternalError as i32, format!("pyasm lsp: {method} failed (a bug): {why}")),
@@ -263,11 +309,15 @@ impl Server<'_> {
                 to_value(Some(diagnostics::quick_fixes(&params)))
             }
             "pyasm/debugPanic" => panic!("pyasm/debugPanic asked for a panic"),
-            // For the tests: how many pipeline runs there were, and a busy server.
+            // For the tests: how many pipeline runs there were, and a busy server (with
+            // `"analysis": true`, a slow analysis: each run sleeps first, until set again).
             "pyasm/debugStats" => Ok(serde_json::json!({ "runs": self.runs })),
             "pyasm/debugSleep" => {
                 let ms = r.params.get("ms").and_then(Value::as_u64).unwrap_or(0).min(10_000);
-                std::thread::sleep(Duration::from_millis(ms));
+                match r.params.get("analysis").and_then(Value::as_bool) {
+                    Some(true) => self.worker.set_delay(ms),
+                    _ => std::thread::sleep(Duration::from_millis(ms)),
+                }
                 Ok(Value::Null)
             }
             _ => Err((ErrorCode::MethodNotFound as i32, format!("pyasm lsp does not handle `{}`", r.method))),
@@ -319,7 +369,8 @@ impl Server<'_> {
                 let Ok(p) = n.extract::<lsp::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD) else { return };
                 let Some(path) = path_of(&p.text_document.uri) else { return };
                 self.ws.docs.remove(&path);
-                self.snapshots.clear();
+                analysis::discard(self.snapshots.drain().map(|(_, s)| s).collect());
+                self.edited(&path);
                 self.dirty.remove(&path);
                 if self.published.remove(&path) {
                     self.publish(&path, Vec::new(), None);
@@ -331,7 +382,12 @@ impl Server<'_> {
 
     /// A document changed: its module's diagnostics are due after the debounce.
     fn touched(&mut self, path: PathBuf) {
-        self.snapshots.retain(|_, s| !s.covers(&path));
+        let mut gone = analysis::take_out(&mut self.snapshots, |s| s.covers(&path));
+        // An analysis of another text of it is of no more use (and a large one's memory is
+        // better freed before the next one is made).
+        gone.extend(analysis::take_out(&mut self.finished, |s| s.file(&path).is_some()));
+        analysis::discard(gone);
+        self.edited(&path);
         self.dirty.insert(path);
         self.deadline = Some(Instant::now() + self.config.debounce);
     }
@@ -358,17 +414,26 @@ impl Server<'_> {
             if done.contains(&path) || !self.ws.docs.contains_key(&path) {
                 continue;
             }
-            let module = self.ws.module_of(&path);
+            let module = self.module(&path);
             done.extend(module.iter().cloned());
             for m in &module {
                 self.modules.insert(m.clone(), module.clone());
             }
-            let _ = self.guarded("diagnostics", |s| s.publish_module(&module));
+            let current = module.first().and_then(|p| self.snapshots.get(p)).filter(|s| s.analysed && s.module == module).cloned();
+            match current {
+                Some(snap) => {
+                    let _ = self.guarded("diagnostics", |s| s.publish_snapshot(&snap));
+                }
+                None => {
+                    self.owed.insert(module.clone());
+                    self.analyse(&module);
+                }
+            }
         }
     }
 
-    fn publish_module(&mut self, module: &[PathBuf]) {
-        let snap = self.module_snapshot(module.to_vec());
+    /// Publishes an analysis's diagnostics, for each file of its module.
+    fn publish_snapshot(&mut self, snap: &Snapshot) {
         let (files, diags) = (&snap.files, &snap.facts.diagnostics);
         let first = snap.inputs.first().copied().unwrap_or(0);
         let mut by_file = diagnostics::convert(files, diags, first, self.config.error_docs.as_deref(), self.config.encoding);
@@ -389,29 +454,6 @@ impl Server<'_> {
             }
             self.publish(&p, list, snap.versions.get(&p).copied());
         }
-    }
-
-    /// The snapshot of the module a document belongs to.
-    fn snapshot(&mut self, path: &Path) -> Rc<Snapshot> {
-        if let Some(s) = self.snapshots.get(path) {
-            return s.clone();
-        }
-        let snap = self.module_snapshot(self.ws.module_of(path));
-        self.snapshots.insert(path.to_path_buf(), snap.clone());
-        snap
-    }
-
-    /// The snapshot of a module: the one of its current texts, else a new run.
-    fn module_snapshot(&mut self, module: Vec<PathBuf>) -> Rc<Snapshot> {
-        if let Some(s) = module.first().and_then(|p| self.snapshots.get(p)).filter(|s| s.module == module) {
-            return s.clone();
-        }
-        self.runs += 1;
-        let snap = Rc::new(Snapshot::build(&self.ws, &module, &self.options(), self.config.encoding));
-        for p in snap.index.iter().map(|f| &f.path).chain(&module) {
-            self.snapshots.insert(p.clone(), snap.clone());
-        }
-        snap
     }
 }
 

@@ -1,7 +1,8 @@
 //! One module as the editor has it: its files loaded, its facts (diagnostics, resolved
-//! program, stacks) and the syntax index of each file. One is built per version of the
-//! module's documents, for whichever comes first (its diagnostics falling due, or a request),
-//! and both read it; an edit drops it.
+//! program, stacks) and the syntax index of each file. The worker thread builds one per
+//! version of the module's documents (see `analysis`); both the diagnostics and the requests
+//! read it, and an edit drops it. While it is under way, requests may read one made from the
+//! parse alone (`Snapshot::parsed`: no program, no stacks).
 
 use super::index::{self, FileIndex, Key, Occurrence};
 use super::text::{Encoding, LineIndex};
@@ -29,9 +30,18 @@ pub struct Snapshot {
     pub index: Vec<FileIndex>,
     /// Each file's line starts, made when first asked for (a large file's take a while).
     line_starts: Vec<OnceCell<Vec<usize>>>,
+    /// Whether the whole pipeline ran (else only the parse: see `parsed`).
+    pub analysed: bool,
+}
+
+/// Whether the lines have a `.python` directive.
+fn names_version(lines: &[Line]) -> bool {
+    use crate::syntax::ast::Statement;
+    lines.iter().filter_map(|l| l.statement.as_ref()).any(|s| matches!(&s.node, Statement::Directive(d) if d.name.node == "python"))
 }
 
 impl Snapshot {
+    /// The module's analysis: every stage run.
     pub fn build(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
         let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
         let (mut files, inputs) = ws.load(module);
@@ -62,7 +72,43 @@ impl Snapshot {
             })
             .collect();
         let line_starts = files.names().map(|_| OnceCell::new()).collect();
-        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts }
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed: true }
+    }
+
+    /// The module as far as the parse of its files (and the ones they include) tells: the
+    /// version and the index, no program. What requests read while the analysis of a large
+    /// module runs, so it is made with one parse of each file and nothing more.
+    pub fn parsed(ws: &Workspace, module: &[PathBuf], opts: &crate::Options, encoding: Encoding) -> Snapshot {
+        let versions = ws.docs.iter().map(|(p, d)| (p.clone(), d.version)).collect();
+        let mut files = SourceFiles::new();
+        let mut paths: Vec<PathBuf> = module.to_vec();
+        let mut ids = Vec::new();
+        while let Some(path) = paths.get(ids.len()).cloned() {
+            let text = ws.text(&path).unwrap_or_default();
+            for p in ws.includes(&text, &path) {
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+            ids.push(files.add(path.display().to_string(), text));
+        }
+        let mut lines: Vec<Vec<Line>> = ids.iter().map(|&f| crate::syntax::parse(f, files.text(f)).0).collect();
+        let inputs: Vec<u32> = ids[..module.len()].to_vec();
+        // (Assembling takes it from the module's first file that names one.)
+        let named = lines[..module.len()].iter().position(|ls| names_version(ls)).unwrap_or(0);
+        let version = lines.get(named).and_then(|ls| crate::named_version(ls, &files, opts));
+        let texts: Vec<&str> = ids.iter().map(|&f| files.text(f)).collect();
+        let macros = index::macro_names(&texts);
+        let index = ids.iter().zip(&paths).zip(lines.iter_mut()).map(|((&f, p), ls)| index::index_lines(f, p.clone(), files.text(f), std::mem::take(ls), version, &macros)).collect();
+        let facts = crate::ModuleFacts { version, program: None, verified: Vec::new(), layouts: Vec::new(), expansions: Default::default(), diagnostics: Vec::new() };
+        let line_starts = files.names().map(|_| OnceCell::new()).collect();
+        Snapshot { module: module.to_vec(), inputs, versions, encoding, files, facts, index, line_starts, analysed: false }
+    }
+
+    /// Whether every open document among its files still has the text it was made from.
+    pub fn current_in(&self, ws: &Workspace) -> bool {
+        self.index.iter().all(|f| ws.docs.get(&f.path).is_none_or(|d| d.text == self.files.text(f.file)))
+            && ws.docs.keys().filter(|p| self.covers(p)).all(|p| self.versions.contains_key(p))
     }
 
     /// Positions in file `file` of the module.

@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 /// Siblings beyond this many are not looked at (a folder of thousands of disassembled modules).
 const MAX_SIBLINGS: usize = 400;
 
+#[derive(Clone)]
 pub struct Document {
     pub text: String,
     pub version: i32,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Workspace {
     pub docs: HashMap<PathBuf, Document>,
 }
@@ -70,8 +71,10 @@ impl Workspace {
     }
 
     fn links(&self, path: &Path) -> FileLinks {
-        let Some(text) = self.text(path) else { return FileLinks::default() };
-        links_of(&text, path)
+        match self.docs.get(path) {
+            Some(d) => links_of(&d.text, path),
+            None => std::fs::read_to_string(path).map(|t| links_of(&t, path)).unwrap_or_default(),
+        }
     }
 
     /// The `.pyasm` files of the document's folder, open or on disk, the document first.
@@ -126,6 +129,11 @@ impl Workspace {
         members.into_iter().map(|m| siblings[m].clone()).collect()
     }
 
+    /// The files `path`'s text includes (read from its tokens, as the module is found).
+    pub fn includes(&self, text: &str, path: &Path) -> Vec<PathBuf> {
+        links_of(text, path).includes
+    }
+
     /// The module's files in a fresh `SourceFiles` (open documents as the editor has them,
     /// also for `.include`), with their ids in order.
     pub fn load(&self, module: &[PathBuf]) -> (SourceFiles, Vec<u32>) {
@@ -141,7 +149,8 @@ impl Workspace {
 /// The code objects a file defines and refers to, and the files it includes: read from the
 /// tokens (`.code NAME`, `@ NAME`, `.include "FILE"`), which is all this needs and much less
 /// work than a parse for a large file. Only the lines that can hold one are lexed (a token
-/// never spans lines): most lines of a large file are instructions without any.
+/// never spans lines): most lines of a large file are instructions without any, and the
+/// lines are found by searching the whole text (much faster than looking at each line).
 fn links_of(text: &str, path: &Path) -> FileLinks {
     let mut out = FileLinks::default();
     let folder = path.parent().unwrap_or(Path::new("."));
@@ -151,7 +160,14 @@ fn links_of(text: &str, path: &Path) -> FileLinks {
         Tok::Str(s) => Some(s.to_lossy()),
         _ => None,
     };
-    for line in text.lines().filter(|l| l.contains('@') || l.contains(".code") || l.contains(".include")) {
+    let mut starts: Vec<usize> = ["@", ".code", ".include"]
+        .iter()
+        .flat_map(|pat| text.match_indices(pat).map(|(i, _)| text[..i].rfind('\n').map_or(0, |n| n + 1)))
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    for start in starts {
+        let line = text[start..].split('\n').next().unwrap_or("");
         let tokens = crate::syntax::lexer::lex(line, &mut errors);
         for w in tokens.windows(2) {
             match (&w[0].1, &w[1].1) {
