@@ -44,6 +44,15 @@ pub fn kind_of<'a>(ins: &Instruction, t: &'a VersionTable) -> Kind<'a> {
     }
 }
 
+/// Whether the instruction can go on to the next one (it is not a jump, return or raise).
+pub fn falls_through(ins: &Instruction, t: &VersionTable) -> bool {
+    match kind_of(ins, t) {
+        Kind::Portable(op) => !set::effect(op, ins).exits,
+        Kind::Version(op) => !matches!(op.flow, Flow::Jump | Flow::Exit),
+        Kind::Unknown => true,
+    }
+}
+
 fn version_arg(ins: &Instruction) -> u32 {
     match ins.operands.first().map(|o| &o.node) {
         Some(Value::Int(n)) => u32::try_from(n).unwrap_or(0),

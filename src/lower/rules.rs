@@ -568,8 +568,24 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
         }
         emits[i].main = out;
     }
+    jump_over_loop_exits(cx, &mut before_label);
     let (cleanup_run, cleanups) = cleanup_regions(cx, &plan);
     Lowered { emits, before_label, cleanup_run, cleanups }
+}
+
+/// A loop's exit (END_FOR …) is for the exhausted iterator's jump only: a line before the
+/// exit label that goes on to it (a `break` that popped the iterator and falls into the label,
+/// a loop's last conditional jump) jumps over it to the label.
+fn jump_over_loop_exits(cx: &Cx, before_label: &mut HashMap<String, Vec<Out>>) {
+    for (label, exit) in before_label.iter_mut() {
+        let Some(&t) = cx.labels.get(label) else { continue };
+        let Some(prev) = t.checked_sub(1).map(|p| cx.code[p]) else { continue };
+        let reached = cx.walk.entry[t - 1].is_some();
+        if reached && super::flow::falls_through(prev, cx.f.table) {
+            let name = if cx.f.pseudo_jump { "JUMP" } else { "JUMP_FORWARD" };
+            exit.insert(0, make(prev, name, vec![word(prev, label)]));
+        }
+    }
 }
 
 /// 3.11+: where each handler runs, and the handler that restores the previous exception when
