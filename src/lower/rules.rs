@@ -250,6 +250,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     let mut skip_next = false;
     // The `try` lines whose regions are open here, in the text.
     let mut open_tries: Vec<usize> = Vec::new();
+    let region_end = region_ends(cx);
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -303,7 +304,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     continue;
                 };
                 if f.make_cell {
-                    out.push(Out::Directive("try".into(), vec![word(src, l)]));
+                    // The depth is given: an exception-table entry's depth is otherwise read at
+                    // its start, and the region may go on after a handler's cleanup nested in it
+                    // (a `finally` inside another), where the stack is deeper.
+                    let depth = val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, cx.version_depth(i, &plan))]));
+                    out.push(Out::Directive("try".into(), vec![word(src, l), depth]));
                     // The handler starts by saving the exception it replaces.
                     if let Some(&t) = cx.labels.get(l) {
                         if t < emits.len() {
@@ -414,6 +419,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     diags.push(error(src.opname.span, "`jump` takes a label".into(), "no label"));
                     continue;
                 };
+                leave_regions(cx, i, l, &open_tries, &region_end, &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
                     "JUMP"
                 } else if cx.backward(i, l) {
@@ -571,6 +577,62 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     jump_over_loop_exits(cx, &mut before_label);
     let (cleanup_run, cleanups) = cleanup_regions(cx, &plan);
     Lowered { emits, before_label, cleanup_run, cleanups }
+}
+
+/// Where each `try`'s region ends in the text: the index of its `end_try`.
+fn region_ends(cx: &Cx) -> HashMap<usize, usize> {
+    let mut open = Vec::new();
+    let mut ends = HashMap::new();
+    for i in 0..cx.code.len() {
+        match cx.op(i) {
+            Some(Op::Try) => open.push(i),
+            Some(Op::EndTry) => {
+                if let Some(t) = open.pop() {
+                    ends.insert(t, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    ends
+}
+
+/// ≤3.10: a `jump` from inside `try` regions to a label outside them pops their blocks first
+/// (3.11+: leaving a region in the text is all it takes).
+#[allow(clippy::too_many_arguments)]
+fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let (Some(&target), false) = (cx.labels.get(label), cx.f.make_cell) else { return };
+    if cx.walk.entry[i].is_none() {
+        return;
+    }
+    let src = cx.code[i];
+    let left: Vec<usize> = open.iter().rev().copied().filter(|&t| target <= t || ends.get(&t).is_none_or(|&e| target > e)).collect();
+    let Some(&outermost) = left.last() else { return };
+    if cx.f.pop_block_unwinds && cx.walk.stack(i).len() > cx.walk.stack(outermost).len() {
+        diags.push(
+            error(src.opname.span, "this jump out of a `try` carries values pushed inside it".into(), "")
+                .with_note("up to 3.7 leaving a protected region drops them (POP_BLOCK cuts the stack back)")
+                .with_help("store them in a variable inside the region"),
+        );
+        return;
+    }
+    let pop_blocks = left.iter().map(|_| make(src, "POP_BLOCK", vec![]));
+    // A `break` pops values from under the region (the loop's iterator) before its jump; the
+    // blocks go before those `pop`s, while the stack is still at their level.
+    let below = cx.walk.stack(outermost).len().saturating_sub(cx.walk.stack(i).len());
+    if below == 0 {
+        out.extend(pop_blocks);
+        return;
+    }
+    let first = i.checked_sub(below).filter(|&k| (k..i).all(|p| cx.op(p) == Some(Op::Pop) && (k == p || !cx.labelled(p))) && !cx.labelled(i));
+    match first {
+        Some(k) => emits[k].before.extend(pop_blocks),
+        None => diags.push(
+            error(src.opname.span, "this jump out of a `try` leaves less on the stack than the `try` found".into(), "")
+                .with_note("up to 3.10 the region's block must be popped while the stack is at its level")
+                .with_help("drop values from under the region with `pop` lines right before the jump"),
+        ),
+    }
 }
 
 /// A loop's exit (END_FOR …) is for the exhausted iterator's jump only: a line before the
