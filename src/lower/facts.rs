@@ -101,6 +101,25 @@ pub struct Facts {
     pub call_ex_dict: bool,
     /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
     pub call_ex_null_kwargs: bool,
+    /// How a `with` is entered and left (see `With`).
+    pub with: With,
+    /// Stack slots a `with`'s exit takes (3.14+: 2, `__exit__` and the manager as its self).
+    pub with_exit_width: usize,
+}
+
+/// The families of `with` statements, told apart by their opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum With {
+    /// ≤3.8: SETUP_WITH, and one cleanup for both ways out (WITH_CLEANUP_START/FINISH,
+    /// END_FINALLY) entered with None (3.8: BEGIN_FINALLY's NULL) on the normal one.
+    Cleanup,
+    /// 3.9–3.10: SETUP_WITH; the normal way calls `__exit__(None, None, None)`, the handler
+    /// WITH_EXCEPT_START.
+    ExceptStart,
+    /// 3.11–3.13: BEFORE_WITH and an exception-table region whose handler is WITH_EXCEPT_START.
+    BeforeWith,
+    /// 3.14+: LOAD_SPECIAL `__exit__` and `__enter__`, otherwise as `BeforeWith`.
+    LoadSpecial,
 }
 
 /// The one call-layout fact the tables do not show: from 3.13 on the NULL slot of a call
@@ -182,6 +201,17 @@ impl Facts {
             import_star: has("IMPORT_STAR"),
             call_ex_dict: kwargs_must_be_a_dict(t.version),
             call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
+            with: if has("LOAD_SPECIAL") {
+                With::LoadSpecial
+            } else if has("BEFORE_WITH") {
+                With::BeforeWith
+            } else if has("WITH_EXCEPT_START") {
+                With::ExceptStart
+            } else {
+                With::Cleanup
+            },
+            // LOAD_SPECIAL pushes the method and its self, kept for the call at the exit.
+            with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }
     }
 }

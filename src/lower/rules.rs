@@ -1,7 +1,7 @@
 //! How each portable instruction becomes the instructions of one version. Every choice
 //! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
 
-use super::facts::Facts;
+use super::facts::{Facts, With};
 use super::flow::{MIXED, Walk};
 use super::scope::{CodeInfo, Scope};
 use super::set::{self, BINARY_NAMES, COMPARISONS, Op};
@@ -212,7 +212,14 @@ impl Cx<'_> {
     /// previous exception each running handler keeps under its values (3.11+).
     fn version_depth(&self, i: usize, plan: &Plan) -> usize {
         let stack = self.walk.stack(i);
-        let slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
+        let mut slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
+        // A `with`'s exit (the lower of the two values `with_enter` pushes) may take more.
+        let mut seen = HashSet::new();
+        for &k in stack {
+            if k != MIXED && self.op(k) == Some(Op::WithEnter) && seen.insert(k) {
+                slots += self.f.with_exit_width - 1;
+            }
+        }
         let handlers = self.walk.handlers(i);
         let consumed = handlers.iter().filter(|h| !stack.contains(h)).count();
         slots + consumed
@@ -251,6 +258,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     // The `try` lines whose regions are open here, in the text.
     let mut open_tries: Vec<usize> = Vec::new();
     let region_end = region_ends(cx);
+    // The `with_enter` lines whose `with_exit` is still ahead, in the text.
+    let mut open_withs: Vec<usize> = Vec::new();
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -271,6 +280,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 Some(v) => out.push(make(src, "LOAD_CONST", vec![v])),
                 None => diags.push(error(src.opname.span, "`const` takes the value to push".into(), "no value").with_help("for example `const 42` or `const \"text\"`")),
             },
+            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => diags.push(
+                error(src.opname.span, "a `return` inside a `with` is not lowered yet".into(), "")
+                    .with_secondary(cx.code[open_withs[open_withs.len() - 1]].opname.span, "the `with` starts here")
+                    .with_help("keep the value in a variable, `jump` past `with_exit`, and return there"),
+            ),
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
             Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
             Op::Pop if !f.make_cell && cx.is_exception(i, 0) => {
@@ -394,6 +408,28 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::Reraise => out.push(make(src, "RERAISE", vec![])),
             Op::Raise => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc")])),
             Op::RaiseFrom => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc_from")])),
+            Op::WithEnter => {
+                open_withs.push(i);
+                with_enter(cx, i, &plan, &mut out);
+            }
+            Op::WithExit => {
+                let Some(enter) = open_withs.pop() else {
+                    diags.push(error(src.opname.span, "`with_exit` without a `with_enter` before it".into(), ""));
+                    continue;
+                };
+                if cx.walk.pushed_by(i, 0).is_some_and(|k| k != enter) {
+                    diags.push(
+                        error(src.opname.span, "`with_exit` takes the exit its `with_enter` pushed, but another value is on top".into(), "")
+                            .with_secondary(cx.code[enter].opname.span, "the `with` starts here")
+                            .with_help("consume what `with_enter` returned (`store` it or `pop` it), and leave the stack as it was after that"),
+                    );
+                    continue;
+                }
+                // The normal way in: the line before goes on to it, or a jump does (not only
+                // an exception swallowed); the compilers leave out the call that nothing reaches.
+                let normal = cx.labelled(i) || (i > 0 && cx.walk.entry[i - 1].is_some() && super::flow::falls_through(cx.code[i - 1], f.table));
+                with_exit(cx, enter, normal, &plan, &mut out);
+            }
             Op::LoadClosure => out.push(make(src, if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" }, src.operands.clone())),
             Op::LoadAttr => out.push(make(src, "LOAD_ATTR", src.operands.clone())),
             Op::StoreAttr => out.push(make(src, "STORE_ATTR", src.operands.clone())),
@@ -577,6 +613,135 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     jump_over_loop_exits(cx, &mut before_label);
     let (cleanup_run, cleanups) = cleanup_regions(cx, &plan);
     Lowered { emits, before_label, cleanup_run, cleanups }
+}
+
+fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
+    val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, d)]))
+}
+
+/// 3.11+: the depth a `with`'s region unwinds to: the stack under the manager, and its exit.
+fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
+    cx.version_depth(enter, plan).saturating_sub(1) + cx.f.with_exit_width
+}
+
+/// `with_enter`: the manager's `__exit__` kept on the stack, its `__enter__()` on top, and the
+/// region whose exceptions go to the `with`'s handler (≤3.10 SETUP_WITH's block).
+fn with_enter(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
+    let src = cx.code[i];
+    let handler = format!("__with_{i}");
+    match cx.f.with {
+        With::Cleanup | With::ExceptStart => {
+            out.push(make(src, "SETUP_WITH", vec![word(src, &handler)]));
+            return;
+        }
+        With::BeforeWith => out.push(make(src, "BEFORE_WITH", vec![])),
+        With::LoadSpecial => {
+            // mgr → mgr mgr → mgr __exit__ mgr → … → __exit__ mgr(self) mgr → __exit__ mgr __enter__ mgr
+            out.push(make(src, "COPY", vec![int(src, 1)]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__exit__")]));
+            out.push(make(src, "SWAP", vec![int(src, 2)]));
+            out.push(make(src, "SWAP", vec![int(src, 3)]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__enter__")]));
+            out.push(make(src, "CALL", vec![int(src, 0)]));
+        }
+    }
+    out.push(Out::Directive("try".into(), vec![word(src, &handler), word(src, "lasti"), depth_operand(src, with_depth(cx, i, plan))]));
+}
+
+/// `with_exit`: the region ends, `__exit__(None, None, None)` is called; then the handler
+/// (jumped over): `__exit__` with the exception, which goes on unless it returns true.
+fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[enter];
+    let handler = format!("__with_{enter}");
+    let done = format!("__with_{enter}_done");
+    let suppress = format!("__with_{enter}_suppress");
+    let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
+    let reraise = |out: &mut Vec<Out>, n: usize| out.push(if f.reraise_arg { make(src, "RERAISE", vec![int(src, n)]) } else { make(src, "RERAISE", vec![]) });
+    match f.with {
+        With::Cleanup => {
+            if normal {
+                op(out, "POP_BLOCK");
+                // The normal way into the cleanup: None (3.8: BEGIN_FINALLY's NULL) for the
+                // exception.
+                if f.table.by_name("BEGIN_FINALLY").is_some() {
+                    op(out, "BEGIN_FINALLY");
+                } else {
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                }
+            }
+            out.push(Out::Label(handler));
+            op(out, "WITH_CLEANUP_START");
+            op(out, "WITH_CLEANUP_FINISH");
+            op(out, "END_FINALLY");
+        }
+        With::ExceptStart => {
+            if normal {
+                op(out, "POP_BLOCK");
+                out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                op(out, "DUP_TOP");
+                op(out, "DUP_TOP");
+                out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+                op(out, "POP_TOP");
+                out.push(make(src, "JUMP_FORWARD", vec![word(src, &done)]));
+            }
+            out.push(Out::Label(handler));
+            op(out, "WITH_EXCEPT_START");
+            out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
+            reraise(out, 1);
+            out.push(Out::Label(suppress));
+            // The exception's three values, the saved one by POP_EXCEPT, then `__exit__`.
+            for _ in 0..3 {
+                op(out, "POP_TOP");
+            }
+            op(out, "POP_EXCEPT");
+            op(out, "POP_TOP");
+            out.push(Out::Label(done));
+        }
+        With::BeforeWith | With::LoadSpecial => {
+            let cleanup = format!("__with_{enter}_cleanup");
+            let depth = with_depth(cx, enter, plan);
+            out.push(Out::Directive("end_try".into(), vec![]));
+            if normal {
+                for _ in 0..3 {
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                }
+                // `__exit__` is called as a method: its self slot takes the first None (3.14+:
+                // the manager itself, and the three Nones are the arguments).
+                let n = if f.with_exit_width == 2 { 3 } else { 2 };
+                if f.precall {
+                    out.push(make(src, "PRECALL", vec![int(src, n)]));
+                }
+                out.push(make(src, "CALL", vec![int(src, n)]));
+                op(out, "POP_TOP");
+                out.push(make(src, "JUMP", vec![word(src, &done)]));
+            }
+            out.push(Out::Label(handler));
+            // Under the exit and the offset: the exception it replaced, restored if the
+            // handler raises.
+            out.push(Out::Directive("try".into(), vec![word(src, &cleanup), word(src, "lasti"), depth_operand(src, depth + 2)]));
+            op(out, "PUSH_EXC_INFO");
+            op(out, "WITH_EXCEPT_START");
+            if f.to_bool {
+                op(out, "TO_BOOL");
+            }
+            out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
+            reraise(out, 2);
+            out.push(Out::Label(suppress));
+            op(out, "POP_TOP");
+            out.push(Out::Directive("end_try".into(), vec![]));
+            op(out, "POP_EXCEPT");
+            for _ in 0..1 + f.with_exit_width {
+                op(out, "POP_TOP");
+            }
+            out.push(make(src, "JUMP", vec![word(src, &done)]));
+            out.push(Out::Label(cleanup));
+            out.push(make(src, "COPY", vec![int(src, 3)]));
+            op(out, "POP_EXCEPT");
+            reraise(out, 1);
+            out.push(Out::Label(done));
+        }
+    }
 }
 
 /// Where each `try`'s region ends in the text: the index of its `end_try`.

@@ -56,6 +56,8 @@ pub enum Op {
     Reraise,
     Raise,
     RaiseFrom,
+    WithEnter,
+    WithExit,
 }
 
 /// Every portable instruction by its written name.
@@ -110,6 +112,8 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("reraise", Op::Reraise),
     ("raise", Op::Raise),
     ("raise_from", Op::RaiseFrom),
+    ("with_enter", Op::WithEnter),
+    ("with_exit", Op::WithExit),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -202,6 +206,12 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::ExceptMatch => e(2, 2),
         Op::Reraise | Op::Raise => Effect { pops: 1, pushes: 0, jump: None, exits: true },
         Op::RaiseFrom => Effect { pops: 2, pushes: 0, jump: None, exits: true },
+        // The manager → its exit (the context, however many slots the version keeps) and what
+        // `__enter__` returned; an exception inside is the lowering's own handler's.
+        // Its "jump" is the way an exception swallowed by `__exit__` goes: to its `with_exit`
+        // (found by `flow::with_exits`), with the exit on the stack for it.
+        Op::WithEnter => Effect { pops: 1, pushes: 2, jump: Some((1, 1)), exits: false },
+        Op::WithExit => e(1, 0),
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
