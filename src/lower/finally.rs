@@ -81,7 +81,7 @@ fn instruction(line: &Line) -> Option<(&Instruction, Span)> {
 }
 
 /// The portable instructions whose first operand is a label.
-const JUMPS: &[&str] = &["jump", "jump_if_false", "jump_if_true", "for_iter", "try"];
+const JUMPS: &[&str] = &["jump", "jump_if_false", "jump_if_true", "jump_if_none", "jump_if_not_none", "for_iter", "try"];
 
 fn label_operand(ins: &Instruction) -> Option<&str> {
     match ins.operands.first().map(|o| &o.node) {
@@ -208,14 +208,19 @@ impl Expander<'_> {
                     let line = split_label(&line, out);
                     out.push(ins_line("jump", vec![Value::Word(exit(t))], &line));
                 }
-                (cond @ ("jump_if_false" | "jump_if_true"), Some(t)) if !inside.contains(t) => {
+                (cond @ ("jump_if_false" | "jump_if_true" | "jump_if_none" | "jump_if_not_none"), Some(t)) if !inside.contains(t) => {
                     // Only the taken path leaves: the inverted jump over a jump out.
                     if !targets.iter().any(|x| x == t) {
                         targets.push(t.to_string());
                     }
                     skips += 1;
                     let skip = format!("__finally_{n}_stay_{skips}");
-                    let inverse = if cond == "jump_if_false" { "jump_if_true" } else { "jump_if_false" };
+                    let inverse = match cond {
+                        "jump_if_false" => "jump_if_true",
+                        "jump_if_true" => "jump_if_false",
+                        "jump_if_none" => "jump_if_not_none",
+                        _ => "jump_if_none",
+                    };
                     let line = split_label(&line, out);
                     out.push(ins_line(inverse, vec![Value::Word(skip.clone())], &line));
                     out.push(ins_line("jump", vec![Value::Word(exit(t))], &line));

@@ -485,6 +485,54 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     out.push(make(src, name, src.operands.clone()));
                 }
             }
+            Op::JumpIfNone | Op::JumpIfNotNone => {
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, format!("`{}` takes a label", src.opname.node), "no label"));
+                    continue;
+                };
+                let none = op == Op::JumpIfNone;
+                if f.table.by_name("POP_JUMP_IF_NONE").is_some() || f.table.pseudo_jump("POP_JUMP_IF_NONE").is_some() {
+                    let (name, inverse) = if none { ("POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE") } else { ("POP_JUMP_IF_NOT_NONE", "POP_JUMP_IF_NONE") };
+                    if cx.backward(i, l) && !f.backward_branches {
+                        let skip = new_label("skip");
+                        out.push(make(src, inverse, vec![word(src, &skip)]));
+                        out.push(make(src, "JUMP", src.operands.clone()));
+                        out.push(Out::Label(skip));
+                    } else {
+                        out.push(make(src, name, src.operands.clone()));
+                    }
+                } else {
+                    // ≤3.10: an identity test with None, and a jump on its bool.
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                    if f.is_op {
+                        out.push(make(src, "IS_OP", vec![int(src, 0)]));
+                    } else {
+                        out.push(make(src, "COMPARE_OP", vec![word(src, "is")]));
+                    }
+                    out.push(make(src, if none { "POP_JUMP_IF_TRUE" } else { "POP_JUMP_IF_FALSE" }, src.operands.clone()));
+                }
+            }
+            Op::UnpackEx => {
+                let (before, after) = (set::count(src), set::second_count(src));
+                if before > 255 || after > 255 {
+                    diags.push(error(src.opname.span, "`unpack_ex` takes at most 255 targets before the star and 255 after".into(), ""));
+                    continue;
+                }
+                out.push(make(src, "UNPACK_EX", vec![int(src, after << 8 | before)]));
+            }
+            Op::BuildSlice => out.push(make(src, "BUILD_SLICE", src.operands.clone())),
+            Op::LoadSlice if f.table.by_name("BINARY_SLICE").is_some() => out.push(make(src, "BINARY_SLICE", vec![])),
+            Op::LoadSlice => {
+                out.push(make(src, "BUILD_SLICE", vec![int(src, 2)]));
+                out.push(if f.subscript_op { make(src, "BINARY_OP", vec![val(src, Value::Symbol("[]".into()))]) } else { make(src, "BINARY_SUBSCR", vec![]) });
+            }
+            Op::StoreSlice if f.table.by_name("STORE_SLICE").is_some() => out.push(make(src, "STORE_SLICE", vec![])),
+            Op::StoreSlice => {
+                out.push(make(src, "BUILD_SLICE", vec![int(src, 2)]));
+                out.push(make(src, "STORE_SUBSCR", vec![]));
+            }
+            Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
+            Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {

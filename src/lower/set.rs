@@ -58,6 +58,13 @@ pub enum Op {
     RaiseFrom,
     WithEnter,
     WithExit,
+    UnpackEx,
+    BuildSlice,
+    LoadSlice,
+    StoreSlice,
+    AssertionError,
+    JumpIfNone,
+    JumpIfNotNone,
 }
 
 /// Every portable instruction by its written name.
@@ -114,6 +121,13 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("raise_from", Op::RaiseFrom),
     ("with_enter", Op::WithEnter),
     ("with_exit", Op::WithExit),
+    ("unpack_ex", Op::UnpackEx),
+    ("build_slice", Op::BuildSlice),
+    ("load_slice", Op::LoadSlice),
+    ("store_slice", Op::StoreSlice),
+    ("assertion_error", Op::AssertionError),
+    ("jump_if_none", Op::JumpIfNone),
+    ("jump_if_not_none", Op::JumpIfNotNone),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -152,6 +166,14 @@ pub fn operator(ins: &Instruction) -> Option<&str> {
 /// The count operand (`call 2`, `build_list 3`), 0 when missing or not a small number.
 pub fn count(ins: &Instruction) -> usize {
     match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The second count operand (`unpack_ex 1, 2`), 0 when missing.
+pub fn second_count(ins: &Instruction) -> usize {
+    match ins.operands.get(1).map(|o| &o.node) {
         Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
         _ => 0,
     }
@@ -212,6 +234,13 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         // (found by `flow::with_exits`), with the exit on the stack for it.
         Op::WithEnter => Effect { pops: 1, pushes: 2, jump: Some((1, 1)), exits: false },
         Op::WithExit => e(1, 0),
+        // `unpack_ex B, A`: B values before the starred target, A after it.
+        Op::UnpackEx => e(1, n + second_count(ins) + 1),
+        Op::BuildSlice => e(n, 1),
+        Op::LoadSlice => e(3, 1),
+        Op::StoreSlice => e(4, 0),
+        Op::AssertionError => e(0, 1),
+        Op::JumpIfNone | Op::JumpIfNotNone => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
