@@ -105,6 +105,16 @@ pub struct Facts {
     pub with: With,
     /// Stack slots a `with`'s exit takes (3.14+: 2, `__exit__` and the manager as its self).
     pub with_exit_width: usize,
+    /// ≤3.10: YIELD_FROM delegates (3.11+: a SEND loop).
+    pub yield_from_op: bool,
+    /// 3.12+: END_SEND and CLEANUP_THROW finish the SEND loop (an exception thrown in while it
+    /// waits goes to CLEANUP_THROW).
+    pub end_send: bool,
+    /// 3.15: no GET_YIELD_FROM_ITER; `yield from` is GET_ITER with this argument (see
+    /// `YIELD_FROM_GET_ITER`), and its iterator takes `iter_width` slots.
+    pub yield_from_get_iter: Option<u32>,
+    /// 3.12: YIELD_VALUE's argument is the stack depth (see `yield_arg_is_depth`).
+    pub yield_arg_depth: bool,
 }
 
 /// The families of `with` statements, told apart by their opcodes.
@@ -148,6 +158,17 @@ fn map_add_value_on_top(v: PythonVersion) -> bool {
 /// it only pops the block. Both have the same stack effect in the tables.
 fn pop_block_unwinds(v: PythonVersion) -> bool {
     v < PythonVersion::new(3, 8)
+}
+
+/// 3.15 folded GET_YIELD_FROM_ITER into GET_ITER, whose argument tells what the iterator is
+/// for; 3.15's compiler writes 3 for `yield from` (0 for a loop). The tables give the opcode,
+/// not what its argument means.
+const YIELD_FROM_GET_ITER: u32 = 3;
+
+/// 3.12's compiler gives YIELD_VALUE the stack depth at the yield as its argument; 3.13
+/// made it a flag (1 inside `yield from` and `await`). Both are a number in the tables.
+fn yield_arg_is_depth(v: PythonVersion) -> bool {
+    v == PythonVersion::new(3, 12)
 }
 
 impl Facts {
@@ -211,6 +232,10 @@ impl Facts {
                 With::Cleanup
             },
             // LOAD_SPECIAL pushes the method and its self, kept for the call at the exit.
+            yield_from_op: has("YIELD_FROM"),
+            end_send: has("END_SEND"),
+            yield_arg_depth: yield_arg_is_depth(t.version),
+            yield_from_get_iter: if has("GET_YIELD_FROM_ITER") { None } else { Some(YIELD_FROM_GET_ITER) },
             with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }
     }

@@ -533,6 +533,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             }
             Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
             Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
+            Op::YieldFrom => yield_from(cx, i, &plan, &mut out),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {
@@ -789,6 +790,57 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
             reraise(out, 1);
             out.push(Out::Label(done));
         }
+    }
+}
+
+/// `yield_from`: ≤3.10 YIELD_FROM; 3.11+ the SEND loop (SEND, YIELD_VALUE, RESUME, back),
+/// 3.12+ with END_SEND at its exit and CLEANUP_THROW for an exception thrown in meanwhile.
+fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
+    let width = match f.yield_from_get_iter {
+        Some(arg) => {
+            out.push(make(src, "GET_ITER", vec![int(src, arg as usize)]));
+            f.iter_width
+        }
+        None => {
+            out.push(make(src, "GET_YIELD_FROM_ITER", vec![]));
+            1
+        }
+    };
+    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+    if f.yield_from_op {
+        out.push(make(src, "YIELD_FROM", vec![]));
+        return;
+    }
+    let (send, done, throw) = (format!("__send_{i}"), format!("__send_{i}_done"), format!("__send_{i}_throw"));
+    out.push(Out::Label(send.clone()));
+    out.push(make(src, "SEND", vec![word(src, &done)]));
+    // Under the yielded value: the iterator (3.15: its two slots), and the stack under the
+    // iterable; and the value sent last.
+    let depth = cx.version_depth(i, plan) - 1 + width + 1;
+    if f.end_send {
+        out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
+    }
+    out.push(match (f.yield_arg, f.yield_arg_depth) {
+        (false, _) => make(src, "YIELD_VALUE", vec![]),
+        (true, true) => make(src, "YIELD_VALUE", vec![int(src, depth)]),
+        (true, false) => make(src, "YIELD_VALUE", vec![int(src, 1)]),
+    });
+    if f.end_send {
+        out.push(Out::Directive("end_try".into(), vec![]));
+    }
+    out.push(make(src, "RESUME", vec![word(src, "yield_from")]));
+    out.push(make(src, "JUMP_NO_INTERRUPT", vec![word(src, &send)]));
+    if f.end_send {
+        // Reached only by an exception: the iterator, the value it returned → …, falls into
+        // END_SEND as SEND's exit does.
+        out.push(Out::Label(throw));
+        out.push(make(src, "CLEANUP_THROW", vec![]));
+        out.push(Out::Label(done));
+        out.push(make(src, "END_SEND", vec![]));
+    } else {
+        out.push(Out::Label(done));
     }
 }
 

@@ -107,7 +107,7 @@ pub fn read(header: &Line, body: &[&Line]) -> CodeInfo {
             },
             Statement::Instruction(i) => {
                 let op = set::lookup(&i.opname.node);
-                if op == Some(Op::Yield) {
+                if op == Some(Op::Yield) || op == Some(Op::YieldFrom) {
                     info.generator = true;
                 }
                 if matches!(op, Some(Op::MakeFunction) | Some(Op::Const)) || i.opname.node == "LOAD_CONST" {

@@ -65,6 +65,7 @@ pub enum Op {
     AssertionError,
     JumpIfNone,
     JumpIfNotNone,
+    YieldFrom,
 }
 
 /// Every portable instruction by its written name.
@@ -128,6 +129,7 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("assertion_error", Op::AssertionError),
     ("jump_if_none", Op::JumpIfNone),
     ("jump_if_not_none", Op::JumpIfNotNone),
+    ("yield_from", Op::YieldFrom),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -240,6 +242,8 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::LoadSlice => e(3, 1),
         Op::StoreSlice => e(4, 0),
         Op::AssertionError => e(0, 1),
+        // The iterable → what its `return` gave (the values it yields pass through).
+        Op::YieldFrom => e(1, 1),
         Op::JumpIfNone | Op::JumpIfNotNone => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
