@@ -533,7 +533,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             }
             Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
             Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
-            Op::YieldFrom => yield_from(cx, i, &plan, &mut out),
+            Op::YieldFrom | Op::Await => yield_from(cx, i, &plan, &mut out),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {
@@ -798,7 +798,17 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
 fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     let f = cx.f;
     let src = cx.code[i];
+    let awaiting = cx.op(i) == Some(Op::Await);
     let width = match f.yield_from_get_iter {
+        _ if awaiting => {
+            let takes_arg = f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
+            out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, 0)] } else { vec![] }));
+            // SEND's receiver takes as many slots as a yield-from iterator (3.15: two).
+            if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
+                out.push(make(src, "PUSH_NULL", vec![]));
+            }
+            if f.yield_from_get_iter.is_some() { f.iter_width } else { 1 }
+        }
         Some(arg) => {
             out.push(make(src, "GET_ITER", vec![int(src, arg as usize)]));
             f.iter_width
@@ -830,7 +840,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     if f.end_send {
         out.push(Out::Directive("end_try".into(), vec![]));
     }
-    out.push(make(src, "RESUME", vec![word(src, "yield_from")]));
+    out.push(make(src, "RESUME", vec![word(src, if awaiting { "await" } else { "yield_from" })]));
     out.push(make(src, "JUMP_NO_INTERRUPT", vec![word(src, &send)]));
     if f.end_send {
         // Reached only by an exception: the iterator, the value it returned → …, falls into
@@ -1179,12 +1189,17 @@ pub fn prologue(f: &Facts, info: &CodeInfo, at: &Instruction) -> Vec<Out> {
             out.push(make(at, "MAKE_CELL", vec![val(at, Value::Word(c.clone()))]));
         }
     }
-    if info.generator && f.return_generator {
+    if (info.generator || info.coroutine) && f.return_generator {
         out.push(make(at, "RETURN_GENERATOR", vec![]));
         out.push(make(at, "POP_TOP", vec![]));
     }
-    if info.generator && f.gen_start {
-        out.push(make(at, "GEN_START", vec![word(at, "generator")]));
+    if (info.generator || info.coroutine) && f.gen_start {
+        let kind = match (info.generator, info.coroutine) {
+            (true, true) => "async_generator",
+            (false, true) => "coroutine",
+            _ => "generator",
+        };
+        out.push(make(at, "GEN_START", vec![word(at, kind)]));
     }
     if f.resume {
         out.push(make(at, "RESUME", vec![int(at, 0)]));

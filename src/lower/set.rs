@@ -66,6 +66,7 @@ pub enum Op {
     JumpIfNone,
     JumpIfNotNone,
     YieldFrom,
+    Await,
 }
 
 /// Every portable instruction by its written name.
@@ -130,6 +131,7 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("jump_if_none", Op::JumpIfNone),
     ("jump_if_not_none", Op::JumpIfNotNone),
     ("yield_from", Op::YieldFrom),
+    ("await", Op::Await),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -243,7 +245,7 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::StoreSlice => e(4, 0),
         Op::AssertionError => e(0, 1),
         // The iterable → what its `return` gave (the values it yields pass through).
-        Op::YieldFrom => e(1, 1),
+        Op::YieldFrom | Op::Await => e(1, 1),
         Op::JumpIfNone | Op::JumpIfNotNone => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
