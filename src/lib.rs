@@ -162,22 +162,36 @@ fn lower_if_portable(lines: Vec<syntax::ast::Line>, files: &SourceFiles, target:
 /// (`pyasm lower`); `Err` with the diagnostics of a file that is not portable or does not
 /// lower. Warnings are not reported here: assembling reports them.
 pub fn lower_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> Result<(String, &'static VersionTable), Vec<Diagnostic>> {
+    let (linked, target, mut diags) = portable_target(files, inputs, opts)?;
+    let served = target.served.as_deref().expect("portable_target has a range");
+    let lowered = lower::lower(&linked.lines, files, target.table, served, &mut diags);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(finish(diags));
+    }
+    Ok((lower::print::render(&lowered, files), target.table))
+}
+
+/// The version a portable module of `inputs` is lowered for (`pyasm lower --listing` checks
+/// this before it assembles); `Err` with the diagnostics of a file that is not portable.
+pub fn portable_version(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> Result<&'static VersionTable, Vec<Diagnostic>> {
+    portable_target(files, inputs, opts).map(|(_, target, _)| target.table)
+}
+
+/// The linked lines of a portable module and its target; `Err` when the version cannot be
+/// chosen or the file's `.python` is not a range.
+fn portable_target(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> Result<(link::LinkedModule, Target, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let linked = link::link_module(files, inputs, &mut diags);
     let Some(target) = choose_version(&linked.lines, files, opts, &mut diags) else { return Err(finish(diags)) };
-    let Some(served) = &target.served else {
+    if target.served.is_none() {
         let mut d = Diagnostic::error(codes::VERSION_RANGE, "this file is not portable: its `.python` names versions, not a range")
             .with_help("a portable file says which versions it serves as a range: `.python 3.6-3.15`");
         if let Some(s) = target.line {
             d = d.with_primary(s, "not a range");
         }
         return Err(vec![d]);
-    };
-    let lowered = lower::lower(&linked.lines, files, target.table, served, &mut diags);
-    if diags.iter().any(|d| d.is_error()) {
-        return Err(finish(diags));
     }
-    Ok((lower::print::render(&lowered, files), target.table))
+    Ok((linked, target, diags))
 }
 
 /// Checks a portable module for every version in `served`: the diagnostics of all of them,

@@ -28,28 +28,37 @@ pub(crate) fn cmd_lower(c: CommonArgs) -> Status {
         }
     }
     let opts = crate::Options { version: python, ..Default::default() };
+    if c.listing {
+        // The listing is the assembled program's: once the file is known to be portable,
+        // assembling lowers it (and reports its warnings, as `check` would).
+        let table = match crate::portable_version(&mut files, &ids, &opts) {
+            Ok(t) => t,
+            Err(diags) => {
+                rep.diagnostics(&files, &diags);
+                return Status::ERRORS;
+            }
+        };
+        let mut files = SourceFiles::new();
+        return match assemble_module(&mut files, &paths, Settings { python: Some(table.version), listing: true }, &rep) {
+            Ok(built) => show(&built.out.listing.unwrap_or_default(), &rep),
+            Err(code) => code,
+        };
+    }
     match crate::lower_files(&mut files, &ids, &opts) {
         Ok((text, table)) => {
             rep.verbose(&format!("lowered for Python {}", table.version));
-            let shown = if c.listing {
-                // The file is portable and lowers: assemble it for the listing (which
-                // reports the warnings, as `check` would).
-                let mut files = SourceFiles::new();
-                match assemble_module(&mut files, &paths, Settings { python: Some(table.version), listing: true }, &rep) {
-                    Ok(built) => built.out.listing.unwrap_or_default(),
-                    Err(code) => return code,
-                }
-            } else {
-                text
-            };
-            match write_stdout(shown.as_bytes()) {
-                Ok(()) => Status::OK,
-                Err(p) => rep.problem(&p),
-            }
+            show(&text, &rep)
         }
         Err(diags) => {
             rep.diagnostics(&files, &diags);
             Status::ERRORS
         }
+    }
+}
+
+fn show(text: &str, rep: &Reporter) -> Status {
+    match write_stdout(text.as_bytes()) {
+        Ok(()) => Status::OK,
+        Err(p) => rep.problem(&p),
     }
 }

@@ -101,6 +101,35 @@ pub struct Facts {
     pub call_ex_dict: bool,
     /// 3.14+: CALL_FUNCTION_EX has no argument and always takes a kwargs slot (NULL if none).
     pub call_ex_null_kwargs: bool,
+    /// How a `with` is entered and left (see `With`).
+    pub with: With,
+    /// Stack slots a `with`'s exit takes (3.14+: 2, `__exit__` and the manager as its self).
+    pub with_exit_width: usize,
+    /// ≤3.10: YIELD_FROM delegates (3.11+: a SEND loop).
+    pub yield_from_op: bool,
+    /// 3.12+: END_SEND and CLEANUP_THROW finish the SEND loop (an exception thrown in while it
+    /// waits goes to CLEANUP_THROW).
+    pub end_send: bool,
+    /// 3.15: no GET_YIELD_FROM_ITER; `yield from` is GET_ITER with this argument (see
+    /// `YIELD_FROM_GET_ITER`), and its iterator takes `iter_width` slots.
+    pub yield_from_get_iter: Option<u32>,
+    /// 3.12: YIELD_VALUE's argument is the stack depth (see `yield_arg_is_depth`).
+    pub yield_arg_depth: bool,
+}
+
+/// The families of `with` statements, told apart by their opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum With {
+    /// ≤3.8: SETUP_WITH, and one cleanup for both ways out (WITH_CLEANUP_START/FINISH,
+    /// END_FINALLY) entered with None (3.8: BEGIN_FINALLY's NULL) on the normal one.
+    Cleanup,
+    /// 3.9–3.10: SETUP_WITH; the normal way calls `__exit__(None, None, None)`, the handler
+    /// WITH_EXCEPT_START.
+    ExceptStart,
+    /// 3.11–3.13: BEFORE_WITH and an exception-table region whose handler is WITH_EXCEPT_START.
+    BeforeWith,
+    /// 3.14+: LOAD_SPECIAL `__exit__` and `__enter__`, otherwise as `BeforeWith`.
+    LoadSpecial,
 }
 
 /// The one call-layout fact the tables do not show: from 3.13 on the NULL slot of a call
@@ -129,6 +158,17 @@ fn map_add_value_on_top(v: PythonVersion) -> bool {
 /// it only pops the block. Both have the same stack effect in the tables.
 fn pop_block_unwinds(v: PythonVersion) -> bool {
     v < PythonVersion::new(3, 8)
+}
+
+/// 3.15 folded GET_YIELD_FROM_ITER into GET_ITER, whose argument tells what the iterator is
+/// for; 3.15's compiler writes 3 for `yield from` (0 for a loop). The tables give the opcode,
+/// not what its argument means.
+const YIELD_FROM_GET_ITER: u32 = 3;
+
+/// 3.12's compiler gives YIELD_VALUE the stack depth at the yield as its argument; 3.13
+/// made it a flag (1 inside `yield from` and `await`). Both are a number in the tables.
+fn yield_arg_is_depth(v: PythonVersion) -> bool {
+    v == PythonVersion::new(3, 12)
 }
 
 impl Facts {
@@ -182,6 +222,21 @@ impl Facts {
             import_star: has("IMPORT_STAR"),
             call_ex_dict: kwargs_must_be_a_dict(t.version),
             call_ex_null_kwargs: t.by_name("CALL_FUNCTION_EX").is_some_and(|o| o.arg == ArgKind::None),
+            with: if has("LOAD_SPECIAL") {
+                With::LoadSpecial
+            } else if has("BEFORE_WITH") {
+                With::BeforeWith
+            } else if has("WITH_EXCEPT_START") {
+                With::ExceptStart
+            } else {
+                With::Cleanup
+            },
+            // LOAD_SPECIAL pushes the method and its self, kept for the call at the exit.
+            yield_from_op: has("YIELD_FROM"),
+            end_send: has("END_SEND"),
+            yield_arg_depth: yield_arg_is_depth(t.version),
+            yield_from_get_iter: if has("GET_YIELD_FROM_ITER") { None } else { Some(YIELD_FROM_GET_ITER) },
+            with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }
     }
 }

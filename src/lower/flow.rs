@@ -44,6 +44,15 @@ pub fn kind_of<'a>(ins: &Instruction, t: &'a VersionTable) -> Kind<'a> {
     }
 }
 
+/// Whether the instruction can go on to the next one (it is not a jump, return or raise).
+pub fn falls_through(ins: &Instruction, t: &VersionTable) -> bool {
+    match kind_of(ins, t) {
+        Kind::Portable(op) => !set::effect(op, ins).exits,
+        Kind::Version(op) => !matches!(op.flow, Flow::Jump | Flow::Exit),
+        Kind::Unknown => true,
+    }
+}
+
 fn version_arg(ins: &Instruction) -> u32 {
     match ins.operands.first().map(|o| &o.node) {
         Some(Value::Int(n)) => u32::try_from(n).unwrap_or(0),
@@ -62,6 +71,7 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
     let bound: Vec<bool> = info.locals.iter().map(|l| info.params.contains(l)).collect();
     entry[0] = Some(State { stack: Vec::new(), bound, handlers: Vec::new() });
     let mut work = vec![0usize];
+    let with_exit = with_exits(code);
     let mut reported = vec![false; n];
     while let Some(i) = work.pop() {
         let Some(state) = entry[i].clone() else { continue };
@@ -69,7 +79,10 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
         let mut next = state.clone();
         let mut jump_state = None;
         let mut falls = true;
-        let target = set::label(ins).and_then(|l| labels.get(l)).copied();
+        let target = match set::lookup(&ins.opname.node) {
+            Some(Op::WithEnter) => with_exit.get(&i).copied(),
+            _ => set::label(ins).and_then(|l| labels.get(l)).copied(),
+        };
         match kind_of(ins, t) {
             Kind::Portable(op) => {
                 let e = set::effect(op, ins);
@@ -128,6 +141,24 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
         }
     }
     Walk { entry }
+}
+
+/// Each `with_enter`'s `with_exit`, matched in the text as brackets.
+pub fn with_exits(code: &[&Instruction]) -> HashMap<usize, usize> {
+    let mut open = Vec::new();
+    let mut out = HashMap::new();
+    for (i, ins) in code.iter().enumerate() {
+        match set::lookup(&ins.opname.node) {
+            Some(Op::WithEnter) => open.push(i),
+            Some(Op::WithExit) => {
+                if let Some(e) = open.pop() {
+                    out.insert(e, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The effect of a portable instruction on the slots (which instruction pushed each).

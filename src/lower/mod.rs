@@ -12,6 +12,7 @@
 pub mod check;
 pub mod cond;
 pub mod facts;
+pub mod finally;
 pub mod flow;
 pub mod print;
 pub mod rules;
@@ -79,6 +80,7 @@ pub fn lower(lines: &[Line], files: &SourceFiles, target: &'static VersionTable,
         }
     }
     let facts = facts::Facts::of(target);
+    let selected = finally::expand(selected, &facts, diags);
     // The code objects first: a `make_function` needs what it makes (its free variables,
     // its qualified name).
     let blocks = split(&selected);

@@ -10,27 +10,54 @@ use crate::syntax::ast::{Line, Span, Spanned, Statement, Value};
 pub fn render(lowered: &Lowered, files: &SourceFiles) -> String {
     let mut s = String::new();
     let mut last: Option<Span> = None;
-    for (line, origin) in lowered.lines.iter().zip(&lowered.origin) {
+    let lines = &lowered.lines;
+    let comment = |s: &mut String, o: &Span| s.push_str(&format!("    # {}\n", files.text(o.file)[o.range()].trim()));
+    // Portable lines lowered to nothing, whose comment went above the group they joined.
+    let mut shown = vec![false; lines.len()];
+    for (k, (line, origin)) in lines.iter().zip(&lowered.origin).enumerate() {
+        if shown[k] {
+            continue;
+        }
         if let Some(o) = origin {
             if last != Some(*o) {
-                let written = files.text(o.file)[o.range()].trim();
-                s.push_str(&format!("    # {written}\n"));
+                comment(&mut s, o);
+                // A line fused into this group (`return` into RETURN_CONST, `format` into
+                // FORMAT_VALUE) lowers to nothing after it: its comment goes here too.
+                let mut j = k + lowered.origin[k..].iter().take_while(|g| **g == Some(*o)).count();
+                while let (Some(mark), Some(Some(p))) = (lines.get(j), lowered.origin.get(j)) {
+                    if mark.label.is_some() || mark.statement.is_some() {
+                        break;
+                    }
+                    comment(&mut s, p);
+                    shown[j] = true;
+                    j += 1;
+                }
             }
         }
         last = *origin;
-        render_line(line, files, origin.is_some(), &mut s);
+        render_line(line, origin.is_some(), files, &mut s);
     }
     s
 }
 
-fn render_line(line: &Line, files: &SourceFiles, lowered: bool, s: &mut String) {
+fn render_line(line: &Line, lowered: bool, files: &SourceFiles, s: &mut String) {
+    if line.label.is_none() && line.statement.is_none() && !lowered {
+        // A blank or comment line of the source: one blank line between groups, none at the
+        // start (the file's opening comment).
+        if !s.is_empty() && !s.ends_with("\n\n") {
+            s.push('\n');
+        }
+        return;
+    }
+    render_statement(line, files, lowered, s);
+}
+
+fn render_statement(line: &Line, files: &SourceFiles, lowered: bool, s: &mut String) {
     let label = line.label.as_ref().map(|l| format!("{}:", l.node));
     match &line.statement {
         None => {
             if let Some(l) = label {
                 s.push_str(&l);
-                s.push('\n');
-            } else if !lowered {
                 s.push('\n');
             }
         }

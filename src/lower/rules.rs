@@ -1,7 +1,7 @@
 //! How each portable instruction becomes the instructions of one version. Every choice
 //! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
 
-use super::facts::Facts;
+use super::facts::{Facts, With};
 use super::flow::{MIXED, Walk};
 use super::scope::{CodeInfo, Scope};
 use super::set::{self, BINARY_NAMES, COMPARISONS, Op};
@@ -212,7 +212,14 @@ impl Cx<'_> {
     /// previous exception each running handler keeps under its values (3.11+).
     fn version_depth(&self, i: usize, plan: &Plan) -> usize {
         let stack = self.walk.stack(i);
-        let slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
+        let mut slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
+        // A `with`'s exit (the lower of the two values `with_enter` pushes) may take more.
+        let mut seen = HashSet::new();
+        for &k in stack {
+            if k != MIXED && self.op(k) == Some(Op::WithEnter) && seen.insert(k) {
+                slots += self.f.with_exit_width - 1;
+            }
+        }
         let handlers = self.walk.handlers(i);
         let consumed = handlers.iter().filter(|h| !stack.contains(h)).count();
         slots + consumed
@@ -250,6 +257,9 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     let mut skip_next = false;
     // The `try` lines whose regions are open here, in the text.
     let mut open_tries: Vec<usize> = Vec::new();
+    let region_end = region_ends(cx);
+    // The `with_enter` lines whose `with_exit` is still ahead, in the text.
+    let mut open_withs: Vec<usize> = Vec::new();
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -270,6 +280,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 Some(v) => out.push(make(src, "LOAD_CONST", vec![v])),
                 None => diags.push(error(src.opname.span, "`const` takes the value to push".into(), "no value").with_help("for example `const 42` or `const \"text\"`")),
             },
+            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => diags.push(
+                error(src.opname.span, "a `return` inside a `with` is not lowered yet".into(), "")
+                    .with_secondary(cx.code[open_withs[open_withs.len() - 1]].opname.span, "the `with` starts here")
+                    .with_help("keep the value in a variable, `jump` past `with_exit`, and return there"),
+            ),
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
             Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
             Op::Pop if !f.make_cell && cx.is_exception(i, 0) => {
@@ -303,7 +318,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     continue;
                 };
                 if f.make_cell {
-                    out.push(Out::Directive("try".into(), vec![word(src, l)]));
+                    // The depth is given: an exception-table entry's depth is otherwise read at
+                    // its start, and the region may go on after a handler's cleanup nested in it
+                    // (a `finally` inside another), where the stack is deeper.
+                    let depth = val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, cx.version_depth(i, &plan))]));
+                    out.push(Out::Directive("try".into(), vec![word(src, l), depth]));
                     // The handler starts by saving the exception it replaces.
                     if let Some(&t) = cx.labels.get(l) {
                         if t < emits.len() {
@@ -389,6 +408,28 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::Reraise => out.push(make(src, "RERAISE", vec![])),
             Op::Raise => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc")])),
             Op::RaiseFrom => out.push(make(src, "RAISE_VARARGS", vec![word(src, "exc_from")])),
+            Op::WithEnter => {
+                open_withs.push(i);
+                with_enter(cx, i, &plan, &mut out);
+            }
+            Op::WithExit => {
+                let Some(enter) = open_withs.pop() else {
+                    diags.push(error(src.opname.span, "`with_exit` without a `with_enter` before it".into(), ""));
+                    continue;
+                };
+                if cx.walk.pushed_by(i, 0).is_some_and(|k| k != enter) {
+                    diags.push(
+                        error(src.opname.span, "`with_exit` takes the exit its `with_enter` pushed, but another value is on top".into(), "")
+                            .with_secondary(cx.code[enter].opname.span, "the `with` starts here")
+                            .with_help("consume what `with_enter` returned (`store` it or `pop` it), and leave the stack as it was after that"),
+                    );
+                    continue;
+                }
+                // The normal way in: the line before goes on to it, or a jump does (not only
+                // an exception swallowed); the compilers leave out the call that nothing reaches.
+                let normal = cx.labelled(i) || (i > 0 && cx.walk.entry[i - 1].is_some() && super::flow::falls_through(cx.code[i - 1], f.table));
+                with_exit(cx, enter, normal, &plan, &mut out);
+            }
             Op::LoadClosure => out.push(make(src, if f.load_closure { "LOAD_CLOSURE" } else { "LOAD_FAST" }, src.operands.clone())),
             Op::LoadAttr => out.push(make(src, "LOAD_ATTR", src.operands.clone())),
             Op::StoreAttr => out.push(make(src, "STORE_ATTR", src.operands.clone())),
@@ -414,6 +455,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     diags.push(error(src.opname.span, "`jump` takes a label".into(), "no label"));
                     continue;
                 };
+                leave_regions(cx, i, l, &open_tries, &region_end, &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
                     "JUMP"
                 } else if cx.backward(i, l) {
@@ -443,6 +485,55 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     out.push(make(src, name, src.operands.clone()));
                 }
             }
+            Op::JumpIfNone | Op::JumpIfNotNone => {
+                let Some(l) = set::label(src) else {
+                    diags.push(error(src.opname.span, format!("`{}` takes a label", src.opname.node), "no label"));
+                    continue;
+                };
+                let none = op == Op::JumpIfNone;
+                if f.table.by_name("POP_JUMP_IF_NONE").is_some() || f.table.pseudo_jump("POP_JUMP_IF_NONE").is_some() {
+                    let (name, inverse) = if none { ("POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE") } else { ("POP_JUMP_IF_NOT_NONE", "POP_JUMP_IF_NONE") };
+                    if cx.backward(i, l) && !f.backward_branches {
+                        let skip = new_label("skip");
+                        out.push(make(src, inverse, vec![word(src, &skip)]));
+                        out.push(make(src, "JUMP", src.operands.clone()));
+                        out.push(Out::Label(skip));
+                    } else {
+                        out.push(make(src, name, src.operands.clone()));
+                    }
+                } else {
+                    // ≤3.10: an identity test with None, and a jump on its bool.
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                    if f.is_op {
+                        out.push(make(src, "IS_OP", vec![int(src, 0)]));
+                    } else {
+                        out.push(make(src, "COMPARE_OP", vec![word(src, "is")]));
+                    }
+                    out.push(make(src, if none { "POP_JUMP_IF_TRUE" } else { "POP_JUMP_IF_FALSE" }, src.operands.clone()));
+                }
+            }
+            Op::UnpackEx => {
+                let (before, after) = (set::count(src), set::second_count(src));
+                if before > 255 || after > 255 {
+                    diags.push(error(src.opname.span, "`unpack_ex` takes at most 255 targets before the star and 255 after".into(), ""));
+                    continue;
+                }
+                out.push(make(src, "UNPACK_EX", vec![int(src, after << 8 | before)]));
+            }
+            Op::BuildSlice => out.push(make(src, "BUILD_SLICE", src.operands.clone())),
+            Op::LoadSlice if f.table.by_name("BINARY_SLICE").is_some() => out.push(make(src, "BINARY_SLICE", vec![])),
+            Op::LoadSlice => {
+                out.push(make(src, "BUILD_SLICE", vec![int(src, 2)]));
+                out.push(if f.subscript_op { make(src, "BINARY_OP", vec![val(src, Value::Symbol("[]".into()))]) } else { make(src, "BINARY_SUBSCR", vec![]) });
+            }
+            Op::StoreSlice if f.table.by_name("STORE_SLICE").is_some() => out.push(make(src, "STORE_SLICE", vec![])),
+            Op::StoreSlice => {
+                out.push(make(src, "BUILD_SLICE", vec![int(src, 2)]));
+                out.push(make(src, "STORE_SUBSCR", vec![]));
+            }
+            Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
+            Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
+            Op::YieldFrom | Op::Await => yield_from(cx, i, &plan, &mut out),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {
@@ -568,8 +659,270 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
         }
         emits[i].main = out;
     }
+    jump_over_loop_exits(cx, &mut before_label);
     let (cleanup_run, cleanups) = cleanup_regions(cx, &plan);
     Lowered { emits, before_label, cleanup_run, cleanups }
+}
+
+fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
+    val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, d)]))
+}
+
+/// 3.11+: the depth a `with`'s region unwinds to: the stack under the manager, and its exit.
+fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
+    cx.version_depth(enter, plan).saturating_sub(1) + cx.f.with_exit_width
+}
+
+/// `with_enter`: the manager's `__exit__` kept on the stack, its `__enter__()` on top, and the
+/// region whose exceptions go to the `with`'s handler (≤3.10 SETUP_WITH's block).
+fn with_enter(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
+    let src = cx.code[i];
+    let handler = format!("__with_{i}");
+    match cx.f.with {
+        With::Cleanup | With::ExceptStart => {
+            out.push(make(src, "SETUP_WITH", vec![word(src, &handler)]));
+            return;
+        }
+        With::BeforeWith => out.push(make(src, "BEFORE_WITH", vec![])),
+        With::LoadSpecial => {
+            // mgr → mgr mgr → mgr __exit__ mgr → … → __exit__ mgr(self) mgr → __exit__ mgr __enter__ mgr
+            out.push(make(src, "COPY", vec![int(src, 1)]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__exit__")]));
+            out.push(make(src, "SWAP", vec![int(src, 2)]));
+            out.push(make(src, "SWAP", vec![int(src, 3)]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__enter__")]));
+            out.push(make(src, "CALL", vec![int(src, 0)]));
+        }
+    }
+    out.push(Out::Directive("try".into(), vec![word(src, &handler), word(src, "lasti"), depth_operand(src, with_depth(cx, i, plan))]));
+}
+
+/// `with_exit`: the region ends, `__exit__(None, None, None)` is called; then the handler
+/// (jumped over): `__exit__` with the exception, which goes on unless it returns true.
+fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[enter];
+    let handler = format!("__with_{enter}");
+    let done = format!("__with_{enter}_done");
+    let suppress = format!("__with_{enter}_suppress");
+    let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
+    let reraise = |out: &mut Vec<Out>, n: usize| out.push(if f.reraise_arg { make(src, "RERAISE", vec![int(src, n)]) } else { make(src, "RERAISE", vec![]) });
+    match f.with {
+        With::Cleanup => {
+            if normal {
+                op(out, "POP_BLOCK");
+                // The normal way into the cleanup: None (3.8: BEGIN_FINALLY's NULL) for the
+                // exception.
+                if f.table.by_name("BEGIN_FINALLY").is_some() {
+                    op(out, "BEGIN_FINALLY");
+                } else {
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                }
+            }
+            out.push(Out::Label(handler));
+            op(out, "WITH_CLEANUP_START");
+            op(out, "WITH_CLEANUP_FINISH");
+            op(out, "END_FINALLY");
+        }
+        With::ExceptStart => {
+            if normal {
+                op(out, "POP_BLOCK");
+                out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                op(out, "DUP_TOP");
+                op(out, "DUP_TOP");
+                out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+                op(out, "POP_TOP");
+                out.push(make(src, "JUMP_FORWARD", vec![word(src, &done)]));
+            }
+            out.push(Out::Label(handler));
+            op(out, "WITH_EXCEPT_START");
+            out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
+            reraise(out, 1);
+            out.push(Out::Label(suppress));
+            // The exception's three values, the saved one by POP_EXCEPT, then `__exit__`.
+            for _ in 0..3 {
+                op(out, "POP_TOP");
+            }
+            op(out, "POP_EXCEPT");
+            op(out, "POP_TOP");
+            out.push(Out::Label(done));
+        }
+        With::BeforeWith | With::LoadSpecial => {
+            let cleanup = format!("__with_{enter}_cleanup");
+            let depth = with_depth(cx, enter, plan);
+            out.push(Out::Directive("end_try".into(), vec![]));
+            if normal {
+                for _ in 0..3 {
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                }
+                // `__exit__` is called as a method: its self slot takes the first None (3.14+:
+                // the manager itself, and the three Nones are the arguments).
+                let n = if f.with_exit_width == 2 { 3 } else { 2 };
+                if f.precall {
+                    out.push(make(src, "PRECALL", vec![int(src, n)]));
+                }
+                out.push(make(src, "CALL", vec![int(src, n)]));
+                op(out, "POP_TOP");
+                out.push(make(src, "JUMP", vec![word(src, &done)]));
+            }
+            out.push(Out::Label(handler));
+            // Under the exit and the offset: the exception it replaced, restored if the
+            // handler raises.
+            out.push(Out::Directive("try".into(), vec![word(src, &cleanup), word(src, "lasti"), depth_operand(src, depth + 2)]));
+            op(out, "PUSH_EXC_INFO");
+            op(out, "WITH_EXCEPT_START");
+            if f.to_bool {
+                op(out, "TO_BOOL");
+            }
+            out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
+            reraise(out, 2);
+            out.push(Out::Label(suppress));
+            op(out, "POP_TOP");
+            out.push(Out::Directive("end_try".into(), vec![]));
+            op(out, "POP_EXCEPT");
+            for _ in 0..1 + f.with_exit_width {
+                op(out, "POP_TOP");
+            }
+            out.push(make(src, "JUMP", vec![word(src, &done)]));
+            out.push(Out::Label(cleanup));
+            out.push(make(src, "COPY", vec![int(src, 3)]));
+            op(out, "POP_EXCEPT");
+            reraise(out, 1);
+            out.push(Out::Label(done));
+        }
+    }
+}
+
+/// `yield_from`: ≤3.10 YIELD_FROM; 3.11+ the SEND loop (SEND, YIELD_VALUE, RESUME, back),
+/// 3.12+ with END_SEND at its exit and CLEANUP_THROW for an exception thrown in meanwhile.
+fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
+    let awaiting = cx.op(i) == Some(Op::Await);
+    let width = match f.yield_from_get_iter {
+        _ if awaiting => {
+            let takes_arg = f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
+            out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, 0)] } else { vec![] }));
+            // SEND's receiver takes as many slots as a yield-from iterator (3.15: two).
+            if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
+                out.push(make(src, "PUSH_NULL", vec![]));
+            }
+            if f.yield_from_get_iter.is_some() { f.iter_width } else { 1 }
+        }
+        Some(arg) => {
+            out.push(make(src, "GET_ITER", vec![int(src, arg as usize)]));
+            f.iter_width
+        }
+        None => {
+            out.push(make(src, "GET_YIELD_FROM_ITER", vec![]));
+            1
+        }
+    };
+    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+    if f.yield_from_op {
+        out.push(make(src, "YIELD_FROM", vec![]));
+        return;
+    }
+    let (send, done, throw) = (format!("__send_{i}"), format!("__send_{i}_done"), format!("__send_{i}_throw"));
+    out.push(Out::Label(send.clone()));
+    out.push(make(src, "SEND", vec![word(src, &done)]));
+    // Under the yielded value: the iterator (3.15: its two slots), and the stack under the
+    // iterable; and the value sent last.
+    let depth = cx.version_depth(i, plan) - 1 + width + 1;
+    if f.end_send {
+        out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
+    }
+    out.push(match (f.yield_arg, f.yield_arg_depth) {
+        (false, _) => make(src, "YIELD_VALUE", vec![]),
+        (true, true) => make(src, "YIELD_VALUE", vec![int(src, depth)]),
+        (true, false) => make(src, "YIELD_VALUE", vec![int(src, 1)]),
+    });
+    if f.end_send {
+        out.push(Out::Directive("end_try".into(), vec![]));
+    }
+    out.push(make(src, "RESUME", vec![word(src, if awaiting { "await" } else { "yield_from" })]));
+    out.push(make(src, "JUMP_NO_INTERRUPT", vec![word(src, &send)]));
+    if f.end_send {
+        // Reached only by an exception: the iterator, the value it returned → …, falls into
+        // END_SEND as SEND's exit does.
+        out.push(Out::Label(throw));
+        out.push(make(src, "CLEANUP_THROW", vec![]));
+        out.push(Out::Label(done));
+        out.push(make(src, "END_SEND", vec![]));
+    } else {
+        out.push(Out::Label(done));
+    }
+}
+
+/// Where each `try`'s region ends in the text: the index of its `end_try`.
+fn region_ends(cx: &Cx) -> HashMap<usize, usize> {
+    let mut open = Vec::new();
+    let mut ends = HashMap::new();
+    for i in 0..cx.code.len() {
+        match cx.op(i) {
+            Some(Op::Try) => open.push(i),
+            Some(Op::EndTry) => {
+                if let Some(t) = open.pop() {
+                    ends.insert(t, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    ends
+}
+
+/// ≤3.10: a `jump` from inside `try` regions to a label outside them pops their blocks first
+/// (3.11+: leaving a region in the text is all it takes).
+#[allow(clippy::too_many_arguments)]
+fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+    let (Some(&target), false) = (cx.labels.get(label), cx.f.make_cell) else { return };
+    if cx.walk.entry[i].is_none() {
+        return;
+    }
+    let src = cx.code[i];
+    let left: Vec<usize> = open.iter().rev().copied().filter(|&t| target <= t || ends.get(&t).is_none_or(|&e| target > e)).collect();
+    let Some(&outermost) = left.last() else { return };
+    if cx.f.pop_block_unwinds && cx.walk.stack(i).len() > cx.walk.stack(outermost).len() {
+        diags.push(
+            error(src.opname.span, "this jump out of a `try` carries values pushed inside it".into(), "")
+                .with_note("up to 3.7 leaving a protected region drops them (POP_BLOCK cuts the stack back)")
+                .with_help("store them in a variable inside the region"),
+        );
+        return;
+    }
+    let pop_blocks = left.iter().map(|_| make(src, "POP_BLOCK", vec![]));
+    // A `break` pops values from under the region (the loop's iterator) before its jump; the
+    // blocks go before those `pop`s, while the stack is still at their level.
+    let below = cx.walk.stack(outermost).len().saturating_sub(cx.walk.stack(i).len());
+    if below == 0 {
+        out.extend(pop_blocks);
+        return;
+    }
+    let first = i.checked_sub(below).filter(|&k| (k..i).all(|p| cx.op(p) == Some(Op::Pop) && (k == p || !cx.labelled(p))) && !cx.labelled(i));
+    match first {
+        Some(k) => emits[k].before.extend(pop_blocks),
+        None => diags.push(
+            error(src.opname.span, "this jump out of a `try` leaves less on the stack than the `try` found".into(), "")
+                .with_note("up to 3.10 the region's block must be popped while the stack is at its level")
+                .with_help("drop values from under the region with `pop` lines right before the jump"),
+        ),
+    }
+}
+
+/// A loop's exit (END_FOR …) is for the exhausted iterator's jump only: a line before the
+/// exit label that goes on to it (a `break` that popped the iterator and falls into the label,
+/// a loop's last conditional jump) jumps over it to the label.
+fn jump_over_loop_exits(cx: &Cx, before_label: &mut HashMap<String, Vec<Out>>) {
+    for (label, exit) in before_label.iter_mut() {
+        let Some(&t) = cx.labels.get(label) else { continue };
+        let Some(prev) = t.checked_sub(1).map(|p| cx.code[p]) else { continue };
+        let reached = cx.walk.entry[t - 1].is_some();
+        if reached && super::flow::falls_through(prev, cx.f.table) {
+            let name = if cx.f.pseudo_jump { "JUMP" } else { "JUMP_FORWARD" };
+            exit.insert(0, make(prev, name, vec![word(prev, label)]));
+        }
+    }
 }
 
 /// 3.11+: where each handler runs, and the handler that restores the previous exception when
@@ -836,12 +1189,17 @@ pub fn prologue(f: &Facts, info: &CodeInfo, at: &Instruction) -> Vec<Out> {
             out.push(make(at, "MAKE_CELL", vec![val(at, Value::Word(c.clone()))]));
         }
     }
-    if info.generator && f.return_generator {
+    if (info.generator || info.coroutine) && f.return_generator {
         out.push(make(at, "RETURN_GENERATOR", vec![]));
         out.push(make(at, "POP_TOP", vec![]));
     }
-    if info.generator && f.gen_start {
-        out.push(make(at, "GEN_START", vec![word(at, "generator")]));
+    if (info.generator || info.coroutine) && f.gen_start {
+        let kind = match (info.generator, info.coroutine) {
+            (true, true) => "async_generator",
+            (false, true) => "coroutine",
+            _ => "generator",
+        };
+        out.push(make(at, "GEN_START", vec![word(at, kind)]));
     }
     if f.resume {
         out.push(make(at, "RESUME", vec![int(at, 0)]));

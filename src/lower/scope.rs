@@ -36,6 +36,8 @@ pub struct CodeInfo {
     pub children: Vec<String>,
     /// It contains `yield`: a generator.
     pub generator: bool,
+    /// It contains `await`: a coroutine (with `yield` too, an async generator).
+    pub coroutine: bool,
 }
 
 impl CodeInfo {
@@ -107,8 +109,11 @@ pub fn read(header: &Line, body: &[&Line]) -> CodeInfo {
             },
             Statement::Instruction(i) => {
                 let op = set::lookup(&i.opname.node);
-                if op == Some(Op::Yield) {
+                if op == Some(Op::Yield) || op == Some(Op::YieldFrom) {
                     info.generator = true;
+                }
+                if op == Some(Op::Await) {
+                    info.coroutine = true;
                 }
                 if matches!(op, Some(Op::MakeFunction) | Some(Op::Const)) || i.opname.node == "LOAD_CONST" {
                     if let Some(Value::CodeRef(n)) = i.operands.first().map(|o| &o.node) {

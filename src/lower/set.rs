@@ -56,6 +56,17 @@ pub enum Op {
     Reraise,
     Raise,
     RaiseFrom,
+    WithEnter,
+    WithExit,
+    UnpackEx,
+    BuildSlice,
+    LoadSlice,
+    StoreSlice,
+    AssertionError,
+    JumpIfNone,
+    JumpIfNotNone,
+    YieldFrom,
+    Await,
 }
 
 /// Every portable instruction by its written name.
@@ -110,6 +121,17 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("reraise", Op::Reraise),
     ("raise", Op::Raise),
     ("raise_from", Op::RaiseFrom),
+    ("with_enter", Op::WithEnter),
+    ("with_exit", Op::WithExit),
+    ("unpack_ex", Op::UnpackEx),
+    ("build_slice", Op::BuildSlice),
+    ("load_slice", Op::LoadSlice),
+    ("store_slice", Op::StoreSlice),
+    ("assertion_error", Op::AssertionError),
+    ("jump_if_none", Op::JumpIfNone),
+    ("jump_if_not_none", Op::JumpIfNotNone),
+    ("yield_from", Op::YieldFrom),
+    ("await", Op::Await),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -148,6 +170,14 @@ pub fn operator(ins: &Instruction) -> Option<&str> {
 /// The count operand (`call 2`, `build_list 3`), 0 when missing or not a small number.
 pub fn count(ins: &Instruction) -> usize {
     match ins.operands.first().map(|o| &o.node) {
+        Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The second count operand (`unpack_ex 1, 2`), 0 when missing.
+pub fn second_count(ins: &Instruction) -> usize {
+    match ins.operands.get(1).map(|o| &o.node) {
         Some(Value::Int(n)) => usize::try_from(n).unwrap_or(0),
         _ => 0,
     }
@@ -202,6 +232,21 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::ExceptMatch => e(2, 2),
         Op::Reraise | Op::Raise => Effect { pops: 1, pushes: 0, jump: None, exits: true },
         Op::RaiseFrom => Effect { pops: 2, pushes: 0, jump: None, exits: true },
+        // The manager → its exit (the context, however many slots the version keeps) and what
+        // `__enter__` returned; an exception inside is the lowering's own handler's.
+        // Its "jump" is the way an exception swallowed by `__exit__` goes: to its `with_exit`
+        // (found by `flow::with_exits`), with the exit on the stack for it.
+        Op::WithEnter => Effect { pops: 1, pushes: 2, jump: Some((1, 1)), exits: false },
+        Op::WithExit => e(1, 0),
+        // `unpack_ex B, A`: B values before the starred target, A after it.
+        Op::UnpackEx => e(1, n + second_count(ins) + 1),
+        Op::BuildSlice => e(n, 1),
+        Op::LoadSlice => e(3, 1),
+        Op::StoreSlice => e(4, 0),
+        Op::AssertionError => e(0, 1),
+        // The iterable → what its `return` gave (the values it yields pass through).
+        Op::YieldFrom | Op::Await => e(1, 1),
+        Op::JumpIfNone | Op::JumpIfNotNone => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
         Op::Pop | Op::Store => e(1, 0),
         Op::Delete => e(0, 0),
         Op::Dup => e(1, 2),
