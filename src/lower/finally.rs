@@ -2,6 +2,7 @@
 //! / `reraise` before anything else is lowered, with one copy of the finally lines on each
 //! way out of the protected lines — as CPython's compilers from 3.9 on emit a `finally`:
 //!
+//! ```text
 //!     try H                    # the protected lines; `return` and jumps out are rewritten
 //!     …                        #   into jumps to the exits below
 //!     end_try
@@ -14,6 +15,7 @@
 //! X:  <finally lines>          # a jump out to L (a `break`)
 //!     jump L
 //! done:
+//! ```
 //!
 //! The jumps out of the region become jumps to exits outside it: leaving a region is then the
 //! portable `jump`'s business (≤3.10 POP_BLOCK, see `rules`), and an exception in the copy
