@@ -71,7 +71,7 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
     let bound: Vec<bool> = info.locals.iter().map(|l| info.params.contains(l)).collect();
     entry[0] = Some(State { stack: Vec::new(), bound, handlers: Vec::new() });
     let mut work = vec![0usize];
-    let with_exit = with_exits(code);
+    let with_exit = set::brackets(code, Op::WithEnter, Op::WithExit);
     let mut reported = vec![false; n];
     while let Some(i) = work.pop() {
         let Some(state) = entry[i].clone() else { continue };
@@ -141,24 +141,6 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
         }
     }
     Walk { entry }
-}
-
-/// Each `with_enter`'s `with_exit`, matched in the text as brackets.
-pub fn with_exits(code: &[&Instruction]) -> HashMap<usize, usize> {
-    let mut open = Vec::new();
-    let mut out = HashMap::new();
-    for (i, ins) in code.iter().enumerate() {
-        match set::lookup(&ins.opname.node) {
-            Some(Op::WithEnter) => open.push(i),
-            Some(Op::WithExit) => {
-                if let Some(e) = open.pop() {
-                    out.insert(e, i);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 /// The effect of a portable instruction on the slots (which instruction pushed each).

@@ -65,6 +65,20 @@ fn val(src: &Instruction, v: Value) -> Spanned<Value> {
     Spanned::new(v, src.operands.first().map_or(src.opname.span, |o| o.span))
 }
 
+/// The conditional jump `name` to the label `src` names. Where the version's conditional
+/// jumps only go forward and this one goes back, `back` is a fresh label: `inverse` jumps to
+/// it, over an unconditional backward jump, when the condition does not hold.
+fn conditional_jump(out: &mut Vec<Out>, src: &Instruction, (name, inverse): (&str, &str), back: Option<String>) {
+    match back {
+        Some(skip) => {
+            out.push(make(src, inverse, vec![word(src, &skip)]));
+            out.push(make(src, "JUMP", src.operands.clone()));
+            out.push(Out::Label(skip));
+        }
+        None => out.push(make(src, name, src.operands.clone())),
+    }
+}
+
 fn word(src: &Instruction, w: &str) -> Spanned<Value> {
     val(src, Value::Word(w.to_string()))
 }
@@ -257,7 +271,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     let mut skip_next = false;
     // The `try` lines whose regions are open here, in the text.
     let mut open_tries: Vec<usize> = Vec::new();
-    let region_end = region_ends(cx);
+    let region_end = set::brackets(cx.code, Op::Try, Op::EndTry);
     // The `with_enter` lines whose `with_exit` is still ahead, in the text.
     let mut open_withs: Vec<usize> = Vec::new();
     for (i, src) in cx.code.iter().enumerate() {
@@ -474,16 +488,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     out.push(make(src, "TO_BOOL", vec![]));
                 }
                 let (name, inverse) = if op == Op::JumpIfFalse { ("POP_JUMP_IF_FALSE", "POP_JUMP_IF_TRUE") } else { ("POP_JUMP_IF_TRUE", "POP_JUMP_IF_FALSE") };
-                if cx.backward(i, l) && !f.backward_branches {
-                    // Conditional jumps only go forward: jump over an unconditional
-                    // backward jump when the condition does not hold.
-                    let skip = new_label("skip");
-                    out.push(make(src, inverse, vec![word(src, &skip)]));
-                    out.push(make(src, "JUMP", src.operands.clone()));
-                    out.push(Out::Label(skip));
-                } else {
-                    out.push(make(src, name, src.operands.clone()));
-                }
+                let back = (cx.backward(i, l) && !f.backward_branches).then(|| new_label("skip"));
+                conditional_jump(&mut out, src, (name, inverse), back);
             }
             Op::JumpIfNone | Op::JumpIfNotNone => {
                 let Some(l) = set::label(src) else {
@@ -493,14 +499,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 let none = op == Op::JumpIfNone;
                 if f.table.by_name("POP_JUMP_IF_NONE").is_some() || f.table.pseudo_jump("POP_JUMP_IF_NONE").is_some() {
                     let (name, inverse) = if none { ("POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE") } else { ("POP_JUMP_IF_NOT_NONE", "POP_JUMP_IF_NONE") };
-                    if cx.backward(i, l) && !f.backward_branches {
-                        let skip = new_label("skip");
-                        out.push(make(src, inverse, vec![word(src, &skip)]));
-                        out.push(make(src, "JUMP", src.operands.clone()));
-                        out.push(Out::Label(skip));
-                    } else {
-                        out.push(make(src, name, src.operands.clone()));
-                    }
+                    let back = (cx.backward(i, l) && !f.backward_branches).then(|| new_label("skip"));
+                    conditional_jump(&mut out, src, (name, inverse), back);
                 } else {
                     // ≤3.10: an identity test with None, and a jump on its bool.
                     out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
@@ -854,23 +854,6 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     }
 }
 
-/// Where each `try`'s region ends in the text: the index of its `end_try`.
-fn region_ends(cx: &Cx) -> HashMap<usize, usize> {
-    let mut open = Vec::new();
-    let mut ends = HashMap::new();
-    for i in 0..cx.code.len() {
-        match cx.op(i) {
-            Some(Op::Try) => open.push(i),
-            Some(Op::EndTry) => {
-                if let Some(t) = open.pop() {
-                    ends.insert(t, i);
-                }
-            }
-            _ => {}
-        }
-    }
-    ends
-}
 
 /// ≤3.10: a `jump` from inside `try` regions to a label outside them pops their blocks first
 /// (3.11+: leaving a region in the text is all it takes).

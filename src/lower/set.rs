@@ -138,6 +138,25 @@ pub fn lookup(name: &str) -> Option<Op> {
     PORTABLE.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
 }
 
+/// Each `open` line's `close` line (a `try`'s `end_try`, a `with_enter`'s `with_exit`),
+/// matched in the text as brackets: index of the opener → index of its closer.
+pub fn brackets(code: &[&Instruction], open: Op, close: Op) -> std::collections::HashMap<usize, usize> {
+    let mut opened = Vec::new();
+    let mut out = std::collections::HashMap::new();
+    for (i, ins) in code.iter().enumerate() {
+        match lookup(&ins.opname.node) {
+            Some(op) if op == open => opened.push(i),
+            Some(op) if op == close => {
+                if let Some(o) = opened.pop() {
+                    out.insert(o, i);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The binary operators of `binary` and, for versions without BINARY_OP (≤3.10), the
 /// opcode suffix of each (`BINARY_ADD`, `INPLACE_ADD`).
 pub const BINARY_NAMES: &[(&str, &str)] = &[

@@ -389,11 +389,13 @@ pub struct NormalEntry {
 }
 
 impl NormalEntry {
-    pub fn new(code: &crate::resolve::ResolvedCode, finally_joins: bool) -> NormalEntry {
+    pub fn new(code: &crate::resolve::ResolvedCode) -> NormalEntry {
         use crate::opcodes::Effect;
         let mut targets = vec![false; code.instrs.len()];
-        let pads = finally_joins && unwinds_through_finally(code);
-        for ins in code.instrs.iter().filter(|_| pads) {
+        if !unwinds_through_finally(code) {
+            return NormalEntry { targets };
+        }
+        for ins in &code.instrs {
             let handler = matches!(ins.op.sig.effect, Effect::SetupFinally | Effect::SetupBlock { handler: true });
             if let (true, crate::resolve::Arg::Target(t)) = (handler, ins.arg) {
                 if let Some(slot) = targets.get_mut(t) {

@@ -76,7 +76,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     queued[0] = true;
     // A version with END_FINALLY lets a `finally` block's entries meet as they are.
     let finally_joins = code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::EndFinally);
-    let normal_entry = blocks::NormalEntry::new(code, finally_joins);
+    let normal_entry = blocks::NormalEntry::new(code);
     let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
         let changed = match &mut entry[b] {
             None => {
