@@ -76,7 +76,7 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, type
     while let Some(c) = ready.pop() {
         if typed_checks && !out[c].diags.iter().any(|d| d.is_error()) {
             let params = if called[c] && !escaped[c] { calls[c].clone() } else { None };
-            let cx = typed::Context { codes, params, region_depth: &out[c].analysis.region_depth, want_stacks };
+            let cx = typed::Context { codes, params, depth: &out[c].analysis, want_stacks };
             let t = typed::check(&codes[c], &cx);
             for (callee, kinds) in t.calls {
                 called[callee] = true;

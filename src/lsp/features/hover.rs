@@ -123,7 +123,7 @@ fn stack_slots(snap: &Snapshot, c: usize, i: usize) -> Option<String> {
         let d = v.analysis.depth_before.get(i).copied().flatten()?;
         return Some(format!("stack depth before: {d}"));
     };
-    let at = entries.stack_at(code, &program.codes, &v.analysis.region_depth, i)?;
+    let at = entries.stack_at(code, &program.codes, &v.analysis, i)?;
     let words = |s: &[crate::verify::typed::query::StackSlot]| format!("[{}]", s.iter().map(|x| x.short.as_str()).collect::<Vec<_>>().join(", "));
     let mut out = format!("stack before `{}`  \nstack after `{}`", words(&at.before), at.after.as_deref().map_or("-".into(), words));
     for (title, slots) in [("before", Some(&at.before)), ("after", at.after.as_ref())] {

@@ -158,12 +158,12 @@ impl Machine<'_> {
             }
             (Effect::BreakLoop, _) => out.extend(self.unwind(st.clone(), Why::Break, why)),
             (Effect::ContinueLoop, crate::resolve::Arg::Target(t)) => {
-                let target = Slot::new(kind::INT, Origin::Instr(i as u32)).with_detail(Detail::Target(t as u32));
+                let target = Slot::new(kind::INT, Origin::Instr(i as u32)).with_detail(Detail::Targets(self.continue_bit(t)));
                 out.extend(self.unwind(st.clone(), Why::Continue(t, target), why));
             }
             (Effect::EndFinally, _) => {
                 // Its status may be a code: which one is not known, so every way it could go
-                // on is followed (a `continue` only where the target is known).
+                // on is followed (a `continue` to each target it may have).
                 let n = st.stack.len();
                 if n < FINALLY_ENTRY || st.stack[n - 1].kinds & kind::WHY == 0 {
                     return out;
@@ -176,13 +176,28 @@ impl Machine<'_> {
                 }
                 out.extend(self.unwind(after.clone(), Why::Return(below), why));
                 out.extend(self.unwind(after.clone(), Why::Break, why));
-                if let Detail::Target(t) = below.detail {
-                    out.extend(self.unwind(after, Why::Continue(t as usize, below), why));
+                if let Detail::Targets(bits) = below.detail {
+                    for t in self.continue_targets_of(bits) {
+                        let target = below.with_detail(Detail::Targets(self.continue_bit(t)));
+                        out.extend(self.unwind(after.clone(), Why::Continue(t, target), why));
+                    }
                 }
             }
             _ => {}
         }
         out
+    }
+
+    /// The bit of `Detail::Targets` that stands for the `continue` target `t`.
+    fn continue_bit(&self, t: usize) -> u64 {
+        let k = self.continue_targets.partition_point(|&x| (x as usize) < t);
+        1 << k.min(63)
+    }
+
+    /// The `continue` targets a `Detail::Targets` may stand for.
+    fn continue_targets_of(&self, bits: u64) -> Vec<usize> {
+        let all = self.continue_targets.iter().enumerate();
+        all.filter(|&(k, _)| bits & (1 << k.min(63)) != 0).map(|(_, &t)| t as usize).collect()
     }
 
     /// One unwinding from the state `st` (the instruction's own values gone), `code` being
@@ -297,7 +312,27 @@ impl Machine<'_> {
         let mut blocks = before.blocks[..k].to_vec();
         blocks.push(Block { kind: BlockKind::ExceptHandler, target: b.target, level: b.level, setup: b.setup, maybe: false });
         let _ = h;
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false, raised: false }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks, call_entry: false, raised: false, returned: false }
+    }
+
+    /// 3.8: CALL_FINALLY runs the `finally` block at `target` as a subroutine, on its
+    /// caller's stack with the return address `ret` on top; END_FINALLY returns to the
+    /// instruction after it. The block is written for the six values an exception enters it
+    /// with, and must leave alone what lies under the top one (here the caller's values):
+    /// so this entry meets the others at the depth the block is entered with (the depth
+    /// analysis's), the slots under the return address down to the block's level `absent`
+    /// (which only the instructions that end the block may take).
+    pub fn call_finally_entry(&self, i: usize, target: usize, st: &State, ret: Vec<Slot>) -> State {
+        let depth = self.depth.depth_before.get(target).copied().flatten().map_or(st.stack.len() + FINALLY_ENTRY, |d| d as usize);
+        let keep = st.stack.len().min(depth.saturating_sub(FINALLY_ENTRY));
+        let mut js = st.clone();
+        js.call_entry = true;
+        js.stack.truncate(keep);
+        while js.stack.len() + ret.len() < depth {
+            js.stack.push(Slot::new(kind::ABSENT, Origin::Instr(i as u32)));
+        }
+        js.stack.extend(ret);
+        js
     }
 
     /// An instruction that raises unwinds the blocks above its handler: each exception
@@ -408,7 +443,7 @@ impl NormalEntry {
 
     /// The state a fall or jump to `target` arrives with.
     pub fn of(&self, target: usize, mut st: State) -> State {
-        if self.targets.get(target).copied().unwrap_or(false) && !st.call_entry && !st.stack.is_empty() {
+        if self.targets.get(target).copied().unwrap_or(false) && !st.stack.is_empty() {
             let depth = st.stack.len() + FINALLY_ENTRY - 1;
             pad_finally(&mut st, depth);
         }
@@ -452,9 +487,11 @@ impl Machine<'_> {
         if unwinds_through_finally(self.code) {
             drop_ended_handler(st);
         }
-        // It goes on with the next instruction only from None or WHY_SILENCED: an exception
-        // is raised again, and `return`, `break`, `continue` go on unwinding (`unwind_jumps`).
-        st.raised = status != 0 && status & !(kind::EXC_CLASS | kind::WHY) == 0;
+        // It goes on with the next instruction only from None (NULL) or WHY_SILENCED: an
+        // exception is raised again, `return`, `break`, `continue` go on unwinding
+        // (`unwind_jumps`), and a return address is jumped to (`returned`).
+        st.raised = status != 0 && status & !(kind::EXC_CLASS | kind::WHY | kind::RETURN_ADDRESS) == 0;
+        st.returned = status & kind::RETURN_ADDRESS != 0;
     }
 
     /// WITH_CLEANUP_START: on the exception path, the saved exception moves into the slot of

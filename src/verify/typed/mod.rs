@@ -46,8 +46,8 @@ pub struct Context<'a> {
     pub codes: &'a [ResolvedCode],
     /// The kinds of the parameters, when every call of the code's functions is known.
     pub params: Option<Vec<Kinds>>,
-    /// Depth of each `.try` region's handler (from the depth analysis).
-    pub region_depth: &'a [Option<u32>],
+    /// The depth analysis's result for the code object.
+    pub depth: &'a crate::verify::Analysis,
     pub want_stacks: bool,
 }
 
@@ -63,13 +63,15 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
         return out;
     }
     let blocks = Blocks::new(code);
-    let machine = step::Machine { code, codes: cx.codes, region_depth: cx.region_depth };
-    let mut entry: Vec<Option<State>> = vec![None; blocks.starts.len()];
-    let mut queued = vec![false; blocks.starts.len()];
+    let machine = step::Machine::new(code, cx.codes, cx.depth);
+    // Each block's entry state, twice (`key`): 3.8's `finally` blocks run by CALL_FINALLY
+    // are followed apart from their other entries.
+    let mut entry: Vec<Option<State>> = vec![None; 2 * blocks.starts.len()];
+    let mut queued = vec![false; 2 * blocks.starts.len()];
     let mut work = VecDeque::new();
     let mut lost = Vec::new();
-    // 3.6–3.10: where paths meet with different block stacks (or depths): (block, the
-    // mismatch, the block stack that arrived, the instruction it came from).
+    // 3.6–3.10: where paths meet with different block stacks (or depths): (the entry's
+    // key, the mismatch, the block stack that arrived).
     let mut mismatches: Vec<(usize, Mismatch, Vec<blocks::Block>)> = Vec::new();
     entry[0] = Some(initial_state(code, cx));
     work.push_back(0);
@@ -78,6 +80,7 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     let finally_joins = code.version.opcodes.iter().any(|o| o.sig.effect == crate::opcodes::Effect::EndFinally);
     let normal_entry = blocks::NormalEntry::new(code);
     let mut merge = |b: usize, s: State, entry: &mut Vec<Option<State>>, work: &mut VecDeque<usize>, queued: &mut Vec<bool>, lost: &mut Vec<Detail>| {
+        let b = key(b, &s);
         let changed = match &mut entry[b] {
             None => {
                 entry[b] = Some(s);
@@ -100,15 +103,20 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     };
     // The lattice is finite (kinds only grow, details only get lost), so this ends; the
     // budget guards against a mistake making it slow on a large hostile file.
-    let mut budget: u64 = 64 * (blocks.starts.len() as u64 + 1) * (code.localsplus.len() as u64 + 32);
+    let mut budget: u64 = 128 * (blocks.starts.len() as u64 + 1) * (code.localsplus.len() as u64 + 32);
     let mut quiet = step::Sink::quiet();
-    while let Some(b) = work.pop_front() {
-        queued[b] = false;
+    // 3.8: the locals of every return from a `finally` block that CALL_FINALLY ran (which
+    // block returns to which caller is not followed: each return reaches every caller).
+    let mut returned: Option<Vec<Slot>> = None;
+    let callers: Vec<usize> = (0..n).filter(|&i| code.instrs[i].op.sig.effect == crate::opcodes::Effect::CallFinally).collect();
+    while let Some(k) = work.pop_front() {
+        queued[k] = false;
         budget = budget.saturating_sub(1);
         if budget == 0 {
             break;
         }
-        let mut st = entry[b].clone().expect("queued blocks have a state");
+        let b = k / 2;
+        let mut st = entry[k].clone().expect("queued blocks have a state");
         for i in blocks.range(b) {
             let ins = &code.instrs[i];
             // An instruction that cannot raise never enters its handler (3.15's generator
@@ -122,6 +130,14 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 merge(blocks.of[t], js, &mut entry, &mut work, &mut queued, &mut lost);
             }
             let jump = machine.step(i, &mut st, &mut quiet);
+            if std::mem::take(&mut st.returned) && join_locals(&mut returned, &st.locals, &mut lost) {
+                for k in callers.iter().flat_map(|&c| [2 * blocks.of[c], 2 * blocks.of[c] + 1]) {
+                    if entry[k].is_some() && !queued[k] {
+                        queued[k] = true;
+                        work.push_back(k);
+                    }
+                }
+            }
             if let (Some((target, h)), true) = (handler, step::raises_after(ins)) {
                 let hs = machine.handler_state(&st, target, h);
                 merge(blocks.of[target], hs, &mut entry, &mut work, &mut queued, &mut lost);
@@ -135,7 +151,13 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
                 break;
             }
             if i + 1 == blocks.end(b) && i + 1 < n {
-                merge(blocks.of[i + 1], normal_entry.of(i + 1, st.clone()), &mut entry, &mut work, &mut queued, &mut lost);
+                let mut fall = st.clone();
+                if let (crate::opcodes::Effect::CallFinally, Some(locals)) = (ins.op.sig.effect, &returned) {
+                    for (a, r) in fall.locals.iter_mut().zip(locals) {
+                        a.join(r, &mut lost);
+                    }
+                }
+                merge(blocks.of[i + 1], normal_entry.of(i + 1, fall), &mut entry, &mut work, &mut queued, &mut lost);
             }
         }
     }
@@ -149,8 +171,9 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     if cx.want_stacks {
         out.stacks = vec![None; n];
     }
-    for (b, state) in entry.iter().enumerate() {
+    for (k, state) in entry.iter().enumerate() {
         let Some(state) = state else { continue };
+        let b = k / 2;
         let mut st = state.clone();
         for i in blocks.range(b) {
             let before = if cx.want_stacks { report::stack_text(&st.stack) } else { String::new() };
@@ -183,11 +206,13 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
             }
         }
     }
-    for (b, m, arrived) in &mismatches {
-        if let Some(st) = &entry[*b] {
-            sink.report(|| report::paths_disagree(&machine, blocks.starts[*b], *m, st, arrived));
+    for (k, m, arrived) in &mismatches {
+        if let Some(st) = &entry[*k] {
+            sink.report(|| report::paths_disagree(&machine, blocks.starts[*k / 2], *m, st, arrived));
         }
     }
+    // Per block: its state from its own entries, else from CALL_FINALLY's.
+    let entry: Vec<Option<State>> = entry.chunks(2).map(|two| two[0].clone().or_else(|| two[1].clone())).collect();
     machine.check_whole(&entry, &blocks.starts, &mut sink);
     for d in lost {
         if let Detail::Func { code, .. } | Detail::Code(code) = d {
@@ -201,6 +226,27 @@ pub fn check(code: &ResolvedCode, cx: &Context) -> Typed {
     out.calls = sink.calls;
     out.escapes = sink.escapes;
     out
+}
+
+/// Where the state `s` entering block `b` is kept: a state that CALL_FINALLY took into a
+/// `finally` block (3.8) apart from the others.
+fn key(b: usize, s: &State) -> usize {
+    2 * b + usize::from(s.call_entry)
+}
+
+/// Joins `locals` into `acc` (which starts empty); whether `acc` changed.
+fn join_locals(acc: &mut Option<Vec<Slot>>, locals: &[Slot], lost: &mut Vec<Detail>) -> bool {
+    let Some(joined) = acc.as_mut() else {
+        *acc = Some(locals.to_vec());
+        return true;
+    };
+    let mut changed = false;
+    for (a, l) in joined.iter_mut().zip(locals) {
+        let before = *a;
+        a.join(l, lost);
+        changed |= !before.same(a);
+    }
+    changed
 }
 
 /// The frame at its first instruction.
@@ -236,7 +282,7 @@ fn initial_state(code: &ResolvedCode, cx: &Context) -> State {
     // 3.10: a generator starts with the first value sent to it (None) on the stack.
     let sent = if generator { code.version.generator_entry_depth as usize } else { 0 };
     let stack = vec![Slot::new(kind::NONE, Origin::Entry); sent];
-    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
+    State { stack, locals, generator: start, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false, returned: false }
 }
 
 /// Basic blocks: a new block starts at the first instruction, at every jump target and
@@ -257,7 +303,9 @@ impl Blocks {
             if let Arg::Target(t) = ins.arg {
                 leader[t.min(n)] = true;
             }
-            if ins.op.flow != Flow::Next {
+            // 3.8: after CALL_FINALLY, where the `finally` block it ran returns to, the state
+            // is joined with what the block's returns bring (`returned`).
+            if ins.op.flow != Flow::Next || ins.op.sig.effect == crate::opcodes::Effect::CallFinally {
                 leader[i + 1] = true;
             }
         }

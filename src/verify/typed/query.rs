@@ -48,12 +48,12 @@ pub struct Entries {
 
 impl Entries {
     /// The stack around instruction `i` of `code` (`None` where no path reaches it).
-    /// `codes` and `region_depth` are what the analysis ran with (the program's code objects,
-    /// the depth analysis's handler depths).
-    pub fn stack_at(&self, code: &ResolvedCode, codes: &[ResolvedCode], region_depth: &[Option<u32>], i: usize) -> Option<StackAt> {
+    /// `codes` and `depth` are what the analysis ran with (the program's code objects, the
+    /// depth analysis's result for `code`).
+    pub fn stack_at(&self, code: &ResolvedCode, codes: &[ResolvedCode], depth: &crate::verify::Analysis, i: usize) -> Option<StackAt> {
         let b = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
         let mut st = self.states.get(b)?.clone()?;
-        let machine = Machine { code, codes, region_depth };
+        let machine = Machine::new(code, codes, depth);
         let mut quiet = Sink::quiet();
         for j in self.starts[b]..i {
             let ins = &code.instrs[j];

@@ -844,8 +844,20 @@ pub fn reaches_into_finally(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot)
     let d = Diagnostic::error(
         codes::FINALLY_SHAPE,
         format!("{} takes `{}` from among the values a `finally` block was entered with, which differ between its entries", ins.op.name, spec.name),
-    )
-    .with_primary(ins.span, format!("`{}` is {} on some path, and nothing on another", spec.name, describe_kinds(slot.kinds & !kind::ABSENT)));
+    );
+    let called = match slot.origin {
+        Origin::Instr(c) => m.code.instrs.get(c as usize).filter(|x| x.op.sig.effect == crate::opcodes::Effect::CallFinally),
+        _ => None,
+    };
+    if let Some(c) = called {
+        // 3.8: the block run as a subroutine (`Machine::call_finally_entry`).
+        return d
+            .with_primary(ins.span, format!("on the path from CALL_FINALLY, `{}` is one of its caller's values (or nothing)", spec.name))
+            .with_secondary(c.span, "CALL_FINALLY runs the block here, its return address on top of the caller's values")
+            .with_note("END_FINALLY returns to the instruction after CALL_FINALLY, which expects its values as it left them; an exception enters the block with six values instead")
+            .with_help("leave the values under the top one to END_FINALLY (POP_FINALLY, WITH_CLEANUP_START): push what the block needs above them");
+    }
+    let d = d.with_primary(ins.span, format!("`{}` is {} on some path, and nothing on another", spec.name, describe_kinds(slot.kinds & !kind::ABSENT)));
     pushed_here(d, m, slot)
         .with_note("a `finally` block is entered with one value normally (None, NULL, a return address) and with six by an exception: the slots below the top one are there on some paths only")
         .with_help("leave them to END_FINALLY (POP_FINALLY, WITH_CLEANUP_START): push what the block needs above them")

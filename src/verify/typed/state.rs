@@ -29,9 +29,12 @@ pub enum Detail {
     /// 3.15+: one of the two slots the GET_ITER at this index made from a value of unknown
     /// type (an iterator and NULL, or a list or tuple and its index): a pair only together.
     Pair(u32),
-    /// 3.6–3.7: the int CONTINUE_LOOP pushes when it enters a `finally` block: the
-    /// instruction END_FINALLY then jumps to.
-    Target(u32),
+    /// 3.6–3.7: the int CONTINUE_LOOP pushes when it enters a `finally` block: where
+    /// END_FINALLY then goes on, as a set of bits of `Machine::continue_targets` (the last
+    /// bit standing for every target from it on). Where paths meet it is the union, and it
+    /// survives a value that is not a `continue`'s: it matters only on the paths where the
+    /// unwinding is a `continue`, and every such path brings its own.
+    Targets(u64),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,11 +56,11 @@ impl Slot {
         self
     }
     /// Equal as far as the analysis goes (origins are for messages only).
-    fn same(&self, other: &Slot) -> bool {
+    pub(super) fn same(&self, other: &Slot) -> bool {
         self.kinds == other.kinds && self.detail == other.detail && self.alias == other.alias
     }
     /// Joins `other` into `self`; returns the details given up (functions that lose track).
-    fn join(&mut self, other: &Slot, lost: &mut Vec<Detail>) {
+    pub(super) fn join(&mut self, other: &Slot, lost: &mut Vec<Detail>) {
         // Name where the surprising kinds came from: the NULL (an unbound local, a call's
         // slot) first, else whatever is new.
         let null = crate::opcodes::kind::NULL;
@@ -73,6 +76,8 @@ impl Slot {
             }
             self.detail = match (self.detail, other.detail) {
                 (Detail::Tuple { len: a, items: x }, Detail::Tuple { len: b, items: y }) if a == b => Detail::Tuple { len: a, items: x | y },
+                (Detail::Targets(a), Detail::Targets(b)) => Detail::Targets(a | b),
+                (Detail::Targets(a), _) | (_, Detail::Targets(a)) => Detail::Targets(a),
                 _ => Detail::None,
             };
         }
@@ -103,12 +108,17 @@ pub struct State {
     pub kwnames: Option<(Detail, u32)>,
     /// 3.6–3.10: the frame's block stack, bottom first (`blocks`).
     pub blocks: Vec<super::blocks::Block>,
-    /// 3.8: the state reached a `finally` block only through CALL_FINALLY, which runs it as
-    /// a subroutine with its caller's blocks: the blocks of any other entry replace these.
+    /// 3.8: the state reached a `finally` block through CALL_FINALLY, which runs it as a
+    /// subroutine with its caller's blocks; such states are kept apart from the block's
+    /// other entries (`typed::key`) until its END_FINALLY returns to the caller.
     pub call_entry: bool,
     /// The instruction just run always raises (END_FINALLY of an exception only): nothing
     /// falls through.
     pub raised: bool,
+    /// 3.8: the instruction just run may return from a `finally` block run by CALL_FINALLY
+    /// (END_FINALLY of a return address): its locals reach the instruction after every
+    /// CALL_FINALLY.
+    pub returned: bool,
 }
 
 /// Why two states cannot be joined.
@@ -130,26 +140,6 @@ impl State {
         let mut changed = false;
         let mut padded;
         let mut other = other;
-        if other.call_entry != self.call_entry {
-            // 3.8: CALL_FINALLY runs the block as a subroutine, on its caller's stack and
-            // blocks (END_FINALLY returns there): only what it tells of the locals joins an
-            // entry of the block's own; an entry of its own replaces the caller's stack.
-            if self.call_entry {
-                let mut own = other.clone();
-                for (a, b) in own.locals.iter_mut().zip(&self.locals) {
-                    a.join(b, lost);
-                }
-                *self = own;
-                return Ok(true);
-            }
-            let mut merged = self.clone();
-            for (a, b) in merged.locals.iter_mut().zip(&other.locals) {
-                a.join(b, lost);
-            }
-            let changed = merged.locals.iter().zip(&self.locals).any(|(a, b)| !a.same(b));
-            *self = merged;
-            return Ok(changed);
-        }
         if finally_joins && self.stack.len() != other.stack.len() {
             if self.stack.len() < other.stack.len() {
                 super::blocks::pad_finally(self, other.stack.len());

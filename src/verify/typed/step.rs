@@ -56,7 +56,27 @@ pub struct Handler {
 pub struct Machine<'a> {
     pub code: &'a ResolvedCode,
     pub codes: &'a [ResolvedCode],
-    pub region_depth: &'a [Option<u32>],
+    /// The depth analysis's result for `code` (handler depths; the depth a `finally` block
+    /// is entered with).
+    pub depth: &'a crate::verify::Analysis,
+    /// 3.6–3.7: the targets of the code's CONTINUE_LOOP instructions, sorted: a `continue`
+    /// that enters a `finally` block carries its target as a bit of this list
+    /// (`Detail::Targets`).
+    pub continue_targets: Vec<u32>,
+}
+
+impl<'a> Machine<'a> {
+    pub fn new(code: &'a ResolvedCode, codes: &'a [ResolvedCode], depth: &'a crate::verify::Analysis) -> Machine<'a> {
+        let mut continue_targets: Vec<u32> = code
+            .instrs
+            .iter()
+            .filter(|ins| ins.op.sig.effect == Effect::ContinueLoop)
+            .filter_map(|ins| if let Arg::Target(t) = ins.arg { Some(t as u32) } else { None })
+            .collect();
+        continue_targets.sort_unstable();
+        continue_targets.dedup();
+        Machine { code, codes, depth, continue_targets }
+    }
 }
 
 /// The input groups of one instruction, laid out on the stack.
@@ -91,7 +111,7 @@ impl Machine<'_> {
         }
         if let Some(r) = code.instrs[i].region {
             let region = &code.regions[r];
-            let depth = self.region_depth.get(r).copied().flatten()?;
+            let depth = self.depth.region_depth.get(r).copied().flatten()?;
             return Some((region.handler, Handler { depth, lasti: region.lasti, span: region.span, block: None }));
         }
         code.entries
@@ -118,7 +138,7 @@ impl Machine<'_> {
             stack.push(Slot::new(self.code.version.lasti_kind, origin));
         }
         stack.push(Slot::new(kind::EXC, origin));
-        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false }
+        State { stack, locals: before.locals.clone(), generator: before.generator, kwnames: None, blocks: Vec::new(), call_entry: false, raised: false, returned: false }
     }
 
     /// A handler's depth must be reachable from every instruction it covers, and an
@@ -214,8 +234,11 @@ impl Machine<'_> {
         let mut jump_state = None;
         if let Some(j) = jump {
             let mut js = st.clone();
-            js.stack.extend(j);
-            js.call_entry |= sig.effect == Effect::CallFinally;
+            if let (Effect::CallFinally, Arg::Target(t)) = (sig.effect, ins.arg) {
+                js = self.call_finally_entry(i, t, st, j);
+            } else {
+                js.stack.extend(j);
+            }
             if sig.effect == (Effect::SetupBlock { handler: false }) {
                 // SETUP_LOOP's target is where the loop is left: without its block.
                 js.blocks.pop();
