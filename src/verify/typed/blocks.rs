@@ -262,7 +262,7 @@ impl Machine<'_> {
         if !self.code.version.block_stack || !matches!(effect, Effect::Return | Effect::BreakLoop | Effect::ContinueLoop) {
             return;
         }
-        if st.blocks.is_empty() || effect == Effect::Return && !unwinds_through_finally(self.code) {
+        if st.blocks.is_empty() || effect == Effect::Return && !self.unwinds_through_finally {
             return;
         }
         let fin = st.blocks.iter().rposition(|b| b.kind == BlockKind::Finally);
@@ -484,7 +484,7 @@ impl Machine<'_> {
         if handler_here.is_some_and(|b| b.level as usize == base) {
             st.blocks.pop();
         }
-        if unwinds_through_finally(self.code) {
+        if self.unwinds_through_finally {
             drop_ended_handler(st);
         }
         // It goes on with the next instruction only from None (NULL) or WHY_SILENCED: an

@@ -63,19 +63,31 @@ pub struct Machine<'a> {
     /// that enters a `finally` block carries its target as a bit of this list
     /// (`Detail::Targets`).
     pub continue_targets: Vec<u32>,
+    /// 3.8: the handlers of the code's SETUP_FINALLY instructions, sorted: the `finally`
+    /// blocks CALL_FINALLY may run.
+    pub finally_targets: Vec<u32>,
+    /// 3.6–3.7: `return`, `break`, `continue` unwind through `finally` blocks
+    /// (`blocks::unwinds_through_finally`).
+    pub unwinds_through_finally: bool,
 }
 
 impl<'a> Machine<'a> {
     pub fn new(code: &'a ResolvedCode, codes: &'a [ResolvedCode], depth: &'a crate::verify::Analysis) -> Machine<'a> {
-        let mut continue_targets: Vec<u32> = code
-            .instrs
-            .iter()
-            .filter(|ins| ins.op.sig.effect == Effect::ContinueLoop)
-            .filter_map(|ins| if let Arg::Target(t) = ins.arg { Some(t as u32) } else { None })
-            .collect();
-        continue_targets.sort_unstable();
-        continue_targets.dedup();
-        Machine { code, codes, depth, continue_targets }
+        let targets = |effect: Effect| {
+            let mut ts: Vec<u32> = code
+                .instrs
+                .iter()
+                .filter(|ins| ins.op.sig.effect == effect)
+                .filter_map(|ins| if let Arg::Target(t) = ins.arg { Some(t as u32) } else { None })
+                .collect();
+            ts.sort_unstable();
+            ts.dedup();
+            ts
+        };
+        let continue_targets = targets(Effect::ContinueLoop);
+        let finally_targets = targets(Effect::SetupBlock { handler: true });
+        let unwinds_through_finally = super::blocks::unwinds_through_finally(code);
+        Machine { code, codes, depth, continue_targets, finally_targets, unwinds_through_finally }
     }
 }
 
@@ -89,6 +101,23 @@ impl Groups {
     fn slots<'s>(&self, g: usize, taken: &'s [Slot], base: usize) -> &'s [Slot] {
         let (at, count) = self.at[g];
         &taken[at - base..at - base + count]
+    }
+}
+
+/// One instruction being stepped: its index and signature, and the inputs it took (laid out
+/// from stack position `base`).
+struct At<'s> {
+    i: usize,
+    sig: &'s Signature,
+    groups: &'s Groups,
+    taken: &'s [Slot],
+    base: usize,
+}
+
+impl At<'_> {
+    /// The first slot of the input group called `name`.
+    fn input(&self, name: &str) -> Option<Slot> {
+        group(self.sig, name).and_then(|g| self.groups.slots(g, self.taken, self.base).first().copied())
     }
 }
 
@@ -217,8 +246,8 @@ impl Machine<'_> {
             && sig.effect != (Effect::SetupBlock { handler: true })
             && sig.effect != Effect::SetupFinally
             || sig.effect == Effect::CallFinally;
-        let mut jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
-        self.effect(i, sig, &groups, &taken, base, st, &mut fall, jump.as_mut(), sink);
+        let jump = if jumps { Some(self.outputs(i, sig.outputs_when(true), &groups, &taken, base)) } else { None };
+        self.effect(&At { i, sig, groups: &groups, taken: &taken, base }, st, &mut fall, sink);
         // Copies made by COPY: a test of one tells about the other.
         let copy = sig.outputs.iter().enumerate().any(|(a, x)| x.same_as >= 0 && sig.outputs[a + 1..].iter().any(|y| y.same_as == x.same_as));
         if copy {
@@ -341,26 +370,47 @@ impl Machine<'_> {
         }
     }
 
-    /// What the instruction does besides its slots: locals, cells, calls, functions,
-    /// generators, loops.
-    #[allow(clippy::too_many_arguments)]
-    fn effect(
-        &self,
-        i: usize,
-        sig: &Signature,
-        groups: &Groups,
-        taken: &[Slot],
-        base: usize,
-        st: &mut State,
-        fall: &mut [Slot],
-        jump: Option<&mut Vec<Slot>>,
-        sink: &mut Sink,
-    ) {
+    /// What the instruction does besides its slots, by concern.
+    fn effect(&self, at: &At, st: &mut State, fall: &mut [Slot], sink: &mut Sink) {
+        match at.sig.effect {
+            Effect::LoadFast { .. }
+            | Effect::LoadFastPair
+            | Effect::LoadFastAndClear
+            | Effect::StoreFast
+            | Effect::StoreFastPair
+            | Effect::StoreFastLoadFast
+            | Effect::DeleteFast
+            | Effect::LoadDeref
+            | Effect::StoreDeref
+            | Effect::DeleteDeref
+            | Effect::LoadClosure
+            | Effect::MakeCell
+            | Effect::CopyFreeVars => self.local_effect(at, st, fall, sink),
+            Effect::MakeFunction | Effect::SetFunctionAttribute => self.function_effect(at, fall, sink),
+            Effect::ReturnGenerator | Effect::Yield | Effect::Return => self.frame_effect(at, st, sink),
+            Effect::ForIter | Effect::Send | Effect::GetIter => self.iter_effect(at, fall, sink),
+            Effect::SetupBlock { .. }
+            | Effect::SetupFinally
+            | Effect::PopBlock { .. }
+            | Effect::PopExcept { .. }
+            | Effect::BreakLoop
+            | Effect::ContinueLoop
+            | Effect::Reraise
+            | Effect::EndFinally
+            | Effect::WithCleanupStart
+            | Effect::WithCleanupFinish
+            | Effect::CallFinally => self.block_effect(at, st, fall, sink),
+            _ => self.value_effect(at, st, fall, sink),
+        }
+    }
+
+    /// Values: constants, comparisons, tuples, calls and their keyword names.
+    fn value_effect(&self, at: &At, st: &mut State, fall: &mut [Slot], sink: &mut Sink) {
+        let (i, sig, groups, taken, base) = (at.i, at.sig, at.groups, at.taken, at.base);
         let code = self.code;
         let ins = &code.instrs[i];
         let oparg = ins.arg.oparg();
         let origin = Origin::Instr(i as u32);
-        let input = |name: &str| group(sig, name).and_then(|g| groups.slots(g, taken, base).first().copied());
         match sig.effect {
             Effect::None => {}
             Effect::Precall => {
@@ -377,6 +427,45 @@ impl Machine<'_> {
                     *s = constant_slot(code, (oparg >> ins.op.shift) as usize, origin);
                 }
             }
+            Effect::Compare => {
+                // Comparing with an exact int, str, bool or None gives a bool unless the other
+                // side's type says otherwise: taken as a bool, as CPython's own compiler does
+                // (3.14+ tests `format > 2` straight into POP_JUMP_IF_FALSE in __annotate__).
+                let exact = kind::INT | kind::BOOL | kind::STR | kind::NONE;
+                if taken.len() == 2 && taken.iter().any(|s| s.kinds & !exact == 0) {
+                    if let Some(r) = fall.last_mut() {
+                        r.kinds = kind::BOOL;
+                    }
+                }
+            }
+            Effect::BuildTuple => {
+                let items = taken.iter().fold(0, |k, s| k | s.kinds);
+                if let Some(t) = fall.last_mut() {
+                    t.detail = Detail::Tuple { len: taken.len() as u32, items };
+                }
+            }
+            Effect::KwNames => {
+                let slot = constant_slot(code, oparg as usize, origin);
+                st.kwnames = Some((slot.detail, i as u32));
+            }
+            Effect::Call => {
+                if let (Some(result), Some(r)) = (self.call(i, sig, groups, taken, base, st, sink), fall.last_mut()) {
+                    r.kinds = result;
+                }
+            }
+            Effect::NoneTest { .. } => {}
+            _ => {}
+        }
+    }
+
+    /// Fast locals, cells and free variables: what each holds, and reading one unbound.
+    fn local_effect(&self, at: &At, st: &mut State, fall: &mut [Slot], sink: &mut Sink) {
+        let (i, sig, taken) = (at.i, at.sig, at.taken);
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let origin = Origin::Instr(i as u32);
+        match sig.effect {
             Effect::LoadFast { checked } => {
                 let slot = self.local(oparg as usize, st);
                 if !checked && slot.kinds & kind::NULL != 0 {
@@ -466,32 +555,18 @@ impl Machine<'_> {
                     self.set_local(k, st, Slot::new(kind::CELL, origin));
                 }
             }
-            Effect::Compare => {
-                // Comparing with an exact int, str, bool or None gives a bool unless the other
-                // side's type says otherwise: taken as a bool, as CPython's own compiler does
-                // (3.14+ tests `format > 2` straight into POP_JUMP_IF_FALSE in __annotate__).
-                let exact = kind::INT | kind::BOOL | kind::STR | kind::NONE;
-                if taken.len() == 2 && taken.iter().any(|s| s.kinds & !exact == 0) {
-                    if let Some(r) = fall.last_mut() {
-                        r.kinds = kind::BOOL;
-                    }
-                }
-            }
-            Effect::BuildTuple => {
-                let items = taken.iter().fold(0, |k, s| k | s.kinds);
-                if let Some(t) = fall.last_mut() {
-                    t.detail = Detail::Tuple { len: taken.len() as u32, items };
-                }
-            }
-            Effect::KwNames => {
-                let slot = constant_slot(code, oparg as usize, origin);
-                st.kwnames = Some((slot.detail, i as u32));
-            }
-            Effect::Call => {
-                if let (Some(result), Some(r)) = (self.call(i, sig, groups, taken, base, st, sink), fall.last_mut()) {
-                    r.kinds = result;
-                }
-            }
+            _ => {}
+        }
+    }
+
+    /// Functions made: the code object they run and the closure it needs.
+    fn function_effect(&self, at: &At, fall: &mut [Slot], sink: &mut Sink) {
+        let (i, sig, groups, taken, base) = (at.i, at.sig, at.groups, at.taken, at.base);
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let input = |name: &str| at.input(name);
+        match sig.effect {
             Effect::MakeFunction => {
                 let code_slot = input("codeobj");
                 let closure = group(sig, "closure").map(|g| groups.slots(g, taken, base));
@@ -538,6 +613,15 @@ impl Machine<'_> {
                     }
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// The frame's generator state, and what a return leaves behind.
+    fn frame_effect(&self, at: &At, st: &mut State, sink: &mut Sink) {
+        let (i, sig, taken) = (at.i, at.sig, at.taken);
+        let code = self.code;
+        match sig.effect {
             Effect::ReturnGenerator => {
                 let flags = code.final_flags();
                 if st.generator != gen_state::NOT_STARTED || flags & super::GENERATOR_FLAGS == 0 || !code.is_function {
@@ -550,6 +634,35 @@ impl Machine<'_> {
                     sink.report(|| report::yield_outside_generator(self, i, st.generator));
                 }
             }
+            Effect::Return => {
+                // A generator function's call must return the generator (the verifier takes
+                // it for an iterator): no return may come before RETURN_GENERATOR.
+                let flags = code.final_flags();
+                if flags & super::GENERATOR_FLAGS != 0 && code.is_function && st.generator & gen_state::NOT_STARTED != 0 && uses_return_generator(code) {
+                    sink.report(|| report::return_before_return_generator(self, i, st.generator));
+                }
+                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block)
+                // up to a `finally` block's, whose handler it enters (`Machine::unwind_jumps`).
+                let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
+                let finally = st.blocks.iter().any(|b| b.kind == BlockKind::Finally);
+                if kept > 0 && sink.on && !finally {
+                    sink.report(|| report::values_left(self, i, &st.stack[..kept]));
+                }
+                for s in taken {
+                    self.leaves(i, s.detail, sink);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Iterators: what FOR_ITER, SEND take and GET_ITER makes.
+    fn iter_effect(&self, at: &At, fall: &mut [Slot], sink: &mut Sink) {
+        let (i, sig) = (at.i, at.sig);
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let input = |name: &str| at.input(name);
+        match sig.effect {
             Effect::ForIter => {
                 if let Arg::Target(t) = ins.arg {
                     let skips = code.version.for_iter_skips;
@@ -558,7 +671,6 @@ impl Machine<'_> {
                         sink.report(|| report::for_iter_target(self, i, t));
                     }
                 }
-                let _ = jump;
                 if let (Some(it), Some(ix)) = (input("iter"), input("null_or_index")) {
                     self.check_iter_pair(i, &it, &ix, kind::ITER, sink);
                 }
@@ -580,25 +692,18 @@ impl Machine<'_> {
                     ix.detail = Detail::Pair(i as u32);
                 }
             }
-            Effect::Return => {
-                // A generator function's call must return the generator (the verifier takes
-                // it for an iterator): no return may come before RETURN_GENERATOR.
-                let flags = code.final_flags();
-                if flags & super::GENERATOR_FLAGS != 0 && code.is_function && st.generator & gen_state::NOT_STARTED != 0 && uses_return_generator(code) {
-                    sink.report(|| report::return_before_return_generator(self, i, st.generator));
-                }
-                // 3.6–3.7: returning unwinds the blocks (a loop's iterator goes with its block)
-                // up to a `finally` block's, whose handler it enters (`Machine::unwind_jumps`).
-                let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
-                let finally = st.blocks.iter().any(|b| b.kind == BlockKind::Finally);
-                if kept > 0 && sink.on && !finally {
-                    sink.report(|| report::values_left(self, i, &st.stack[..kept]));
-                }
-                for s in taken {
-                    self.leaves(i, s.detail, sink);
-                }
-            }
-            Effect::NoneTest { .. } => {}
+            _ => {}
+        }
+    }
+
+    /// 3.6–3.10: the block stack (`blocks`).
+    fn block_effect(&self, at: &At, st: &mut State, fall: &mut [Slot], sink: &mut Sink) {
+        let (i, sig, groups, taken, base) = (at.i, at.sig, at.groups, at.taken, at.base);
+        let code = self.code;
+        let ins = &code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let input = |name: &str| at.input(name);
+        match sig.effect {
             Effect::SetupBlock { handler } => self.setup_block(i, if handler { BlockKind::Setup } else { BlockKind::Loop }, base, st, sink),
             Effect::SetupFinally => self.setup_block(i, BlockKind::Finally, base, st, sink),
             Effect::PopBlock { unwinds } => self.pop_block(i, unwinds, st, sink),
@@ -625,12 +730,13 @@ impl Machine<'_> {
             }
             Effect::CallFinally => {
                 if let Arg::Target(t) = ins.arg {
-                    let is_finally = code.instrs.iter().any(|x| x.op.sig.effect == (Effect::SetupBlock { handler: true }) && matches!(x.arg, Arg::Target(u) if u == t));
-                    if !is_finally {
+                    if self.finally_targets.binary_search(&(t as u32)).is_err() {
                         sink.report(|| report::call_finally_target(self, i, t));
                     }
                 }
             }
+
+            _ => {}
         }
     }
 
