@@ -70,6 +70,7 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, type
         }
     }
     let mut ready: Vec<usize> = (0..codes.len()).filter(|&c| parents[c] == 0).collect();
+    let child: Vec<bool> = parents.iter().map(|&p| p > 0).collect();
     let mut calls: Vec<Option<Vec<crate::opcodes::Kinds>>> = vec![None; codes.len()];
     let mut called = vec![false; codes.len()];
     let mut escaped = vec![false; codes.len()];
@@ -77,7 +78,15 @@ pub fn verify_program(program: &crate::resolve::Program, want_stacks: bool, type
         if typed_checks && !out[c].diags.iter().any(|d| d.is_error()) {
             let params = if called[c] && !escaped[c] { calls[c].clone() } else { None };
             let cx = typed::Context { codes, params, depth: &out[c].analysis, want_stacks };
-            let t = typed::check(&codes[c], &cx);
+            let mut t = typed::check(&codes[c], &cx);
+            // A code object that no reachable instruction makes into a function (CPython keeps
+            // the comprehensions of code after a `return`) never runs: what it would do with
+            // its arguments is not known, and it makes no function itself.
+            if child[c] && !called[c] && !escaped[c] {
+                t.diags.clear();
+                t.calls.clear();
+                t.escapes.clear();
+            }
             for (callee, kinds) in t.calls {
                 called[callee] = true;
                 let merged = match calls[callee].take() {
