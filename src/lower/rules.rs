@@ -1106,6 +1106,10 @@ fn call(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], out: &mut Vec<Out>) 
     out.push(make(src, if kw && f.call_kw { "CALL_KW" } else { "CALL" }, vec![n]));
 }
 
+/// The flags a portable `make_function` takes, in the order their values are pushed; the
+/// closure (pyasm's) comes after them.
+const MAKE_FUNCTION_FLAGS: &[&str] = &["defaults", "kwdefaults", "annotations"];
+
 fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
     let f = cx.f;
     let Some(code) = src.operands.first().filter(|o| matches!(o.node, Value::CodeRef(_))).cloned() else {
@@ -1116,17 +1120,12 @@ fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec
     let id = id.text();
     let freevars = cx.infos.get(&id).map(|c| c.freevars.clone()).unwrap_or_default();
     for w in src.operands.iter().skip(1) {
-        if !matches!(&w.node, Value::Word(x) if x == "defaults" || x == "kwdefaults") {
-            diags.push(error(w.span, "`make_function` takes the flags `defaults` and `kwdefaults`".into(), "").with_note("the closure is pyasm's to build, from the code object's `.freevars`"));
+        if !matches!(&w.node, Value::Word(x) if MAKE_FUNCTION_FLAGS.contains(&x.as_str())) {
+            diags.push(error(w.span, "`make_function` takes the flags `defaults`, `kwdefaults` and `annotations`".into(), "").with_note("the closure is pyasm's to build, from the code object's `.freevars`"));
         }
     }
-    let mut flags: Vec<&str> = Vec::new();
-    if set::has_word(src, "defaults") {
-        flags.push("defaults");
-    }
-    if set::has_word(src, "kwdefaults") {
-        flags.push("kwdefaults");
-    }
+    // In the order MAKE_FUNCTION takes their values, the deepest first.
+    let mut flags: Vec<&str> = MAKE_FUNCTION_FLAGS.iter().copied().filter(|w| set::has_word(src, w)).collect();
     if !freevars.is_empty() {
         // The cells of the new function's free variables, from this code object's cells
         // and free variables of the same names.

@@ -280,7 +280,7 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::ForIter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
         Op::Call => e(n + 1, 1),
         Op::CallEx => e(if has_word(ins, "kwargs") { 3 } else { 2 }, 1),
-        Op::MakeFunction => e(usize::from(has_word(ins, "defaults")) + usize::from(has_word(ins, "kwdefaults")), 1),
+        Op::MakeFunction => e(["defaults", "kwdefaults", "annotations"].iter().filter(|w| has_word(ins, w)).count(), 1),
         Op::BuildTuple | Op::BuildList | Op::BuildSet => e(n, 1),
         Op::BuildMap => e(2 * n, 1),
         Op::Unpack => e(1, n),
