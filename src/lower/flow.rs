@@ -102,6 +102,16 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                     if op == Op::Try {
                         j.handlers.push(i);
                     }
+                    // A jump out of `with`s calls their exits (`leave_with`): it takes them
+                    // from the top, innermost first (lowering reports other values there).
+                    if let (Op::Jump, Some(t)) = (op, target) {
+                        for enter in set::withs_left(&with_exit, i, t).into_iter().rev() {
+                            if j.stack.last() != Some(&enter) {
+                                break;
+                            }
+                            j.stack.pop();
+                        }
+                    }
                     jump_state = Some(j);
                 }
                 falls = !e.exits;

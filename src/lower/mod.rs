@@ -14,6 +14,7 @@ pub mod cond;
 pub mod facts;
 pub mod finally;
 pub mod flow;
+pub mod leave_with;
 pub mod print;
 pub mod rules;
 pub mod scope;

@@ -2,6 +2,7 @@
 //! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
 
 use super::facts::{Facts, With};
+use super::leave_with;
 use super::flow::{MIXED, Walk};
 use super::scope::{CodeInfo, Scope};
 use super::set::{self, BINARY_NAMES, COMPARISONS, Op};
@@ -61,7 +62,7 @@ pub fn make(src: &Instruction, name: &str, operands: Vec<Spanned<Value>>) -> Out
     Out::Ins(Instruction { opname: Spanned::new(name.to_string(), src.opname.span), operands, recovered: Recovered::No })
 }
 
-fn val(src: &Instruction, v: Value) -> Spanned<Value> {
+pub(super) fn val(src: &Instruction, v: Value) -> Spanned<Value> {
     Spanned::new(v, src.operands.first().map_or(src.opname.span, |o| o.span))
 }
 
@@ -79,22 +80,22 @@ fn conditional_jump(out: &mut Vec<Out>, src: &Instruction, (name, inverse): (&st
     }
 }
 
-fn word(src: &Instruction, w: &str) -> Spanned<Value> {
+pub(super) fn word(src: &Instruction, w: &str) -> Spanned<Value> {
     val(src, Value::Word(w.to_string()))
 }
 
-fn int(src: &Instruction, n: usize) -> Spanned<Value> {
+pub(super) fn int(src: &Instruction, n: usize) -> Spanned<Value> {
     val(src, Value::Int(BigInt::from(n)))
 }
 
-fn error(span: Span, msg: String, label: &str) -> Diagnostic {
+pub(super) fn error(span: Span, msg: String, label: &str) -> Diagnostic {
     Diagnostic::error(codes::PORTABLE, msg).with_primary(span, label.to_string())
 }
 
 /// How each call is made, found before anything is emitted: a call's callable may be
 /// pushed many lines earlier.
 #[derive(Default)]
-struct Plan {
+pub(super) struct Plan {
     /// Producer → the call that calls what it pushed, and whether that call has keywords.
     callee: HashMap<usize, (usize, bool)>,
     /// Loads of a global that push the NULL themselves (`LOAD_GLOBAL f, null`).
@@ -124,6 +125,8 @@ impl Cx<'_> {
 
     fn plan(&self, diags: &mut Vec<Diagnostic>) -> Plan {
         let mut p = Plan::default();
+        // A `return` inside a `with` calls the exit between its value and RETURN_VALUE.
+        let with_exits = set::brackets(self.code, Op::WithEnter, Op::WithExit);
         for (i, ins) in self.code.iter().enumerate() {
             let Some(op) = self.op(i) else { continue };
             match op {
@@ -188,7 +191,7 @@ impl Cx<'_> {
                 Op::Convert if self.f.format_value && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) => {
                     p.convert_format.insert(i);
                 }
-                Op::Const if self.f.return_const && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) => {
+                Op::Const if self.f.return_const && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) && set::withs_around(&with_exits, i + 1).is_empty() => {
                     p.return_const.insert(i);
                 }
                 _ => {}
@@ -274,6 +277,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     let region_end = set::brackets(cx.code, Op::Try, Op::EndTry);
     // The `with_enter` lines whose `with_exit` is still ahead, in the text.
     let mut open_withs: Vec<usize> = Vec::new();
+    let with_exits = set::brackets(cx.code, Op::WithEnter, Op::WithExit);
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -294,11 +298,14 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 Some(v) => out.push(make(src, "LOAD_CONST", vec![v])),
                 None => diags.push(error(src.opname.span, "`const` takes the value to push".into(), "no value").with_help("for example `const 42` or `const \"text\"`")),
             },
-            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => diags.push(
-                error(src.opname.span, "a `return` inside a `with` is not lowered yet".into(), "")
-                    .with_secondary(cx.code[open_withs[open_withs.len() - 1]].opname.span, "the `with` starts here")
-                    .with_help("keep the value in a variable, `jump` past `with_exit`, and return there"),
-            ),
+            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => {
+                // Out of every `with` around it, each exit called in place.
+                if leave_with::check(cx, i, &open_withs, &open_tries, true, diags) {
+                    leave_with::calls(cx, i, &open_withs, true, &mut out);
+                    out.push(make(src, "RETURN_VALUE", vec![]));
+                    leave_with::reopen(cx, i, &open_withs, &plan, &mut out);
+                }
+            }
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
             Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
             Op::Pop if !f.make_cell && cx.is_exception(i, 0) => {
@@ -469,7 +476,14 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     diags.push(error(src.opname.span, "`jump` takes a label".into(), "no label"));
                     continue;
                 };
-                leave_regions(cx, i, l, &open_tries, &region_end, &mut emits, &mut out, diags);
+                let left = cx.labels.get(l).map_or(Vec::new(), |&t| set::withs_left(&with_exits, i, t));
+                if cx.walk.entry[i].is_some() && !left.is_empty() {
+                    if !leave_with::check(cx, i, &left, &open_tries, false, diags) {
+                        continue;
+                    }
+                    leave_with::calls(cx, i, &left, false, &mut out);
+                }
+                leave_regions(cx, i, l, &open_tries, &region_end, left.len(), &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
                     "JUMP"
                 } else if cx.backward(i, l) {
@@ -478,7 +492,12 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     "JUMP_FORWARD"
                 };
                 out.push(make(src, name, src.operands.clone()));
+                leave_with::reopen(cx, i, &left, &plan, &mut out);
             }
+            _ if leave_with::conditional_out(cx, op, i, set::label(src).and_then(|l| cx.labels.get(l)).copied(), &with_exits) => diags.push(
+                error(src.opname.span, "a conditional jump out of a `with` is not lowered".into(), "")
+                    .with_help("jump to a label inside the `with` whose line is a `jump` out of it: that one calls the exit"),
+            ),
             Op::JumpIfFalse | Op::JumpIfTrue => {
                 let Some(l) = set::label(src) else {
                     diags.push(error(src.opname.span, format!("`{}` takes a label", src.opname.node), "no label"));
@@ -664,12 +683,12 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     Lowered { emits, before_label, cleanup_run, cleanups }
 }
 
-fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
+pub(super) fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
     val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, d)]))
 }
 
 /// 3.11+: the depth a `with`'s region unwinds to: the stack under the manager, and its exit.
-fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
+pub(super) fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
     cx.version_depth(enter, plan).saturating_sub(1) + cx.f.with_exit_width
 }
 
@@ -858,7 +877,8 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
 /// ≤3.10: a `jump` from inside `try` regions to a label outside them pops their blocks first
 /// (3.11+: leaving a region in the text is all it takes).
 #[allow(clippy::too_many_arguments)]
-fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+/// `dropped`: how many values on top the exits of `with`s it leaves take first (`leave_with`).
+fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, dropped: usize, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
     let (Some(&target), false) = (cx.labels.get(label), cx.f.make_cell) else { return };
     if cx.walk.entry[i].is_none() {
         return;
@@ -866,7 +886,8 @@ fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<
     let src = cx.code[i];
     let left: Vec<usize> = open.iter().rev().copied().filter(|&t| target <= t || ends.get(&t).is_none_or(|&e| target > e)).collect();
     let Some(&outermost) = left.last() else { return };
-    if cx.f.pop_block_unwinds && cx.walk.stack(i).len() > cx.walk.stack(outermost).len() {
+    let depth = cx.walk.stack(i).len().saturating_sub(dropped);
+    if cx.f.pop_block_unwinds && depth > cx.walk.stack(outermost).len() {
         diags.push(
             error(src.opname.span, "this jump out of a `try` carries values pushed inside it".into(), "")
                 .with_note("up to 3.7 leaving a protected region drops them (POP_BLOCK cuts the stack back)")
@@ -877,7 +898,7 @@ fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<
     let pop_blocks = left.iter().map(|_| make(src, "POP_BLOCK", vec![]));
     // A `break` pops values from under the region (the loop's iterator) before its jump; the
     // blocks go before those `pop`s, while the stack is still at their level.
-    let below = cx.walk.stack(outermost).len().saturating_sub(cx.walk.stack(i).len());
+    let below = cx.walk.stack(outermost).len().saturating_sub(depth);
     if below == 0 {
         out.extend(pop_blocks);
         return;

@@ -157,6 +157,20 @@ pub fn brackets(code: &[&Instruction], open: Op, close: Op) -> std::collections:
     out
 }
 
+/// The `with_enter` lines whose protected lines hold instruction `i` (after the
+/// `with_enter`, before its `with_exit`), outermost first; `exits` is `brackets`' map.
+pub fn withs_around(exits: &std::collections::HashMap<usize, usize>, i: usize) -> Vec<usize> {
+    let mut around: Vec<usize> = exits.iter().filter(|&(&e, &x)| e < i && i < x).map(|(&e, _)| e).collect();
+    around.sort_unstable();
+    around
+}
+
+/// The `with`s a jump from `i` to `target` leaves, outermost first: those around `i` whose
+/// lines (up to and including the `with_exit`, the normal way out) do not hold `target`.
+pub fn withs_left(exits: &std::collections::HashMap<usize, usize>, i: usize, target: usize) -> Vec<usize> {
+    withs_around(exits, i).into_iter().filter(|e| !(*e < target && target <= exits[e])).collect()
+}
+
 /// The binary operators of `binary` and, for versions without BINARY_OP (≤3.10), the
 /// opcode suffix of each (`BINARY_ADD`, `INPLACE_ADD`).
 pub const BINARY_NAMES: &[(&str, &str)] = &[

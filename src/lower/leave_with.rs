@@ -1,0 +1,135 @@
+//! Leaving a `with` by `return` or by a `jump` to a label outside it: the exit is called
+//! first, `__exit__(None, None, None)`, as on the normal way out, but in place (the compilers
+//! write a copy of the call on each such way out).
+//!
+//! A `return`'s value stays on the stack: it is moved above the exit, the exit called, and
+//! the next `with` out is left the same way. A `jump` finds the exit on top (the walk drops
+//! it from the state at the jump's target). From 3.11 the call is outside the `with`'s
+//! exception region: the region ends before it and starts again after the line.
+//!
+//! ```text
+//! ≤3.7    return: nothing (RETURN_VALUE unwinds the SETUP_WITH block, which calls the exit)
+//!         jump:   POP_BLOCK; LOAD_CONST None; DUP_TOP; DUP_TOP; CALL_FUNCTION 3; POP_TOP
+//! 3.8     POP_BLOCK; [ROT_TWO]; BEGIN_FINALLY; WITH_CLEANUP_START; WITH_CLEANUP_FINISH; POP_FINALLY 0
+//! 3.9–3.10  POP_BLOCK; [ROT_TWO]; LOAD_CONST None; DUP_TOP; DUP_TOP; CALL_FUNCTION 3; POP_TOP
+//! 3.11–3.13 .end_try; [SWAP 2]; LOAD_CONST None ×3; [PRECALL 2]; CALL 2; POP_TOP
+//! 3.14+   .end_try; [SWAP 3; SWAP 2]; LOAD_CONST None ×3; CALL 3; POP_TOP
+//! ```
+//! (`[…]`: for a `return`, moving its value under the exit.)
+
+use super::facts::With;
+use super::rules::{Cx, Out, Plan, depth_operand, error, int, make, with_depth, word};
+use super::set::Op;
+use crate::diagnostics::Diagnostic;
+
+/// Whether a `with` can be left here: each `with` left is nested in every `try` still open
+/// (pyasm ends their regions and blocks in order), and a `return` finds the exits right under
+/// its value. `left` is outermost first; `open_tries` the `try` lines whose regions are open.
+pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], returning: bool, diags: &mut Vec<Diagnostic>) -> bool {
+    let src = cx.code[i];
+    let Some(&outermost) = left.first() else { return true };
+    if let Some(&t) = open_tries.iter().find(|&&t| t > outermost) {
+        diags.push(
+            error(src.opname.span, format!("this {} leaves a `try` inside a `with`, which is not lowered yet", if returning { "`return`" } else { "jump" }), "")
+                .with_secondary(cx.code[t].opname.span, "the `try` starts here")
+                .with_help("leave the `try` first (jump to a label after its `end_try`, inside the `with`), then leave the `with` from there"),
+        );
+        return false;
+    }
+    let above = usize::from(returning);
+    for (k, &enter) in left.iter().rev().enumerate() {
+        if cx.walk.pushed_by(i, above + k).is_some_and(|p| p != enter) {
+            diags.push(
+                error(src.opname.span, format!("values pushed inside the `with` are still on the stack at this {}", if returning { "`return`" } else { "jump out of it" }), "")
+                    .with_secondary(cx.code[enter].opname.span, "the `with` starts here")
+                    .with_note(if returning { "the `with`'s exit must be right under the returned value, to be called before the return" } else { "the `with`'s exit must be on top, to be called before the jump" })
+                    .with_help(if returning { "keep the value in a variable, drop the rest with `pop`, then load it and return" } else { "drop them with `pop` before the jump" }),
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// The calls of the exits of the `with`s `left` (outermost first) before line `i` leaves
+/// them; `returning`: a value to return is on top.
+pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
+    let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
+    for _ in left {
+        match f.with {
+            // The unwinding of the block calls the exit.
+            With::Cleanup if returning && f.pop_block_unwinds => {}
+            With::Cleanup => {
+                op(out, "POP_BLOCK");
+                if returning {
+                    op(out, "ROT_TWO");
+                }
+                if f.table.by_name("BEGIN_FINALLY").is_some() {
+                    op(out, "BEGIN_FINALLY");
+                    op(out, "WITH_CLEANUP_START");
+                    op(out, "WITH_CLEANUP_FINISH");
+                    out.push(make(src, "POP_FINALLY", vec![int(src, 0)]));
+                } else {
+                    // 3.6–3.7 compile these jumps as BREAK_LOOP / CONTINUE_LOOP, which unwind
+                    // the block; a jump to any label calls the exit (SETUP_WITH's bound
+                    // `__exit__`) itself, as 3.9 does.
+                    call_exit_none(cx, i, out);
+                }
+            }
+            With::ExceptStart => {
+                op(out, "POP_BLOCK");
+                if returning {
+                    op(out, "ROT_TWO");
+                }
+                call_exit_none(cx, i, out);
+            }
+            With::BeforeWith | With::LoadSpecial => {
+                out.push(Out::Directive("end_try".into(), vec![]));
+                if returning {
+                    // Under the exit's slots.
+                    for k in (2..=1 + f.with_exit_width).rev() {
+                        out.push(make(src, "SWAP", vec![int(src, k)]));
+                    }
+                }
+                for _ in 0..3 {
+                    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+                }
+                let n = if f.with_exit_width == 2 { 3 } else { 2 };
+                if f.precall {
+                    out.push(make(src, "PRECALL", vec![int(src, n)]));
+                }
+                out.push(make(src, "CALL", vec![int(src, n)]));
+                op(out, "POP_TOP");
+            }
+        }
+    }
+}
+
+/// ≤3.10: the exit on top, a bound `__exit__`, called with three Nones.
+fn call_exit_none(cx: &Cx, i: usize, out: &mut Vec<Out>) {
+    let src = cx.code[i];
+    out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
+    out.push(make(src, "DUP_TOP", vec![]));
+    out.push(make(src, "DUP_TOP", vec![]));
+    out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+    out.push(make(src, "POP_TOP", vec![]));
+}
+
+/// After the line that left them (3.11+): the regions of the `with`s `left` start again, for
+/// the lines after it, outermost first.
+pub(super) fn reopen(cx: &Cx, i: usize, left: &[usize], plan: &Plan, out: &mut Vec<Out>) {
+    if !matches!(cx.f.with, With::BeforeWith | With::LoadSpecial) {
+        return;
+    }
+    let src = cx.code[i];
+    for &enter in left {
+        out.push(Out::Directive("try".into(), vec![word(src, &format!("__with_{enter}")), word(src, "lasti"), depth_operand(src, with_depth(cx, enter, plan))]));
+    }
+}
+
+/// Whether `op` at `i` is a conditional jump to a label outside a `with` around it.
+pub(super) fn conditional_out(cx: &Cx, op: Op, i: usize, target: Option<usize>, exits: &std::collections::HashMap<usize, usize>) -> bool {
+    matches!(op, Op::JumpIfFalse | Op::JumpIfTrue | Op::JumpIfNone | Op::JumpIfNotNone) && target.is_some_and(|t| !super::set::withs_left(exits, i, t).is_empty()) && cx.walk.entry[i].is_some()
+}
