@@ -199,7 +199,10 @@ impl Expander<'_> {
                     returns = true;
                     let line = split_label(&line, out);
                     if keep_in_variable {
-                        out.push(ins_line("store", vec![Value::Word(saved.clone())], &line));
+                        // Before the `end_try`s right before the return (a `return` from inside
+                        // a `try`), which would drop the value on 3.6–3.7.
+                        let at = out.len() - out.iter().rev().take_while(|l| l.label.is_none() && opname(l) == Some("end_try")).count();
+                        out.insert(at, ins_line("store", vec![Value::Word(saved.clone())], &line));
                     }
                     out.push(ins_line("jump", vec![Value::Word(ret.clone())], &line));
                 }

@@ -94,6 +94,16 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                     }
                     continue;
                 }
+                if op == Op::Return && !state.handlers.is_empty() && !reported[i] {
+                    reported[i] = true;
+                    diags.push(
+                        Diagnostic::error(codes::PORTABLE, "a `return` inside an `except` handler that has not ended")
+                            .with_primary(ins.opname.span, "returns from inside the handler")
+                            .with_secondary(code[*state.handlers.last().expect("not empty")].opname.span, "the handler's `try`")
+                            .with_note("the handler must restore the exception it replaced (≤3.10: and pop its block) before the function returns")
+                            .with_help("write `end_except` before the value to return is pushed (or keep the value in a variable)"),
+                    );
+                }
                 apply(op, ins, i, &e, &mut next, info);
                 if let Some((pops, pushes)) = e.jump {
                     let mut j = state.clone();
