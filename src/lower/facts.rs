@@ -115,6 +115,8 @@ pub struct Facts {
     pub yield_from_get_iter: Option<u32>,
     /// 3.12: YIELD_VALUE's argument is the stack depth (see `yield_arg_is_depth`).
     pub yield_arg_depth: bool,
+    /// 3.6: GET_AITER gives an awaitable that gives the iterator (see `aiter_is_awaited`).
+    pub aiter_awaited: bool,
 }
 
 /// The families of `with` statements, told apart by their opcodes.
@@ -169,6 +171,13 @@ const YIELD_FROM_GET_ITER: u32 = 3;
 /// made it a flag (1 inside `yield from` and `await`). Both are a number in the tables.
 fn yield_arg_is_depth(v: PythonVersion) -> bool {
     v == PythonVersion::new(3, 12)
+}
+
+/// 3.6's GET_AITER still takes an `__aiter__` that returns an awaitable (PEP 492's first
+/// form), so it wraps the iterator in one: the compiler awaits it with YIELD_FROM. 3.7 takes
+/// the iterator as it is. The stack effects are the same.
+fn aiter_is_awaited(v: PythonVersion) -> bool {
+    v < PythonVersion::new(3, 7)
 }
 
 impl Facts {
@@ -235,6 +244,7 @@ impl Facts {
             yield_from_op: has("YIELD_FROM"),
             end_send: has("END_SEND"),
             yield_arg_depth: yield_arg_is_depth(t.version),
+            aiter_awaited: aiter_is_awaited(t.version),
             yield_from_get_iter: if has("GET_YIELD_FROM_ITER") { None } else { Some(YIELD_FROM_GET_ITER) },
             with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }

@@ -211,7 +211,7 @@ fn apply(op: Op, ins: &Instruction, i: usize, e: &set::Effect, s: &mut State, in
             s.stack.insert(len - 3, top);
         }
         // The iterator stays the value `get_iter` pushed.
-        Op::ForIter => s.stack.push(i),
+        Op::ForIter | Op::ForAiter => s.stack.push(i),
         // The exception stays the value the handler's entry pushed.
         Op::ExceptMatch => s.stack[len - 1] = i,
         Op::EndExcept => {

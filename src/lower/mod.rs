@@ -9,6 +9,7 @@
 //! from, so later diagnostics point at the portable source. `print` writes it as text
 //! (`pyasm lower`).
 
+pub mod async_for;
 pub mod check;
 pub mod cond;
 pub mod facts;

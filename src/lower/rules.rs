@@ -2,6 +2,7 @@
 //! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
 
 use super::facts::{Facts, With};
+use super::async_for;
 use super::leave_with;
 use super::flow::{MIXED, Walk};
 use super::scope::{CodeInfo, Scope};
@@ -113,7 +114,7 @@ pub(super) struct Plan {
 }
 
 impl Cx<'_> {
-    fn op(&self, i: usize) -> Option<Op> {
+    pub(super) fn op(&self, i: usize) -> Option<Op> {
         self.code.get(i).and_then(|ins| set::lookup(&ins.opname.node))
     }
 
@@ -227,7 +228,7 @@ impl Cx<'_> {
 
     /// The version's stack depth when instruction `i` starts: each value's slots, and the
     /// previous exception each running handler keeps under its values (3.11+).
-    fn version_depth(&self, i: usize, plan: &Plan) -> usize {
+    pub(super) fn version_depth(&self, i: usize, plan: &Plan) -> usize {
         let stack = self.walk.stack(i);
         let mut slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
         // A `with`'s exit (the lower of the two values `with_enter` pushes) may take more.
@@ -248,7 +249,7 @@ impl Cx<'_> {
     }
 
     /// Whether a label names instruction `i` (so nothing may be fused into the one before).
-    fn labelled(&self, i: usize) -> bool {
+    pub(super) fn labelled(&self, i: usize) -> bool {
         self.labels.values().any(|&k| k == i)
     }
 
@@ -553,6 +554,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
             Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
             Op::YieldFrom | Op::Await => yield_from(cx, i, &plan, &mut out),
+            Op::GetAiter => async_for::get_aiter(cx, i, &mut out),
+            Op::ForAiter => async_for::next(cx, i, &plan, &mut emits, &mut before_label, &mut out, diags),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {
@@ -822,11 +825,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
         _ if awaiting => {
             let takes_arg = f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
             out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, 0)] } else { vec![] }));
-            // SEND's receiver takes as many slots as a yield-from iterator (3.15: two).
-            if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
-                out.push(make(src, "PUSH_NULL", vec![]));
-            }
-            if f.yield_from_get_iter.is_some() { f.iter_width } else { 1 }
+            receiver_pair(cx, i, out)
         }
         Some(arg) => {
             out.push(make(src, "GET_ITER", vec![int(src, arg as usize)]));
@@ -837,6 +836,26 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
             1
         }
     };
+    send_loop(cx, i, cx.version_depth(i, plan) - 1, width, if awaiting { "await" } else { "yield_from" }, out);
+}
+
+/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair, as a yield-from
+/// iterator (PUSH_NULL). The slots the receiver takes.
+pub(super) fn receiver_pair(cx: &Cx, i: usize, out: &mut Vec<Out>) -> usize {
+    let f = cx.f;
+    if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
+        out.push(make(cx.code[i], "PUSH_NULL", vec![]));
+        return f.iter_width;
+    }
+    1
+}
+
+/// The delegation to the receiver on top (`width` slots, `under` slots beneath it): ≤3.10
+/// `LOAD_CONST None; YIELD_FROM`, 3.11+ the SEND loop, whose labels are line `i`'s
+/// (`__send_{i}_done` is its exit); RESUME's argument is `resume`.
+pub(super) fn send_loop(cx: &Cx, i: usize, under: usize, width: usize, resume: &str, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
     out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
     if f.yield_from_op {
         out.push(make(src, "YIELD_FROM", vec![]));
@@ -847,7 +866,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     out.push(make(src, "SEND", vec![word(src, &done)]));
     // Under the yielded value: the iterator (3.15: its two slots), and the stack under the
     // iterable; and the value sent last.
-    let depth = cx.version_depth(i, plan) - 1 + width + 1;
+    let depth = under + width + 1;
     if f.end_send {
         out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
     }
@@ -859,7 +878,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     if f.end_send {
         out.push(Out::Directive("end_try".into(), vec![]));
     }
-    out.push(make(src, "RESUME", vec![word(src, if awaiting { "await" } else { "yield_from" })]));
+    out.push(make(src, "RESUME", vec![word(src, resume)]));
     out.push(make(src, "JUMP_NO_INTERRUPT", vec![word(src, &send)]));
     if f.end_send {
         // Reached only by an exception: the iterator, the value it returned → …, falls into

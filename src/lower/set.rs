@@ -67,6 +67,8 @@ pub enum Op {
     JumpIfNotNone,
     YieldFrom,
     Await,
+    GetAiter,
+    ForAiter,
 }
 
 /// Every portable instruction by its written name.
@@ -132,6 +134,8 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("jump_if_not_none", Op::JumpIfNotNone),
     ("yield_from", Op::YieldFrom),
     ("await", Op::Await),
+    ("get_aiter", Op::GetAiter),
+    ("for_aiter", Op::ForAiter),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -291,7 +295,8 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::StoreSubscr => e(3, 0),
         Op::Jump => Effect { pops: 0, pushes: 0, jump: Some((0, 0)), exits: true },
         Op::JumpIfFalse | Op::JumpIfTrue => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
-        Op::ForIter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
+        Op::ForIter | Op::ForAiter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
+        Op::GetAiter => e(1, 1),
         Op::Call => e(n + 1, 1),
         Op::CallEx => e(if has_word(ins, "kwargs") { 3 } else { 2 }, 1),
         Op::MakeFunction => e(["defaults", "kwdefaults", "annotations"].iter().filter(|w| has_word(ins, w)).count(), 1),
