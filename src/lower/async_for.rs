@@ -80,7 +80,7 @@ pub(super) fn next(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], before_la
     } else if f.yield_from_op {
         out.push(make(src, "SETUP_FINALLY", vec![word(src, &handler)]));
         op(out, "GET_ANEXT");
-        send_loop(cx, i, 0, 1, "await", out);
+        send_loop(cx, i, &i.to_string(), 0, 1, "await", out);
         op(out, "POP_BLOCK");
         op(&mut exit, "END_ASYNC_FOR");
     } else {
@@ -89,7 +89,7 @@ pub(super) fn next(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], before_la
         out.push(Out::Directive("try".into(), vec![word(src, &handler), super::rules::depth_operand(src, depth)]));
         op(out, "GET_ANEXT");
         let width = receiver_pair(cx, i, out);
-        send_loop(cx, i, depth, width, "await", out);
+        send_loop(cx, i, &i.to_string(), depth, width, "await", out);
         out.push(Out::Directive("end_try".into(), vec![]));
         let takes_label = f.table.by_name("END_ASYNC_FOR").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
         exit.push(make(src, "END_ASYNC_FOR", if takes_label { vec![word(src, &format!("__send_{i}_done"))] } else { vec![] }));

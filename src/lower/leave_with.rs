@@ -15,11 +15,12 @@
 //! 3.11–3.13 .end_try; [SWAP 2]; LOAD_CONST None ×3; [PRECALL 2]; CALL 2; POP_TOP
 //! 3.14+   .end_try; [SWAP 3; SWAP 2]; LOAD_CONST None ×3; CALL 3; POP_TOP
 //! ```
-//! (`[…]`: for a `return`, moving its value under the exit.)
+//! (`[…]`: for a `return`, moving its value under the exit.) An `async with`'s exit call is
+//! followed by the await of its result (after WITH_CLEANUP_START on 3.8).
 
 use super::facts::With;
-use super::rules::{Cx, Out, Plan, depth_operand, error, int, make, with_depth, word};
-use super::set::Op;
+use super::rules::{Cx, Out, Plan, await_with, depth_operand, error, int, make, with_depth, word};
+use super::set::{self, Op};
 use crate::diagnostics::Diagnostic;
 
 /// Whether a `with` can be left here: each `with` left is nested in every `try` still open
@@ -53,11 +54,19 @@ pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], ret
 
 /// The calls of the exits of the `with`s `left` (outermost first) before line `i` leaves
 /// them; `returning`: a value to return is on top.
-pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mut Vec<Out>) {
+pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, plan: &Plan, out: &mut Vec<Out>) {
     let f = cx.f;
     let src = cx.code[i];
     let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
-    for _ in left {
+    let depth = cx.version_depth(i, plan);
+    for (k, &enter) in left.iter().rev().enumerate() {
+        // An `async with`: what `__aexit__()` returned is awaited, where it replaced the exit.
+        let under = depth.saturating_sub(f.with_exit_width * (k + 1));
+        let await_exit = |out: &mut Vec<Out>| {
+            if set::has_word(cx.code[enter], "async") {
+                await_with(cx, enter, 2, &format!("leave{i}"), under, out);
+            }
+        };
         match f.with {
             // The unwinding of the block calls the exit.
             With::Cleanup if returning && f.pop_block_unwinds => {}
@@ -69,13 +78,14 @@ pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mu
                 if f.table.by_name("BEGIN_FINALLY").is_some() {
                     op(out, "BEGIN_FINALLY");
                     op(out, "WITH_CLEANUP_START");
+                    await_exit(out);
                     op(out, "WITH_CLEANUP_FINISH");
                     out.push(make(src, "POP_FINALLY", vec![int(src, 0)]));
                 } else {
                     // 3.6–3.7 compile these jumps as BREAK_LOOP / CONTINUE_LOOP, which unwind
                     // the block; a jump to any label calls the exit (SETUP_WITH's bound
                     // `__exit__`) itself, as 3.9 does.
-                    call_exit_none(cx, i, out);
+                    call_exit_none(cx, i, out, &await_exit);
                 }
             }
             With::ExceptStart => {
@@ -83,7 +93,7 @@ pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mu
                 if returning {
                     op(out, "ROT_TWO");
                 }
-                call_exit_none(cx, i, out);
+                call_exit_none(cx, i, out, &await_exit);
             }
             With::BeforeWith | With::LoadSpecial => {
                 out.push(Out::Directive("end_try".into(), vec![]));
@@ -101,6 +111,7 @@ pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mu
                     out.push(make(src, "PRECALL", vec![int(src, n)]));
                 }
                 out.push(make(src, "CALL", vec![int(src, n)]));
+                await_exit(out);
                 op(out, "POP_TOP");
             }
         }
@@ -108,12 +119,13 @@ pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, out: &mu
 }
 
 /// ≤3.10: the exit on top, a bound `__exit__`, called with three Nones.
-fn call_exit_none(cx: &Cx, i: usize, out: &mut Vec<Out>) {
+fn call_exit_none(cx: &Cx, i: usize, out: &mut Vec<Out>, await_exit: &dyn Fn(&mut Vec<Out>)) {
     let src = cx.code[i];
     out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
     out.push(make(src, "DUP_TOP", vec![]));
     out.push(make(src, "DUP_TOP", vec![]));
     out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+    await_exit(out);
     out.push(make(src, "POP_TOP", vec![]));
 }
 

@@ -302,7 +302,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => {
                 // Out of every `with` around it, each exit called in place.
                 if leave_with::check(cx, i, &open_withs, &open_tries, true, diags) {
-                    leave_with::calls(cx, i, &open_withs, true, &mut out);
+                    leave_with::calls(cx, i, &open_withs, true, &plan, &mut out);
                     out.push(make(src, "RETURN_VALUE", vec![]));
                     leave_with::reopen(cx, i, &open_withs, &plan, &mut out);
                 }
@@ -482,7 +482,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     if !leave_with::check(cx, i, &left, &open_tries, false, diags) {
                         continue;
                     }
-                    leave_with::calls(cx, i, &left, false, &mut out);
+                    leave_with::calls(cx, i, &left, false, &plan, &mut out);
                 }
                 leave_regions(cx, i, l, &open_tries, &region_end, left.len(), &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
@@ -700,21 +700,35 @@ pub(super) fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
 fn with_enter(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     let src = cx.code[i];
     let handler = format!("__with_{i}");
+    // `with_enter async`: `__aenter__`/`__aexit__`, each result awaited.
+    let is_async = set::has_word(src, "async");
+    // Under what `__aenter__()` returns: the stack under the manager, and the exit.
+    let under = with_depth(cx, i, plan);
     match cx.f.with {
+        With::Cleanup | With::ExceptStart if is_async => {
+            out.push(make(src, "BEFORE_ASYNC_WITH", vec![]));
+            await_with(cx, i, 1, "enter", under, out);
+            out.push(make(src, "SETUP_ASYNC_WITH", vec![word(src, &handler)]));
+            return;
+        }
         With::Cleanup | With::ExceptStart => {
             out.push(make(src, "SETUP_WITH", vec![word(src, &handler)]));
             return;
         }
-        With::BeforeWith => out.push(make(src, "BEFORE_WITH", vec![])),
+        With::BeforeWith => out.push(make(src, if is_async { "BEFORE_ASYNC_WITH" } else { "BEFORE_WITH" }, vec![])),
         With::LoadSpecial => {
+            let (enter, exit) = if is_async { ("__aenter__", "__aexit__") } else { ("__enter__", "__exit__") };
             // mgr → mgr mgr → mgr __exit__ mgr → … → __exit__ mgr(self) mgr → __exit__ mgr __enter__ mgr
             out.push(make(src, "COPY", vec![int(src, 1)]));
-            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__exit__")]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, exit)]));
             out.push(make(src, "SWAP", vec![int(src, 2)]));
             out.push(make(src, "SWAP", vec![int(src, 3)]));
-            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__enter__")]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, enter)]));
             out.push(make(src, "CALL", vec![int(src, 0)]));
         }
+    }
+    if is_async {
+        await_with(cx, i, 1, "enter", under, out);
     }
     out.push(Out::Directive("try".into(), vec![word(src, &handler), word(src, "lasti"), depth_operand(src, with_depth(cx, i, plan))]));
 }
@@ -729,6 +743,15 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
     let suppress = format!("__with_{enter}_suppress");
     let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
     let reraise = |out: &mut Vec<Out>, n: usize| out.push(if f.reraise_arg { make(src, "RERAISE", vec![int(src, n)]) } else { make(src, "RERAISE", vec![]) });
+    // `async`: what `__aexit__` returned is awaited (`under`: the slots beneath it).
+    let is_async = set::has_word(src, "async");
+    let await_exit = |out: &mut Vec<Out>, key: &str, under: usize| {
+        if is_async {
+            await_with(cx, enter, 2, key, under, out);
+        }
+    };
+    // The stack under the manager, where the normal way out calls the exit.
+    let base = cx.version_depth(enter, plan).saturating_sub(1);
     match f.with {
         With::Cleanup => {
             if normal {
@@ -743,6 +766,7 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
             }
             out.push(Out::Label(handler));
             op(out, "WITH_CLEANUP_START");
+            await_exit(out, "exit", 0);
             op(out, "WITH_CLEANUP_FINISH");
             op(out, "END_FINALLY");
         }
@@ -753,11 +777,13 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
                 op(out, "DUP_TOP");
                 op(out, "DUP_TOP");
                 out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+                await_exit(out, "exit", 0);
                 op(out, "POP_TOP");
                 out.push(make(src, "JUMP_FORWARD", vec![word(src, &done)]));
             }
             out.push(Out::Label(handler));
             op(out, "WITH_EXCEPT_START");
+            await_exit(out, "handler", 0);
             out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
             reraise(out, 1);
             out.push(Out::Label(suppress));
@@ -784,6 +810,7 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
                     out.push(make(src, "PRECALL", vec![int(src, n)]));
                 }
                 out.push(make(src, "CALL", vec![int(src, n)]));
+                await_exit(out, "exit", base);
                 op(out, "POP_TOP");
                 out.push(make(src, "JUMP", vec![word(src, &done)]));
             }
@@ -793,6 +820,8 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
             out.push(Out::Directive("try".into(), vec![word(src, &cleanup), word(src, "lasti"), depth_operand(src, depth + 2)]));
             op(out, "PUSH_EXC_INFO");
             op(out, "WITH_EXCEPT_START");
+            // Under `__aexit__`'s result: the exit, the offset, the previous exception and this one.
+            await_exit(out, "handler", depth + 3);
             if f.to_bool {
                 op(out, "TO_BOOL");
             }
@@ -836,7 +865,18 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
             1
         }
     };
-    send_loop(cx, i, cx.version_depth(i, plan) - 1, width, if awaiting { "await" } else { "yield_from" }, out);
+    send_loop(cx, i, &i.to_string(), cx.version_depth(i, plan) - 1, width, if awaiting { "await" } else { "yield_from" }, out);
+}
+
+/// An `async with`'s await of what `__aenter__()` (`which` 1) or `__aexit__()` (2) returned,
+/// on top with `under` slots beneath it: GET_AWAITABLE (3.11+ with `which`), then the
+/// delegation (`send_loop`, its labels named by `key`).
+pub(super) fn await_with(cx: &Cx, enter: usize, which: usize, key: &str, under: usize, out: &mut Vec<Out>) {
+    let src = cx.code[enter];
+    let takes_arg = cx.f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
+    out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, which)] } else { vec![] }));
+    let width = receiver_pair(cx, enter, out);
+    send_loop(cx, enter, &format!("{enter}_{key}"), under, width, "await", out);
 }
 
 /// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair, as a yield-from
@@ -852,8 +892,8 @@ pub(super) fn receiver_pair(cx: &Cx, i: usize, out: &mut Vec<Out>) -> usize {
 
 /// The delegation to the receiver on top (`width` slots, `under` slots beneath it): ≤3.10
 /// `LOAD_CONST None; YIELD_FROM`, 3.11+ the SEND loop, whose labels are line `i`'s
-/// (`__send_{i}_done` is its exit); RESUME's argument is `resume`.
-pub(super) fn send_loop(cx: &Cx, i: usize, under: usize, width: usize, resume: &str, out: &mut Vec<Out>) {
+/// (`__send_{key}_done` is its exit, `key` names the loop); RESUME's argument is `resume`.
+pub(super) fn send_loop(cx: &Cx, i: usize, key: &str, under: usize, width: usize, resume: &str, out: &mut Vec<Out>) {
     let f = cx.f;
     let src = cx.code[i];
     out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
@@ -861,7 +901,7 @@ pub(super) fn send_loop(cx: &Cx, i: usize, under: usize, width: usize, resume: &
         out.push(make(src, "YIELD_FROM", vec![]));
         return;
     }
-    let (send, done, throw) = (format!("__send_{i}"), format!("__send_{i}_done"), format!("__send_{i}_throw"));
+    let (send, done, throw) = (format!("__send_{key}"), format!("__send_{key}_done"), format!("__send_{key}_throw"));
     out.push(Out::Label(send.clone()));
     out.push(make(src, "SEND", vec![word(src, &done)]));
     // Under the yielded value: the iterator (3.15: its two slots), and the stack under the
