@@ -117,6 +117,9 @@ pub struct Facts {
     pub yield_arg_depth: bool,
     /// 3.6: GET_AITER gives an awaitable that gives the iterator (see `aiter_is_awaited`).
     pub aiter_awaited: bool,
+    /// How an async generator's `yield` wraps its value first: ≤3.10 nothing (YIELD_VALUE
+    /// does it), 3.11 `ASYNC_GEN_WRAP`, 3.12+ `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`.
+    pub async_gen_wrap: &'static [&'static str],
 }
 
 /// The families of `with` statements, told apart by their opcodes.
@@ -245,6 +248,13 @@ impl Facts {
             end_send: has("END_SEND"),
             yield_arg_depth: yield_arg_is_depth(t.version),
             aiter_awaited: aiter_is_awaited(t.version),
+            async_gen_wrap: if has("ASYNC_GEN_WRAP") {
+                &["ASYNC_GEN_WRAP"]
+            } else if flag("CALL_INTRINSIC_1", "INTRINSIC_ASYNC_GEN_WRAP") {
+                &["CALL_INTRINSIC_1", "INTRINSIC_ASYNC_GEN_WRAP"]
+            } else {
+                &[]
+            },
             yield_from_get_iter: if has("GET_YIELD_FROM_ITER") { None } else { Some(YIELD_FROM_GET_ITER) },
             with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }

@@ -188,6 +188,16 @@ fn lower_block(
     let lowered = rules::lower(&cx, diags);
     out.lines.push(b.header.clone());
     out.origin.push(None);
+    if info.generator && info.coroutine {
+        // An async generator: the resolver's inference sees a coroutine that yields (3.11+'s
+        // awaits yield too, and ≤3.10 wraps nothing), so the kind is said.
+        let span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
+        for (name, flag) in [("add_flags", "async_generator"), ("remove_flags", "coroutine")] {
+            let d = Directive { name: Spanned::new(name.into(), span), args: vec![Spanned::new(Value::Word(flag.into()), span)] };
+            out.lines.push(Line { label: None, statement: Some(Spanned::new(Statement::Directive(d), span)), line_no: b.header.line_no });
+            out.origin.push(None);
+        }
+    }
     let mut i = 0;
     let mut prologue_done = false;
     let mut open_run: Option<usize> = None;

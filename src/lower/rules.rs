@@ -673,6 +673,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 out.push(make(src, name, vec![int(src, n + hidden)]));
             }
             Op::Yield => {
+                // An async generator's values are wrapped, so that `__anext__` tells them from
+                // what its awaits pass through.
+                if let (true, Some((name, arg))) = (cx.info.generator && cx.info.coroutine, f.async_gen_wrap.split_first()) {
+                    out.push(make(src, name, arg.iter().map(|w| word(src, w)).collect()));
+                }
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {
                     out.push(make(src, "RESUME", vec![word(src, "yield")]));
