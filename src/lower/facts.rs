@@ -120,6 +120,13 @@ pub struct Facts {
     /// How an async generator's `yield` wraps its value first: ≤3.10 nothing (YIELD_VALUE
     /// does it), 3.11 `ASYNC_GEN_WRAP`, 3.12+ `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`.
     pub async_gen_wrap: &'static [&'static str],
+    /// 3.12+: a generator's or coroutine's body is covered by a handler that turns a
+    /// StopIteration escaping it into RuntimeError (`CALL_INTRINSIC_1
+    /// INTRINSIC_STOPITERATION_ERROR; RERAISE 1`); before, the interpreter did it itself.
+    pub stop_iteration_handler: bool,
+    /// 3.6: a generator turns an escaping StopIteration into RuntimeError only with this
+    /// flag (`from __future__ import generator_stop`; see `generator_stop_flag`).
+    pub generator_stop_flag: Option<u32>,
 }
 
 /// The families of `with` statements, told apart by their opcodes.
@@ -181,6 +188,14 @@ fn yield_arg_is_depth(v: PythonVersion) -> bool {
 /// the iterator as it is. The stack effects are the same.
 fn aiter_is_awaited(v: PythonVersion) -> bool {
     v < PythonVersion::new(3, 7)
+}
+
+/// PEP 479: from 3.7 a StopIteration escaping a generator's body is a RuntimeError; 3.6 does
+/// that for generators only under `from __future__ import generator_stop`, whose code flag
+/// (CO_FUTURE_GENERATOR_STOP) the interpreter reads on the generator's code object.
+/// Coroutines and async generators convert it in every version.
+fn generator_stop_flag(v: PythonVersion) -> Option<u32> {
+    (v < PythonVersion::new(3, 7)).then_some(0x80000)
 }
 
 impl Facts {
@@ -248,6 +263,8 @@ impl Facts {
             end_send: has("END_SEND"),
             yield_arg_depth: yield_arg_is_depth(t.version),
             aiter_awaited: aiter_is_awaited(t.version),
+            stop_iteration_handler: flag("CALL_INTRINSIC_1", "INTRINSIC_STOPITERATION_ERROR"),
+            generator_stop_flag: generator_stop_flag(t.version),
             async_gen_wrap: if has("ASYNC_GEN_WRAP") {
                 &["ASYNC_GEN_WRAP"]
             } else if flag("CALL_INTRINSIC_1", "INTRINSIC_ASYNC_GEN_WRAP") {

@@ -188,16 +188,25 @@ fn lower_block(
     let lowered = rules::lower(&cx, diags);
     out.lines.push(b.header.clone());
     out.origin.push(None);
+    let header_span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
+    let flag_line = |out: &mut Lowered, name: &str, flag: Value| {
+        let d = Directive { name: Spanned::new(name.into(), header_span), args: vec![Spanned::new(flag, header_span)] };
+        out.lines.push(Line { label: None, statement: Some(Spanned::new(Statement::Directive(d), header_span)), line_no: b.header.line_no });
+        out.origin.push(None);
+    };
     if info.generator && info.coroutine {
         // An async generator: the resolver's inference sees a coroutine that yields (3.11+'s
         // awaits yield too, and ≤3.10 wraps nothing), so the kind is said.
-        let span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
-        for (name, flag) in [("add_flags", "async_generator"), ("remove_flags", "coroutine")] {
-            let d = Directive { name: Spanned::new(name.into(), span), args: vec![Spanned::new(Value::Word(flag.into()), span)] };
-            out.lines.push(Line { label: None, statement: Some(Spanned::new(Statement::Directive(d), span)), line_no: b.header.line_no });
-            out.origin.push(None);
-        }
+        flag_line(out, "add_flags", Value::Word("async_generator".into()));
+        flag_line(out, "remove_flags", Value::Word("coroutine".into()));
     }
+    if let (true, false, Some(bit)) = (info.generator, info.coroutine, facts.generator_stop_flag) {
+        flag_line(out, "add_flags", Value::Int(bit.into()));
+    }
+    // 3.12+: the handler that turns an escaping StopIteration into RuntimeError, around the
+    // whole body (opened after the prologue, closed before `.end`).
+    let stop_handler = (info.generator || info.coroutine) && facts.stop_iteration_handler;
+    let stop_label = format!("__stop_iteration_{}", b.start);
     let mut i = 0;
     let mut prologue_done = false;
     let mut open_run: Option<usize> = None;
@@ -229,6 +238,10 @@ fn lower_block(
             if let Some(at) = at {
                 for o in rules::prologue(facts, info, at) {
                     push(out, &o, line.line_no, header);
+                }
+                if stop_handler {
+                    let operands = vec![Spanned::new(Value::Word(stop_label.clone()), header), Spanned::new(Value::Word("lasti".into()), header), rules::depth_operand(at, 0)];
+                    push(out, &Out::Directive("try".into(), operands), line.line_no, header);
                 }
             }
         }
@@ -286,6 +299,14 @@ fn lower_block(
     if let Some(h) = open_run {
         push(out, &Out::Directive("end_try".into(), vec![]), end_no, header_span);
         emit_cleanup(out, &lowered, h, false, end_no, header_span, &push);
+    }
+    if stop_handler && prologue_done {
+        if let Some(&at) = code.first() {
+            push(out, &Out::Directive("end_try".into(), vec![]), end_no, header_span);
+            push(out, &Out::Label(stop_label.clone()), end_no, header_span);
+            push(out, &rules::make(at, "CALL_INTRINSIC_1", vec![Spanned::new(Value::Word("INTRINSIC_STOPITERATION_ERROR".into()), header_span)]), end_no, header_span);
+            push(out, &rules::make(at, "RERAISE", vec![Spanned::new(Value::Int(1.into()), header_span)]), end_no, header_span);
+        }
     }
     if let Some(end) = b.end_line {
         out.lines.push(end.clone());
