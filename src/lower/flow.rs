@@ -114,12 +114,13 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                     }
                     // A jump out of `with`s calls their exits (`leave_with`): it takes them
                     // from the top, innermost first (lowering reports other values there).
+                    // A value on top of the innermost exit is taken along (`leave_with`).
                     if let (Op::Jump, Some(t)) = (op, target) {
-                        for enter in set::withs_left(&with_exit, i, t).into_iter().rev() {
-                            if j.stack.last() != Some(&enter) {
-                                break;
-                            }
-                            j.stack.pop();
+                        let left = set::withs_left(&with_exit, i, t);
+                        let carried = usize::from(left.last().is_some_and(|e| j.stack.last() != Some(e)));
+                        for enter in left.into_iter().rev() {
+                            let Some(at) = j.stack.len().checked_sub(1 + carried).filter(|&k| j.stack[k] == enter) else { break };
+                            j.stack.remove(at);
                         }
                     }
                     jump_state = Some(j);

@@ -23,38 +23,42 @@ use super::rules::{Cx, Out, Plan, await_with, depth_operand, error, int, make, w
 use super::set::{self, Op};
 use crate::diagnostics::Diagnostic;
 
-/// Whether a `with` can be left here: each `with` left is nested in every `try` still open
-/// (pyasm ends their regions and blocks in order), and a `return` finds the exits right under
-/// its value. `left` is outermost first; `open_tries` the `try` lines whose regions are open.
-pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], returning: bool, diags: &mut Vec<Diagnostic>) -> bool {
+/// How line `i` leaves the `with`s `left` (outermost first): `None` where it cannot (an error
+/// is reported), else how many values it carries above their exits — a `return` its value, a
+/// jump none or one (the value a `return` inside a `try_finally` takes to the finally lines).
+/// Each `with` left must be nested in every `try` still open (`open_tries`): pyasm ends their
+/// regions and blocks in order.
+pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], returning: bool, diags: &mut Vec<Diagnostic>) -> Option<usize> {
     let src = cx.code[i];
-    let Some(&outermost) = left.first() else { return true };
+    let (Some(&outermost), Some(&innermost)) = (left.first(), left.last()) else { return Some(0) };
     if let Some(&t) = open_tries.iter().find(|&&t| t > outermost) {
         diags.push(
             error(src.opname.span, format!("this {} leaves a `try` inside a `with`, which is not lowered yet", if returning { "`return`" } else { "jump" }), "")
                 .with_secondary(cx.code[t].opname.span, "the `try` starts here")
                 .with_help("leave the `try` first (jump to a label after its `end_try`, inside the `with`), then leave the `with` from there"),
         );
-        return false;
+        return None;
     }
-    let above = usize::from(returning);
+    let above = if returning || cx.walk.pushed_by(i, 0) != Some(innermost) { 1 } else { 0 };
     for (k, &enter) in left.iter().rev().enumerate() {
         if cx.walk.pushed_by(i, above + k).is_some_and(|p| p != enter) {
             diags.push(
                 error(src.opname.span, format!("values pushed inside the `with` are still on the stack at this {}", if returning { "`return`" } else { "jump out of it" }), "")
                     .with_secondary(cx.code[enter].opname.span, "the `with` starts here")
-                    .with_note(if returning { "the `with`'s exit must be right under the returned value, to be called before the return" } else { "the `with`'s exit must be on top, to be called before the jump" })
+                    .with_note(if returning { "the `with`'s exit must be right under the returned value, to be called before the return" } else { "the `with`'s exit must be on top (or under one value the jump takes along), to be called before the jump" })
                     .with_help(if returning { "keep the value in a variable, drop the rest with `pop`, then load it and return" } else { "drop them with `pop` before the jump" }),
             );
-            return false;
+            return None;
         }
     }
-    true
+    Some(above)
 }
 
 /// The calls of the exits of the `with`s `left` (outermost first) before line `i` leaves
-/// them; `returning`: a value to return is on top.
-pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, plan: &Plan, out: &mut Vec<Out>) {
+/// them; `carried`: a value (to return, or that the jump takes along) is on top; `is_return`:
+/// the line is a `return`.
+pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], carried: bool, is_return: bool, plan: &Plan, out: &mut Vec<Out>) {
+    let returning = carried;
     let f = cx.f;
     let src = cx.code[i];
     let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
@@ -69,7 +73,13 @@ pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], returning: bool, plan: &P
         };
         match f.with {
             // The unwinding of the block calls the exit.
-            With::Cleanup if returning && f.pop_block_unwinds => {}
+            With::Cleanup if is_return && f.pop_block_unwinds => {}
+            // ≤3.7: the value goes under the exit first, where POP_BLOCK does not drop it.
+            With::Cleanup if returning && f.pop_block_unwinds => {
+                op(out, "ROT_TWO");
+                op(out, "POP_BLOCK");
+                call_exit_none(cx, i, out, &await_exit);
+            }
             With::Cleanup => {
                 op(out, "POP_BLOCK");
                 if returning {

@@ -182,6 +182,23 @@ impl Cx<'_> {
                         }
                     }
                 }
+                // An iterator stays where `get_iter` put it (3.15's two slots are not one value
+                // to COPY or SWAP).
+                Op::Dup | Op::Swap | Op::Rot3 => {
+                    let touched = match op {
+                        Op::Dup => 1,
+                        Op::Swap => 2,
+                        _ => 3,
+                    };
+                    if let Some(k) = (0..touched).filter_map(|d| self.walk.pushed_by(i, d)).find(|&k| k != MIXED && self.op(k) == Some(Op::GetIter)) {
+                        diags.push(
+                            error(ins.opname.span, format!("`{}` moves an iterator from `get_iter`", ins.opname.node), "")
+                                .with_secondary(self.code[k].opname.span, "made here")
+                                .with_note("3.15 keeps a loop's iterator in two stack slots: it can only be looped over (`for_iter`) or dropped (`pop`)")
+                                .with_help("keep the other value in a variable instead of moving it past the iterator"),
+                        );
+                    }
+                }
                 Op::Pop => {
                     if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
                         if self.op(k) == Some(Op::GetIter) {
@@ -301,8 +318,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             },
             Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => {
                 // Out of every `with` around it, each exit called in place.
-                if leave_with::check(cx, i, &open_withs, &open_tries, true, diags) {
-                    leave_with::calls(cx, i, &open_withs, true, &plan, &mut out);
+                if leave_with::check(cx, i, &open_withs, &open_tries, true, diags).is_some() {
+                    leave_with::calls(cx, i, &open_withs, true, true, &plan, &mut out);
                     out.push(make(src, "RETURN_VALUE", vec![]));
                     leave_with::reopen(cx, i, &open_withs, &plan, &mut out);
                 }
@@ -479,10 +496,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 };
                 let left = cx.labels.get(l).map_or(Vec::new(), |&t| set::withs_left(&with_exits, i, t));
                 if cx.walk.entry[i].is_some() && !left.is_empty() {
-                    if !leave_with::check(cx, i, &left, &open_tries, false, diags) {
-                        continue;
-                    }
-                    leave_with::calls(cx, i, &left, false, &plan, &mut out);
+                    let Some(carried) = leave_with::check(cx, i, &left, &open_tries, false, diags) else { continue };
+                    leave_with::calls(cx, i, &left, carried == 1, false, &plan, &mut out);
                 }
                 leave_regions(cx, i, l, &open_tries, &region_end, left.len(), &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
