@@ -2,6 +2,8 @@
 //! first, `__exit__(None, None, None)`, as on the normal way out, but in place (the compilers
 //! write a copy of the call on each such way out).
 //!
+//! (A conditional jump out is rewritten into a `jump` first: `with_jumps`.)
+//!
 //! A `return`'s value stays on the stack: it is moved above the exit, the exit called, and
 //! the next `with` out is left the same way. A `jump` finds the exit on top (the walk drops
 //! it from the state at the jump's target). From 3.11 the call is outside the `with`'s
@@ -20,7 +22,7 @@
 
 use super::facts::With;
 use super::rules::{Cx, Out, Plan, await_with, depth_operand, error, int, make, with_depth, word};
-use super::set::{self, Op};
+use super::set;
 use crate::diagnostics::Diagnostic;
 
 /// How line `i` leaves the `with`s `left` (outermost first): `None` where it cannot (an error
@@ -149,9 +151,4 @@ pub(super) fn reopen(cx: &Cx, i: usize, left: &[usize], plan: &Plan, out: &mut V
     for &enter in left {
         out.push(Out::Directive("try".into(), vec![word(src, &format!("__with_{enter}")), word(src, "lasti"), depth_operand(src, with_depth(cx, enter, plan))]));
     }
-}
-
-/// Whether `op` at `i` is a conditional jump to a label outside a `with` around it.
-pub(super) fn conditional_out(cx: &Cx, op: Op, i: usize, target: Option<usize>, exits: &std::collections::HashMap<usize, usize>) -> bool {
-    matches!(op, Op::JumpIfFalse | Op::JumpIfTrue | Op::JumpIfNone | Op::JumpIfNotNone) && target.is_some_and(|t| !super::set::withs_left(exits, i, t).is_empty()) && cx.walk.entry[i].is_some()
 }

@@ -20,6 +20,7 @@ pub mod print;
 pub mod rules;
 pub mod scope;
 pub mod set;
+pub mod with_jumps;
 
 use crate::diagnostics::{Diagnostic, SourceFiles};
 use crate::object::PyStr;
@@ -83,6 +84,7 @@ pub fn lower(lines: &[Line], files: &SourceFiles, target: &'static VersionTable,
     }
     let facts = facts::Facts::of(target);
     let selected = finally::expand(selected, &facts, diags);
+    let selected = with_jumps::expand(selected);
     // The code objects first: a `make_function` needs what it makes (its free variables,
     // its qualified name).
     let blocks = split(&selected);

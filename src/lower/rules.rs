@@ -510,10 +510,6 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 out.push(make(src, name, src.operands.clone()));
                 leave_with::reopen(cx, i, &left, &plan, &mut out);
             }
-            _ if leave_with::conditional_out(cx, op, i, set::label(src).and_then(|l| cx.labels.get(l)).copied(), &with_exits) => diags.push(
-                error(src.opname.span, "a conditional jump out of a `with` is not lowered".into(), "")
-                    .with_help("jump to a label inside the `with` whose line is a `jump` out of it: that one calls the exit"),
-            ),
             Op::JumpIfFalse | Op::JumpIfTrue => {
                 let Some(l) = set::label(src) else {
                     diags.push(error(src.opname.span, format!("`{}` takes a label", src.opname.node), "no label"));
