@@ -618,7 +618,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     out.push(make(src, "CALL_FUNCTION_EX", vec![int(src, usize::from(kwargs))]));
                 }
             }
-            Op::MakeFunction => make_function(cx, src, &mut out, diags),
+            Op::MakeFunction => make_function(cx, i, &mut out, diags),
             Op::BuildTuple => out.push(make(src, "BUILD_TUPLE", src.operands.clone())),
             Op::BuildList => out.push(make(src, "BUILD_LIST", src.operands.clone())),
             Op::BuildSet => out.push(make(src, "BUILD_SET", src.operands.clone())),
@@ -1206,8 +1206,26 @@ fn call(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], out: &mut Vec<Out>) 
 /// closure (pyasm's) comes after them.
 const MAKE_FUNCTION_FLAGS: &[&str] = &["defaults", "kwdefaults", "annotations"];
 
-fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+fn make_function(cx: &Cx, i: usize, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
     let f = cx.f;
+    let src = cx.code[i];
+    if set::has_word(src, "annotations") {
+        // The annotations are on top: a tuple (what 3.10–3.13 compile) is kept as it is by
+        // 3.6–3.9, where `__annotations__` would be that tuple.
+        let tuple = cx.walk.pushed_by(i, 0).filter(|&k| k != MIXED).filter(|&k| match cx.op(k) {
+            Some(Op::BuildTuple) => true,
+            Some(Op::Const) => matches!(cx.code[k].operands.first().map(|o| &o.node), Some(Value::Tuple(_))),
+            _ => false,
+        });
+        if let Some(k) = tuple {
+            diags.push(
+                error(src.opname.span, "`make_function … annotations` takes a dict of annotations, here a tuple".into(), "")
+                    .with_secondary(cx.code[k].opname.span, "the tuple")
+                    .with_note("every version takes a dict (parameter name → annotation); 3.6–3.9 keep a tuple as `__annotations__` itself")
+                    .with_help("build the dict: the names and annotations in pairs, then `build_map N`"),
+            );
+        }
+    }
     let Some(code) = src.operands.first().filter(|o| matches!(o.node, Value::CodeRef(_))).cloned() else {
         diags.push(error(src.opname.span, "`make_function` takes the code object, `@name`".into(), "no code object").with_help("for example `make_function @greet, defaults`"));
         return;
