@@ -130,7 +130,10 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
             Kind::Version(op) => {
                 let arg = version_arg(ins);
                 let pops = op.pops.eval(arg).max(0) as usize;
-                if next.stack.len() < pops {
+                // Counted in portable values: where a value takes several of the version's
+                // slots (a handler's exception, an iterator), the count says nothing.
+                let slot_values = !next.handlers.is_empty() || next.stack.iter().any(|&k| k != MIXED && matches!(code.get(k).map(|c| set::lookup(&c.opname.node)), Some(Some(Op::GetIter | Op::Try))));
+                if next.stack.len() < pops && !slot_values {
                     if !reported[i] {
                         reported[i] = true;
                         diags.push(underflow(ins, pops, next.stack.len()));

@@ -2,9 +2,11 @@
 //!
 //! The stage sits between linking and resolving. It reads the linked lines of a file whose
 //! `.python` is a range, keeps the `.if` branches that hold for the target (`cond`), checks
-//! the version instructions written outside them (`check`), and rewrites each code object:
-//! what each name is (`scope`), which instruction pushed each stack value (`flow`), and
-//! then each portable instruction by the target's facts (`facts`, `rules`). The result is an
+//! the version instructions written outside them (`check`), rewrites `try_finally` (`finally`)
+//! and conditional jumps out of a `with` (`with_jumps`) into other portable lines, and then
+//! rewrites each code object: what each name is (`scope`), which instruction pushed each stack
+//! value (`flow`), and then each portable instruction by the target's facts (`facts`, `rules`;
+//! leaving a `with` early in `leave_with`, `async for` in `async_for`). The result is an
 //! ordinary line list for `resolve`; every line keeps the spans of the portable line it came
 //! from, so later diagnostics point at the portable source. `print` writes it as text
 //! (`pyasm lower`).
