@@ -25,22 +25,22 @@ use super::rules::{Cx, Out, Plan, await_with, depth_operand, error, int, make, w
 use super::set;
 use crate::diagnostics::Diagnostic;
 
-/// How line `i` leaves the `with`s `left` (outermost first): `None` where it cannot (an error
-/// is reported), else how many values it carries above their exits — a `return` its value, a
-/// jump none or one (the value a `return` inside a `try_finally` takes to the finally lines).
-/// Each `with` left must be nested in every `try` still open (`open_tries`): pyasm ends their
-/// regions and blocks in order.
-pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], returning: bool, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+/// What a line leaves: the `with`s (outermost first), the `try`s still open inside the
+/// outermost of them (in the order they opened), and how many values it carries above the
+/// exits — a `return` its value, a jump none or one (the value a `return` inside a
+/// `try_finally` takes to the finally lines).
+pub(super) struct Leave {
+    pub withs: Vec<usize>,
+    pub tries: Vec<usize>,
+    pub carried: usize,
+}
+
+/// How line `i` leaves the `with`s `left` (outermost first), `open_tries` being the `try`
+/// lines whose regions are open: `None` where it cannot (an error is reported).
+pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], returning: bool, diags: &mut Vec<Diagnostic>) -> Option<Leave> {
     let src = cx.code[i];
-    let (Some(&outermost), Some(&innermost)) = (left.first(), left.last()) else { return Some(0) };
-    if let Some(&t) = open_tries.iter().find(|&&t| t > outermost) {
-        diags.push(
-            error(src.opname.span, format!("this {} leaves a `try` inside a `with`, which is not lowered yet", if returning { "`return`" } else { "jump" }), "")
-                .with_secondary(cx.code[t].opname.span, "the `try` starts here")
-                .with_help("leave the `try` first (jump to a label after its `end_try`, inside the `with`), then leave the `with` from there"),
-        );
-        return None;
-    }
+    let (Some(&outermost), Some(&innermost)) = (left.first(), left.last()) else { return Some(Leave { withs: Vec::new(), tries: Vec::new(), carried: 0 }) };
+    let tries: Vec<usize> = open_tries.iter().copied().filter(|&t| t > outermost).collect();
     let above = if returning || cx.walk.pushed_by(i, 0) != Some(innermost) { 1 } else { 0 };
     for (k, &enter) in left.iter().rev().enumerate() {
         if cx.walk.pushed_by(i, above + k).is_some_and(|p| p != enter) {
@@ -53,21 +53,43 @@ pub(super) fn check(cx: &Cx, i: usize, left: &[usize], open_tries: &[usize], ret
             return None;
         }
     }
-    Some(above)
+    if let (Some(&t), 1, false, true) = (tries.first(), above, returning, cx.f.pop_block_unwinds) {
+        diags.push(
+            error(src.opname.span, "this jump out of a `try` carries values pushed inside it".into(), "")
+                .with_secondary(cx.code[t].opname.span, "the `try` starts here")
+                .with_note("up to 3.7 leaving a protected region drops them (POP_BLOCK cuts the stack back)")
+                .with_help("store them in a variable inside the region"),
+        );
+        return None;
+    }
+    Some(Leave { withs: left.to_vec(), tries, carried: above })
 }
 
-/// The calls of the exits of the `with`s `left` (outermost first) before line `i` leaves
-/// them; `carried`: a value (to return, or that the jump takes along) is on top; `is_return`:
-/// the line is a `return`.
-pub(super) fn calls(cx: &Cx, i: usize, left: &[usize], carried: bool, is_return: bool, plan: &Plan, out: &mut Vec<Out>) {
-    let returning = carried;
+/// Before line `i` leaves: the regions it leaves end, innermost first — a `try`'s (≤3.10
+/// POP_BLOCK, 3.11+ `.end_try`; nothing for a 3.6–3.7 `return`, which unwinds them) or a
+/// `with`'s, whose exit is called; `is_return`: the line is a `return`.
+pub(super) fn calls(cx: &Cx, i: usize, leave: &Leave, is_return: bool, plan: &Plan, out: &mut Vec<Out>) {
+    let returning = leave.carried == 1;
     let f = cx.f;
     let src = cx.code[i];
     let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
     let depth = cx.version_depth(i, plan);
-    for (k, &enter) in left.iter().rev().enumerate() {
+    let mut regions: Vec<(usize, bool)> = leave.withs.iter().map(|&w| (w, true)).chain(leave.tries.iter().map(|&t| (t, false))).collect();
+    regions.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let mut k = 0;
+    for (at, is_with) in regions {
+        if !is_with {
+            if f.make_cell {
+                out.push(Out::Directive("end_try".into(), vec![]));
+            } else if !(is_return && f.pop_block_unwinds) {
+                op(out, "POP_BLOCK");
+            }
+            continue;
+        }
+        let enter = at;
+        k += 1;
         // An `async with`: what `__aexit__()` returned is awaited, where it replaced the exit.
-        let under = depth.saturating_sub(f.with_exit_width * (k + 1));
+        let under = depth.saturating_sub(f.with_exit_width * k);
         let await_exit = |out: &mut Vec<Out>| {
             if set::has_word(cx.code[enter], "async") {
                 await_with(cx, enter, 2, &format!("leave{i}"), under, out);
@@ -141,14 +163,20 @@ fn call_exit_none(cx: &Cx, i: usize, out: &mut Vec<Out>, await_exit: &dyn Fn(&mu
     out.push(make(src, "POP_TOP", vec![]));
 }
 
-/// After the line that left them (3.11+): the regions of the `with`s `left` start again, for
-/// the lines after it, outermost first.
-pub(super) fn reopen(cx: &Cx, i: usize, left: &[usize], plan: &Plan, out: &mut Vec<Out>) {
+/// After the line that left them (3.11+): the regions of the `with`s and `try`s it left start
+/// again, for the lines after it, outermost first.
+pub(super) fn reopen(cx: &Cx, i: usize, leave: &Leave, plan: &Plan, out: &mut Vec<Out>) {
     if !matches!(cx.f.with, With::BeforeWith | With::LoadSpecial) {
         return;
     }
     let src = cx.code[i];
-    for &enter in left {
-        out.push(Out::Directive("try".into(), vec![word(src, &format!("__with_{enter}")), word(src, "lasti"), depth_operand(src, with_depth(cx, enter, plan))]));
+    let mut regions: Vec<(usize, bool)> = leave.withs.iter().map(|&w| (w, true)).chain(leave.tries.iter().map(|&t| (t, false))).collect();
+    regions.sort_unstable();
+    for (at, is_with) in regions {
+        if is_with {
+            out.push(Out::Directive("try".into(), vec![word(src, &format!("__with_{at}")), word(src, "lasti"), depth_operand(src, with_depth(cx, at, plan))]));
+        } else if let Some(l) = set::label(cx.code[at]) {
+            out.push(Out::Directive("try".into(), vec![word(src, l), depth_operand(src, cx.version_depth(at, plan))]));
+        }
     }
 }

@@ -318,10 +318,10 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             },
             Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => {
                 // Out of every `with` around it, each exit called in place.
-                if leave_with::check(cx, i, &open_withs, &open_tries, true, diags).is_some() {
-                    leave_with::calls(cx, i, &open_withs, true, true, &plan, &mut out);
+                if let Some(leave) = leave_with::check(cx, i, &open_withs, &open_tries, true, diags) {
+                    leave_with::calls(cx, i, &leave, true, &plan, &mut out);
                     out.push(make(src, "RETURN_VALUE", vec![]));
-                    leave_with::reopen(cx, i, &open_withs, &plan, &mut out);
+                    leave_with::reopen(cx, i, &leave, &plan, &mut out);
                 }
             }
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
@@ -495,11 +495,15 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     continue;
                 };
                 let left = cx.labels.get(l).map_or(Vec::new(), |&t| set::withs_left(&with_exits, i, t));
+                let mut leave = None;
                 if cx.walk.entry[i].is_some() && !left.is_empty() {
-                    let Some(carried) = leave_with::check(cx, i, &left, &open_tries, false, diags) else { continue };
-                    leave_with::calls(cx, i, &left, carried == 1, false, &plan, &mut out);
+                    let Some(lv) = leave_with::check(cx, i, &left, &open_tries, false, diags) else { continue };
+                    leave_with::calls(cx, i, &lv, false, &plan, &mut out);
+                    leave = Some(lv);
                 }
-                leave_regions(cx, i, l, &open_tries, &region_end, left.len(), &mut emits, &mut out, diags);
+                // The `try`s inside a `with` left are ended with it, above.
+                let outer_tries: Vec<usize> = open_tries.iter().copied().filter(|&t| left.first().is_none_or(|&w| t < w)).collect();
+                leave_regions(cx, i, l, &outer_tries, &region_end, left.len(), &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
                     "JUMP"
                 } else if cx.backward(i, l) {
@@ -508,7 +512,9 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     "JUMP_FORWARD"
                 };
                 out.push(make(src, name, src.operands.clone()));
-                leave_with::reopen(cx, i, &left, &plan, &mut out);
+                if let Some(leave) = &leave {
+                    leave_with::reopen(cx, i, leave, &plan, &mut out);
+                }
             }
             Op::JumpIfFalse | Op::JumpIfTrue => {
                 let Some(l) = set::label(src) else {
