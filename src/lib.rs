@@ -557,3 +557,26 @@ pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> 
     link::enrich(files, &linked, inputs, &mut diags);
     ModuleFacts { version, program, verified, layouts, expansions: linked.expansions, diagnostics: finish(diags) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{SourceFiles, Span, portable_line_text};
+
+    /// The internal-error note goes on portable lines only: a version instruction (upper case)
+    /// or a directive the verifier refuses is the writer's own.
+    #[test]
+    fn only_portable_lines_are_pyasm_s_mistake() {
+        let mut files = SourceFiles::new();
+        let text = ".python 3.6-3.15\n.code <module>\n    const None\ndone: return   # out\n    POP_TOP\n    try_finally\n    .locals x\n.end\n";
+        let file = files.add("t.pyasm", text);
+        let at = |needle: &str| {
+            let start = text.find(needle).expect("in the text");
+            Span::new(file, start, start + needle.len())
+        };
+        assert_eq!(portable_line_text(&files, at("const")).as_deref(), Some("const None"));
+        assert_eq!(portable_line_text(&files, at("return")).as_deref(), Some("done: return   # out"));
+        assert_eq!(portable_line_text(&files, at("try_finally")).as_deref(), Some("try_finally"));
+        assert_eq!(portable_line_text(&files, at("POP_TOP")), None);
+        assert_eq!(portable_line_text(&files, at(".locals")), None);
+    }
+}
