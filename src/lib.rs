@@ -198,7 +198,6 @@ fn portable_target(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> R
 /// each given once, with a note naming the versions it applies to unless that is all of them
 /// (a portable mistake is reported once, not once per version).
 pub fn check_portable(files: &mut SourceFiles, inputs: &[u32], opts: &Options, served: &[PythonVersion]) -> Vec<Diagnostic> {
-    const LOWERED_NOTE: &str = "in the program lowered for Python ";
     let mut groups: Vec<(Diagnostic, Vec<PythonVersion>)> = Vec::new();
     for &v in served {
         let o = Options { version: Some(v), ..opts.clone() };
@@ -269,7 +268,7 @@ fn build(
         let failed = vd.iter().any(|d| d.is_error());
         if portable {
             // The spans are the portable lines'; say which program the verifier saw.
-            lowered_note(&mut vd, version);
+            lowered_note(&mut vd, version, files);
         }
         diags.append(&mut vd);
         if failed || diags.iter().any(|d| d.is_error()) {
@@ -448,11 +447,38 @@ fn nest_constants(
 }
 
 /// A portable file's errors from the verifier are about the lowered program: says which.
-fn lowered_note(diags: &mut [Diagnostic], version: &VersionTable) {
+/// At a portable (lower-case) line the lowering is at fault, not the writer: the note says
+/// so, quoting the line. A version instruction the writer put there is the writer's own.
+fn lowered_note(diags: &mut [Diagnostic], version: &VersionTable, files: &SourceFiles) {
+    let v = version.version;
     for d in diags.iter_mut().filter(|d| d.is_error()) {
-        let v = version.version;
-        d.notes.push(format!("in the program lowered for Python {v} (`pyasm lower FILE --python {v}` shows it)"));
+        let line = d.labels.iter().find(|l| l.primary).map(|l| portable_line_text(files, l.span));
+        if let Some(Some(text)) = line {
+            d.notes.push(format!(
+                "internal error: pyasm lowered this portable line to code that the verifier refuses — this is pyasm's mistake, please report it (the line: `{text}`)"
+            ));
+        }
+        d.notes.push(format!("{LOWERED_NOTE}{v} (`pyasm lower FILE --python {v}` shows it)"));
     }
+}
+
+/// The start of the note `lowered_note` adds per version (`check_portable` merges them).
+const LOWERED_NOTE: &str = "in the program lowered for Python ";
+
+/// The text of the source line holding `span` when it is a portable instruction (its first
+/// word is lower case, and not a directive); `None` for a version instruction or directive.
+fn portable_line_text(files: &SourceFiles, span: Span) -> Option<String> {
+    let text = files.text(span.file);
+    let start = text[..(span.start as usize).min(text.len())].rfind('\n').map_or(0, |k| k + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |k| start + k);
+    let line = text[start..end].trim();
+    // A label before the instruction (`done: return`) is not the instruction.
+    let ins = match line.split_once(':') {
+        Some((label, rest)) if label.chars().all(|c| c.is_alphanumeric() || c == '_') => rest.trim(),
+        _ => line,
+    };
+    let word = ins.split_whitespace().next()?;
+    (word.chars().next()?.is_ascii_lowercase() && lower::set::lookup(word).is_some() || ["try_finally", "finally", "end_finally"].contains(&word)).then(|| line.to_string())
 }
 
 /// What an editor shows of a module: the diagnostics `assemble_files` gives for it, the
@@ -507,7 +533,7 @@ pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> 
                 if reached {
                     let mut vd = v.diags.clone();
                     if t.served.is_some() {
-                        lowered_note(&mut vd, t.table);
+                        lowered_note(&mut vd, t.table, files);
                     }
                     diags.append(&mut vd);
                 }
@@ -530,4 +556,27 @@ pub fn module_facts(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -> 
     }
     link::enrich(files, &linked, inputs, &mut diags);
     ModuleFacts { version, program, verified, layouts, expansions: linked.expansions, diagnostics: finish(diags) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SourceFiles, Span, portable_line_text};
+
+    /// The internal-error note goes on portable lines only: a version instruction (upper case)
+    /// or a directive the verifier refuses is the writer's own.
+    #[test]
+    fn only_portable_lines_are_pyasm_s_mistake() {
+        let mut files = SourceFiles::new();
+        let text = ".python 3.6-3.15\n.code <module>\n    const None\ndone: return   # out\n    POP_TOP\n    try_finally\n    .locals x\n.end\n";
+        let file = files.add("t.pyasm", text);
+        let at = |needle: &str| {
+            let start = text.find(needle).expect("in the text");
+            Span::new(file, start, start + needle.len())
+        };
+        assert_eq!(portable_line_text(&files, at("const")).as_deref(), Some("const None"));
+        assert_eq!(portable_line_text(&files, at("return")).as_deref(), Some("done: return   # out"));
+        assert_eq!(portable_line_text(&files, at("try_finally")).as_deref(), Some("try_finally"));
+        assert_eq!(portable_line_text(&files, at("POP_TOP")), None);
+        assert_eq!(portable_line_text(&files, at(".locals")), None);
+    }
 }

@@ -115,6 +115,18 @@ pub struct Facts {
     pub yield_from_get_iter: Option<u32>,
     /// 3.12: YIELD_VALUE's argument is the stack depth (see `yield_arg_is_depth`).
     pub yield_arg_depth: bool,
+    /// 3.6: GET_AITER gives an awaitable that gives the iterator (see `aiter_is_awaited`).
+    pub aiter_awaited: bool,
+    /// How an async generator's `yield` wraps its value first: ≤3.10 nothing (YIELD_VALUE
+    /// does it), 3.11 `ASYNC_GEN_WRAP`, 3.12+ `CALL_INTRINSIC_1 INTRINSIC_ASYNC_GEN_WRAP`.
+    pub async_gen_wrap: &'static [&'static str],
+    /// 3.12+: a generator's or coroutine's body is covered by a handler that turns a
+    /// StopIteration escaping it into RuntimeError (`CALL_INTRINSIC_1
+    /// INTRINSIC_STOPITERATION_ERROR; RERAISE 1`); before, the interpreter did it itself.
+    pub stop_iteration_handler: bool,
+    /// 3.6: a generator turns an escaping StopIteration into RuntimeError only with this
+    /// flag (`from __future__ import generator_stop`; see `generator_stop_flag`).
+    pub generator_stop_flag: Option<u32>,
 }
 
 /// The families of `with` statements, told apart by their opcodes.
@@ -169,6 +181,21 @@ const YIELD_FROM_GET_ITER: u32 = 3;
 /// made it a flag (1 inside `yield from` and `await`). Both are a number in the tables.
 fn yield_arg_is_depth(v: PythonVersion) -> bool {
     v == PythonVersion::new(3, 12)
+}
+
+/// 3.6's GET_AITER still takes an `__aiter__` that returns an awaitable (PEP 492's first
+/// form), so it wraps the iterator in one: the compiler awaits it with YIELD_FROM. 3.7 takes
+/// the iterator as it is. The stack effects are the same.
+fn aiter_is_awaited(v: PythonVersion) -> bool {
+    v < PythonVersion::new(3, 7)
+}
+
+/// PEP 479: from 3.7 a StopIteration escaping a generator's body is a RuntimeError; 3.6 does
+/// that for generators only under `from __future__ import generator_stop`, whose code flag
+/// (CO_FUTURE_GENERATOR_STOP) the interpreter reads on the generator's code object.
+/// Coroutines and async generators convert it in every version.
+fn generator_stop_flag(v: PythonVersion) -> Option<u32> {
+    (v < PythonVersion::new(3, 7)).then_some(0x80000)
 }
 
 impl Facts {
@@ -235,6 +262,16 @@ impl Facts {
             yield_from_op: has("YIELD_FROM"),
             end_send: has("END_SEND"),
             yield_arg_depth: yield_arg_is_depth(t.version),
+            aiter_awaited: aiter_is_awaited(t.version),
+            stop_iteration_handler: flag("CALL_INTRINSIC_1", "INTRINSIC_STOPITERATION_ERROR"),
+            generator_stop_flag: generator_stop_flag(t.version),
+            async_gen_wrap: if has("ASYNC_GEN_WRAP") {
+                &["ASYNC_GEN_WRAP"]
+            } else if flag("CALL_INTRINSIC_1", "INTRINSIC_ASYNC_GEN_WRAP") {
+                &["CALL_INTRINSIC_1", "INTRINSIC_ASYNC_GEN_WRAP"]
+            } else {
+                &[]
+            },
             yield_from_get_iter: if has("GET_YIELD_FROM_ITER") { None } else { Some(YIELD_FROM_GET_ITER) },
             with_exit_width: t.by_name("LOAD_SPECIAL").map_or(1, |o| (o.pops.eval(0) + o.stack.eval(0)).max(1) as usize),
         }

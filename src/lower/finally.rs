@@ -63,19 +63,19 @@ pub fn expand(selected: Vec<(Line, bool)>, f: &Facts, diags: &mut Vec<Diagnostic
     out
 }
 
-fn is_block_end(line: &Line) -> bool {
+pub(super) fn is_block_end(line: &Line) -> bool {
     matches!(&line.statement, Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "end")
         || matches!(line.statement, Some(Spanned { node: Statement::Code(_), .. }))
 }
 
-fn opname(line: &Line) -> Option<&str> {
+pub(super) fn opname(line: &Line) -> Option<&str> {
     match &line.statement {
         Some(Spanned { node: Statement::Instruction(ins), .. }) => Some(ins.opname.node.as_str()),
         _ => None,
     }
 }
 
-fn instruction(line: &Line) -> Option<(&Instruction, Span)> {
+pub(super) fn instruction(line: &Line) -> Option<(&Instruction, Span)> {
     match &line.statement {
         Some(Spanned { node: Statement::Instruction(ins), span }) => Some((ins, *span)),
         _ => None,
@@ -102,20 +102,20 @@ struct Expander<'a> {
 }
 
 /// A line of pyasm's own, at the portable line `at` (its spans and number).
-fn ins_line(name: &str, operands: Vec<Value>, at: &Line) -> Line {
+pub(super) fn ins_line(name: &str, operands: Vec<Value>, at: &Line) -> Line {
     let span = at.statement.as_ref().map_or_else(|| at.label.as_ref().map_or(Span::new(0, 0, 0), |l| l.span), |s| s.span);
     let opspan = instruction(at).map_or(span, |(i, _)| i.opname.span);
     let ins = Instruction { opname: Spanned::new(name.into(), opspan), operands: operands.into_iter().map(|v| Spanned::new(v, opspan)).collect(), recovered: Recovered::No };
     Line { label: None, statement: Some(Spanned::new(Statement::Instruction(ins), span)), line_no: at.line_no }
 }
 
-fn label_line(name: String, at: &Line) -> Line {
+pub(super) fn label_line(name: String, at: &Line) -> Line {
     let span = at.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
     Line { label: Some(Spanned::new(name, span)), statement: None, line_no: at.line_no }
 }
 
 /// `line` without its label, which goes on a line of its own before it.
-fn split_label(line: &Line, out: &mut Vec<Line>) -> Line {
+pub(super) fn split_label(line: &Line, out: &mut Vec<Line>) -> Line {
     if let Some(l) = &line.label {
         out.push(Line { label: Some(l.clone()), statement: None, line_no: line.line_no });
     }
@@ -199,7 +199,10 @@ impl Expander<'_> {
                     returns = true;
                     let line = split_label(&line, out);
                     if keep_in_variable {
-                        out.push(ins_line("store", vec![Value::Word(saved.clone())], &line));
+                        // Before the `end_try`s right before the return (a `return` from inside
+                        // a `try`), which would drop the value on 3.6–3.7.
+                        let at = out.len() - out.iter().rev().take_while(|l| l.label.is_none() && opname(l) == Some("end_try")).count();
+                        out.insert(at, ins_line("store", vec![Value::Word(saved.clone())], &line));
                     }
                     out.push(ins_line("jump", vec![Value::Word(ret.clone())], &line));
                 }

@@ -73,6 +73,7 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
     let mut work = vec![0usize];
     let with_exit = set::brackets(code, Op::WithEnter, Op::WithExit);
     let mut reported = vec![false; n];
+    let mut joined_badly = vec![false; n];
     while let Some(i) = work.pop() {
         let Some(state) = entry[i].clone() else { continue };
         let ins = code[i];
@@ -89,12 +90,19 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                 if next.stack.len() < e.pops {
                     if !reported[i] {
                         reported[i] = true;
-                        diags.push(
-                            Diagnostic::error(codes::PORTABLE, format!("`{}` needs {} value{} on the stack; there {} {}", ins.opname.node, e.pops, if e.pops == 1 { "" } else { "s" }, if next.stack.len() == 1 { "is" } else { "are" }, next.stack.len()))
-                                .with_primary(ins.opname.span, "the stack runs out here"),
-                        );
+                        diags.push(underflow(ins, e.pops, next.stack.len()));
                     }
                     continue;
+                }
+                if op == Op::Return && !state.handlers.is_empty() && !reported[i] {
+                    reported[i] = true;
+                    diags.push(
+                        Diagnostic::error(codes::PORTABLE, "a `return` inside an `except` handler that has not ended")
+                            .with_primary(ins.opname.span, "returns from inside the handler")
+                            .with_secondary(code[*state.handlers.last().expect("not empty")].opname.span, "the handler's `try`")
+                            .with_note("the handler must restore the exception it replaced (≤3.10: and pop its block) before the function returns")
+                            .with_help("write `end_except` before the value to return is pushed (or keep the value in a variable)"),
+                    );
                 }
                 apply(op, ins, i, &e, &mut next, info);
                 if let Some((pops, pushes)) = e.jump {
@@ -104,6 +112,17 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
                     if op == Op::Try {
                         j.handlers.push(i);
                     }
+                    // A jump out of `with`s calls their exits (`leave_with`): it takes them
+                    // from the top, innermost first (lowering reports other values there).
+                    // A value on top of the innermost exit is taken along (`leave_with`).
+                    if let (Op::Jump, Some(t)) = (op, target) {
+                        let left = set::withs_left(&with_exit, i, t);
+                        let carried = usize::from(left.last().is_some_and(|e| j.stack.last() != Some(e)));
+                        for enter in left.into_iter().rev() {
+                            let Some(at) = j.stack.len().checked_sub(1 + carried).filter(|&k| j.stack[k] == enter) else { break };
+                            j.stack.remove(at);
+                        }
+                    }
                     jump_state = Some(j);
                 }
                 falls = !e.exits;
@@ -111,6 +130,16 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
             Kind::Version(op) => {
                 let arg = version_arg(ins);
                 let pops = op.pops.eval(arg).max(0) as usize;
+                // Counted in portable values: where a value takes several of the version's
+                // slots (a handler's exception, an iterator), the count says nothing.
+                let slot_values = !next.handlers.is_empty() || next.stack.iter().any(|&k| k != MIXED && matches!(code.get(k).map(|c| set::lookup(&c.opname.node)), Some(Some(Op::GetIter | Op::Try))));
+                if next.stack.len() < pops && !slot_values {
+                    if !reported[i] {
+                        reported[i] = true;
+                        diags.push(underflow(ins, pops, next.stack.len()));
+                    }
+                    continue;
+                }
                 let take = pops.min(next.stack.len());
                 let base = next.stack.len() - take;
                 next.stack.truncate(base);
@@ -133,14 +162,46 @@ pub fn walk(code: &[&Instruction], labels: &HashMap<String, usize>, info: &CodeI
             }
             Kind::Unknown => {}
         }
+        let mut arrivals = Vec::new();
         if let (Some(j), Some(t)) = (jump_state, target) {
-            merge(&mut entry, t, j, &mut work);
+            arrivals.push((t, j));
         }
         if falls && i + 1 < n {
-            merge(&mut entry, i + 1, next, &mut work);
+            arrivals.push((i + 1, next));
+        }
+        for (at, state) in arrivals {
+            if let Some(join) = merge(&mut entry, at, state, &mut work) {
+                if !joined_badly[at] {
+                    joined_badly[at] = true;
+                    diags.push(bad_join(code, at, i, join));
+                }
+            }
         }
     }
     Walk { entry }
+}
+
+fn underflow(ins: &Instruction, pops: usize, have: usize) -> Diagnostic {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    Diagnostic::error(codes::PORTABLE, format!("`{}` needs {pops} value{} on the stack; there {} {have}", ins.opname.node, s(pops), if have == 1 { "is" } else { "are" }))
+        .with_primary(ins.opname.span, "the stack runs out here")
+}
+
+/// Paths meet at `at` in states no lowering can reconcile; `from` is the incoming path's
+/// last line. Said of the portable lines, since the model is the portable one (every
+/// version's lowered program would disagree too, each in its own way).
+fn bad_join(code: &[&Instruction], at: usize, from: usize, join: Join) -> Diagnostic {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    match join {
+        Join::Depths(first, incoming) => Diagnostic::error(codes::PORTABLE, format!("paths meet here with {first} value{} on the stack on one and {incoming} on another", s(first)))
+            .with_primary(code[at].opname.span, "paths with different stack depths meet here")
+            .with_secondary(code[from].opname.span, format!("from here with {incoming} value{}", s(incoming)))
+            .with_note("every path to a line must leave the same number of values on the stack (docs/format.md 1.12, the stack model)"),
+        Join::Handlers => Diagnostic::error(codes::PORTABLE, "paths from inside and outside an `except` handler meet here")
+            .with_primary(code[at].opname.span, "paths in different handlers meet here")
+            .with_secondary(code[from].opname.span, "one path comes from here")
+            .with_help("leave a handler with `end_except` (or `reraise`) before joining code outside it, and enter it only from its `try`"),
+    }
 }
 
 /// The effect of a portable instruction on the slots (which instruction pushed each).
@@ -154,7 +215,7 @@ fn apply(op: Op, ins: &Instruction, i: usize, e: &set::Effect, s: &mut State, in
             s.stack.insert(len - 3, top);
         }
         // The iterator stays the value `get_iter` pushed.
-        Op::ForIter => s.stack.push(i),
+        Op::ForIter | Op::ForAiter => s.stack.push(i),
         // The exception stays the value the handler's entry pushed.
         Op::ExceptMatch => s.stack[len - 1] = i,
         Op::EndExcept => {
@@ -173,16 +234,27 @@ fn apply(op: Op, ins: &Instruction, i: usize, e: &set::Effect, s: &mut State, in
     }
 }
 
-fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec<usize>) {
+/// How the paths meeting at a line disagree (`merge`).
+enum Join {
+    /// The stack depths: the earlier path's, the incoming one's.
+    Depths(usize, usize),
+    /// One comes from inside an `except` handler, the other not (or from another one).
+    Handlers,
+}
+
+/// Merges a path's state into `at`'s; `Some` where they disagree in a way that no lowering
+/// can keep (the walk keeps the first state, the caller reports).
+fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec<usize>) -> Option<Join> {
     match &mut entry[at] {
         None => {
             entry[at] = Some(incoming);
             work.push(at);
+            None
         }
         Some(old) => {
             let mut changed = false;
-            // Different depths are the verifier's to report; the walk keeps the first.
-            if old.stack.len() == incoming.stack.len() {
+            let differ = (old.stack.len() != incoming.stack.len()).then_some((old.stack.len(), incoming.stack.len()));
+            if differ.is_none() {
                 for (a, b) in old.stack.iter_mut().zip(&incoming.stack) {
                     if *a != *b && *a != MIXED {
                         *a = MIXED;
@@ -190,8 +262,9 @@ fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec
                     }
                 }
             }
-            if old.handlers != incoming.handlers && !old.handlers.is_empty() {
-                // Paths from inside and outside a handler: the verifier reports the depths.
+            let handlers_differ = old.handlers != incoming.handlers;
+            if handlers_differ && !old.handlers.is_empty() {
+                // Paths from inside and outside a handler: reported by the caller.
                 old.handlers.clear();
                 changed = true;
             }
@@ -203,6 +276,10 @@ fn merge(entry: &mut [Option<State>], at: usize, incoming: State, work: &mut Vec
             }
             if changed {
                 work.push(at);
+            }
+            match differ {
+                Some(d) => Some(Join::Depths(d.0, d.1)),
+                None => handlers_differ.then_some(Join::Handlers),
             }
         }
     }

@@ -2,22 +2,27 @@
 //!
 //! The stage sits between linking and resolving. It reads the linked lines of a file whose
 //! `.python` is a range, keeps the `.if` branches that hold for the target (`cond`), checks
-//! the version instructions written outside them (`check`), and rewrites each code object:
-//! what each name is (`scope`), which instruction pushed each stack value (`flow`), and
-//! then each portable instruction by the target's facts (`facts`, `rules`). The result is an
+//! the version instructions written outside them (`check`), rewrites `try_finally` (`finally`)
+//! and conditional jumps out of a `with` (`with_jumps`) into other portable lines, and then
+//! rewrites each code object: what each name is (`scope`), which instruction pushed each stack
+//! value (`flow`), and then each portable instruction by the target's facts (`facts`, `rules`;
+//! leaving a `with` early in `leave_with`, `async for` in `async_for`). The result is an
 //! ordinary line list for `resolve`; every line keeps the spans of the portable line it came
 //! from, so later diagnostics point at the portable source. `print` writes it as text
 //! (`pyasm lower`).
 
+pub mod async_for;
 pub mod check;
 pub mod cond;
 pub mod facts;
 pub mod finally;
 pub mod flow;
+pub mod leave_with;
 pub mod print;
 pub mod rules;
 pub mod scope;
 pub mod set;
+pub mod with_jumps;
 
 use crate::diagnostics::{Diagnostic, SourceFiles};
 use crate::object::PyStr;
@@ -81,6 +86,7 @@ pub fn lower(lines: &[Line], files: &SourceFiles, target: &'static VersionTable,
     }
     let facts = facts::Facts::of(target);
     let selected = finally::expand(selected, &facts, diags);
+    let selected = with_jumps::expand(selected);
     // The code objects first: a `make_function` needs what it makes (its free variables,
     // its qualified name).
     let blocks = split(&selected);
@@ -186,6 +192,25 @@ fn lower_block(
     let lowered = rules::lower(&cx, diags);
     out.lines.push(b.header.clone());
     out.origin.push(None);
+    let header_span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
+    let flag_line = |out: &mut Lowered, name: &str, flag: Value| {
+        let d = Directive { name: Spanned::new(name.into(), header_span), args: vec![Spanned::new(flag, header_span)] };
+        out.lines.push(Line { label: None, statement: Some(Spanned::new(Statement::Directive(d), header_span)), line_no: b.header.line_no });
+        out.origin.push(None);
+    };
+    if info.generator && info.coroutine {
+        // An async generator: the resolver's inference sees a coroutine that yields (3.11+'s
+        // awaits yield too, and ≤3.10 wraps nothing), so the kind is said.
+        flag_line(out, "add_flags", Value::Word("async_generator".into()));
+        flag_line(out, "remove_flags", Value::Word("coroutine".into()));
+    }
+    if let (true, false, Some(bit)) = (info.generator, info.coroutine, facts.generator_stop_flag) {
+        flag_line(out, "add_flags", Value::Int(bit.into()));
+    }
+    // 3.12+: the handler that turns an escaping StopIteration into RuntimeError, around the
+    // whole body (opened after the prologue, closed before `.end`).
+    let stop_handler = (info.generator || info.coroutine) && facts.stop_iteration_handler;
+    let stop_label = format!("__stop_iteration_{}", b.start);
     let mut i = 0;
     let mut prologue_done = false;
     let mut open_run: Option<usize> = None;
@@ -217,6 +242,10 @@ fn lower_block(
             if let Some(at) = at {
                 for o in rules::prologue(facts, info, at) {
                     push(out, &o, line.line_no, header);
+                }
+                if stop_handler {
+                    let operands = vec![Spanned::new(Value::Word(stop_label.clone()), header), Spanned::new(Value::Word("lasti".into()), header), rules::depth_operand(at, 0)];
+                    push(out, &Out::Directive("try".into(), operands), line.line_no, header);
                 }
             }
         }
@@ -274,6 +303,14 @@ fn lower_block(
     if let Some(h) = open_run {
         push(out, &Out::Directive("end_try".into(), vec![]), end_no, header_span);
         emit_cleanup(out, &lowered, h, false, end_no, header_span, &push);
+    }
+    if stop_handler && prologue_done {
+        if let Some(&at) = code.first() {
+            push(out, &Out::Directive("end_try".into(), vec![]), end_no, header_span);
+            push(out, &Out::Label(stop_label.clone()), end_no, header_span);
+            push(out, &rules::make(at, "CALL_INTRINSIC_1", vec![Spanned::new(Value::Word("INTRINSIC_STOPITERATION_ERROR".into()), header_span)]), end_no, header_span);
+            push(out, &rules::make(at, "RERAISE", vec![Spanned::new(Value::Int(1.into()), header_span)]), end_no, header_span);
+        }
     }
     if let Some(end) = b.end_line {
         out.lines.push(end.clone());

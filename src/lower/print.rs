@@ -82,7 +82,15 @@ fn render_statement(line: &Line, files: &SourceFiles, lowered: bool, s: &mut Str
                 let args: Vec<String> = d.args.iter().map(value).collect();
                 s.push_str(&format!(".python {}\n", args.join(", ")));
             } else {
-                s.push_str(&format!("{indent}{}\n", files.text(span.file)[span.range()].trim()));
+                let text = files.text(span.file)[span.range()].trim();
+                if text.starts_with(&format!(".{}", d.name.node)) {
+                    s.push_str(&format!("{indent}{text}\n"));
+                } else {
+                    // A directive of pyasm's own (a variable it declares, the flags it sets),
+                    // at a portable line's span: written from its arguments.
+                    let args: Vec<String> = d.args.iter().map(value).collect();
+                    s.push_str(&format!("{indent}.{}{}{}\n", d.name.node, if args.is_empty() { "" } else { " " }, args.join(", ")));
+                }
             }
         }
         Some(Spanned { node: Statement::Code(_), span }) => {

@@ -2,6 +2,8 @@
 //! reads a fact (`Facts`) or the walk (`flow`): no version numbers here.
 
 use super::facts::{Facts, With};
+use super::async_for;
+use super::leave_with;
 use super::flow::{MIXED, Walk};
 use super::scope::{CodeInfo, Scope};
 use super::set::{self, BINARY_NAMES, COMPARISONS, Op};
@@ -61,7 +63,7 @@ pub fn make(src: &Instruction, name: &str, operands: Vec<Spanned<Value>>) -> Out
     Out::Ins(Instruction { opname: Spanned::new(name.to_string(), src.opname.span), operands, recovered: Recovered::No })
 }
 
-fn val(src: &Instruction, v: Value) -> Spanned<Value> {
+pub(super) fn val(src: &Instruction, v: Value) -> Spanned<Value> {
     Spanned::new(v, src.operands.first().map_or(src.opname.span, |o| o.span))
 }
 
@@ -79,22 +81,22 @@ fn conditional_jump(out: &mut Vec<Out>, src: &Instruction, (name, inverse): (&st
     }
 }
 
-fn word(src: &Instruction, w: &str) -> Spanned<Value> {
+pub(super) fn word(src: &Instruction, w: &str) -> Spanned<Value> {
     val(src, Value::Word(w.to_string()))
 }
 
-fn int(src: &Instruction, n: usize) -> Spanned<Value> {
+pub(super) fn int(src: &Instruction, n: usize) -> Spanned<Value> {
     val(src, Value::Int(BigInt::from(n)))
 }
 
-fn error(span: Span, msg: String, label: &str) -> Diagnostic {
+pub(super) fn error(span: Span, msg: String, label: &str) -> Diagnostic {
     Diagnostic::error(codes::PORTABLE, msg).with_primary(span, label.to_string())
 }
 
 /// How each call is made, found before anything is emitted: a call's callable may be
 /// pushed many lines earlier.
 #[derive(Default)]
-struct Plan {
+pub(super) struct Plan {
     /// Producer → the call that calls what it pushed, and whether that call has keywords.
     callee: HashMap<usize, (usize, bool)>,
     /// Loads of a global that push the NULL themselves (`LOAD_GLOBAL f, null`).
@@ -112,7 +114,7 @@ struct Plan {
 }
 
 impl Cx<'_> {
-    fn op(&self, i: usize) -> Option<Op> {
+    pub(super) fn op(&self, i: usize) -> Option<Op> {
         self.code.get(i).and_then(|ins| set::lookup(&ins.opname.node))
     }
 
@@ -124,6 +126,8 @@ impl Cx<'_> {
 
     fn plan(&self, diags: &mut Vec<Diagnostic>) -> Plan {
         let mut p = Plan::default();
+        // A `return` inside a `with` calls the exit between its value and RETURN_VALUE.
+        let with_exits = set::brackets(self.code, Op::WithEnter, Op::WithExit);
         for (i, ins) in self.code.iter().enumerate() {
             let Some(op) = self.op(i) else { continue };
             match op {
@@ -178,6 +182,23 @@ impl Cx<'_> {
                         }
                     }
                 }
+                // An iterator stays where `get_iter` put it (3.15's two slots are not one value
+                // to COPY or SWAP).
+                Op::Dup | Op::Swap | Op::Rot3 => {
+                    let touched = match op {
+                        Op::Dup => 1,
+                        Op::Swap => 2,
+                        _ => 3,
+                    };
+                    if let Some(k) = (0..touched).filter_map(|d| self.walk.pushed_by(i, d)).find(|&k| k != MIXED && self.op(k) == Some(Op::GetIter)) {
+                        diags.push(
+                            error(ins.opname.span, format!("`{}` moves an iterator from `get_iter`", ins.opname.node), "")
+                                .with_secondary(self.code[k].opname.span, "made here")
+                                .with_note("3.15 keeps a loop's iterator in two stack slots: it can only be looped over (`for_iter`) or dropped (`pop`)")
+                                .with_help("keep the other value in a variable instead of moving it past the iterator"),
+                        );
+                    }
+                }
                 Op::Pop => {
                     if let Some(k) = self.walk.pushed_by(i, 0).filter(|&k| k != MIXED) {
                         if self.op(k) == Some(Op::GetIter) {
@@ -188,7 +209,7 @@ impl Cx<'_> {
                 Op::Convert if self.f.format_value && self.op(i + 1) == Some(Op::Format) && !self.labelled(i + 1) => {
                     p.convert_format.insert(i);
                 }
-                Op::Const if self.f.return_const && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) => {
+                Op::Const if self.f.return_const && self.op(i + 1) == Some(Op::Return) && !self.labelled(i + 1) && set::withs_around(&with_exits, i + 1).is_empty() => {
                     p.return_const.insert(i);
                 }
                 _ => {}
@@ -224,7 +245,7 @@ impl Cx<'_> {
 
     /// The version's stack depth when instruction `i` starts: each value's slots, and the
     /// previous exception each running handler keeps under its values (3.11+).
-    fn version_depth(&self, i: usize, plan: &Plan) -> usize {
+    pub(super) fn version_depth(&self, i: usize, plan: &Plan) -> usize {
         let stack = self.walk.stack(i);
         let mut slots: usize = stack.iter().map(|&k| self.width(k, plan)).sum();
         // A `with`'s exit (the lower of the two values `with_enter` pushes) may take more.
@@ -245,7 +266,7 @@ impl Cx<'_> {
     }
 
     /// Whether a label names instruction `i` (so nothing may be fused into the one before).
-    fn labelled(&self, i: usize) -> bool {
+    pub(super) fn labelled(&self, i: usize) -> bool {
         self.labels.values().any(|&k| k == i)
     }
 
@@ -274,6 +295,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     let region_end = set::brackets(cx.code, Op::Try, Op::EndTry);
     // The `with_enter` lines whose `with_exit` is still ahead, in the text.
     let mut open_withs: Vec<usize> = Vec::new();
+    let with_exits = set::brackets(cx.code, Op::WithEnter, Op::WithExit);
     for (i, src) in cx.code.iter().enumerate() {
         if std::mem::take(&mut skip_next) {
             continue;
@@ -294,11 +316,14 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 Some(v) => out.push(make(src, "LOAD_CONST", vec![v])),
                 None => diags.push(error(src.opname.span, "`const` takes the value to push".into(), "no value").with_help("for example `const 42` or `const \"text\"`")),
             },
-            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => diags.push(
-                error(src.opname.span, "a `return` inside a `with` is not lowered yet".into(), "")
-                    .with_secondary(cx.code[open_withs[open_withs.len() - 1]].opname.span, "the `with` starts here")
-                    .with_help("keep the value in a variable, `jump` past `with_exit`, and return there"),
-            ),
+            Op::Return if !open_withs.is_empty() && cx.walk.entry[i].is_some() => {
+                // Out of every `with` around it, each exit called in place.
+                if let Some(leave) = leave_with::check(cx, i, &open_withs, &open_tries, true, diags) {
+                    leave_with::calls(cx, i, &leave, true, &plan, &mut out);
+                    out.push(make(src, "RETURN_VALUE", vec![]));
+                    leave_with::reopen(cx, i, &leave, &plan, &mut out);
+                }
+            }
             Op::Return if i > 0 && plan.return_const.contains(&(i - 1)) => {}
             Op::Return => out.push(make(src, "RETURN_VALUE", vec![])),
             Op::Pop if !f.make_cell && cx.is_exception(i, 0) => {
@@ -469,7 +494,16 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     diags.push(error(src.opname.span, "`jump` takes a label".into(), "no label"));
                     continue;
                 };
-                leave_regions(cx, i, l, &open_tries, &region_end, &mut emits, &mut out, diags);
+                let left = cx.labels.get(l).map_or(Vec::new(), |&t| set::withs_left(&with_exits, i, t));
+                let mut leave = None;
+                if cx.walk.entry[i].is_some() && !left.is_empty() {
+                    let Some(lv) = leave_with::check(cx, i, &left, &open_tries, false, diags) else { continue };
+                    leave_with::calls(cx, i, &lv, false, &plan, &mut out);
+                    leave = Some(lv);
+                }
+                // The `try`s inside a `with` left are ended with it, above.
+                let outer_tries: Vec<usize> = open_tries.iter().copied().filter(|&t| left.first().is_none_or(|&w| t < w)).collect();
+                leave_regions(cx, i, l, &outer_tries, &region_end, left.len(), &mut emits, &mut out, diags);
                 let name = if f.pseudo_jump {
                     "JUMP"
                 } else if cx.backward(i, l) {
@@ -478,6 +512,9 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     "JUMP_FORWARD"
                 };
                 out.push(make(src, name, src.operands.clone()));
+                if let Some(leave) = &leave {
+                    leave_with::reopen(cx, i, leave, &plan, &mut out);
+                }
             }
             Op::JumpIfFalse | Op::JumpIfTrue => {
                 let Some(l) = set::label(src) else {
@@ -534,6 +571,8 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
             Op::AssertionError if f.table.by_name("LOAD_ASSERTION_ERROR").is_some() => out.push(make(src, "LOAD_ASSERTION_ERROR", vec![])),
             Op::AssertionError => out.push(make(src, "LOAD_GLOBAL", vec![word(src, "AssertionError")])),
             Op::YieldFrom | Op::Await => yield_from(cx, i, &plan, &mut out),
+            Op::GetAiter => async_for::get_aiter(cx, i, &mut out),
+            Op::ForAiter => async_for::next(cx, i, &plan, &mut emits, &mut before_label, &mut out, diags),
             Op::GetIter if f.get_iter_arg => out.push(make(src, "GET_ITER", vec![int(src, 0)])),
             Op::GetIter => out.push(make(src, "GET_ITER", vec![])),
             Op::ForIter => {
@@ -585,7 +624,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                     out.push(make(src, "CALL_FUNCTION_EX", vec![int(src, usize::from(kwargs))]));
                 }
             }
-            Op::MakeFunction => make_function(cx, src, &mut out, diags),
+            Op::MakeFunction => make_function(cx, i, &mut out, diags),
             Op::BuildTuple => out.push(make(src, "BUILD_TUPLE", src.operands.clone())),
             Op::BuildList => out.push(make(src, "BUILD_LIST", src.operands.clone())),
             Op::BuildSet => out.push(make(src, "BUILD_SET", src.operands.clone())),
@@ -651,6 +690,11 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 out.push(make(src, name, vec![int(src, n + hidden)]));
             }
             Op::Yield => {
+                // An async generator's values are wrapped, so that `__anext__` tells them from
+                // what its awaits pass through.
+                if let (true, Some((name, arg))) = (cx.info.generator && cx.info.coroutine, f.async_gen_wrap.split_first()) {
+                    out.push(make(src, name, arg.iter().map(|w| word(src, w)).collect()));
+                }
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {
                     out.push(make(src, "RESUME", vec![word(src, "yield")]));
@@ -664,12 +708,12 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
     Lowered { emits, before_label, cleanup_run, cleanups }
 }
 
-fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
+pub(super) fn depth_operand(src: &Instruction, d: usize) -> Spanned<Value> {
     val(src, Value::Call(Spanned::new("depth".into(), src.opname.span), vec![int(src, d)]))
 }
 
 /// 3.11+: the depth a `with`'s region unwinds to: the stack under the manager, and its exit.
-fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
+pub(super) fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
     cx.version_depth(enter, plan).saturating_sub(1) + cx.f.with_exit_width
 }
 
@@ -678,21 +722,35 @@ fn with_depth(cx: &Cx, enter: usize, plan: &Plan) -> usize {
 fn with_enter(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     let src = cx.code[i];
     let handler = format!("__with_{i}");
+    // `with_enter async`: `__aenter__`/`__aexit__`, each result awaited.
+    let is_async = set::has_word(src, "async");
+    // Under what `__aenter__()` returns: the stack under the manager, and the exit.
+    let under = with_depth(cx, i, plan);
     match cx.f.with {
+        With::Cleanup | With::ExceptStart if is_async => {
+            out.push(make(src, "BEFORE_ASYNC_WITH", vec![]));
+            await_with(cx, i, 1, "enter", under, out);
+            out.push(make(src, "SETUP_ASYNC_WITH", vec![word(src, &handler)]));
+            return;
+        }
         With::Cleanup | With::ExceptStart => {
             out.push(make(src, "SETUP_WITH", vec![word(src, &handler)]));
             return;
         }
-        With::BeforeWith => out.push(make(src, "BEFORE_WITH", vec![])),
+        With::BeforeWith => out.push(make(src, if is_async { "BEFORE_ASYNC_WITH" } else { "BEFORE_WITH" }, vec![])),
         With::LoadSpecial => {
+            let (enter, exit) = if is_async { ("__aenter__", "__aexit__") } else { ("__enter__", "__exit__") };
             // mgr → mgr mgr → mgr __exit__ mgr → … → __exit__ mgr(self) mgr → __exit__ mgr __enter__ mgr
             out.push(make(src, "COPY", vec![int(src, 1)]));
-            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__exit__")]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, exit)]));
             out.push(make(src, "SWAP", vec![int(src, 2)]));
             out.push(make(src, "SWAP", vec![int(src, 3)]));
-            out.push(make(src, "LOAD_SPECIAL", vec![word(src, "__enter__")]));
+            out.push(make(src, "LOAD_SPECIAL", vec![word(src, enter)]));
             out.push(make(src, "CALL", vec![int(src, 0)]));
         }
+    }
+    if is_async {
+        await_with(cx, i, 1, "enter", under, out);
     }
     out.push(Out::Directive("try".into(), vec![word(src, &handler), word(src, "lasti"), depth_operand(src, with_depth(cx, i, plan))]));
 }
@@ -707,6 +765,15 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
     let suppress = format!("__with_{enter}_suppress");
     let op = |out: &mut Vec<Out>, name: &str| out.push(make(src, name, vec![]));
     let reraise = |out: &mut Vec<Out>, n: usize| out.push(if f.reraise_arg { make(src, "RERAISE", vec![int(src, n)]) } else { make(src, "RERAISE", vec![]) });
+    // `async`: what `__aexit__` returned is awaited (`under`: the slots beneath it).
+    let is_async = set::has_word(src, "async");
+    let await_exit = |out: &mut Vec<Out>, key: &str, under: usize| {
+        if is_async {
+            await_with(cx, enter, 2, key, under, out);
+        }
+    };
+    // The stack under the manager, where the normal way out calls the exit.
+    let base = cx.version_depth(enter, plan).saturating_sub(1);
     match f.with {
         With::Cleanup => {
             if normal {
@@ -721,6 +788,7 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
             }
             out.push(Out::Label(handler));
             op(out, "WITH_CLEANUP_START");
+            await_exit(out, "exit", 0);
             op(out, "WITH_CLEANUP_FINISH");
             op(out, "END_FINALLY");
         }
@@ -731,11 +799,13 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
                 op(out, "DUP_TOP");
                 op(out, "DUP_TOP");
                 out.push(make(src, "CALL_FUNCTION", vec![int(src, 3)]));
+                await_exit(out, "exit", 0);
                 op(out, "POP_TOP");
                 out.push(make(src, "JUMP_FORWARD", vec![word(src, &done)]));
             }
             out.push(Out::Label(handler));
             op(out, "WITH_EXCEPT_START");
+            await_exit(out, "handler", 0);
             out.push(make(src, "POP_JUMP_IF_TRUE", vec![word(src, &suppress)]));
             reraise(out, 1);
             out.push(Out::Label(suppress));
@@ -762,6 +832,7 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
                     out.push(make(src, "PRECALL", vec![int(src, n)]));
                 }
                 out.push(make(src, "CALL", vec![int(src, n)]));
+                await_exit(out, "exit", base);
                 op(out, "POP_TOP");
                 out.push(make(src, "JUMP", vec![word(src, &done)]));
             }
@@ -771,6 +842,8 @@ fn with_exit(cx: &Cx, enter: usize, normal: bool, plan: &Plan, out: &mut Vec<Out
             out.push(Out::Directive("try".into(), vec![word(src, &cleanup), word(src, "lasti"), depth_operand(src, depth + 2)]));
             op(out, "PUSH_EXC_INFO");
             op(out, "WITH_EXCEPT_START");
+            // Under `__aexit__`'s result: the exit, the offset, the previous exception and this one.
+            await_exit(out, "handler", depth + 3);
             if f.to_bool {
                 op(out, "TO_BOOL");
             }
@@ -803,11 +876,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
         _ if awaiting => {
             let takes_arg = f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
             out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, 0)] } else { vec![] }));
-            // SEND's receiver takes as many slots as a yield-from iterator (3.15: two).
-            if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
-                out.push(make(src, "PUSH_NULL", vec![]));
-            }
-            if f.yield_from_get_iter.is_some() { f.iter_width } else { 1 }
+            receiver_pair(cx, i, out)
         }
         Some(arg) => {
             out.push(make(src, "GET_ITER", vec![int(src, arg as usize)]));
@@ -818,17 +887,48 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
             1
         }
     };
+    send_loop(cx, i, &i.to_string(), cx.version_depth(i, plan) - 1, width, if awaiting { "await" } else { "yield_from" }, out);
+}
+
+/// An `async with`'s await of what `__aenter__()` (`which` 1) or `__aexit__()` (2) returned,
+/// on top with `under` slots beneath it: GET_AWAITABLE (3.11+ with `which`), then the
+/// delegation (`send_loop`, its labels named by `key`).
+pub(super) fn await_with(cx: &Cx, enter: usize, which: usize, key: &str, under: usize, out: &mut Vec<Out>) {
+    let src = cx.code[enter];
+    let takes_arg = cx.f.table.by_name("GET_AWAITABLE").is_some_and(|o| o.arg != crate::opcodes::ArgKind::None);
+    out.push(make(src, "GET_AWAITABLE", if takes_arg { vec![int(src, which)] } else { vec![] }));
+    let width = receiver_pair(cx, enter, out);
+    send_loop(cx, enter, &format!("{enter}_{key}"), under, width, "await", out);
+}
+
+/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair, as a yield-from
+/// iterator (PUSH_NULL). The slots the receiver takes.
+pub(super) fn receiver_pair(cx: &Cx, i: usize, out: &mut Vec<Out>) -> usize {
+    let f = cx.f;
+    if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
+        out.push(make(cx.code[i], "PUSH_NULL", vec![]));
+        return f.iter_width;
+    }
+    1
+}
+
+/// The delegation to the receiver on top (`width` slots, `under` slots beneath it): ≤3.10
+/// `LOAD_CONST None; YIELD_FROM`, 3.11+ the SEND loop, whose labels are line `i`'s
+/// (`__send_{key}_done` is its exit, `key` names the loop); RESUME's argument is `resume`.
+pub(super) fn send_loop(cx: &Cx, i: usize, key: &str, under: usize, width: usize, resume: &str, out: &mut Vec<Out>) {
+    let f = cx.f;
+    let src = cx.code[i];
     out.push(make(src, "LOAD_CONST", vec![word(src, "None")]));
     if f.yield_from_op {
         out.push(make(src, "YIELD_FROM", vec![]));
         return;
     }
-    let (send, done, throw) = (format!("__send_{i}"), format!("__send_{i}_done"), format!("__send_{i}_throw"));
+    let (send, done, throw) = (format!("__send_{key}"), format!("__send_{key}_done"), format!("__send_{key}_throw"));
     out.push(Out::Label(send.clone()));
     out.push(make(src, "SEND", vec![word(src, &done)]));
     // Under the yielded value: the iterator (3.15: its two slots), and the stack under the
     // iterable; and the value sent last.
-    let depth = cx.version_depth(i, plan) - 1 + width + 1;
+    let depth = under + width + 1;
     if f.end_send {
         out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
     }
@@ -840,7 +940,7 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
     if f.end_send {
         out.push(Out::Directive("end_try".into(), vec![]));
     }
-    out.push(make(src, "RESUME", vec![word(src, if awaiting { "await" } else { "yield_from" })]));
+    out.push(make(src, "RESUME", vec![word(src, resume)]));
     out.push(make(src, "JUMP_NO_INTERRUPT", vec![word(src, &send)]));
     if f.end_send {
         // Reached only by an exception: the iterator, the value it returned → …, falls into
@@ -858,7 +958,8 @@ fn yield_from(cx: &Cx, i: usize, plan: &Plan, out: &mut Vec<Out>) {
 /// ≤3.10: a `jump` from inside `try` regions to a label outside them pops their blocks first
 /// (3.11+: leaving a region in the text is all it takes).
 #[allow(clippy::too_many_arguments)]
-fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+/// `dropped`: how many values on top the exits of `with`s it leaves take first (`leave_with`).
+fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<usize, usize>, dropped: usize, emits: &mut [Emit], out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
     let (Some(&target), false) = (cx.labels.get(label), cx.f.make_cell) else { return };
     if cx.walk.entry[i].is_none() {
         return;
@@ -866,7 +967,8 @@ fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<
     let src = cx.code[i];
     let left: Vec<usize> = open.iter().rev().copied().filter(|&t| target <= t || ends.get(&t).is_none_or(|&e| target > e)).collect();
     let Some(&outermost) = left.last() else { return };
-    if cx.f.pop_block_unwinds && cx.walk.stack(i).len() > cx.walk.stack(outermost).len() {
+    let depth = cx.walk.stack(i).len().saturating_sub(dropped);
+    if cx.f.pop_block_unwinds && depth > cx.walk.stack(outermost).len() {
         diags.push(
             error(src.opname.span, "this jump out of a `try` carries values pushed inside it".into(), "")
                 .with_note("up to 3.7 leaving a protected region drops them (POP_BLOCK cuts the stack back)")
@@ -877,7 +979,7 @@ fn leave_regions(cx: &Cx, i: usize, label: &str, open: &[usize], ends: &HashMap<
     let pop_blocks = left.iter().map(|_| make(src, "POP_BLOCK", vec![]));
     // A `break` pops values from under the region (the loop's iterator) before its jump; the
     // blocks go before those `pop`s, while the stack is still at their level.
-    let below = cx.walk.stack(outermost).len().saturating_sub(cx.walk.stack(i).len());
+    let below = cx.walk.stack(outermost).len().saturating_sub(depth);
     if below == 0 {
         out.extend(pop_blocks);
         return;
@@ -1106,8 +1208,30 @@ fn call(cx: &Cx, i: usize, plan: &Plan, emits: &mut [Emit], out: &mut Vec<Out>) 
     out.push(make(src, if kw && f.call_kw { "CALL_KW" } else { "CALL" }, vec![n]));
 }
 
-fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
+/// The flags a portable `make_function` takes, in the order their values are pushed; the
+/// closure (pyasm's) comes after them.
+const MAKE_FUNCTION_FLAGS: &[&str] = &["defaults", "kwdefaults", "annotations"];
+
+fn make_function(cx: &Cx, i: usize, out: &mut Vec<Out>, diags: &mut Vec<Diagnostic>) {
     let f = cx.f;
+    let src = cx.code[i];
+    if set::has_word(src, "annotations") {
+        // The annotations are on top: a tuple (what 3.10–3.13 compile) is kept as it is by
+        // 3.6–3.9, where `__annotations__` would be that tuple.
+        let tuple = cx.walk.pushed_by(i, 0).filter(|&k| k != MIXED).filter(|&k| match cx.op(k) {
+            Some(Op::BuildTuple) => true,
+            Some(Op::Const) => matches!(cx.code[k].operands.first().map(|o| &o.node), Some(Value::Tuple(_))),
+            _ => false,
+        });
+        if let Some(k) = tuple {
+            diags.push(
+                error(src.opname.span, "`make_function … annotations` takes a dict of annotations, here a tuple".into(), "")
+                    .with_secondary(cx.code[k].opname.span, "the tuple")
+                    .with_note("every version takes a dict (parameter name → annotation); 3.6–3.9 keep a tuple as `__annotations__` itself")
+                    .with_help("build the dict: the names and annotations in pairs, then `build_map N`"),
+            );
+        }
+    }
     let Some(code) = src.operands.first().filter(|o| matches!(o.node, Value::CodeRef(_))).cloned() else {
         diags.push(error(src.opname.span, "`make_function` takes the code object, `@name`".into(), "no code object").with_help("for example `make_function @greet, defaults`"));
         return;
@@ -1116,17 +1240,12 @@ fn make_function(cx: &Cx, src: &Instruction, out: &mut Vec<Out>, diags: &mut Vec
     let id = id.text();
     let freevars = cx.infos.get(&id).map(|c| c.freevars.clone()).unwrap_or_default();
     for w in src.operands.iter().skip(1) {
-        if !matches!(&w.node, Value::Word(x) if x == "defaults" || x == "kwdefaults") {
-            diags.push(error(w.span, "`make_function` takes the flags `defaults` and `kwdefaults`".into(), "").with_note("the closure is pyasm's to build, from the code object's `.freevars`"));
+        if !matches!(&w.node, Value::Word(x) if MAKE_FUNCTION_FLAGS.contains(&x.as_str())) {
+            diags.push(error(w.span, "`make_function` takes the flags `defaults`, `kwdefaults` and `annotations`".into(), "").with_note("the closure is pyasm's to build, from the code object's `.freevars`"));
         }
     }
-    let mut flags: Vec<&str> = Vec::new();
-    if set::has_word(src, "defaults") {
-        flags.push("defaults");
-    }
-    if set::has_word(src, "kwdefaults") {
-        flags.push("kwdefaults");
-    }
+    // In the order MAKE_FUNCTION takes their values, the deepest first.
+    let mut flags: Vec<&str> = MAKE_FUNCTION_FLAGS.iter().copied().filter(|w| set::has_word(src, w)).collect();
     if !freevars.is_empty() {
         // The cells of the new function's free variables, from this code object's cells
         // and free variables of the same names.

@@ -112,7 +112,7 @@ pub fn read(header: &Line, body: &[&Line]) -> CodeInfo {
                 if op == Some(Op::Yield) || op == Some(Op::YieldFrom) {
                     info.generator = true;
                 }
-                if op == Some(Op::Await) {
+                if matches!(op, Some(Op::Await | Op::GetAiter | Op::ForAiter)) || (op == Some(Op::WithEnter) && set::has_word(i, "async")) {
                     info.coroutine = true;
                 }
                 if matches!(op, Some(Op::MakeFunction) | Some(Op::Const)) || i.opname.node == "LOAD_CONST" {

@@ -67,6 +67,8 @@ pub enum Op {
     JumpIfNotNone,
     YieldFrom,
     Await,
+    GetAiter,
+    ForAiter,
 }
 
 /// Every portable instruction by its written name.
@@ -132,6 +134,8 @@ pub const PORTABLE: &[(&str, Op)] = &[
     ("jump_if_not_none", Op::JumpIfNotNone),
     ("yield_from", Op::YieldFrom),
     ("await", Op::Await),
+    ("get_aiter", Op::GetAiter),
+    ("for_aiter", Op::ForAiter),
 ];
 
 pub fn lookup(name: &str) -> Option<Op> {
@@ -155,6 +159,20 @@ pub fn brackets(code: &[&Instruction], open: Op, close: Op) -> std::collections:
         }
     }
     out
+}
+
+/// The `with_enter` lines whose protected lines hold instruction `i` (after the
+/// `with_enter`, before its `with_exit`), outermost first; `exits` is `brackets`' map.
+pub fn withs_around(exits: &std::collections::HashMap<usize, usize>, i: usize) -> Vec<usize> {
+    let mut around: Vec<usize> = exits.iter().filter(|&(&e, &x)| e < i && i < x).map(|(&e, _)| e).collect();
+    around.sort_unstable();
+    around
+}
+
+/// The `with`s a jump from `i` to `target` leaves, outermost first: those around `i` whose
+/// lines (up to and including the `with_exit`, the normal way out) do not hold `target`.
+pub fn withs_left(exits: &std::collections::HashMap<usize, usize>, i: usize, target: usize) -> Vec<usize> {
+    withs_around(exits, i).into_iter().filter(|e| !(*e < target && target <= exits[e])).collect()
 }
 
 /// The binary operators of `binary` and, for versions without BINARY_OP (≤3.10), the
@@ -277,10 +295,11 @@ pub fn effect(op: Op, ins: &Instruction) -> Effect {
         Op::StoreSubscr => e(3, 0),
         Op::Jump => Effect { pops: 0, pushes: 0, jump: Some((0, 0)), exits: true },
         Op::JumpIfFalse | Op::JumpIfTrue => Effect { pops: 1, pushes: 0, jump: Some((1, 0)), exits: false },
-        Op::ForIter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
+        Op::ForIter | Op::ForAiter => Effect { pops: 1, pushes: 2, jump: Some((1, 0)), exits: false },
+        Op::GetAiter => e(1, 1),
         Op::Call => e(n + 1, 1),
         Op::CallEx => e(if has_word(ins, "kwargs") { 3 } else { 2 }, 1),
-        Op::MakeFunction => e(usize::from(has_word(ins, "defaults")) + usize::from(has_word(ins, "kwdefaults")), 1),
+        Op::MakeFunction => e(["defaults", "kwdefaults", "annotations"].iter().filter(|w| has_word(ins, w)).count(), 1),
         Op::BuildTuple | Op::BuildList | Op::BuildSet => e(n, 1),
         Op::BuildMap => e(2 * n, 1),
         Op::Unpack => e(1, n),
