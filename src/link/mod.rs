@@ -163,6 +163,11 @@ pub fn filenames_per_file(files: &SourceFiles, lines: &mut Vec<Line>, main_file:
     if top_level(lines).any(|(_, d)| d.name.node == "filename") {
         return;
     }
+    let elsewhere = |l: &Line| matches!(&l.statement, Some(Spanned { node: Statement::Code(h), .. }) if real_file(h.id.span.file) != main_file);
+    if !lines.iter().any(elsewhere) {
+        // One file (the common case): nothing to add, and the lines are not copied.
+        return;
+    }
     let mut out = Vec::with_capacity(lines.len());
     for line in lines.drain(..) {
         let header = match &line.statement {

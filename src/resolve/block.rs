@@ -35,6 +35,7 @@ pub(super) fn resolve_block(
     cb.order_by_section();
     let mut code_ref = |v: &Spanned<Value>| code_index(ids, v);
     declare_consts(&decls, &rc, &mut cb, &mut code_ref, diags);
+    rc.instrs.reserve_exact(decls.instructions);
     let mut cx = Context { labels: &labels, code_ref: &mut code_ref, cb: &mut cb };
     instructions(b, &mut rc, &mut cx, &mut decls, diags);
     finish(b, rc, cb, decls, diags)

@@ -32,6 +32,8 @@ pub(super) struct Declarations<'a> {
     /// `.firstlineno`, or else (filled in by pass 2) the first position's line.
     pub firstlineno: Option<i32>,
     pub explicit_firstlineno: Option<i32>,
+    /// How many instructions the block has (`EXTENDED_ARG` requests aside).
+    pub instructions: usize,
 }
 
 /// Reads a block's declarations and labels.
@@ -43,15 +45,14 @@ pub(super) fn declarations<'a>(
 ) -> (Declarations<'a>, Labels) {
     let mut decls = Declarations::default();
     let mut labels = Labels::default();
-    let mut index = 0usize;
     for line in &b.body {
         if let Some(label) = &line.label {
-            labels::define(&mut labels, label, index, diags);
+            labels::define(&mut labels, label, decls.instructions, diags);
         }
         let Some(stmt) = &line.statement else { continue };
         match &stmt.node {
             Statement::Instruction(i) if is_prefix_request(i) => {}
-            Statement::Instruction(_) => index += 1,
+            Statement::Instruction(_) => decls.instructions += 1,
             Statement::Directive(d) => decls.directive(d, rc, cb, diags),
             Statement::Code(_) => {}
         }
