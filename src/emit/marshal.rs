@@ -81,7 +81,7 @@ use crate::resolve::CO_NEWLOCALS;
 use crate::object::{CodeObject, Constant, PyStr};
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
-use crate::resolve::hash::{FastMap, FastSet};
+use crate::resolve::hash::{FastHasher, FastMap, FastSet};
 
 
 
@@ -281,6 +281,35 @@ enum Key<'a> {
     Scoped(u32, Box<Key<'a>>),
 }
 
+/// A key with its hash, computed once per occurrence: the tables grow by rehashing every
+/// key, and a code object's consts tuple is one key made of all its constants.
+#[derive(Clone, Debug)]
+struct Hashed<'a> {
+    hash: u64,
+    key: Key<'a>,
+}
+
+impl<'a> Hashed<'a> {
+    fn new(key: Key<'a>) -> Hashed<'a> {
+        let hash = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<FastHasher>::default(), &key);
+        Hashed { hash, key }
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+impl std::hash::Hash for Hashed<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 /// How one occurrence of an object takes part in reference sharing.
 enum Ident<'a> {
     /// Written plainly (None, True, …: marshal has dedicated type codes for them).
@@ -296,14 +325,14 @@ struct Dumper<'a> {
     policy: Policy,
     /// False during the counting pass.
     writing: bool,
-    counts: FastMap<Key<'a>, u32>,
+    counts: FastMap<Hashed<'a>, u32>,
     /// Keys that some occurrence says are always shared.
-    forced: FastSet<Key<'a>>,
+    forced: FastSet<Hashed<'a>>,
     /// One-character names (see `collect_char_names`).
     interned_chars: FastSet<&'a [u8]>,
     /// Non-interned str constants met so far in this pass, for the class-qualname rule.
     seen_strs: FastSet<&'a [u8]>,
-    refs: FastMap<Key<'a>, u32>,
+    refs: FastMap<Hashed<'a>, u32>,
     next_ref: u32,
     out: Vec<u8>,
     /// Number of the code object being written, counted in traversal order (3.6's scopes).
@@ -448,6 +477,7 @@ impl<'a> Dumper<'a> {
                 }
             }
             Ident::Shared { key, forced, held } => {
+                let key = Hashed::new(key);
                 if !self.writing {
                     if forced {
                         self.forced.insert(key.clone());
