@@ -16,7 +16,7 @@ use crate::object::PyStr;
 pub fn line(file: u32, tokens: &mut [lexer::Spanned<'_>]) -> Option<Line> {
     let sp = |s: usize, e: usize| Span::new(file, s, e);
     let (body, newline) = tokens.split_at_mut(tokens.len().checked_sub(1)?);
-    if newline[0].1 != Tok::Newline {
+    if !matches!(newline[0].1, Tok::Newline) {
         return None;
     }
     let (label, rest) = match body {

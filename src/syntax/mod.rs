@@ -128,7 +128,7 @@ fn parse_lines<'s>(
     loop {
         line.clear();
         for tok in rest.by_ref() {
-            let end = tok.1 == Tok::Newline;
+            let end = matches!(tok.1, Tok::Newline);
             line.push(tok);
             if end {
                 break;
