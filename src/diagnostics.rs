@@ -3,7 +3,6 @@
 
 use crate::syntax::ast::Span;
 use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term;
 use std::io::Write as _;
 
@@ -189,10 +188,64 @@ impl Diagnostic {
 /// At most this many diagnostics are rendered; the rest are counted.
 pub const MAX_RENDERED: usize = 100;
 
+/// One source text, as codespan reads it.
+struct Text {
+    name: String,
+    source: String,
+    /// Where each line starts, found when a diagnostic first needs it: most runs render none,
+    /// and for a large file it is a scan of all of it.
+    starts: std::sync::OnceLock<Vec<usize>>,
+}
+
+impl Text {
+    fn starts(&self) -> &[usize] {
+        self.starts.get_or_init(|| crate::syntax::line_starts(&self.source))
+    }
+    /// The start of line `i`; the text's length for the line after the last.
+    fn line_start(&self, i: usize) -> Result<usize, codespan_reporting::files::Error> {
+        let starts = self.starts();
+        match starts.get(i) {
+            Some(&s) => Ok(s),
+            None if i == starts.len() => Ok(self.source.len()),
+            None => Err(codespan_reporting::files::Error::LineTooLarge { given: i, max: starts.len() - 1 }),
+        }
+    }
+}
+
+/// The texts of a run by number, for codespan's renderer.
+#[derive(Default)]
+struct Texts(Vec<Text>);
+
+impl Texts {
+    fn get(&self, file: usize) -> Result<&Text, codespan_reporting::files::Error> {
+        self.0.get(file).ok_or(codespan_reporting::files::Error::FileMissing)
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Texts {
+    type FileId = usize;
+    type Name = &'a str;
+    type Source = &'a str;
+    fn name(&'a self, file: usize) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(&self.get(file)?.name)
+    }
+    fn source(&'a self, file: usize) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(&self.get(file)?.source)
+    }
+    fn line_index(&'a self, file: usize, byte: usize) -> Result<usize, codespan_reporting::files::Error> {
+        // The line whose start is the last at or before `byte`.
+        Ok(self.get(file)?.starts().partition_point(|&s| s <= byte) - 1)
+    }
+    fn line_range(&'a self, file: usize, line: usize) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        let t = self.get(file)?;
+        Ok(t.line_start(line)?..t.line_start(line + 1)?)
+    }
+}
+
 /// The source texts diagnostics point into.
 #[derive(Default)]
 pub struct SourceFiles {
-    files: SimpleFiles<String, String>,
+    files: Texts,
     /// Texts that stand for files on disk (an editor's unsaved buffers), by path.
     overlay: std::collections::HashMap<std::path::PathBuf, String>,
 }
@@ -202,7 +255,8 @@ impl SourceFiles {
         SourceFiles::default()
     }
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> u32 {
-        self.files.add(name.into(), text.into()) as u32
+        self.files.0.push(Text { name: name.into(), source: text.into(), starts: std::sync::OnceLock::new() });
+        self.files.0.len() as u32 - 1
     }
     /// Adds a file read as bytes. Text that is not UTF-8 is added with its bad bytes replaced
     /// (so that everything before the first one is as written) and comes back with the
@@ -234,14 +288,14 @@ impl SourceFiles {
         }
     }
     pub fn text(&self, file: u32) -> &str {
-        self.files.get(file as usize).map(|f| f.source().as_str()).unwrap_or("")
+        self.files.get(file as usize).map(|f| f.source.as_str()).unwrap_or("")
     }
     pub fn name(&self, file: u32) -> &str {
-        self.files.get(file as usize).map(|f| f.name().as_str()).unwrap_or("")
+        self.files.get(file as usize).map(|f| f.name.as_str()).unwrap_or("")
     }
     /// The names of every file, in the order they were added.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        (0..).map_while(|i| self.files.get(i).ok().map(|f| f.name().as_str()))
+        self.files.0.iter().map(|f| f.name.as_str())
     }
 
     /// 1-based (line, column) of a byte offset; columns count characters.

@@ -95,7 +95,7 @@ pub fn assemble(files: &SourceFiles, file: u32, opts: &Options) -> Result<Assemb
         return Err(finish(diags));
     }
     let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(file).to_string());
-    build(&lines, target, default_filename, opts, files, diags).map_err(finish).map(|mut a| {
+    build(lines, target, default_filename, opts, files, diags).map_err(finish).map(|mut a| {
         a.warnings = finish(std::mem::take(&mut a.warnings));
         a
     })
@@ -118,13 +118,14 @@ pub fn assemble_files(files: &mut SourceFiles, inputs: &[u32], opts: &Options) -
         None => Err(diags),
         Some(target) => {
             let default_filename = opts.filename.clone().unwrap_or_else(|| files.name(main_file).to_string());
-            // The linked lines stay for `link::enrich`; a portable file's lowered ones are new.
+            // A portable file's lowered lines are new; `link::enrich` needs none of them.
             let lowered = target.served.as_ref().map(|served| lower::lower(&linked.lines, files, target.table, served, &mut diags).lines);
             if target.served.is_some() && diags.iter().any(|d| d.is_error()) {
                 // What the later stages would say about a program that did not lower is noise.
                 Err(diags)
             } else {
-                build(lowered.as_deref().unwrap_or(&linked.lines), target, default_filename, opts, files, diags)
+                let lines = lowered.unwrap_or_else(|| std::mem::take(&mut linked.lines));
+                build(lines, target, default_filename, opts, files, diags)
             }
         }
     };
@@ -247,7 +248,7 @@ pub fn served_versions(files: &SourceFiles, file: u32) -> Option<Vec<PythonVersi
 /// `Err` has every diagnostic, `Ok` the warnings (both unsorted). `files` hold the source a
 /// portable program's listing quotes.
 fn build(
-    lines: &[syntax::ast::Line],
+    lines: Vec<syntax::ast::Line>,
     target: Target,
     default_filename: String,
     opts: &Options,
@@ -257,7 +258,10 @@ fn build(
     let ropts = resolve::ResolveOptions { default_filename };
     let (version, version_line) = (target.table, target.line);
     let portable = target.served.is_some();
-    let (program, mut more) = resolve::resolve(lines, version, &ropts);
+    let (program, mut more) = resolve::resolve(&lines, version, &ropts);
+    // The resolved program holds all it needs of the lines (for a large program the lines are
+    // most of the memory in use).
+    drop(lines);
     diags.append(&mut more);
     let Some(program) = program else { return Err(diags) };
     let mut built: Vec<Option<CodeObject>> = Vec::with_capacity(program.codes.len());

@@ -52,7 +52,7 @@ fn check_portable(c: &CommonArgs, rep: &Reporter) -> Option<Status> {
     let mut ids = Vec::new();
     for p in &paths {
         match read_source(&mut files, p, rep) {
-            Ok((id, _)) => ids.push(id),
+            Ok(id) => ids.push(id),
             Err(code) => return Some(code),
         }
     }

@@ -23,7 +23,7 @@ pub(crate) fn cmd_lower(c: CommonArgs) -> Status {
     let mut ids = Vec::new();
     for p in &paths {
         match read_source(&mut files, p, &rep) {
-            Ok((id, _)) => ids.push(id),
+            Ok(id) => ids.push(id),
             Err(code) => return code,
         }
     }

@@ -28,7 +28,7 @@ pub(crate) struct Built {
 
 /// Reads one source file into `files`. `Err` carries the exit status (the problem is
 /// printed).
-pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<(u32, Vec<u8>), Status> {
+pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) -> Result<u32, Status> {
     let stdin = path.as_os_str() == "-";
     let source = if stdin {
         stdin_bytes().map_err(|e| rep.problem(&Problem::cannot_read(Path::new("standard input"), &e)))?
@@ -36,8 +36,8 @@ pub(crate) fn read_source(files: &mut SourceFiles, path: &Path, rep: &Reporter) 
         std::fs::read(path).map_err(|e| rep.problem(&Problem::cannot_read(path, &e)))?
     };
     let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
-    match files.add_bytes(name, source.clone()) {
-        (id, None) => Ok((id, source)),
+    match files.add_bytes(name, source) {
+        (id, None) => Ok(id),
         (_, Some(not_utf8)) => {
             rep.diagnostics(files, &[not_utf8]);
             Err(Status::ERRORS)
@@ -86,14 +86,10 @@ pub(crate) fn check_distinct(paths: &[PathBuf]) -> Result<(), Problem> {
 pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], s: Settings, rep: &Reporter) -> Result<Built, Status> {
     check_distinct(paths).map_err(|p| rep.problem(&p))?;
     let mut ids = Vec::new();
-    let mut source = Vec::new();
     let mut failed = None;
     for p in paths {
         match read_source(files, p, rep) {
-            Ok((id, bytes)) => {
-                ids.push(id);
-                source.extend_from_slice(&bytes);
-            }
+            Ok(id) => ids.push(id),
             Err(code) => failed = Some(failed.map_or(code, |f: Status| Status(f.0.max(code.0)))),
         }
     }
@@ -108,6 +104,12 @@ pub(crate) fn assemble_module(files: &mut SourceFiles, paths: &[PathBuf], s: Set
         Ok(out) => {
             rep.diagnostics(files, &out.warnings);
             rep.verbose(&format!("assembled {shown} for Python {}", out.version.version));
+            // The files read are UTF-8 (else they were refused): their texts are their bytes,
+            // copied only now that assembling no longer needs the memory.
+            let mut source = Vec::new();
+            for &f in &ids {
+                source.extend_from_slice(files.text(f).as_bytes());
+            }
             Ok(Built { out, source })
         }
         Err(diags) => {
@@ -171,7 +173,7 @@ pub(crate) fn targets(arg: &Option<PythonArg>, first: &Path, rep: &Reporter) -> 
         }
         Some(PythonArg::All) => {
             let mut files = SourceFiles::new();
-            let (id, _) = read_source(&mut files, first, rep)?;
+            let id = read_source(&mut files, first, rep)?;
             match crate::served_versions(&files, id) {
                 Some(vs) => Ok(vs.into_iter().map(Some).collect()),
                 None => Err(rep.problem(

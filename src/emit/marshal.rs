@@ -81,7 +81,7 @@ use crate::resolve::CO_NEWLOCALS;
 use crate::object::{CodeObject, Constant, PyStr};
 use num_bigint::{BigInt, Sign};
 use num_traits::ToPrimitive;
-use crate::resolve::hash::{FastMap, FastSet};
+use crate::resolve::hash::{FastHasher, FastMap, FastSet};
 
 
 
@@ -198,11 +198,11 @@ pub fn dump_constant(c: &Constant) -> Vec<u8> {
 
 /// Two passes over the same traversal: the first counts how often each shared object occurs
 /// (so the second knows which ones need `FLAG_REF`), the second writes.
-fn run(interned_chars: FastSet<Vec<u8>>, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+fn run<'a>(interned_chars: FastSet<&'a [u8]>, walk: impl Fn(&mut Dumper<'a>)) -> Vec<u8> {
     run_with(interned_chars, Policy::default(), walk)
 }
 
-fn run_with(interned_chars: FastSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut Dumper)) -> Vec<u8> {
+fn run_with<'a>(interned_chars: FastSet<&'a [u8]>, policy: Policy, walk: impl Fn(&mut Dumper<'a>)) -> Vec<u8> {
     let mut d = Dumper {
         policy,
         writing: false,
@@ -227,11 +227,11 @@ fn run_with(interned_chars: FastSet<Vec<u8>>, policy: Policy, walk: impl Fn(&mut
 
 /// One-character latin-1 names anywhere in the tree: the parser interned those singletons,
 /// so equal str constants are written as interned too.
-fn collect_char_names(co: &CodeObject, out: &mut FastSet<Vec<u8>>) {
+fn collect_char_names<'a>(co: &'a CodeObject, out: &mut FastSet<&'a [u8]>) {
     let names = co.names.iter().chain(co.localsplus.iter().map(|s| &s.name)).chain([&co.name]);
     for n in names {
         if is_latin1_char(n) {
-            out.insert(n.as_wtf8().to_vec());
+            out.insert(n.as_wtf8());
         }
     }
     for c in &co.consts {
@@ -239,7 +239,7 @@ fn collect_char_names(co: &CodeObject, out: &mut FastSet<Vec<u8>>) {
     }
 }
 
-fn collect_const_char_names(c: &Constant, out: &mut FastSet<Vec<u8>>) {
+fn collect_const_char_names<'a>(c: &'a Constant, out: &mut FastSet<&'a [u8]>) {
     match c {
         Constant::Tuple(items) | Constant::FrozenSet(items) | Constant::Slice(items) => {
             items.iter().for_each(|i| collect_const_char_names(i, out))
@@ -252,55 +252,87 @@ fn collect_const_char_names(c: &Constant, out: &mut FastSet<Vec<u8>>) {
 /// The identity of a shared object, by value. Strings carry their interned state because an
 /// interned and a non-interned str are different objects even with equal text; the filename
 /// and the compiler's static `<…>` names are separate objects from equal constants.
+/// A key borrows its bytes and numbers from the objects being written: a module's keys are
+/// built twice per shared object (counting, then writing), and copies of them were most of
+/// marshal's time.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
-enum Key {
+enum Key<'a> {
     None,
     True,
     False,
     Ellipsis,
     StopIteration,
-    Int(BigInt),
+    Int(&'a BigInt),
     Float(u64),
     Complex(u64, u64),
     Str {
         interned: bool,
-        text: Vec<u8>,
+        text: &'a [u8],
     },
     /// A one-character latin-1 str: a process-wide singleton, interned or not.
-    Char(Vec<u8>),
-    Bytes(Vec<u8>),
-    Tuple(Vec<Key>),
-    FrozenSet(Vec<Key>),
-    Slice(Vec<Key>),
-    Filename(Vec<u8>),
-    StaticName(Vec<u8>),
+    Char(&'a [u8]),
+    Bytes(&'a [u8]),
+    Tuple(Vec<Key<'a>>),
+    FrozenSet(Vec<Key<'a>>),
+    Slice(Vec<Key<'a>>),
+    Filename(&'a [u8]),
+    StaticName(&'a [u8]),
     /// 3.6: a constant merged only within the code object of this number.
-    Scoped(u32, Box<Key>),
+    Scoped(u32, Box<Key<'a>>),
+}
+
+/// A key with its hash, computed once per occurrence: the tables grow by rehashing every
+/// key, and a code object's consts tuple is one key made of all its constants.
+#[derive(Clone, Debug)]
+struct Hashed<'a> {
+    hash: u64,
+    key: Key<'a>,
+}
+
+impl<'a> Hashed<'a> {
+    fn new(key: Key<'a>) -> Hashed<'a> {
+        let hash = std::hash::BuildHasher::hash_one(&std::hash::BuildHasherDefault::<FastHasher>::default(), &key);
+        Hashed { hash, key }
+    }
+}
+
+impl PartialEq for Hashed<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.key == other.key
+    }
+}
+
+impl Eq for Hashed<'_> {}
+
+impl std::hash::Hash for Hashed<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// How one occurrence of an object takes part in reference sharing.
-enum Ident {
+enum Ident<'a> {
     /// Written plainly (None, True, …: marshal has dedicated type codes for them).
     Singleton,
     /// Shared by value: written once, with `FLAG_REF` if `forced` (always shared), `held` (this
     /// occurrence has an extra reference while it is written) or it occurs more than once.
-    Shared { key: Key, forced: bool, held: bool },
+    Shared { key: Key<'a>, forced: bool, held: bool },
     /// A distinct object every time; `FLAG_REF` (taking an index nobody uses) if `flag`.
     Unique { flag: bool },
 }
 
-struct Dumper {
+struct Dumper<'a> {
     policy: Policy,
     /// False during the counting pass.
     writing: bool,
-    counts: FastMap<Key, u32>,
+    counts: FastMap<Hashed<'a>, u32>,
     /// Keys that some occurrence says are always shared.
-    forced: FastSet<Key>,
+    forced: FastSet<Hashed<'a>>,
     /// One-character names (see `collect_char_names`).
-    interned_chars: FastSet<Vec<u8>>,
+    interned_chars: FastSet<&'a [u8]>,
     /// Non-interned str constants met so far in this pass, for the class-qualname rule.
-    seen_strs: FastSet<Vec<u8>>,
-    refs: FastMap<Key, u32>,
+    seen_strs: FastSet<&'a [u8]>,
+    refs: FastMap<Hashed<'a>, u32>,
     next_ref: u32,
     out: Vec<u8>,
     /// Number of the code object being written, counted in traversal order (3.6's scopes).
@@ -322,25 +354,25 @@ fn is_latin1_char(s: &PyStr) -> bool {
     s.char_len() == 1 && s.code_points().first().is_some_and(|&c| c < 256)
 }
 
-fn str_key(s: &PyStr, interned: bool) -> Key {
-    if is_latin1_char(s) { Key::Char(s.as_wtf8().to_vec()) } else { Key::Str { interned, text: s.as_wtf8().to_vec() } }
+fn str_key(s: &PyStr, interned: bool) -> Key<'_> {
+    if is_latin1_char(s) { Key::Char(s.as_wtf8()) } else { Key::Str { interned, text: s.as_wtf8() } }
 }
 
-fn const_key(c: &Constant) -> Option<Key> {
+fn const_key(c: &Constant) -> Option<Key<'_>> {
     Some(match c {
         Constant::None => Key::None,
         Constant::True => Key::True,
         Constant::False => Key::False,
         Constant::Ellipsis => Key::Ellipsis,
         Constant::StopIteration => Key::StopIteration,
-        Constant::Int(i) => Key::Int(i.clone()),
+        Constant::Int(i) => Key::Int(i),
         // NaNs are never merged (see the module docs): no key, so a distinct object each time.
         Constant::Float(f) if f.is_nan() => return None,
         Constant::Complex { re, im } if re.is_nan() || im.is_nan() => return None,
         Constant::Float(f) => Key::Float(f.to_bits()),
         Constant::Complex { re, im } => Key::Complex(re.to_bits(), im.to_bits()),
         Constant::Str(s) => str_key(s, const_str_interned(s)),
-        Constant::Bytes(b) => Key::Bytes(b.clone()),
+        Constant::Bytes(b) => Key::Bytes(b),
         Constant::Tuple(items) => Key::Tuple(items.iter().map(const_key).collect::<Option<_>>()?),
         // Merged by value across the module, like tuples (measured on 3.14.2).
         Constant::Slice(items) => Key::Slice(items.iter().map(const_key).collect::<Option<_>>()?),
@@ -367,7 +399,7 @@ fn frozenset_rebuilt(items: &[Constant]) -> bool {
 
 /// `top`: the object handed to marshal (the caller holds a reference). `in_set`: a direct
 /// element of a frozenset being written (marshal's temporary sort list holds a reference).
-fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident {
+fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident<'_> {
     let held = top || in_set;
     match c {
         Constant::None | Constant::True | Constant::False | Constant::Ellipsis | Constant::StopIteration => {
@@ -392,7 +424,7 @@ fn const_ident(c: &Constant, top: bool, in_set: bool) -> Ident {
     }
 }
 
-fn name_tuple_ident(names: &[&PyStr]) -> Ident {
+fn name_tuple_ident<'a>(names: &[&'a PyStr]) -> Ident<'a> {
     Ident::Shared {
         key: Key::Tuple(names.iter().map(|n| str_key(n, true)).collect()),
         forced: names.is_empty(),
@@ -413,11 +445,11 @@ const OLD_STATIC_NAMES: [(&str, bool); 7] = [
 ];
 
 /// `co_linetable`, `co_exceptiontable`: merged by value; only the empty one is a singleton.
-fn table_ident(b: &[u8]) -> Ident {
-    Ident::Shared { key: Key::Bytes(b.to_vec()), forced: b.is_empty(), held: false }
+fn table_ident(b: &[u8]) -> Ident<'_> {
+    Ident::Shared { key: Key::Bytes(b), forced: b.is_empty(), held: false }
 }
 
-impl Dumper {
+impl<'a> Dumper<'a> {
     fn byte(&mut self, b: u8) {
         self.out.push(b);
     }
@@ -433,7 +465,7 @@ impl Dumper {
     /// Starts an object. Returns the flag to OR into its type byte when its body must be
     /// written (and traversed), or `None` when a back-reference was written instead (or, while
     /// counting, when the object was already counted and its children with it).
-    fn begin(&mut self, ident: Ident) -> Option<u8> {
+    fn begin(&mut self, ident: Ident<'a>) -> Option<u8> {
         match ident {
             Ident::Singleton => Some(0),
             Ident::Unique { flag } => {
@@ -445,6 +477,7 @@ impl Dumper {
                 }
             }
             Ident::Shared { key, forced, held } => {
+                let key = Hashed::new(key);
                 if !self.writing {
                     if forced {
                         self.forced.insert(key.clone());
@@ -487,13 +520,13 @@ impl Dumper {
         self.out.extend_from_slice(b);
     }
 
-    fn str_obj(&mut self, s: &PyStr, interned: bool, ident: Ident) {
+    fn str_obj(&mut self, s: &PyStr, interned: bool, ident: Ident<'a>) {
         if let Some(flag) = self.begin(ident) {
             self.str_body(s, interned, flag);
         }
     }
 
-    fn bytes_obj(&mut self, b: &[u8], ident: Ident) {
+    fn bytes_obj(&mut self, b: &[u8], ident: Ident<'a>) {
         if let Some(flag) = self.begin(ident) {
             self.byte(flag | TYPE_STRING);
             self.size(b.len());
@@ -511,7 +544,7 @@ impl Dumper {
         }
     }
 
-    fn name_tuple(&mut self, names: &[&PyStr]) {
+    fn name_tuple(&mut self, names: &[&'a PyStr]) {
         if let Some(flag) = self.begin(name_tuple_ident(names)) {
             self.tuple_header(names.len(), flag);
             for n in names {
@@ -558,7 +591,7 @@ impl Dumper {
 
     /// [`const_ident`], adjusted to the merging of 3.6–3.10 (`nested`: inside a constant tuple
     /// or frozenset).
-    fn old_const_ident(&self, c: &Constant, top: bool, in_set: bool, nested: bool) -> Ident {
+    fn old_const_ident(&self, c: &'a Constant, top: bool, in_set: bool, nested: bool) -> Ident<'a> {
         let ident = const_ident(c, top, in_set && self.policy.old.is_none());
         let Some(old) = self.policy.old else { return ident };
         match ident {
@@ -587,12 +620,12 @@ impl Dumper {
         }
     }
 
-    fn constant(&mut self, c: &Constant, top: bool, in_set: bool) {
+    fn constant(&mut self, c: &'a Constant, top: bool, in_set: bool) {
         self.constant_in(c, top, in_set, false, false)
     }
 
     /// `fresh`: a distinct object whatever its value (3.6–3.8's peephole-folded tuples).
-    fn constant_in(&mut self, c: &Constant, top: bool, in_set: bool, nested: bool, fresh: bool) {
+    fn constant_in(&mut self, c: &'a Constant, top: bool, in_set: bool, nested: bool, fresh: bool) {
         let ident = if fresh { Ident::Unique { flag: top } } else { self.old_const_ident(c, top, in_set, nested) };
         let Some(flag) = self.begin(ident) else { return };
         match c {
@@ -619,7 +652,7 @@ impl Dumper {
                     || (self.policy.intern_code_names && is_latin1_char(s))
                     || (self.policy.old.is_some() && matches!(s.as_wtf8(), b"\n" | b"."));
                 if !interned {
-                    self.seen_strs.insert(s.as_wtf8().to_vec());
+                    self.seen_strs.insert(s.as_wtf8());
                 }
                 self.str_body(s, interned, flag)
             }
@@ -661,7 +694,7 @@ impl Dumper {
     /// What `marshal.dumps(item)` gives for a set element at the moment CPython sorts the set:
     /// a separate dump with its own reference table, the element itself not yet held by the
     /// sort list. Sharing decisions still come from the whole-dump counts.
-    fn standalone_dump(&mut self, item: &Constant) -> Vec<u8> {
+    fn standalone_dump(&mut self, item: &'a Constant) -> Vec<u8> {
         let mut sub = Dumper {
             policy: self.policy,
             writing: true,
@@ -682,13 +715,13 @@ impl Dumper {
         sub.out
     }
 
-    fn code(&mut self, code: &CodeObject, top: bool) {
+    fn code(&mut self, code: &'a CodeObject, top: bool) {
         if let Some(flag) = self.begin(Ident::Unique { flag: top }) {
             self.code_body(code, flag);
         }
     }
 
-    fn code_body(&mut self, co: &CodeObject, flag: u8) {
+    fn code_body(&mut self, co: &'a CodeObject, flag: u8) {
         let outer = self.code_number;
         self.code_number = self.code_count;
         self.code_count += 1;
@@ -703,7 +736,7 @@ impl Dumper {
     /// counts (argcount, [posonlyargcount,] kwonlyargcount, nlocals, stacksize, flags), code,
     /// consts, names, varnames, freevars, cellvars, filename, name, firstlineno, lnotab (3.10:
     /// linetable).
-    fn old_code_body(&mut self, co: &CodeObject, flag: u8, old: Old) {
+    fn old_code_body(&mut self, co: &'a CodeObject, flag: u8, old: Old) {
         self.byte(flag | TYPE_CODE);
         self.long(co.argcount as i32);
         if old.posonly {
@@ -752,11 +785,11 @@ impl Dumper {
                 }
             }
         }
-        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8().to_vec()), forced: true, held: false };
+        let filename = Ident::Shared { key: Key::Filename(co.filename.as_wtf8()), forced: true, held: false };
         self.str_obj(&co.filename, false, filename);
         if let Some(&(_, interned)) = OLD_STATIC_NAMES.iter().find(|(n, _)| n.as_bytes() == co.name.as_wtf8()) {
             let interned = interned || old.comprehension_names_interned;
-            let key = Key::StaticName(co.name.as_wtf8().to_vec());
+            let key = Key::StaticName(co.name.as_wtf8());
             self.str_obj(&co.name, interned, Ident::Shared { key, forced: true, held: false });
         } else {
             self.old_name(&co.name);
@@ -772,12 +805,12 @@ impl Dumper {
 
     /// An interned name (3.6–3.10): shared by value, flagged when used twice or a cached
     /// one-character str, or one of the compiler's interned statics.
-    fn old_name(&mut self, n: &PyStr) {
+    fn old_name(&mut self, n: &'a PyStr) {
         let forced = is_latin1_char(n) || OLD_STATIC_NAMES.iter().any(|(s, i)| *i && s.as_bytes() == n.as_wtf8());
         self.str_obj(n, true, Ident::Shared { key: str_key(n, true), forced, held: false });
     }
 
-    fn new_code_body(&mut self, co: &CodeObject, flag: u8) {
+    fn new_code_body(&mut self, co: &'a CodeObject, flag: u8) {
         // Field order of 3.11's w_complex_object for code objects (checked against 3.11.7
         // output): the five counts, code, consts, names, localsplusnames, localspluskinds,
         // filename, name, qualname, firstlineno, linetable, exceptiontable.
@@ -813,12 +846,12 @@ impl Dumper {
         let lp_names: Vec<&PyStr> = co.localsplus.iter().map(|s| &s.name).collect();
         self.name_tuple(&lp_names);
         let kinds: Vec<u8> = co.localsplus.iter().map(|s| s.kind).collect();
-        let kinds_ident = if kinds.is_empty() { table_ident(&kinds) } else { Ident::Unique { flag: false } };
+        let kinds_ident = if kinds.is_empty() { table_ident(&[]) } else { Ident::Unique { flag: false } };
         self.bytes_obj(&kinds, kinds_ident);
 
         let intern_names = self.policy.intern_code_names;
         let filename_key =
-            if intern_names { str_key(&co.filename, true) } else { Key::Filename(co.filename.as_wtf8().to_vec()) };
+            if intern_names { str_key(&co.filename, true) } else { Key::Filename(co.filename.as_wtf8()) };
         let filename = Ident::Shared { key: filename_key, forced: true, held: false };
         self.str_obj(&co.filename, intern_names, filename);
 
@@ -826,7 +859,7 @@ impl Dumper {
         // everything else is an identifier, interned by the parser.
         let name_is_static = co.name.as_wtf8().first() == Some(&b'<');
         let name_ident = || {
-            let text = co.name.as_wtf8().to_vec();
+            let text = co.name.as_wtf8();
             let key = if name_is_static && !intern_names { Key::StaticName(text) } else { str_key(&co.name, true) };
             Ident::Shared { key, forced: true, held: false }
         };

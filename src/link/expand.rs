@@ -206,9 +206,14 @@ fn directive_of(line: &Line) -> Option<(&crate::syntax::ast::Directive, Span)> {
 
 impl Includer<'_> {
     fn read(&mut self, file: u32) {
-        let text = self.files.text(file).to_string();
-        let (lines, mut d) = crate::syntax::parse(file, &text);
+        let (lines, mut d) = crate::syntax::parse(file, self.files.text(file));
         self.diags.append(&mut d);
+        let links = |l: &Line| directive_of(l).is_some_and(|(d, _)| matches!(d.name.node.as_str(), "macro" | "endmacro" | "include"));
+        if !lines.iter().any(links) {
+            self.take_plain(lines);
+            return;
+        }
+        let text = self.files.text(file).to_string();
         let mut open: Option<MacroDef> = None;
         for line in lines {
             let directive = directive_of(&line).map(|(d, s)| (d.name.node.clone(), s));
@@ -296,6 +301,23 @@ impl Includer<'_> {
                     .with_primary(m.header, "opened here")
                     .with_help("end the macro's body with `.endmacro` (in the same file)"),
             );
+        }
+    }
+
+    /// The lines of a file without macros or includes, which all go to the output as they are
+    /// (the common case: a large file's lines are moved, not copied one by one).
+    fn take_plain(&mut self, mut lines: Vec<Line>) {
+        for line in &lines {
+            match &line.statement {
+                Some(Spanned { node: Statement::Code(_), .. }) => self.in_code = true,
+                Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "end" => self.in_code = false,
+                _ => {}
+            }
+        }
+        if self.out.lines.is_empty() {
+            self.out.lines = lines;
+        } else {
+            self.out.lines.append(&mut lines);
         }
     }
 

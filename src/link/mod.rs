@@ -30,6 +30,9 @@ pub struct LinkedModule {
     pub module_name: Option<Spanned<String>>,
     /// Where the expansions of macros came from, to point diagnostics at the uses.
     pub expansions: expand::Expansions,
+    /// Each code object's ID and where it is defined: what `enrich` needs of the lines, which
+    /// the assembler drops once they are resolved.
+    pub code_ids: Vec<(String, Span)>,
 }
 
 /// Reads the files of one module (`inputs`, in order), with their includes and macros.
@@ -40,7 +43,14 @@ pub fn link_module(files: &mut SourceFiles, inputs: &[u32], diags: &mut Vec<Diag
     // Read; the resolver has no use for it.
     gathered.lines.retain(|l| !matches!(&l.statement, Some(Spanned { node: Statement::Directive(d), .. }) if d.name.node == "module"));
     let lines = expand::expand_macros(files, &mut gathered, diags);
-    LinkedModule { lines, module_name, expansions: gathered.expansions }
+    let code_ids = lines
+        .iter()
+        .filter_map(|l| match &l.statement {
+            Some(Spanned { node: Statement::Code(h), .. }) => Some((h.id.node.text(), h.id.span)),
+            _ => None,
+        })
+        .collect();
+    LinkedModule { lines, module_name, expansions: gathered.expansions, code_ids }
 }
 
 /// The top-level directives of each line list, with whether each is outside a code object.
@@ -163,6 +173,11 @@ pub fn filenames_per_file(files: &SourceFiles, lines: &mut Vec<Line>, main_file:
     if top_level(lines).any(|(_, d)| d.name.node == "filename") {
         return;
     }
+    let elsewhere = |l: &Line| matches!(&l.statement, Some(Spanned { node: Statement::Code(h), .. }) if real_file(h.id.span.file) != main_file);
+    if !lines.iter().any(elsewhere) {
+        // One file (the common case): nothing to add, and the lines are not copied.
+        return;
+    }
     let mut out = Vec::with_capacity(lines.len());
     for line in lines.drain(..) {
         let header = match &line.statement {
@@ -192,14 +207,7 @@ pub fn filenames_per_file(files: &SourceFiles, lines: &mut Vec<Line>, main_file:
 /// * "there is no `.code <module>`" over several files points at each file's first code object;
 /// * one mistake in a macro body, found once per use, is shown once with a label per use.
 pub fn enrich(files: &SourceFiles, linked: &LinkedModule, inputs: &[u32], diags: &mut Vec<Diagnostic>) {
-    let code_ids: Vec<(String, Span)> = linked
-        .lines
-        .iter()
-        .filter_map(|l| match &l.statement {
-            Some(Spanned { node: Statement::Code(h), .. }) => Some((h.id.node.text(), h.id.span)),
-            _ => None,
-        })
-        .collect();
+    let code_ids = &linked.code_ids;
     for d in diags.iter_mut() {
         // (Only the text tells where the comments of the lines a fix rewrites are.)
         d.suggestions.iter_mut().for_each(|s| crate::fmt::keep_comments(files, s));

@@ -313,12 +313,12 @@ impl VersionTable {
 /// search of the list.
 struct OpIndex {
     by_code: [Option<u16>; 256],
-    by_name: std::collections::HashMap<&'static str, u16>,
+    by_name: crate::resolve::hash::FastMap<&'static str, u16>,
 }
 
 impl OpIndex {
     fn of(opcodes: &'static [OpInfo]) -> OpIndex {
-        let mut ix = OpIndex { by_code: [None; 256], by_name: std::collections::HashMap::with_capacity(opcodes.len()) };
+        let mut ix = OpIndex { by_code: [None; 256], by_name: crate::resolve::hash::FastMap::with_capacity_and_hasher(opcodes.len(), Default::default()) };
         for (i, o) in opcodes.iter().enumerate() {
             ix.by_code[o.code as usize].get_or_insert(i as u16);
             ix.by_name.entry(o.name).or_insert(i as u16);

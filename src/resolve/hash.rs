@@ -40,9 +40,10 @@ impl Hasher for FastHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(last));
+            // The remainder as a little-endian word padded with zeros, byte by byte: a copy
+            // into a buffer of its variable length is a call to memcpy per hash.
+            let last = rest.iter().enumerate().fold(0u64, |w, (i, &b)| w | (b as u64) << (8 * i));
+            self.add(last);
         }
     }
     #[inline]

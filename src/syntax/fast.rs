@@ -16,12 +16,12 @@ use crate::object::PyStr;
 pub fn line(file: u32, tokens: &mut [lexer::Spanned<'_>]) -> Option<Line> {
     let sp = |s: usize, e: usize| Span::new(file, s, e);
     let (body, newline) = tokens.split_at_mut(tokens.len().checked_sub(1)?);
-    if newline[0].1 != Tok::Newline {
+    if !matches!(newline[0].1, Tok::Newline) {
         return None;
     }
     let (label, rest) = match body {
         // The grammar's label span ends just before the end of the colon.
-        [(s, Tok::Ident(name), _), (_, Tok::Colon, e), rest @ ..] => (Some(Spanned::new(name.to_string(), sp(*s, *e - 1))), rest),
+        [(s, Tok::Ident(name), _), (_, Tok::Colon, e), rest @ ..] => (Some(Spanned::new(String::from(*name), sp(*s, *e - 1))), rest),
         _ => (None, body),
     };
     let statement = match rest {
@@ -36,13 +36,13 @@ pub fn line(file: u32, tokens: &mut [lexer::Spanned<'_>]) -> Option<Line> {
             Some(Spanned::new(Statement::Code(CodeHeader { id: Spanned::new(name, sp(ns, ne)), params: None }), sp(*s, ne)))
         }
         [(s, Tok::Directive(d), de), ops @ ..] => {
-            let (s, de, d) = (*s, *de, d.to_string());
+            let (s, de, d) = (*s, *de, String::from(*d));
             let args = operands(file, ops)?;
             let end = args.last().map_or(de, |a| a.span.end as usize);
             Some(Spanned::new(Statement::Directive(Directive { name: Spanned::new(d, sp(s, de)), args }), sp(s, end)))
         }
         [(s, Tok::Ident(op), oe), ops @ ..] => {
-            let (s, oe, op) = (*s, *oe, op.to_string());
+            let (s, oe, op) = (*s, *oe, String::from(*op));
             let operands = operands(file, ops)?;
             let end = operands.last().map_or(oe, |a| a.span.end as usize);
             Some(Spanned::new(

@@ -284,22 +284,29 @@ pub type Spanned<'s> = (usize, Tok<'s>, usize);
 /// recover at the end of the line) plus an entry in `errors`. A final newline is always
 /// supplied so that the last line is complete.
 pub fn lex<'s>(text: &'s str, errors: &mut Vec<(usize, usize, LexError)>) -> Vec<Spanned<'s>> {
-    let mut out = Vec::new();
+    tokens(text, errors).collect()
+}
+
+/// The tokens `lex` gives, one at a time: the parser takes them a line at a time, so the
+/// tokens of a whole file (several times its size) never exist at once.
+pub fn tokens<'s, 'e>(text: &'s str, errors: &'e mut Vec<(usize, usize, LexError)>) -> impl Iterator<Item = Spanned<'s>> + 'e
+where
+    's: 'e,
+{
     let mut lexer = Tok::lexer(text);
-    while let Some(tok) = lexer.next() {
+    let last = (!text.ends_with('\n')).then_some((text.len(), Tok::Newline, text.len()));
+    std::iter::from_fn(move || {
+        let tok = lexer.next()?;
         let span = lexer.span();
-        match tok {
-            Ok(t) => out.push((span.start, t, span.end)),
+        Some(match tok {
+            Ok(t) => (span.start, t, span.end),
             Err(e) => {
                 errors.push((span.start, span.end, e));
-                out.push((span.start, Tok::Error, span.end));
+                (span.start, Tok::Error, span.end)
             }
-        }
-    }
-    if !text.ends_with('\n') {
-        out.push((text.len(), Tok::Newline, text.len()));
-    }
-    out
+        })
+    })
+    .chain(last)
 }
 
 #[cfg(test)]

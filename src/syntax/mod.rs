@@ -20,8 +20,20 @@ lalrpop_mod!(
 /// diagnostic for every line that did not; a bad line never stops the rest.
 pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
     let mut lex_errors = Vec::new();
-    let mut tokens = lexer::lex(text, &mut lex_errors);
-    let nesting = limit_nesting(file, &mut tokens);
+    let mut nesting = Vec::new();
+    let mut recovered = Vec::new();
+    let result = match parse_lines(file, text, &mut lex_errors, &mut nesting, &mut recovered) {
+        Some(lines) => Ok(lines),
+        None => {
+            // A line the grammar could not recover from: parse the file as a whole, which
+            // decides what becomes of the rest.
+            recovered.clear();
+            lex_errors.clear();
+            let mut tokens = lexer::lex(text, &mut lex_errors);
+            nesting = limit_nesting(file, &mut tokens);
+            grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>))
+        }
+    };
     let mut diags: Vec<Diagnostic> = lex_errors
         .iter()
         .map(|(s, e, err)| {
@@ -34,18 +46,6 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
         })
         .collect();
     diags.extend(nesting);
-    let mut recovered = Vec::new();
-    let result = match parse_lines(file, tokens, &mut recovered) {
-        Some(lines) => Ok(lines),
-        None => {
-            // A line the grammar could not recover from: parse the file as a whole, which
-            // decides what becomes of the rest.
-            recovered.clear();
-            let mut tokens = lexer::lex(text, &mut Vec::new());
-            limit_nesting(file, &mut tokens);
-            grammar::FileParser::new().parse(file, &mut recovered, tokens.into_iter().map(Ok::<_, LexError>))
-        }
-    };
     let mut lines = match result {
         Ok(lines) => lines,
         Err(e) => {
@@ -107,19 +107,28 @@ pub fn parse(file: u32, text: &str) -> (Vec<Line>, Vec<Diagnostic>) {
     (lines, diags)
 }
 
-/// The lines of `tokens` one by one: the common ones by `fast`, the others by the grammar.
-/// `File` is a sequence of lines that each end at their newline token, and the grammar
-/// recovers from a mistake at the end of its line, so a line parses alone as it does in the
-/// file. `None` when the grammar fails on a line without recovering.
-fn parse_lines<'s>(file: u32, tokens: Vec<lexer::Spanned<'s>>, recovered: &mut Vec<Recovery<'s>>) -> Option<Vec<Line>> {
-    let newlines = tokens.iter().filter(|t| t.1 == Tok::Newline).count();
+/// The lines of `text` one by one, lexed as they are parsed: the common ones by `fast`, the
+/// others by the grammar. `File` is a sequence of lines that each end at their newline token,
+/// and the grammar recovers from a mistake at the end of its line, so a line parses alone as
+/// it does in the file. Lines nested too deeply are reported into `nesting` (see
+/// `limit_nesting`, which is about one line at a time). `None` when the grammar fails on a
+/// line without recovering.
+fn parse_lines<'s>(
+    file: u32,
+    text: &'s str,
+    lex_errors: &mut Vec<(usize, usize, LexError)>,
+    nesting: &mut Vec<Diagnostic>,
+    recovered: &mut Vec<Recovery<'s>>,
+) -> Option<Vec<Line>> {
+    // Every newline is a token of its own (no token spans lines), and a last one is supplied.
+    let newlines = text.bytes().filter(|&b| b == b'\n').count() + usize::from(!text.ends_with('\n'));
     let mut lines = Vec::with_capacity(newlines);
-    let mut rest = tokens.into_iter();
+    let mut rest = lexer::tokens(text, lex_errors);
     let mut line = Vec::new();
     loop {
         line.clear();
         for tok in rest.by_ref() {
-            let end = tok.1 == Tok::Newline;
+            let end = matches!(tok.1, Tok::Newline);
             line.push(tok);
             if end {
                 break;
@@ -128,6 +137,7 @@ fn parse_lines<'s>(file: u32, tokens: Vec<lexer::Spanned<'s>>, recovered: &mut V
         if line.is_empty() {
             return Some(lines);
         }
+        nesting.append(&mut limit_nesting(file, &mut line));
         if let Some(l) = fast::line(file, &mut line) {
             lines.push(l);
             continue;
@@ -140,7 +150,9 @@ fn parse_lines<'s>(file: u32, tokens: Vec<lexer::Spanned<'s>>, recovered: &mut V
 }
 
 pub fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+    // A byte scan: lines are short, and a search per line (`match_indices`) costs several
+    // times as much.
+    std::iter::once(0).chain(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1)).collect()
 }
 
 /// 1-based line containing byte `pos`.

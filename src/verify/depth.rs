@@ -33,7 +33,7 @@ pub fn walk(code: &ResolvedCode, mut diags: Vec<Diagnostic>) -> (Analysis, Vec<D
         }
     }
     // The regions that start at each instruction, looked up once per instruction reached.
-    let mut starting_here: std::collections::HashMap<usize, Vec<usize>> = std::collections::HashMap::new();
+    let mut starting_here: crate::resolve::hash::FastMap<usize, Vec<usize>> = crate::resolve::hash::FastMap::default();
     for (r, region) in code.regions.iter().enumerate() {
         if let Some(first) = region.first {
             starting_here.entry(first).or_default().push(r);
