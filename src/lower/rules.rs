@@ -695,6 +695,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 if let (true, Some((name, arg))) = (cx.info.generator && cx.info.coroutine, f.async_gen_wrap.split_first()) {
                     out.push(make(src, name, arg.iter().map(|w| word(src, w)).collect()));
                 }
+                // 3.13+: 0, not a delegation's (3.12: the handlers around it, `yield_depth`).
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {
                     out.push(make(src, "RESUME", vec![word(src, "yield")]));
@@ -932,11 +933,8 @@ pub(super) fn send_loop(cx: &Cx, i: usize, key: &str, under: usize, width: usize
     if f.end_send {
         out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
     }
-    out.push(match (f.yield_arg, f.yield_arg_depth) {
-        (false, _) => make(src, "YIELD_VALUE", vec![]),
-        (true, true) => make(src, "YIELD_VALUE", vec![int(src, depth)]),
-        (true, false) => make(src, "YIELD_VALUE", vec![int(src, 1)]),
-    });
+    // 3.13+: 1, a delegation's yield (3.12: the handlers around it, `yield_depth`).
+    out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 1)]) } else { make(src, "YIELD_VALUE", vec![]) });
     if f.end_send {
         out.push(Out::Directive("end_try".into(), vec![]));
     }
