@@ -177,8 +177,11 @@ fn pop_block_unwinds(v: PythonVersion) -> bool {
 }
 
 /// 3.15 folded GET_YIELD_FROM_ITER into GET_ITER, whose argument tells what the iterator is
-/// for; 3.15's compiler writes 3 for `yield from` (0 for a loop). The tables give the opcode,
-/// not what its argument means.
+/// for: 0 a loop, else `yield from`. Making the code object rewrites any non-zero argument
+/// by the code's flags: 3 (a plain generator: refuse a coroutine) or 2 (CO_COROUTINE or
+/// CO_ITERABLE_COROUTINE: take it as it is), so 3 is what a compiled generator's co_code holds
+/// and what pyasm writes (a `types.coroutine` copy gets its 2 on the way). The tables give
+/// the opcode, not what its argument means.
 const YIELD_FROM_GET_ITER: u32 = 3;
 
 /// 3.12's compiler gives YIELD_VALUE the number of exception handlers covering it (its

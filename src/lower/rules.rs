@@ -902,8 +902,10 @@ pub(super) fn await_with(cx: &Cx, enter: usize, which: usize, key: &str, under: 
     send_loop(cx, enter, &format!("{enter}_{key}"), under, width, "await", out);
 }
 
-/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair, as a yield-from
-/// iterator (PUSH_NULL). The slots the receiver takes.
+/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair (receiver, NULL,
+/// value), which GET_ITER pushes for `yield from` (the iterator and its index or NULL) but
+/// GET_AWAITABLE does not (it replaces the awaitable by one iterator): a PUSH_NULL completes
+/// it, as 3.15's compiler writes. The slots the receiver takes.
 pub(super) fn receiver_pair(cx: &Cx, i: usize, out: &mut Vec<Out>) -> usize {
     let f = cx.f;
     if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
