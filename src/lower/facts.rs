@@ -113,8 +113,12 @@ pub struct Facts {
     /// 3.15: no GET_YIELD_FROM_ITER; `yield from` is GET_ITER with this argument (see
     /// `YIELD_FROM_GET_ITER`), and its iterator takes `iter_width` slots.
     pub yield_from_get_iter: Option<u32>,
-    /// 3.12: YIELD_VALUE's argument is the stack depth (see `yield_arg_is_depth`).
+    /// 3.12: YIELD_VALUE's argument is the number of exception handlers around it (see
+    /// `yield_arg_is_depth`, and `yield_depth` for the count).
     pub yield_arg_depth: bool,
+    /// 3.13+: the RESUME after a yield with only the body's StopIteration handler around
+    /// it says so (its `depth1` flag; see `yield_depth`).
+    pub resume_depth1: bool,
     /// 3.6: GET_AITER gives an awaitable that gives the iterator (see `aiter_is_awaited`).
     pub aiter_awaited: bool,
     /// How an async generator's `yield` wraps its value first: ≤3.10 nothing (YIELD_VALUE
@@ -173,12 +177,17 @@ fn pop_block_unwinds(v: PythonVersion) -> bool {
 }
 
 /// 3.15 folded GET_YIELD_FROM_ITER into GET_ITER, whose argument tells what the iterator is
-/// for; 3.15's compiler writes 3 for `yield from` (0 for a loop). The tables give the opcode,
-/// not what its argument means.
+/// for: 0 a loop, else `yield from`. Making the code object rewrites any non-zero argument
+/// by the code's flags: 3 (a plain generator: refuse a coroutine) or 2 (CO_COROUTINE or
+/// CO_ITERABLE_COROUTINE: take it as it is), so 3 is what a compiled generator's co_code holds
+/// and what pyasm writes (a `types.coroutine` copy gets its 2 on the way). The tables give
+/// the opcode, not what its argument means.
 const YIELD_FROM_GET_ITER: u32 = 3;
 
-/// 3.12's compiler gives YIELD_VALUE the stack depth at the yield as its argument; 3.13
-/// made it a flag (1 inside `yield from` and `await`). Both are a number in the tables.
+/// 3.12's compiler gives YIELD_VALUE the number of exception handlers covering it (its
+/// flowgraph's except-stack depth; `close()` reads it) as its argument; 3.13 made it a flag
+/// (1 inside `yield from` and `await`) and moved the count to RESUME. Both are a number in
+/// the tables.
 fn yield_arg_is_depth(v: PythonVersion) -> bool {
     v == PythonVersion::new(3, 12)
 }
@@ -262,6 +271,7 @@ impl Facts {
             yield_from_op: has("YIELD_FROM"),
             end_send: has("END_SEND"),
             yield_arg_depth: yield_arg_is_depth(t.version),
+            resume_depth1: flag("RESUME", "depth1"),
             aiter_awaited: aiter_is_awaited(t.version),
             stop_iteration_handler: flag("CALL_INTRINSIC_1", "INTRINSIC_STOPITERATION_ERROR"),
             generator_stop_flag: generator_stop_flag(t.version),

@@ -6,7 +6,8 @@
 //! and conditional jumps out of a `with` (`with_jumps`) into other portable lines, and then
 //! rewrites each code object: what each name is (`scope`), which instruction pushed each stack
 //! value (`flow`), and then each portable instruction by the target's facts (`facts`, `rules`;
-//! leaving a `with` early in `leave_with`, `async for` in `async_for`). The result is an
+//! leaving a `with` early in `leave_with`, `async for` in `async_for`; what each yield
+//! records of the handlers around it in `yield_depth`). The result is an
 //! ordinary line list for `resolve`; every line keeps the spans of the portable line it came
 //! from, so later diagnostics point at the portable source. `print` writes it as text
 //! (`pyasm lower`).
@@ -23,6 +24,7 @@ pub mod rules;
 pub mod scope;
 pub mod set;
 pub mod with_jumps;
+pub mod yield_depth;
 
 use crate::diagnostics::{Diagnostic, SourceFiles};
 use crate::object::PyStr;
@@ -190,6 +192,7 @@ fn lower_block(
     let walk = flow::walk(&code, &labels, info, facts.table, diags);
     let cx = rules::Cx { f: facts, info, infos, qualnames, code: &code, labels: &labels, walk: &walk };
     let lowered = rules::lower(&cx, diags);
+    let first_line = out.lines.len();
     out.lines.push(b.header.clone());
     out.origin.push(None);
     let header_span = b.header.statement.as_ref().map_or(Span::new(0, 0, 0), |s| s.span);
@@ -316,6 +319,7 @@ fn lower_block(
         out.lines.push(end.clone());
         out.origin.push(None);
     }
+    yield_depth::apply(out, first_line, &b.body, facts);
 }
 
 /// A handler's cleanup (`rules::cleanup_regions`), jumped over when the line before it

@@ -695,6 +695,7 @@ pub fn lower(cx: &Cx, diags: &mut Vec<Diagnostic>) -> Lowered {
                 if let (true, Some((name, arg))) = (cx.info.generator && cx.info.coroutine, f.async_gen_wrap.split_first()) {
                     out.push(make(src, name, arg.iter().map(|w| word(src, w)).collect()));
                 }
+                // 3.13+: 0, not a delegation's (3.12: the handlers around it, `yield_depth`).
                 out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 0)]) } else { make(src, "YIELD_VALUE", vec![]) });
                 if f.resume {
                     out.push(make(src, "RESUME", vec![word(src, "yield")]));
@@ -901,8 +902,10 @@ pub(super) fn await_with(cx: &Cx, enter: usize, which: usize, key: &str, under: 
     send_loop(cx, enter, &format!("{enter}_{key}"), under, width, "await", out);
 }
 
-/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair, as a yield-from
-/// iterator (PUSH_NULL). The slots the receiver takes.
+/// After an awaitable is pushed: 3.15's SEND takes its receiver as a pair (receiver, NULL,
+/// value), which GET_ITER pushes for `yield from` (the iterator and its index or NULL) but
+/// GET_AWAITABLE does not (it replaces the awaitable by one iterator): a PUSH_NULL completes
+/// it, as 3.15's compiler writes. The slots the receiver takes.
 pub(super) fn receiver_pair(cx: &Cx, i: usize, out: &mut Vec<Out>) -> usize {
     let f = cx.f;
     if f.yield_from_get_iter.is_some() && f.iter_width == 2 {
@@ -932,11 +935,8 @@ pub(super) fn send_loop(cx: &Cx, i: usize, key: &str, under: usize, width: usize
     if f.end_send {
         out.push(Out::Directive("try".into(), vec![word(src, &throw), depth_operand(src, depth)]));
     }
-    out.push(match (f.yield_arg, f.yield_arg_depth) {
-        (false, _) => make(src, "YIELD_VALUE", vec![]),
-        (true, true) => make(src, "YIELD_VALUE", vec![int(src, depth)]),
-        (true, false) => make(src, "YIELD_VALUE", vec![int(src, 1)]),
-    });
+    // 3.13+: 1, a delegation's yield (3.12: the handlers around it, `yield_depth`).
+    out.push(if f.yield_arg { make(src, "YIELD_VALUE", vec![int(src, 1)]) } else { make(src, "YIELD_VALUE", vec![]) });
     if f.end_send {
         out.push(Out::Directive("end_try".into(), vec![]));
     }
