@@ -1470,6 +1470,8 @@ def main():
     skips = signatures.FOR_ITER_SKIPS.get(VERSION, ())
     emit("    for_iter_skips: &[%s]," % ", ".join(rust_str(n) for n in skips))
     emit("    lasti_kind: %s," % kinds_expr("lasti", signatures.LASTI_KINDS.get(VERSION, "int")))
+    trusted = signatures.TRUSTED_NAMES.get(VERSION, {})
+    emit("    trusted_names: &[%s]," % ", ".join("(%s, %s)" % (rust_str(n), kinds_expr(n, k)) for n, k in sorted(trusted.items())))
     walk = path_walk(entries, rules)
     if not walk:
         emit("    path_walk: &[],")

@@ -592,9 +592,6 @@ SIGS_3_14.update(
         "BUILD_TEMPLATE": "strings:tuple interpolations:tuple -- template",
         "BUILD_INTERPOLATION": "value expr:str format[oparg & 1] -- interpolation",
         "END_ASYNC_FOR": "awaitable exc:exc --",
-        # the compiler adds to `__conditional_annotations__` loaded by name, so the set
-        # cannot be demanded here
-        "SET_ADD": "set _[oparg - 1] v -- set _",
     }
 )
 
@@ -671,6 +668,13 @@ FOR_ITER_SKIPS = {
 # The kind of the offset (`lasti`) an exception handler gets below the exception: an int
 # object up to 3.13, a tagged int (not an object) from 3.14 on.
 LASTI_KINDS = {(3, 14): "index", (3, 15): "index"}
+
+# Names the compiler binds to a value of one kind that instructions then use unchecked:
+# from 3.14 a module or class body with annotations under `if`/`try` makes the set
+# `__conditional_annotations__` (BUILD_SET, stored by name or in a cell) and SET_ADD (which
+# adds without checking it has a set) records in it which of them ran. Loading such a name
+# gives that kind; storing it must store that kind (`VersionTable::trusted_names`).
+TRUSTED_NAMES = {(3, 14): {"__conditional_annotations__": "set"}, (3, 15): {"__conditional_annotations__": "set"}}
 
 TYPED = {
     (3, 6): (SIGS_3_6, EFFECTS_3_6, NO_RAISE_3_6),

@@ -257,6 +257,11 @@ pub struct VersionTable {
     /// The kind of the offset an exception handler gets below the exception when its entry
     /// asks for `lasti`: an int object up to 3.13, a tagged int (`kind::INDEX`) from 3.14 on.
     pub lasti_kind: Kinds,
+    /// Names the compiler binds to a value of one kind that instructions then use without
+    /// checking (3.14+: `__conditional_annotations__`, the set SET_ADD records the
+    /// conditional annotations that ran in): loading one gives that kind, storing one must
+    /// store it (`tools/signatures.py` TRUSTED_NAMES).
+    pub trusted_names: &'static [(&'static str, Kinds)],
     /// 3.6 only: co_stacksize comes from its compiler's own walk (see
     /// `verify::stacksize_by_paths`), with these bookings where they differ from the table's
     /// (the table's `stack`, or for jumps the larger of `stack` and `jump_stack`). Empty for

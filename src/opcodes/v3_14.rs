@@ -24,6 +24,7 @@ pub static TABLE: VersionTable = VersionTable {
     typed: true,
     for_iter_skips: &["END_FOR"],
     lasti_kind: kind::INDEX,
+    trusted_names: &[("__conditional_annotations__", kind::SET)],
     path_walk: &[],
     opcodes: &[
         OpInfo {
@@ -1962,12 +1963,12 @@ pub static TABLE: VersionTable = VersionTable {
             pops: StackEffect { base: 1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] },
             sig: Signature {
                 inputs: &[
-                    SlotSpec { name: "set", ..SlotSpec::ONE },
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, ..SlotSpec::ONE },
                     SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
                     SlotSpec { name: "v", ..SlotSpec::ONE },
                 ],
                 outputs: &[
-                    SlotSpec { name: "set", same_as: 0, ..SlotSpec::ONE },
+                    SlotSpec { name: "set", kinds: kind::SET, expect: kind::SET, same_as: 0, ..SlotSpec::ONE },
                     SlotSpec { name: "_", kinds: kind::ANY, expect: kind::ANY, same_as: 1, count: StackEffect { base: -1, terms: &[(0, 0xFFFFFFFF, 1)], exceptions: &[] }, ..SlotSpec::ONE },
                 ],
                 jump_outputs: None,

@@ -24,6 +24,7 @@ pub static TABLE: VersionTable = VersionTable {
     typed: true,
     for_iter_skips: &[],
     lasti_kind: kind::INT,
+    trusted_names: &[],
     path_walk: &[
         PathWalk { name: "WITH_CLEANUP_START", effect: 1, target: 0 },
         PathWalk { name: "WITH_CLEANUP_FINISH", effect: -1, target: 0 },

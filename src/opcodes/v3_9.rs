@@ -24,6 +24,7 @@ pub static TABLE: VersionTable = VersionTable {
     typed: true,
     for_iter_skips: &[],
     lasti_kind: kind::INT,
+    trusted_names: &[],
     path_walk: &[],
     opcodes: &[
         OpInfo {

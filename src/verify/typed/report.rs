@@ -863,6 +863,15 @@ pub fn reaches_into_finally(m: &Machine, i: usize, spec: &SlotSpec, slot: &Slot)
         .with_help("leave them to END_FINALLY (POP_FINALLY, WITH_CLEANUP_START): push what the block needs above them")
 }
 
+pub fn trusted_name_kind(m: &Machine, i: usize, name: &str, need: Kinds, slot: &Slot) -> Diagnostic {
+    let ins = &m.code.instrs[i];
+    let d = Diagnostic::error(codes::STACK_KIND, format!("`{name}` must hold {}, but {} stores in it {}", describe_kinds(need), ins.op.name, what(m, slot)))
+        .with_primary(ins.span, format!("`{name}` is {} here", describe_kinds(slot.kinds)));
+    pushed_here(d, m, slot)
+        .with_note(format!("in Python {} the compiler makes `{name}` itself and adds to it with SET_ADD, which does not check its type: anything else crashes the interpreter", m.code.version.version))
+        .with_help(format!("leave `{name}` to the compiler's use (BUILD_SET 0, then SET_ADD of each conditional annotation that runs)"))
+}
+
 pub fn call_finally_target(m: &Machine, i: usize, target: usize) -> Diagnostic {
     let ins = &m.code.instrs[i];
     let mut d = Diagnostic::error(codes::FINALLY_SHAPE, "CALL_FINALLY must jump to a `finally` block: the handler of a SETUP_FINALLY")

@@ -238,6 +238,7 @@ impl Machine<'_> {
         let taken: Vec<Slot> = st.stack.split_off(base);
         self.check_inputs(i, sig, &groups, &taken, base, &st.stack, sink);
         let mut fall = self.outputs(i, sig.outputs_when(false), &groups, &taken, base);
+        self.trusted_name(i, sig, &taken, &mut fall, sink);
         // A SETUP instruction's handler is entered from the instructions that raise in its
         // block (`blocks`), not from the SETUP itself.
         let jumps = ins.op.flow != Flow::Next
@@ -645,7 +646,10 @@ impl Machine<'_> {
                 // up to a `finally` block's, whose handler it enters (`Machine::unwind_jumps`).
                 let kept = st.blocks.first().map_or(st.stack.len(), |b| (b.level as usize).min(st.stack.len()));
                 let finally = st.blocks.iter().any(|b| b.kind == BlockKind::Finally);
-                if kept > 0 && sink.on && !finally {
+                // 3.6–3.8: a `return` in a `finally` block leaves the six slots its entries
+                // are booked as (the padding among them shows it), as the compilers' code does.
+                let in_finally = st.stack[..kept].iter().any(|s| s.kinds & kind::ABSENT != 0);
+                if kept > 0 && sink.on && !finally && !in_finally {
                     sink.report(|| report::values_left(self, i, &st.stack[..kept]));
                 }
                 for s in taken {
@@ -866,6 +870,41 @@ impl Machine<'_> {
         let uses_it = code.instrs.iter().any(|x| x.op.sig.effect == Effect::ReturnGenerator);
         if has_return_generator && flags & super::GENERATOR_FLAGS != 0 && !uses_it && code.is_function && entry.iter().any(Option::is_some) {
             sink.report(|| report::generator_without_return_generator(self));
+        }
+    }
+
+    /// A name the version's compiler binds to a value of one kind that instructions then use
+    /// unchecked (`VersionTable::trusted_names`: 3.14's `__conditional_annotations__`, the
+    /// set SET_ADD adds to): loading it gives that kind, storing it must store that kind. (A
+    /// name that code elsewhere rebinds, another module setting it as an attribute, is past
+    /// what the program shows.)
+    fn trusted_name(&self, i: usize, sig: &Signature, taken: &[Slot], fall: &mut [Slot], sink: &mut Sink) {
+        let trusted = self.code.version.trusted_names;
+        if trusted.is_empty() {
+            return;
+        }
+        let ins = &self.code.instrs[i];
+        let oparg = ins.arg.oparg();
+        let name = match ins.op.arg {
+            crate::opcodes::ArgKind::Name => self.code.names.get((oparg >> ins.op.shift) as usize),
+            crate::opcodes::ArgKind::Free => self.code.localsplus.get(self.deref_index(oparg)).map(|s| &s.name),
+            _ => None,
+        };
+        let Some(&(_, kinds)) = name.and_then(|n| n.as_str()).and_then(|n| trusted.iter().find(|(t, _)| *t == n)) else { return };
+        match (sig.inputs.len(), sig.outputs.len()) {
+            // LOAD_NAME, LOAD_GLOBAL, LOAD_DEREF: the value (LOAD_GLOBAL's NULL aside).
+            (0, _) => {
+                if let Some(v) = fall.iter_mut().find(|s| s.kinds != kind::NULL) {
+                    v.kinds = kinds;
+                }
+            }
+            // STORE_NAME, STORE_GLOBAL, STORE_DEREF.
+            (1, 0) => {
+                if let Some(v) = taken.last().filter(|v| v.kinds & !kinds != 0) {
+                    sink.report(|| report::trusted_name_kind(self, i, name.map_or("", |n| n.as_str().unwrap_or("")), kinds, v));
+                }
+            }
+            _ => {}
         }
     }
 
