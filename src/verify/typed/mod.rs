@@ -7,7 +7,9 @@
 //! jumping, or entering an exception handler from any instruction its region covers, with the
 //! state before that instruction, as CPython's own definite-assignment analysis does), until
 //! nothing changes. A second pass then walks every reachable block once from its final
-//! state and reports what each instruction would do wrong there.
+//! state and reports what each instruction would do wrong there. (3.8: a block has a second
+//! state, for the paths that CALL_FINALLY took into a `finally` block, which runs there as a
+//! subroutine on its caller's blocks; see `key`.)
 //!
 //! Across code objects it follows functions made and called at once (comprehensions): the
 //! kinds a call passes become the parameters' kinds in the callee, unless the function can
